@@ -1,0 +1,478 @@
+/* dlsc: small-data deep learning for speech denoising and image classification.
+ *
+ * One header, read top to bottom: errors and versions, the STFT, models (build,
+ * train, run, save), datasets, denoising (whole signal and streaming), metrics.
+ *
+ * Conventions that hold for every function below unless its comment says otherwise:
+ *  - It returns a dlsc_status; DLSC_OK is 0, errors are negative. Results go out
+ *    through pointer arguments, which are left untouched when the call fails.
+ *  - A failed call leaves every handle as it was before the call.
+ *  - Buffers passed in are only read during the call and never kept.
+ *  - Sizes are counts of elements (floats, samples, frames), not bytes, unless named
+ *    *_bytes. Multi-dimensional buffers are dense, row-major, channel-first:
+ *    [count][channels][height][width].
+ *  - Whoever creates a handle destroys it; destroy(NULL) does nothing.
+ *  - Handles are not internally locked: use one handle from one thread at a time.
+ *    Different handles may be used from different threads concurrently; functions that
+ *    take a const handle may run concurrently on the same handle.
+ *  - Config structs are filled by their *_init macro first (it records the struct size,
+ *    so fields can be appended in later versions without breaking callers), then edited.
+ *  - The library never prints, never exits, and never touches files except in the
+ *    functions named *_file.
+ *
+ * Matrix work runs on OpenBLAS; its thread count (OPENBLAS_NUM_THREADS) applies.
+ */
+#ifndef DLSC_H
+#define DLSC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(DLSC_BUILD_SHARED)
+#define DLSC_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(DLSC_BUILD)
+#define DLSC_API __attribute__((visibility("default")))
+#else
+#define DLSC_API
+#endif
+
+/* ---------------------------------------------------------------- versions, errors */
+
+#define DLSC_VERSION_MAJOR 0
+#define DLSC_VERSION_MINOR 1
+#define DLSC_VERSION_PATCH 0
+#define DLSC_VERSION_NUMBER \
+  (DLSC_VERSION_MAJOR * 10000 + DLSC_VERSION_MINOR * 100 + DLSC_VERSION_PATCH)
+
+typedef enum dlsc_status {
+  DLSC_OK = 0,
+  DLSC_ERR_INVALID_ARGUMENT = -1, /* NULL pointer, zero or out-of-range size or value */
+  DLSC_ERR_OUT_OF_MEMORY = -2,
+  DLSC_ERR_SHAPE_MISMATCH = -3, /* buffers, models, STFTs or datasets do not fit together */
+  DLSC_ERR_BAD_FORMAT = -4,     /* a model buffer or spec string is malformed */
+  DLSC_ERR_VERSION = -5,        /* a model buffer of a newer, unknown format version */
+  DLSC_ERR_CHECKSUM = -6,       /* a model buffer whose CRC-32 does not match */
+  DLSC_ERR_NUMERIC = -7,        /* NaN/Inf in the input, or training diverged */
+  DLSC_ERR_UNSUPPORTED = -8,    /* a valid request this version cannot do */
+  DLSC_ERR_IO = -9,             /* a *_file function could not read or write */
+  DLSC_ERR_BUFFER_TOO_SMALL = -10,
+  DLSC_ERR_NOT_FOUND = -11      /* a metadata key that is not set */
+} dlsc_status;
+
+/* A static English sentence for a status; never NULL (unknown codes get a generic one). */
+DLSC_API const char *dlsc_strerror(dlsc_status status);
+
+/* The version of the library linked at run time, as DLSC_VERSION_NUMBER computes it,
+ * and as a "major.minor.patch" string. */
+DLSC_API unsigned dlsc_version(void);
+DLSC_API const char *dlsc_version_string(void);
+
+/* ---------------------------------------------------------------- STFT */
+
+typedef struct dlsc_stft dlsc_stft_t;
+
+typedef enum dlsc_window {
+  DLSC_WINDOW_HANN = 0, /* periodic Hann */
+  DLSC_WINDOW_HAMMING = 1,
+  DLSC_WINDOW_SQRT_HANN = 2,
+  DLSC_WINDOW_RECTANGULAR = 3
+} dlsc_window;
+
+typedef struct dlsc_stft_config {
+  size_t struct_size;
+  size_t n_fft;      /* even, 4 .. 65536; default 1024 */
+  size_t hop_length; /* 1 .. n_fft, and the window must overlap-add without gaps; 512 */
+  dlsc_window window; /* default DLSC_WINDOW_HANN */
+} dlsc_stft_config;
+
+DLSC_API dlsc_status dlsc_stft_config_init_(dlsc_stft_config *config, size_t struct_size);
+#define dlsc_stft_config_init(config) dlsc_stft_config_init_((config), sizeof *(config))
+
+/* Plans the FFTs once. Framing: the signal is padded with n_fft - hop_length zeros at
+ * both ends, so every sample lies under the full overlap of windows and the inverse
+ * reconstructs all n_samples exactly. Frames are [n_frames][n_bins], n_bins = n_fft/2+1,
+ * magnitudes unnormalised (|FFT| of the windowed frame). */
+DLSC_API dlsc_status dlsc_stft_create(const dlsc_stft_config *config, dlsc_stft_t **stft);
+DLSC_API void dlsc_stft_destroy(dlsc_stft_t *stft);
+
+/* n_bins, and how many frames a signal of n_samples (>= 1) gives. */
+DLSC_API dlsc_status dlsc_stft_n_bins(const dlsc_stft_t *stft, size_t *n_bins);
+DLSC_API dlsc_status dlsc_stft_n_frames(const dlsc_stft_t *stft, size_t n_samples,
+                                        size_t *n_frames);
+DLSC_API dlsc_status dlsc_stft_get_config(const dlsc_stft_t *stft, dlsc_stft_config *config);
+
+/* Analysis. magnitude and phase hold n_frames * n_bins floats each, n_frames as
+ * dlsc_stft_n_frames gives; phase may be NULL. Non-finite samples: DLSC_ERR_NUMERIC. */
+DLSC_API dlsc_status dlsc_stft_forward(dlsc_stft_t *stft, const float *samples, size_t n_samples,
+                                       float *magnitude, float *phase, size_t n_frames);
+/* Same framing, complex output as interleaved (re, im) pairs: n_frames * n_bins * 2. */
+DLSC_API dlsc_status dlsc_stft_forward_complex(dlsc_stft_t *stft, const float *samples,
+                                               size_t n_samples, float *spectrum, size_t n_frames);
+/* Synthesis by weighted overlap-add; writes n_samples, which must give n_frames. */
+DLSC_API dlsc_status dlsc_stft_inverse(dlsc_stft_t *stft, const float *magnitude,
+                                       const float *phase, size_t n_frames, float *samples,
+                                       size_t n_samples);
+DLSC_API dlsc_status dlsc_stft_inverse_complex(dlsc_stft_t *stft, const float *spectrum,
+                                               size_t n_frames, float *samples, size_t n_samples);
+
+/* ---------------------------------------------------------------- models */
+
+typedef struct dlsc_model dlsc_model_t;
+
+typedef struct dlsc_shape {
+  size_t channels, height, width;
+} dlsc_shape;
+
+typedef enum dlsc_layer_kind {
+  DLSC_LAYER_DENSE = 1,      /* units outputs from the flattened input */
+  DLSC_LAYER_CONV2D = 2,     /* units filters of kernel_h x kernel_w, stride, zero padding */
+  DLSC_LAYER_CONV1D = 3,     /* conv2d along width only (height must be 1) */
+  DLSC_LAYER_MAXPOOL = 4,    /* kernel, stride (0 = kernel), padding */
+  DLSC_LAYER_AVGPOOL = 5,
+  DLSC_LAYER_GLOBAL_AVGPOOL = 6, /* [C,H,W] -> [C,1,1] */
+  DLSC_LAYER_BATCHNORM = 7,  /* per channel; epsilon, momentum of the running averages */
+  DLSC_LAYER_DROPOUT = 8,    /* rate = probability of zeroing, training only */
+  DLSC_LAYER_RELU = 9,
+  DLSC_LAYER_GELU = 10,      /* exact (erf) form */
+  DLSC_LAYER_SIGMOID = 11,
+  DLSC_LAYER_TANH = 12,
+  DLSC_LAYER_SOFTPLUS = 13,
+  DLSC_LAYER_LOG = 14        /* log(max(x, 0) + epsilon): compresses magnitudes */
+} dlsc_layer_kind;
+
+typedef struct dlsc_layer_config {
+  size_t struct_size;
+  dlsc_layer_kind kind;
+  size_t units;                  /* dense outputs, conv filters */
+  size_t kernel_h, kernel_w;     /* conv, pool */
+  size_t stride_h, stride_w;     /* conv (default 1), pool (default 0 = kernel) */
+  size_t pad_h, pad_w;           /* zero padding, default 0 */
+  int bias;                      /* conv/dense: learn a bias, default 1 */
+  float rate;                    /* dropout probability */
+  float epsilon;                 /* batchnorm (1e-5), log (1e-3) */
+  float momentum;                /* batchnorm running-average weight of a batch (0.1) */
+} dlsc_layer_config;
+
+DLSC_API dlsc_status dlsc_layer_config_init_(dlsc_layer_config *config, dlsc_layer_kind kind,
+                                             size_t struct_size);
+#define dlsc_layer_config_init(config, kind) \
+  dlsc_layer_config_init_((config), (kind), sizeof *(config))
+
+/* An empty model taking inputs of one shape; layers are appended with add_layer and
+ * initialised (He/Glorot) from the model's own PRNG seeded here. */
+DLSC_API dlsc_status dlsc_model_create(dlsc_shape input, uint64_t seed, dlsc_model_t **model);
+
+/* A model from a text spec, one layer per ';'-separated item, e.g.
+ *   "input 3x32x32; conv2d 10 5x5; relu; maxpool 2; conv2d 10 5x5; relu; maxpool 2;
+ *    dense 20; relu; dense 10"
+ * Layer words: dense N | conv2d N KHxKW | conv1d N K | maxpool K[xK] | avgpool K[xK] |
+ * gap | batchnorm | dropout R | relu | gelu | sigmoid | tanh | softplus | log.
+ * Options after a layer: stride=S[xS] pad=P[xP]|same bias=0|1 eps=E momentum=M.
+ * Malformed text: DLSC_ERR_BAD_FORMAT; impossible shapes: DLSC_ERR_SHAPE_MISMATCH. */
+DLSC_API dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed,
+                                                 dlsc_model_t **model);
+DLSC_API dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *config);
+DLSC_API void dlsc_model_destroy(dlsc_model_t *model);
+
+/* A deep copy: weights, statistics, metadata, training settings; fresh optimizer state. */
+DLSC_API dlsc_status dlsc_model_clone(const dlsc_model_t *model, dlsc_model_t **copy);
+
+typedef struct dlsc_model_info {
+  size_t n_layers;
+  dlsc_shape input, output;
+  size_t n_parameters; /* trainable floats */
+} dlsc_model_info;
+
+DLSC_API dlsc_status dlsc_model_get_info(const dlsc_model_t *model, dlsc_model_info *info);
+/* Layer index's config and output shape. */
+DLSC_API dlsc_status dlsc_model_get_layer(const dlsc_model_t *model, size_t index,
+                                          dlsc_layer_config *config, dlsc_shape *output);
+/* The model as a spec string (the grammar of create_from_spec). With text NULL or too
+ * small, *length still gets the needed size including the terminating NUL. */
+DLSC_API dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, size_t capacity,
+                                         size_t *length);
+
+/* Inference: count inputs of the input shape -> count outputs of the output shape.
+ * Batch-norm uses its running statistics, dropout is off. Not const: the model keeps
+ * reusable workspaces. Non-finite inputs: DLSC_ERR_NUMERIC. */
+DLSC_API dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t count,
+                                        float *outputs);
+
+/* Free text key/value pairs stored with the model (class names, provenance).
+ * Keys: 1..63 printable ASCII characters, no '='; values up to 4095 bytes. */
+DLSC_API dlsc_status dlsc_model_set_metadata(dlsc_model_t *model, const char *key,
+                                             const char *value);
+/* Copies the value with its NUL; *length (optional) gets the size needed. */
+DLSC_API dlsc_status dlsc_model_get_metadata(const dlsc_model_t *model, const char *key,
+                                             char *value, size_t capacity, size_t *length);
+
+/* Serialisation to the versioned format of docs/model-format.md (magic, version, layers,
+ * metadata, tensors, CRC-32). With buffer NULL, *size gets the bytes needed. */
+DLSC_API dlsc_status dlsc_model_save(const dlsc_model_t *model, void *buffer, size_t capacity,
+                                     size_t *size);
+/* Rejects any malformed buffer with a status, never reading outside it. */
+DLSC_API dlsc_status dlsc_model_load(const void *buffer, size_t size, dlsc_model_t **model);
+/* File wrappers. save_file writes a temporary file next to path and renames it over
+ * path, so path holds either the old or the new model, never a partial one. */
+DLSC_API dlsc_status dlsc_model_save_file(const dlsc_model_t *model, const char *path);
+DLSC_API dlsc_status dlsc_model_load_file(const char *path, dlsc_model_t **model);
+
+/* The model's first n_layers get src's weights and statistics; their configs and
+ * input shape must match (else DLSC_ERR_SHAPE_MISMATCH). Builds transfer learning:
+ * a classifier with a pretext model's backbone and a new head. */
+DLSC_API dlsc_status dlsc_model_copy_layers(dlsc_model_t *dst, const dlsc_model_t *src,
+                                            size_t n_layers);
+
+/* ---------------------------------------------------------------- training */
+
+typedef enum dlsc_optimizer {
+  DLSC_OPTIMIZER_ADAM = 0, /* AdamW when weight_decay > 0 (decoupled decay) */
+  DLSC_OPTIMIZER_SGD = 1   /* momentum, optionally Nesterov; weight decay as L2 */
+} dlsc_optimizer;
+
+typedef enum dlsc_loss {
+  DLSC_LOSS_MSE = 0,           /* mean over elements of (y - target)^2 */
+  DLSC_LOSS_MASK_MSE = 1,      /* (y * scale - target)^2: y is a mask on batch scales */
+  DLSC_LOSS_CROSS_ENTROPY = 2  /* softmax cross-entropy on integer labels */
+} dlsc_loss;
+
+typedef enum dlsc_schedule {
+  DLSC_SCHEDULE_CONSTANT = 0,
+  DLSC_SCHEDULE_COSINE = 1, /* warm-up, then cosine from learning_rate to 0 at total_steps */
+  DLSC_SCHEDULE_LINEAR = 2  /* warm-up, then linear to 0 at total_steps */
+} dlsc_schedule;
+
+typedef struct dlsc_train_config {
+  size_t struct_size;
+  dlsc_optimizer optimizer; /* Adam */
+  dlsc_loss loss;           /* MSE */
+  float learning_rate;      /* 1e-3 */
+  float momentum;           /* SGD: 0.9 */
+  int nesterov;             /* SGD: 0 */
+  float beta1, beta2, adam_epsilon; /* 0.9, 0.999, 1e-8 */
+  float weight_decay;       /* 0; applies to weights, not to biases or batch-norm */
+  float label_smoothing;    /* cross-entropy: 0 */
+  float gradient_clip;      /* max global L2 norm of the gradient; 0 = off */
+  dlsc_schedule schedule;   /* constant */
+  size_t warmup_steps;      /* linear warm-up from 0 over this many steps */
+  size_t total_steps;       /* schedule length; required by cosine and linear */
+  size_t batch_size;        /* for dlsc_model_train_epoch: 32 */
+} dlsc_train_config;
+
+DLSC_API dlsc_status dlsc_train_config_init_(dlsc_train_config *config, size_t struct_size);
+#define dlsc_train_config_init(config) dlsc_train_config_init_((config), sizeof *(config))
+
+/* Sets the optimizer, loss and schedule. The optimizer state (moments, step count)
+ * is reset when the optimizer kind changes, kept otherwise. */
+DLSC_API dlsc_status dlsc_model_set_training(dlsc_model_t *model, const dlsc_train_config *config);
+
+/* Per-layer learning-rate multiplier (default 1, >= 0) and freezing. A frozen layer
+ * keeps its weights and, for batch-norm, its running statistics (it normalises with
+ * them, as in inference). Index out of range: DLSC_ERR_INVALID_ARGUMENT. */
+DLSC_API dlsc_status dlsc_model_set_layer_lr_scale(dlsc_model_t *model, size_t index, float scale);
+DLSC_API dlsc_status dlsc_model_set_layer_frozen(dlsc_model_t *model, size_t index, int frozen);
+
+/* One batch of examples. inputs is count * input size; MSE needs targets (count *
+ * output size), MASK_MSE also scales (same size), CROSS_ENTROPY needs labels
+ * (0 .. output size - 1). Datasets hand out batches of this form. */
+typedef struct dlsc_batch {
+  size_t count;
+  const float *inputs;
+  const float *targets;
+  const float *scales;
+  const int32_t *labels;
+} dlsc_batch;
+
+typedef struct dlsc_train_stats {
+  double loss;      /* mean loss over the examples */
+  size_t correct;   /* cross-entropy: examples whose arg-max is the label */
+  size_t count;     /* examples seen */
+} dlsc_train_stats;
+
+/* One optimizer step on a batch. If the loss or a gradient is not finite, or the step
+ * would make a weight non-finite, returns DLSC_ERR_NUMERIC with the model unchanged.
+ * stats may be NULL. */
+DLSC_API dlsc_status dlsc_model_train_batch(dlsc_model_t *model, const dlsc_batch *batch,
+                                            dlsc_train_stats *stats);
+
+/* ---------------------------------------------------------------- datasets */
+
+typedef struct dlsc_dataset dlsc_dataset_t;
+
+/* Spectrogram frames for denoising: each example is a window of context_before +
+ * 1 + context_after noisy magnitude frames ([1][window][n_bins]; frames outside the
+ * signal are zero) and the target frame at its centre. */
+typedef enum dlsc_target {
+  DLSC_TARGET_MAGNITUDE = 0,      /* clean magnitude |S| */
+  DLSC_TARGET_PHASE_SENSITIVE = 1 /* |S| cos(angle S - angle Y), floored at 0: the best a
+                                     magnitude can do with the noisy phase */
+} dlsc_target;
+
+typedef struct dlsc_frames_config {
+  size_t struct_size;
+  size_t n_bins;          /* 513 */
+  size_t context_before;  /* 0 */
+  size_t context_after;   /* 0 */
+  dlsc_target target;     /* magnitude */
+} dlsc_frames_config;
+
+DLSC_API dlsc_status dlsc_frames_config_init_(dlsc_frames_config *config, size_t struct_size);
+#define dlsc_frames_config_init(config) dlsc_frames_config_init_((config), sizeof *(config))
+
+DLSC_API dlsc_status dlsc_dataset_create_frames(const dlsc_frames_config *config, uint64_t seed,
+                                                dlsc_dataset_t **dataset);
+/* Appends the frames of an aligned noisy/clean pair (one utterance; windows never
+ * cross utterances). The STFT's n_bins must match. */
+DLSC_API dlsc_status dlsc_dataset_add_signal_pair(dlsc_dataset_t *dataset, dlsc_stft_t *stft,
+                                                  const float *noisy, const float *clean,
+                                                  size_t n_samples);
+/* Appends precomputed frames: noisy magnitudes and targets, n_frames * n_bins each. */
+DLSC_API dlsc_status dlsc_dataset_add_frames(dlsc_dataset_t *dataset, const float *noisy,
+                                             const float *target, size_t n_frames);
+
+/* Images with optional labels, stored as floats in [0, 1]. */
+typedef struct dlsc_images_config {
+  size_t struct_size;
+  size_t channels, height, width; /* 3, 32, 32 */
+  size_t n_classes;               /* 10 */
+} dlsc_images_config;
+
+DLSC_API dlsc_status dlsc_images_config_init_(dlsc_images_config *config, size_t struct_size);
+#define dlsc_images_config_init(config) dlsc_images_config_init_((config), sizeof *(config))
+
+DLSC_API dlsc_status dlsc_dataset_create_images(const dlsc_images_config *config, uint64_t seed,
+                                                dlsc_dataset_t **dataset);
+/* count images, [count][channels][height][width]: bytes (0..255) or floats (0..1).
+ * labels may be NULL for unlabeled images (usable for pretext tasks only);
+ * a label outside 0 .. n_classes-1: DLSC_ERR_INVALID_ARGUMENT, nothing appended. */
+DLSC_API dlsc_status dlsc_dataset_add_images_u8(dlsc_dataset_t *dataset, const uint8_t *pixels,
+                                                const int32_t *labels, size_t count);
+DLSC_API dlsc_status dlsc_dataset_add_images_f32(dlsc_dataset_t *dataset, const float *pixels,
+                                                 const int32_t *labels, size_t count);
+
+/* What an image example's label means. Pretext tasks turn each image into one
+ * example per transform, the transform's index being the label. */
+typedef enum dlsc_task {
+  DLSC_TASK_CLASSES = 0,     /* the given labels */
+  DLSC_TASK_FLIP_ROTATE3 = 1, /* {identity, vertical flip, 90-degree rotation}: 3 labels */
+  DLSC_TASK_ROTATE4 = 2      /* {0, 90, 180, 270 degrees counter-clockwise}: 4 labels */
+} dlsc_task;
+
+DLSC_API dlsc_status dlsc_dataset_set_task(dlsc_dataset_t *dataset, dlsc_task task);
+
+/* On-the-fly augmentation of training batches, drawn from the dataset's PRNG.
+ * Evaluation batches are never augmented. */
+typedef struct dlsc_augment_config {
+  size_t struct_size;
+  float brightness;     /* pixel values times a factor in [1-b, 1+b]; 0 = off */
+  float contrast;       /* blend with the image mean by a factor in [1-c, 1+c]; 0 = off */
+  int horizontal_flip;  /* mirror with probability 1/2 */
+  int rotate90;         /* a random multiple of 90 degrees (square images) */
+  size_t crop_padding;  /* zero-pad by this many pixels and crop a random window */
+  size_t cutout;        /* zero a random square of this side; 0 = off */
+} dlsc_augment_config;
+
+DLSC_API dlsc_status dlsc_augment_config_init_(dlsc_augment_config *config, size_t struct_size);
+#define dlsc_augment_config_init(config) dlsc_augment_config_init_((config), sizeof *(config))
+DLSC_API dlsc_status dlsc_dataset_set_augment(dlsc_dataset_t *dataset,
+                                              const dlsc_augment_config *config);
+
+DLSC_API void dlsc_dataset_destroy(dlsc_dataset_t *dataset);
+
+/* Number of examples under the current task, and the model input / output sizes. */
+DLSC_API dlsc_status dlsc_dataset_count(const dlsc_dataset_t *dataset, size_t *count);
+DLSC_API dlsc_status dlsc_dataset_input_shape(const dlsc_dataset_t *dataset, dlsc_shape *shape);
+
+/* Reorders the examples at random (dataset PRNG); batches then follow the new order. */
+DLSC_API dlsc_status dlsc_dataset_shuffle(dlsc_dataset_t *dataset);
+
+/* Examples first .. first+count-1 of the current order as a batch. The buffers belong
+ * to the dataset and stay valid until its next call. augment != 0 applies the
+ * augmentation (images). count 0 or past the end: DLSC_ERR_INVALID_ARGUMENT. */
+DLSC_API dlsc_status dlsc_dataset_get_batch(dlsc_dataset_t *dataset, size_t first, size_t count,
+                                            int augment, dlsc_batch *batch);
+
+/* One epoch: shuffle, then train on batches of config.batch_size with augmentation
+ * (a last short batch is dropped if it has fewer than 2 examples). On failure the
+ * model is restored to its state before the call. batch_size > count:
+ * DLSC_ERR_INVALID_ARGUMENT. The dataset must fit the model's shapes. */
+DLSC_API dlsc_status dlsc_model_train_epoch(dlsc_model_t *model, dlsc_dataset_t *dataset,
+                                            dlsc_train_stats *stats);
+
+typedef struct dlsc_eval_stats {
+  double loss;
+  double accuracy;      /* cross-entropy only */
+  size_t count;
+} dlsc_eval_stats;
+
+/* Loss (and accuracy) over the whole dataset in its stored order, no augmentation.
+ * confusion (optional, cross-entropy) gets n_classes * n_classes counts,
+ * [true label][predicted label]. */
+DLSC_API dlsc_status dlsc_model_evaluate(dlsc_model_t *model, dlsc_dataset_t *dataset,
+                                         dlsc_eval_stats *stats, size_t *confusion);
+
+/* ---------------------------------------------------------------- denoising */
+
+/* How a model denoises: the STFT it was trained with, its context window, and
+ * whether its output is a mask on the noisy magnitude (else the magnitude itself).
+ * Stored in the model file. The model's input must be [1][window][n_bins] and its
+ * output [n_bins] (any shape of n_bins elements). */
+typedef struct dlsc_denoise_config {
+  size_t struct_size;
+  size_t n_fft, hop_length; /* 1024, 512 */
+  dlsc_window window;       /* Hann */
+  size_t context_before, context_after; /* 0, 0 */
+  int mask;                 /* 1 */
+} dlsc_denoise_config;
+
+DLSC_API dlsc_status dlsc_denoise_config_init_(dlsc_denoise_config *config, size_t struct_size);
+#define dlsc_denoise_config_init(config) dlsc_denoise_config_init_((config), sizeof *(config))
+DLSC_API dlsc_status dlsc_model_set_denoise(dlsc_model_t *model, const dlsc_denoise_config *config);
+/* DLSC_ERR_NOT_FOUND if the model was not configured for denoising. */
+DLSC_API dlsc_status dlsc_model_get_denoise(const dlsc_model_t *model, dlsc_denoise_config *config);
+
+/* Whole signal: n_samples noisy samples -> n_samples denoised ones (out may not alias
+ * noisy). The STFT must have the model's n_fft, hop and window. */
+DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *noisy,
+                                  size_t n_samples, float *out);
+
+/* Streaming: push chunks of any size, get the same number of samples back, delayed by
+ * a fixed latency of n_fft - 1 + context_after * hop samples (zeros come out first).
+ * After the last chunk, flush emits the remaining latency samples. The concatenated
+ * output minus its first latency samples equals dlsc_denoise's result to 1e-6.
+ * The stream keeps its own copy of the model. */
+typedef struct dlsc_stream dlsc_stream_t;
+
+DLSC_API dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **stream);
+DLSC_API void dlsc_stream_destroy(dlsc_stream_t *stream);
+DLSC_API dlsc_status dlsc_stream_latency(const dlsc_stream_t *stream, size_t *samples);
+DLSC_API dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in, size_t n_samples,
+                                         float *out);
+/* Writes exactly latency samples to out, then resets the stream for a new signal. */
+DLSC_API dlsc_status dlsc_stream_flush(dlsc_stream_t *stream, float *out);
+DLSC_API dlsc_status dlsc_stream_reset(dlsc_stream_t *stream);
+
+/* ---------------------------------------------------------------- metrics, mixing */
+
+/* 10 log10(|ref|^2 / |ref - est|^2) in dB; +INFINITY for a perfect estimate.
+ * A silent reference or a non-finite sample: DLSC_ERR_NUMERIC. */
+DLSC_API dlsc_status dlsc_snr(const float *reference, const float *estimate, size_t n_samples,
+                              double *snr_db);
+/* Scale-invariant SDR (Le Roux et al. 2019), in dB. */
+DLSC_API dlsc_status dlsc_si_sdr(const float *reference, const float *estimate, size_t n_samples,
+                                 double *si_sdr_db);
+/* mix = clean + g * noise, g chosen so that the whole signal has snr_db. The noise is
+ * read from noise_offset on, looping, so it may be shorter or longer than clean. */
+DLSC_API dlsc_status dlsc_mix_at_snr(const float *clean, size_t n_samples, const float *noise,
+                                     size_t n_noise, size_t noise_offset, double snr_db,
+                                     float *mix);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DLSC_H */

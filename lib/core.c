@@ -1,0 +1,93 @@
+/* Status strings, versions, allocation and config helpers. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *dlsc_strerror(dlsc_status status) {
+  switch (status) {
+  case DLSC_OK: return "success";
+  case DLSC_ERR_INVALID_ARGUMENT: return "invalid argument";
+  case DLSC_ERR_OUT_OF_MEMORY: return "out of memory";
+  case DLSC_ERR_SHAPE_MISMATCH: return "shapes do not match";
+  case DLSC_ERR_BAD_FORMAT: return "malformed model data or spec";
+  case DLSC_ERR_VERSION: return "unsupported format version";
+  case DLSC_ERR_CHECKSUM: return "checksum mismatch";
+  case DLSC_ERR_NUMERIC: return "non-finite value (NaN or infinity)";
+  case DLSC_ERR_UNSUPPORTED: return "not supported";
+  case DLSC_ERR_IO: return "file input/output failed";
+  case DLSC_ERR_BUFFER_TOO_SMALL: return "buffer too small";
+  case DLSC_ERR_NOT_FOUND: return "not found";
+  }
+  return "unknown status";
+}
+
+#define DLSC_STRINGIFY_(x) #x
+#define DLSC_STRINGIFY(x) DLSC_STRINGIFY_(x)
+
+unsigned dlsc_version(void) { return DLSC_VERSION_NUMBER; }
+
+const char *dlsc_version_string(void) {
+  return DLSC_STRINGIFY(DLSC_VERSION_MAJOR) "." DLSC_STRINGIFY(
+      DLSC_VERSION_MINOR) "." DLSC_STRINGIFY(DLSC_VERSION_PATCH);
+}
+
+bool dlsc_mul_overflows(size_t a, size_t b, size_t *product) {
+  if (a != 0 && b > SIZE_MAX / a)
+    return true;
+  *product = a * b;
+  return false;
+}
+
+void *dlsc_alloc_array(size_t count, size_t element_size) {
+  if (count == 0 || element_size == 0)
+    count = element_size = 1;
+  return calloc(count, element_size);
+}
+
+void *dlsc_alloc_floats(size_t count) {
+  size_t bytes;
+  if (dlsc_mul_overflows(count ? count : 1, sizeof(float), &bytes) || bytes > SIZE_MAX - 64)
+    return NULL;
+  bytes = (bytes + 63) & ~(size_t)63; /* aligned_alloc wants a multiple of the alignment */
+  void *memory = aligned_alloc(64, bytes);
+  if (memory)
+    memset(memory, 0, bytes);
+  return memory;
+}
+
+dlsc_status dlsc_reserve_floats(float **buffer, size_t *capacity, size_t count) {
+  if (count <= *capacity && *buffer)
+    return DLSC_OK;
+  float *grown = dlsc_alloc_floats(count);
+  if (!grown)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  free(*buffer);
+  *buffer = grown;
+  *capacity = count;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_import_config(void *dst, size_t dst_size, const void *src) {
+  size_t src_size;
+  if (!src)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  memcpy(&src_size, src, sizeof src_size);
+  if (src_size < sizeof(size_t) || src_size > (1u << 16))
+    return DLSC_ERR_INVALID_ARGUMENT; /* not initialised by its *_init macro */
+  memcpy((char *)dst + sizeof(size_t), (const char *)src + sizeof(size_t),
+         DLSC_MIN(src_size, dst_size) - sizeof(size_t));
+  return DLSC_OK;
+}
+
+bool dlsc_all_finite(const float *values, size_t count) {
+  /* An all-ones exponent marks NaN and infinity; OR-ing the test vectorises. */
+  uint32_t bad = 0;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t bits;
+    memcpy(&bits, &values[i], sizeof bits);
+    bad |= (bits & 0x7F800000u) == 0x7F800000u;
+  }
+  return bad == 0;
+}

@@ -1,0 +1,396 @@
+/* Spectral denoising. One engine serves the whole-signal call and the stream: it
+ * frames pushed samples exactly as dlsc_stft_forward does, runs the model on each
+ * frame's context window as soon as the window is complete, resynthesises with the
+ * noisy phase, and queues finished samples. The whole-signal call is the stream fed
+ * one big chunk, so the two agree. */
+#include "stft.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Frames per model call: large enough to feed GEMM, small enough for a short stall. */
+#define ENGINE_BATCH 64
+
+typedef struct engine {
+  dlsc_model_t *model;
+  dlsc_stft_t *stft;
+  dlsc_denoise_config config;
+  size_t n_fft, hop, bins, window, pad, latency;
+
+  float *segment;        /* the padded samples of the next frame, n_fft */
+  size_t segment_fill;
+  float *magnitudes, *phases; /* analysed frames first_held .. n_analysed-1, [frame][bin] */
+  size_t first_held, n_analysed, n_processed, held_capacity;
+  float *model_in, *frame_magnitude, *windowed, *overlap; /* overlap: n_fft from n_processed*hop */
+  float *queue;          /* finished samples not yet emitted, a ring */
+  size_t queue_capacity, queue_start, queue_count;
+
+  size_t samples_in, emitted;
+  bool ending;           /* flushing: the signal ended at samples_in */
+  size_t total_frames;   /* when ending */
+} engine;
+
+dlsc_status dlsc_denoise_config_init_(dlsc_denoise_config *config, size_t struct_size) {
+  if (!config || struct_size < sizeof(size_t))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_denoise_config defaults;
+  memset(&defaults, 0, sizeof defaults);
+  defaults.n_fft = 1024;
+  defaults.hop_length = 512;
+  defaults.window = DLSC_WINDOW_HANN;
+  defaults.mask = 1;
+  memset(config, 0, struct_size);
+  memcpy(config, &defaults, DLSC_MIN(struct_size, sizeof defaults));
+  config->struct_size = struct_size;
+  return DLSC_OK;
+}
+
+/* The model must take [1][window][bins] and give bins values. */
+static dlsc_status check_model_fits(const dlsc_model_t *model, const dlsc_denoise_config *c) {
+  size_t bins = c->n_fft / 2 + 1, window = c->context_before + 1 + c->context_after;
+  if (model->input.channels != 1 || model->input.height != window || model->input.width != bins ||
+      model->n_layers == 0 || dlsc_model_output_size(model) != bins)
+    return DLSC_ERR_SHAPE_MISMATCH;
+  return DLSC_OK;
+}
+
+static dlsc_stft_config stft_config_of(const dlsc_denoise_config *c) {
+  dlsc_stft_config stft;
+  dlsc_stft_config_init(&stft);
+  stft.n_fft = c->n_fft;
+  stft.hop_length = c->hop_length;
+  stft.window = c->window;
+  return stft;
+}
+
+dlsc_status dlsc_model_set_denoise(dlsc_model_t *model, const dlsc_denoise_config *user_config) {
+  dlsc_denoise_config config;
+  if (!model)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_denoise_config_init(&config);
+  DLSC_TRY(dlsc_import_config(&config, sizeof config, user_config));
+  config.struct_size = sizeof config;
+  if (config.context_before > 64 || config.context_after > 64 || (unsigned)config.mask > 1)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_stft_config stft_config = stft_config_of(&config);
+  dlsc_stft_t *stft; /* the STFT's own checks decide which n_fft, hop and window work */
+  DLSC_TRY(dlsc_stft_create(&stft_config, &stft));
+  dlsc_stft_destroy(stft);
+  DLSC_TRY(check_model_fits(model, &config));
+  model->denoise = config;
+  model->has_denoise = true;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_get_denoise(const dlsc_model_t *model, dlsc_denoise_config *config) {
+  if (!model || !config || config->struct_size < sizeof(size_t))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (!model->has_denoise)
+    return DLSC_ERR_NOT_FOUND;
+  size_t size = config->struct_size;
+  memcpy((char *)config + sizeof(size_t), (const char *)&model->denoise + sizeof(size_t),
+         DLSC_MIN(size, sizeof model->denoise) - sizeof(size_t));
+  return DLSC_OK;
+}
+
+/* ---- the engine */
+
+static void engine_free(engine *e) {
+  free(e->segment);
+  free(e->magnitudes);
+  free(e->phases);
+  free(e->model_in);
+  free(e->frame_magnitude);
+  free(e->windowed);
+  free(e->overlap);
+  free(e->queue);
+  memset(e, 0, sizeof *e);
+}
+
+static void engine_reset(engine *e) {
+  memset(e->segment, 0, e->n_fft * sizeof *e->segment);
+  memset(e->overlap, 0, e->n_fft * sizeof *e->overlap);
+  e->segment_fill = e->pad; /* the leading zeros of the framing */
+  e->first_held = e->n_analysed = e->n_processed = 0;
+  e->queue_start = e->queue_count = 0;
+  e->samples_in = e->emitted = 0;
+  e->ending = false;
+  e->total_frames = 0;
+}
+
+/* model and stft are borrowed; both must outlive the engine. */
+static dlsc_status engine_init(engine *e, dlsc_model_t *model, dlsc_stft_t *stft) {
+  const dlsc_denoise_config *c = &model->denoise;
+  memset(e, 0, sizeof *e);
+  e->model = model;
+  e->stft = stft;
+  e->config = *c;
+  e->n_fft = c->n_fft;
+  e->hop = c->hop_length;
+  e->bins = c->n_fft / 2 + 1;
+  e->window = c->context_before + 1 + c->context_after;
+  e->pad = dlsc_stft_padding(stft);
+  e->latency = c->n_fft - 1 + c->context_after * c->hop_length;
+  e->held_capacity = e->window + ENGINE_BATCH;
+  e->queue_capacity = e->latency + (ENGINE_BATCH + 2) * e->hop;
+  e->segment = dlsc_alloc_floats(e->n_fft);
+  e->magnitudes = dlsc_alloc_floats(e->held_capacity * e->bins);
+  e->phases = dlsc_alloc_floats(e->held_capacity * e->bins);
+  e->model_in = dlsc_alloc_floats(ENGINE_BATCH * e->window * e->bins);
+  e->frame_magnitude = dlsc_alloc_floats(e->bins);
+  e->windowed = dlsc_alloc_floats(e->n_fft);
+  e->overlap = dlsc_alloc_floats(e->n_fft);
+  e->queue = dlsc_alloc_floats(e->queue_capacity);
+  dlsc_status status = DLSC_ERR_OUT_OF_MEMORY;
+  if (e->segment && e->magnitudes && e->phases && e->model_in && e->frame_magnitude && e->windowed &&
+      e->overlap && e->queue)
+    status = dlsc_model_reserve(model, ENGINE_BATCH, false);
+  if (status != DLSC_OK) {
+    engine_free(e);
+    return status;
+  }
+  engine_reset(e);
+  return DLSC_OK;
+}
+
+static void queue_push(engine *e, float sample) {
+  e->queue[(e->queue_start + e->queue_count) % e->queue_capacity] = sample;
+  e->queue_count++;
+}
+
+/* Frame k's context row w: the analysed frame k - before + w, or zeros outside. */
+static const float *held_row(const engine *e, ptrdiff_t frame) {
+  if (frame < 0 || (size_t)frame < e->first_held || (size_t)frame >= e->n_analysed ||
+      (e->ending && (size_t)frame >= e->total_frames))
+    return NULL;
+  return e->magnitudes + ((size_t)frame - e->first_held) * e->bins;
+}
+
+static void synthesize(engine *e, size_t frame, const float *output) {
+  const float *noisy = e->magnitudes + (frame - e->first_held) * e->bins;
+  const float *phase = e->phases + (frame - e->first_held) * e->bins;
+  float *magnitude = e->frame_magnitude;
+  for (size_t b = 0; b < e->bins; b++) {
+    float value = e->config.mask ? output[b] * noisy[b] : (output[b] > 0.0f ? output[b] : 0.0f);
+    /* A non-finite model output mutes its bin rather than poisoning the signal. */
+    magnitude[b] = value - value == 0.0f ? value : 0.0f;
+  }
+  dlsc_stft_synthesize_frame(e->stft, magnitude, phase, NULL, e->windowed);
+  for (size_t j = 0; j < e->n_fft; j++)
+    e->overlap[j] += e->windowed[j];
+  /* No later frame reaches below (frame + 1) * hop: those samples are finished. */
+  size_t limit = e->ending ? e->samples_in : SIZE_MAX;
+  for (size_t j = 0; j < e->hop; j++) {
+    size_t padded = frame * e->hop + j;
+    if (padded >= e->pad && padded - e->pad < limit)
+      queue_push(e, e->overlap[j] * dlsc_stft_inverse_norm(e->stft, padded));
+  }
+  memmove(e->overlap, e->overlap + e->hop, (e->n_fft - e->hop) * sizeof *e->overlap);
+  memset(e->overlap + e->n_fft - e->hop, 0, e->hop * sizeof *e->overlap);
+}
+
+static size_t frames_ready(const engine *e) {
+  if (e->ending)
+    return e->total_frames - e->n_processed;
+  size_t complete = e->n_analysed > e->config.context_after ? e->n_analysed - e->config.context_after
+                                                             : 0;
+  return complete > e->n_processed ? complete - e->n_processed : 0;
+}
+
+static void run_model(engine *e, size_t count) {
+  size_t row_floats = e->bins, example = e->window * e->bins;
+  for (size_t i = 0; i < count; i++) {
+    ptrdiff_t frame = (ptrdiff_t)(e->n_processed + i);
+    for (size_t w = 0; w < e->window; w++) {
+      const float *row = held_row(e, frame - (ptrdiff_t)e->config.context_before + (ptrdiff_t)w);
+      float *dst = e->model_in + i * example + w * row_floats;
+      if (row)
+        memcpy(dst, row, row_floats * sizeof *dst);
+      else
+        memset(dst, 0, row_floats * sizeof *dst);
+    }
+  }
+  const float *outputs = dlsc_model_forward(e->model, e->model_in, count, false);
+  for (size_t i = 0; i < count; i++)
+    synthesize(e, e->n_processed + i, outputs + i * e->bins);
+  e->n_processed += count;
+  /* Keep only the frames a future window can still reach. */
+  size_t keep_from = e->n_processed > e->config.context_before
+                         ? e->n_processed - e->config.context_before
+                         : 0;
+  if (keep_from > e->first_held) {
+    size_t drop = keep_from - e->first_held, kept = e->n_analysed - keep_from;
+    memmove(e->magnitudes, e->magnitudes + drop * e->bins, kept * e->bins * sizeof(float));
+    memmove(e->phases, e->phases + drop * e->bins, kept * e->bins * sizeof(float));
+    e->first_held = keep_from;
+  }
+}
+
+static void run_ready(engine *e, size_t at_least) {
+  for (size_t ready; (ready = frames_ready(e)) >= at_least && ready > 0;)
+    run_model(e, DLSC_MIN(ready, (size_t)ENGINE_BATCH));
+}
+
+/* Appends samples (NULL: zeros) to the framing; each completed frame is analysed. */
+static void push(engine *e, const float *samples, size_t count) {
+  while (count > 0) {
+    size_t take = DLSC_MIN(count, e->n_fft - e->segment_fill);
+    if (samples)
+      memcpy(e->segment + e->segment_fill, samples, take * sizeof *samples);
+    else
+      memset(e->segment + e->segment_fill, 0, take * sizeof *e->segment);
+    e->segment_fill += take;
+    count -= take;
+    samples = samples ? samples + take : NULL;
+    if (e->segment_fill < e->n_fft)
+      break;
+    if (e->n_analysed - e->first_held == e->held_capacity)
+      run_ready(e, 1); /* make room; cannot happen while frames are processed on time */
+    size_t row = (e->n_analysed - e->first_held) * e->bins;
+    dlsc_stft_analyze_frame(e->stft, e->segment, e->magnitudes + row, e->phases + row, NULL);
+    e->n_analysed++;
+    memmove(e->segment, e->segment + e->hop, (e->n_fft - e->hop) * sizeof *e->segment);
+    e->segment_fill -= e->hop;
+    run_ready(e, ENGINE_BATCH);
+  }
+}
+
+/* The first latency samples of the output are the delay line's zeros. */
+static void emit(engine *e, float *out, size_t count) {
+  for (size_t i = 0; i < count; i++, e->emitted++) {
+    if (e->emitted < e->latency || e->queue_count == 0) {
+      out[i] = 0.0f;
+      continue;
+    }
+    out[i] = e->queue[e->queue_start];
+    e->queue_start = (e->queue_start + 1) % e->queue_capacity;
+    e->queue_count--;
+  }
+}
+
+static void engine_process(engine *e, const float *in, size_t count, float *out) {
+  size_t step = ENGINE_BATCH * e->hop; /* bounds the queue between emissions */
+  for (size_t done = 0; done < count; done += step) {
+    size_t n = DLSC_MIN(step, count - done);
+    push(e, in + done, n);
+    e->samples_in += n;
+    run_ready(e, 1);
+    emit(e, out + done, n);
+  }
+}
+
+static void engine_flush(engine *e, float *out) {
+  e->total_frames = (e->samples_in + e->pad + e->hop - 1) / e->hop;
+  while (e->n_analysed < e->total_frames)
+    push(e, NULL, e->n_fft - e->segment_fill);
+  e->ending = true;
+  run_ready(e, 1);
+  emit(e, out, e->latency);
+  engine_reset(e);
+}
+
+/* ---- whole signals */
+
+static dlsc_status check_stft_matches(const dlsc_model_t *model, const dlsc_stft_t *stft) {
+  const dlsc_stft_config *s = dlsc_stft_config_of(stft);
+  const dlsc_denoise_config *d = &model->denoise;
+  if (s->n_fft != d->n_fft || s->hop_length != d->hop_length || s->window != d->window)
+    return DLSC_ERR_SHAPE_MISMATCH;
+  return check_model_fits(model, d);
+}
+
+dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *noisy,
+                         size_t n_samples, float *out) {
+  if (!model || !stft || !noisy || !out || n_samples == 0 || n_samples > SIZE_MAX / 4 ||
+      noisy == out)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (!model->has_denoise)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  DLSC_TRY(check_stft_matches(model, stft));
+  if (!dlsc_all_finite(noisy, n_samples))
+    return DLSC_ERR_NUMERIC;
+  engine e;
+  DLSC_TRY(engine_init(&e, model, stft));
+  float *delayed = dlsc_alloc_floats(n_samples + e.latency);
+  if (!delayed) {
+    engine_free(&e);
+    return DLSC_ERR_OUT_OF_MEMORY;
+  }
+  engine_process(&e, noisy, n_samples, delayed);
+  engine_flush(&e, delayed + n_samples);
+  memcpy(out, delayed + e.latency, n_samples * sizeof *out);
+  free(delayed);
+  engine_free(&e);
+  return DLSC_OK;
+}
+
+/* ---- streams: an engine over the stream's own model copy and STFT */
+
+struct dlsc_stream {
+  dlsc_model_t *model;
+  dlsc_stft_t *stft;
+  engine engine;
+};
+
+void dlsc_stream_destroy(dlsc_stream_t *stream) {
+  if (!stream)
+    return;
+  engine_free(&stream->engine);
+  dlsc_stft_destroy(stream->stft);
+  dlsc_model_destroy(stream->model);
+  free(stream);
+}
+
+dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **out) {
+  if (!model || !out || !model->has_denoise)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  DLSC_TRY(check_model_fits(model, &model->denoise));
+  dlsc_stream_t *stream = calloc(1, sizeof *stream);
+  if (!stream)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  dlsc_stft_config stft_config = stft_config_of(&model->denoise);
+  dlsc_status status = dlsc_model_clone(model, &stream->model);
+  if (status == DLSC_OK)
+    status = dlsc_stft_create(&stft_config, &stream->stft);
+  if (status == DLSC_OK)
+    status = engine_init(&stream->engine, stream->model, stream->stft);
+  if (status != DLSC_OK) {
+    dlsc_stream_destroy(stream);
+    return status;
+  }
+  *out = stream;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_stream_latency(const dlsc_stream_t *stream, size_t *samples) {
+  if (!stream || !samples)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  *samples = stream->engine.latency;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in, size_t n_samples,
+                                float *out) {
+  if (!stream || (n_samples && (!in || !out)) || n_samples > SIZE_MAX / 4)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (n_samples == 0)
+    return DLSC_OK;
+  if (!dlsc_all_finite(in, n_samples))
+    return DLSC_ERR_NUMERIC;
+  engine_process(&stream->engine, in, n_samples, out);
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_stream_flush(dlsc_stream_t *stream, float *out) {
+  if (!stream || !out)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  engine_flush(&stream->engine, out);
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_stream_reset(dlsc_stream_t *stream) {
+  if (!stream)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  engine_reset(&stream->engine);
+  return DLSC_OK;
+}

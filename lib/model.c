@@ -1,0 +1,414 @@
+/* The model: a stack of layers over one parameter array, with workspaces sized once
+ * per batch size and reused by every forward and backward pass. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Inputs and layer outputs larger than this many floats per example are refused:
+ * they point at a mistaken shape long before they point at a real model. */
+#define MAX_EXAMPLE_FLOATS ((size_t)1 << 28)
+
+dlsc_status dlsc_model_create(dlsc_shape input, uint64_t seed, dlsc_model_t **out) {
+  size_t plane, size;
+  if (!out || input.channels == 0 || input.height == 0 || input.width == 0 ||
+      dlsc_mul_overflows(input.height, input.width, &plane) ||
+      dlsc_mul_overflows(plane, input.channels, &size) || size > MAX_EXAMPLE_FLOATS)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_model_t *model = calloc(1, sizeof *model);
+  if (!model)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  model->input = input;
+  model->seed = seed;
+  dlsc_rng_seed(&model->rng, seed, 0x6d6f64656cULL /* "model" */);
+  dlsc_train_config_init(&model->train);
+  *out = model;
+  return DLSC_OK;
+}
+
+static void free_workspace(dlsc_model_t *model) {
+  free(model->acts);
+  free(model->act_memory);
+  free(model->grad_memory[0]);
+  free(model->grad_memory[1]);
+  free(model->aux_memory);
+  free(model->scratch);
+  free(model->saved_stats);
+  model->acts = NULL;
+  model->act_memory = model->grad_memory[0] = model->grad_memory[1] = NULL;
+  model->aux_memory = model->scratch = model->saved_stats = NULL;
+  model->batch_capacity = 0;
+  for (size_t i = 0; i < model->n_layers; i++)
+    model->layers[i].aux = NULL;
+}
+
+void dlsc_model_reset_optimizer(dlsc_model_t *model) {
+  free(model->moment1);
+  free(model->moment2);
+  free(model->spare_params);
+  free(model->spare_moment1);
+  free(model->spare_moment2);
+  free(model->backup);
+  model->moment1 = model->moment2 = NULL;
+  model->spare_params = model->spare_moment1 = model->spare_moment2 = model->backup = NULL;
+  model->step = 0;
+}
+
+void dlsc_model_destroy(dlsc_model_t *model) {
+  if (!model)
+    return;
+  free_workspace(model);
+  dlsc_model_reset_optimizer(model);
+  free(model->layers);
+  free(model->params);
+  free(model->grads);
+  free(model->stats);
+  for (size_t i = 0; i < model->n_meta; i++) {
+    free(model->meta[i].key);
+    free(model->meta[i].value);
+  }
+  free(model->meta);
+  free(model);
+}
+
+/* Points every layer's views at the model's arrays. */
+void dlsc_model_bind(dlsc_model_t *model) {
+  size_t param_offset = 0, stat_offset = 0;
+  for (size_t i = 0; i < model->n_layers; i++) {
+    dlsc_layer *layer = &model->layers[i];
+    layer->params = model->params + param_offset;
+    layer->grads = model->grads + param_offset;
+    layer->stats = model->stats + stat_offset;
+    param_offset += layer->n_params;
+    stat_offset += layer->n_stats;
+  }
+}
+
+/* Grows a float array from old_count to new_count keeping its contents. */
+static float *grow_floats(const float *old, size_t old_count, size_t new_count) {
+  float *grown = dlsc_alloc_floats(new_count);
+  if (grown && old_count)
+    memcpy(grown, old, old_count * sizeof *grown);
+  return grown;
+}
+
+dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *user_config) {
+  if (!model || !user_config || user_config->struct_size < offsetof(dlsc_layer_config, units))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_layer layer = {0};
+  DLSC_TRY(dlsc_layer_config_init(&layer.config, user_config->kind));
+  DLSC_TRY(dlsc_import_config(&layer.config, sizeof layer.config, user_config));
+  layer.config.struct_size = sizeof layer.config;
+  layer.ops = dlsc_layer_ops_for(layer.config.kind);
+  layer.in = model->n_layers ? model->layers[model->n_layers - 1].out : model->input;
+  layer.in_size = dlsc_shape_size(layer.in);
+  layer.lr_scale = 1.0f;
+  DLSC_TRY(layer.ops->setup(&layer));
+  size_t plane, out_size;
+  if (dlsc_mul_overflows(layer.out.height, layer.out.width, &plane) ||
+      dlsc_mul_overflows(plane, layer.out.channels, &out_size) || out_size == 0 ||
+      out_size > MAX_EXAMPLE_FLOATS || layer.n_params > SIZE_MAX / 4 - model->n_params)
+    return DLSC_ERR_SHAPE_MISMATCH;
+  layer.out_size = out_size;
+
+  if (model->n_layers == model->layer_capacity) {
+    size_t capacity = model->layer_capacity ? 2 * model->layer_capacity : 8;
+    dlsc_layer *layers = realloc(model->layers, capacity * sizeof *layers);
+    if (!layers)
+      return DLSC_ERR_OUT_OF_MEMORY;
+    model->layers = layers;
+    model->layer_capacity = capacity;
+  }
+  size_t n_params = model->n_params + layer.n_params, n_stats = model->n_stats + layer.n_stats;
+  float *params = grow_floats(model->params, model->n_params, n_params);
+  float *grads = dlsc_alloc_floats(n_params);
+  float *stats = grow_floats(model->stats, model->n_stats, n_stats);
+  if (!params || !grads || !stats) {
+    free(params);
+    free(grads);
+    free(stats);
+    return DLSC_ERR_OUT_OF_MEMORY;
+  }
+  free_workspace(model);
+  dlsc_model_reset_optimizer(model); /* the moments no longer match the parameters */
+  free(model->params);
+  free(model->grads);
+  free(model->stats);
+  model->params = params;
+  model->grads = grads;
+  model->stats = stats;
+  model->n_params = n_params;
+  model->n_stats = n_stats;
+  model->layers[model->n_layers++] = layer;
+  dlsc_model_bind(model);
+  dlsc_layer *added = &model->layers[model->n_layers - 1];
+  if (added->ops->init)
+    added->ops->init(added, &model->rng);
+  return DLSC_OK;
+}
+
+static dlsc_status copy_string(char **dst, const char *src) {
+  size_t length = strlen(src) + 1;
+  *dst = malloc(length);
+  if (!*dst)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  memcpy(*dst, src, length);
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_clone(const dlsc_model_t *model, dlsc_model_t **out) {
+  if (!model || !out)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_model_t *copy;
+  DLSC_TRY(dlsc_model_create(model->input, model->seed, &copy));
+  dlsc_status status = DLSC_OK;
+  for (size_t i = 0; i < model->n_layers && status == DLSC_OK; i++)
+    status = dlsc_model_add_layer(copy, &model->layers[i].config);
+  for (size_t i = 0; i < model->n_meta && status == DLSC_OK; i++)
+    status = dlsc_model_set_metadata(copy, model->meta[i].key, model->meta[i].value);
+  if (status != DLSC_OK) {
+    dlsc_model_destroy(copy);
+    return status;
+  }
+  memcpy(copy->params, model->params, model->n_params * sizeof *copy->params);
+  memcpy(copy->stats, model->stats, model->n_stats * sizeof *copy->stats);
+  for (size_t i = 0; i < model->n_layers; i++) {
+    copy->layers[i].lr_scale = model->layers[i].lr_scale;
+    copy->layers[i].frozen = model->layers[i].frozen;
+  }
+  copy->rng = model->rng;
+  copy->train = model->train;
+  copy->has_denoise = model->has_denoise;
+  copy->denoise = model->denoise;
+  *out = copy;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_get_info(const dlsc_model_t *model, dlsc_model_info *info) {
+  if (!model || !info)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  info->n_layers = model->n_layers;
+  info->input = model->input;
+  info->output = model->n_layers ? model->layers[model->n_layers - 1].out : model->input;
+  info->n_parameters = model->n_params;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_get_layer(const dlsc_model_t *model, size_t index,
+                                 dlsc_layer_config *config, dlsc_shape *output) {
+  if (!model || index >= model->n_layers || (!config && !output))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (config) {
+    if (config->struct_size < sizeof(size_t))
+      return DLSC_ERR_INVALID_ARGUMENT;
+    size_t size = config->struct_size;
+    memcpy((char *)config + sizeof(size_t),
+           (const char *)&model->layers[index].config + sizeof(size_t),
+           DLSC_MIN(size, sizeof(dlsc_layer_config)) - sizeof(size_t));
+  }
+  if (output)
+    *output = model->layers[index].out;
+  return DLSC_OK;
+}
+
+size_t dlsc_model_output_size(const dlsc_model_t *model) {
+  return model->n_layers ? model->layers[model->n_layers - 1].out_size
+                         : dlsc_shape_size(model->input);
+}
+
+/* ---- workspaces */
+
+dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training) {
+  if (batch <= model->batch_capacity && (model->workspace_training || !training))
+    return DLSC_OK;
+  free_workspace(model);
+  size_t act_floats = 0, max_floats = dlsc_shape_size(model->input), aux_floats = 0;
+  size_t scratch_floats = 1;
+  for (size_t i = 0; i < model->n_layers; i++) {
+    const dlsc_layer *layer = &model->layers[i];
+    act_floats += layer->out_size;
+    max_floats = DLSC_MAX(max_floats, layer->out_size);
+    if (training && layer->ops->aux_floats)
+      aux_floats += layer->ops->aux_floats(layer, batch);
+    if (layer->ops->scratch_floats)
+      scratch_floats = DLSC_MAX(scratch_floats, layer->ops->scratch_floats(layer, batch));
+  }
+  /* Inference needs only two alternating activation buffers. */
+  size_t per_example = training ? act_floats : 2 * max_floats, total;
+  if (dlsc_mul_overflows(per_example, batch, &total) ||
+      dlsc_mul_overflows(max_floats, batch, &max_floats))
+    return DLSC_ERR_OUT_OF_MEMORY;
+  model->acts = dlsc_alloc_array(model->n_layers + 1, sizeof *model->acts);
+  model->act_memory = dlsc_alloc_floats(total);
+  model->scratch = dlsc_alloc_floats(scratch_floats);
+  if (training) {
+    model->grad_memory[0] = dlsc_alloc_floats(max_floats);
+    model->grad_memory[1] = dlsc_alloc_floats(max_floats);
+    model->aux_memory = dlsc_alloc_floats(aux_floats);
+    model->saved_stats = dlsc_alloc_floats(model->n_stats);
+  }
+  if (!model->acts || !model->act_memory || !model->scratch ||
+      (training && (!model->grad_memory[0] || !model->grad_memory[1] || !model->aux_memory ||
+                    !model->saved_stats))) {
+    free_workspace(model);
+    return DLSC_ERR_OUT_OF_MEMORY;
+  }
+  size_t offset = 0, aux_offset = 0;
+  for (size_t i = 0; i < model->n_layers; i++) {
+    dlsc_layer *layer = &model->layers[i];
+    if (training) {
+      model->acts[i] = model->act_memory + offset;
+      offset += batch * layer->out_size;
+      layer->aux = model->aux_memory + aux_offset;
+      if (layer->ops->aux_floats)
+        aux_offset += layer->ops->aux_floats(layer, batch);
+    } else {
+      model->acts[i] = model->act_memory + (i % 2) * (max_floats);
+    }
+  }
+  model->batch_capacity = batch;
+  model->workspace_training = training;
+  return DLSC_OK;
+}
+
+/* ---- passes */
+
+const float *dlsc_model_forward(dlsc_model_t *model, const float *inputs, size_t count,
+                                bool training) {
+  dlsc_exec exec = {training, &model->rng, model->scratch};
+  const float *x = inputs;
+  for (size_t i = 0; i < model->n_layers; i++) {
+    dlsc_layer *layer = &model->layers[i];
+    layer->ops->forward(layer, x, model->acts[i], count, &exec);
+    x = model->acts[i];
+  }
+  return x;
+}
+
+/* The lowest layer whose parameters train; layers below it need no gradients. */
+static size_t first_trainable(const dlsc_model_t *model) {
+  for (size_t i = 0; i < model->n_layers; i++)
+    if (!model->layers[i].frozen && model->layers[i].n_params > 0)
+      return i;
+  return model->n_layers;
+}
+
+void dlsc_model_backward(dlsc_model_t *model, const float *inputs, const float *doutput,
+                         size_t count) {
+  dlsc_exec exec = {true, &model->rng, model->scratch};
+  size_t lowest = first_trainable(model);
+  const float *dy = doutput;
+  for (size_t i = model->n_layers; i-- > lowest;) {
+    dlsc_layer *layer = &model->layers[i];
+    const float *x = i ? model->acts[i - 1] : inputs;
+    float *dx = NULL;
+    if (i > lowest)
+      dx = dy == model->grad_memory[0] ? model->grad_memory[1] : model->grad_memory[0];
+    layer->ops->backward(layer, x, model->acts[i], dy, dx, count, &exec);
+    dy = dx;
+  }
+}
+
+/* Inference batches: big enough to feed GEMM, small enough to keep workspaces modest. */
+#define PREDICT_BATCH 256
+
+dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t count,
+                               float *outputs) {
+  if (!model || !inputs || !outputs || count == 0)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  size_t in_size = dlsc_shape_size(model->input), out_size = dlsc_model_output_size(model);
+  size_t total;
+  if (dlsc_mul_overflows(count, in_size, &total))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (!dlsc_all_finite(inputs, total))
+    return DLSC_ERR_NUMERIC;
+  size_t batch = DLSC_MIN(count, (size_t)PREDICT_BATCH);
+  DLSC_TRY(dlsc_model_reserve(model, batch, false)); /* a training workspace serves too */
+  for (size_t first = 0; first < count; first += batch) {
+    size_t n = DLSC_MIN(batch, count - first);
+    const float *y = dlsc_model_forward(model, inputs + first * in_size, n, false);
+    memcpy(outputs + first * out_size, y, n * out_size * sizeof *y);
+  }
+  return DLSC_OK;
+}
+
+/* ---- metadata */
+
+#define MAX_KEY 63
+#define MAX_VALUE 4095
+
+bool dlsc_metadata_key_valid(const char *key) {
+  size_t length = strlen(key);
+  if (length == 0 || length > MAX_KEY)
+    return false;
+  for (size_t i = 0; i < length; i++)
+    if (key[i] <= ' ' || key[i] > '~' || key[i] == '=')
+      return false;
+  return true;
+}
+
+static dlsc_meta_entry *find_meta(const dlsc_model_t *model, const char *key) {
+  for (size_t i = 0; i < model->n_meta; i++)
+    if (strcmp(model->meta[i].key, key) == 0)
+      return &model->meta[i];
+  return NULL;
+}
+
+dlsc_status dlsc_model_set_metadata(dlsc_model_t *model, const char *key, const char *value) {
+  if (!model || !key || !value || !dlsc_metadata_key_valid(key) ||
+      strnlen(value, MAX_VALUE + 1) > MAX_VALUE)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  char *copy;
+  DLSC_TRY(copy_string(&copy, value));
+  dlsc_meta_entry *entry = find_meta(model, key);
+  if (entry) {
+    free(entry->value);
+    entry->value = copy;
+    return DLSC_OK;
+  }
+  dlsc_meta_entry *grown = realloc(model->meta, (model->n_meta + 1) * sizeof *grown);
+  char *key_copy = NULL;
+  if (!grown || copy_string(&key_copy, key) != DLSC_OK) {
+    if (grown)
+      model->meta = grown;
+    free(copy);
+    return DLSC_ERR_OUT_OF_MEMORY;
+  }
+  model->meta = grown;
+  model->meta[model->n_meta++] = (dlsc_meta_entry){key_copy, copy};
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_get_metadata(const dlsc_model_t *model, const char *key, char *value,
+                                    size_t capacity, size_t *length) {
+  if (!model || !key || (!value && capacity))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  const dlsc_meta_entry *entry = find_meta(model, key);
+  if (!entry)
+    return DLSC_ERR_NOT_FOUND;
+  size_t needed = strlen(entry->value) + 1;
+  if (length)
+    *length = needed;
+  if (!value)
+    return DLSC_OK; /* a size query */
+  if (capacity < needed)
+    return DLSC_ERR_BUFFER_TOO_SMALL;
+  memcpy(value, entry->value, needed);
+  return DLSC_OK;
+}
+
+/* ---- training controls */
+
+dlsc_status dlsc_model_set_layer_lr_scale(dlsc_model_t *model, size_t index, float scale) {
+  if (!model || index >= model->n_layers || !(scale >= 0.0f) || !(scale < 1e6f))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  model->layers[index].lr_scale = scale;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_set_layer_frozen(dlsc_model_t *model, size_t index, int frozen) {
+  if (!model || index >= model->n_layers)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  model->layers[index].frozen = frozen != 0;
+  return DLSC_OK;
+}

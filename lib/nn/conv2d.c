@@ -1,0 +1,201 @@
+/* 2-D convolution (cross-correlation) by im2col and one GEMM per chunk of images:
+ * columns [K = C_in*kh*kw][images*P] times weights [C_out][K] give [C_out][images*P],
+ * which is scattered into [image][C_out][P]. Batching images into one GEMM keeps the
+ * products large when P, the output plane, is small. 1-D convolution is the kh = 1
+ * case of the same code. */
+#include "../internal.h"
+#include "parallel.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* Columns of one chunk stay within this many floats (16 MB), so that chunks fit in
+ * the last-level cache of most machines without starving the GEMM of width. */
+#define CONV_CHUNK_FLOATS ((size_t)1 << 22)
+
+typedef struct geometry {
+  size_t in_c, in_h, in_w, out_c, out_h, out_w;
+  size_t k_h, k_w, s_h, s_w, p_h, p_w;
+  size_t k, plane; /* column rows, output plane size */
+} geometry;
+
+static geometry geometry_of(const dlsc_layer *layer) {
+  const dlsc_layer_config *c = &layer->config;
+  geometry g = {layer->in.channels, layer->in.height, layer->in.width, layer->out.channels,
+                layer->out.height, layer->out.width, c->kernel_h, c->kernel_w, c->stride_h,
+                c->stride_w, c->pad_h, c->pad_w, 0, 0};
+  g.k = g.in_c * g.k_h * g.k_w;
+  g.plane = g.out_h * g.out_w;
+  return g;
+}
+
+static dlsc_status conv_setup(dlsc_layer *layer) {
+  dlsc_layer_config *c = &layer->config;
+  if (c->kind == DLSC_LAYER_CONV1D) {
+    c->kernel_h = 1; /* a 1-D convolution slides along width only */
+    c->stride_h = 1;
+    c->pad_h = 0;
+  }
+  if (c->units == 0 || c->kernel_h == 0 || c->kernel_w == 0 || c->stride_h == 0 ||
+      c->stride_w == 0 || c->kernel_h > 64 || c->kernel_w > 64 || c->pad_h >= c->kernel_h ||
+      c->pad_w >= c->kernel_w)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  size_t out_h = dlsc_window_output(layer->in.height, c->kernel_h, c->stride_h, c->pad_h);
+  size_t out_w = dlsc_window_output(layer->in.width, c->kernel_w, c->stride_w, c->pad_w);
+  if (out_h == 0 || out_w == 0)
+    return DLSC_ERR_SHAPE_MISMATCH;
+  layer->out = (dlsc_shape){c->units, out_h, out_w};
+  size_t k = layer->in.channels * c->kernel_h * c->kernel_w, weights;
+  if (dlsc_mul_overflows(k, c->units, &weights))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  layer->n_weights = weights;
+  layer->n_params = weights + (c->bias ? c->units : 0);
+  return DLSC_OK;
+}
+
+static void conv_init(dlsc_layer *layer, dlsc_rng *rng) {
+  geometry g = geometry_of(layer);
+  dlsc_init_uniform(layer->params, layer->n_weights, sqrtf(6.0f / (float)g.k), rng);
+}
+
+static size_t chunk_images(const geometry *g, size_t batch) {
+  size_t per_image = g->k * g->plane;
+  size_t chunk = per_image >= CONV_CHUNK_FLOATS ? 1 : CONV_CHUNK_FLOATS / per_image;
+  return DLSC_MIN(chunk, batch);
+}
+
+static size_t conv_scratch(const dlsc_layer *layer, size_t batch) {
+  geometry g = geometry_of(layer);
+  return chunk_images(&g, batch) * g.plane * (g.k + g.out_c);
+}
+
+/* cols[r][b*P + p] = x[b][c][oh*s - pad + kh][ow*s - pad + kw], 0 in the padding. */
+static void im2col(const geometry *g, const float *x, size_t images, float *cols) {
+  size_t ld = images * g->plane, in_plane = g->in_h * g->in_w;
+  DLSC_PARALLEL_FOR(g->k * ld)
+  for (size_t r = 0; r < g->k; r++) {
+    size_t c = r / (g->k_h * g->k_w), kh = (r / g->k_w) % g->k_h, kw = r % g->k_w;
+    for (size_t b = 0; b < images; b++) {
+      const float *src = x + (b * g->in_c + c) * in_plane;
+      float *dst = cols + r * ld + b * g->plane;
+      for (size_t oh = 0; oh < g->out_h; oh++, dst += g->out_w) {
+        ptrdiff_t ih = (ptrdiff_t)(oh * g->s_h + kh) - (ptrdiff_t)g->p_h;
+        if (ih < 0 || ih >= (ptrdiff_t)g->in_h) {
+          memset(dst, 0, g->out_w * sizeof *dst);
+          continue;
+        }
+        const float *row = src + (size_t)ih * g->in_w;
+        for (size_t ow = 0; ow < g->out_w; ow++) {
+          ptrdiff_t iw = (ptrdiff_t)(ow * g->s_w + kw) - (ptrdiff_t)g->p_w;
+          dst[ow] = iw >= 0 && iw < (ptrdiff_t)g->in_w ? row[iw] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+/* The adjoint of im2col: dx[b][c][ih][iw] = sum of the columns that read it. */
+static void col2im(const geometry *g, const float *cols, size_t images, float *dx) {
+  size_t ld = images * g->plane, in_plane = g->in_h * g->in_w;
+  DLSC_PARALLEL_FOR(g->k * ld)
+  for (size_t bc = 0; bc < images * g->in_c; bc++) {
+    size_t b = bc / g->in_c, c = bc % g->in_c;
+    float *dst = dx + bc * in_plane;
+    memset(dst, 0, in_plane * sizeof *dst);
+    for (size_t kh = 0; kh < g->k_h; kh++)
+      for (size_t kw = 0; kw < g->k_w; kw++) {
+        const float *src = cols + ((c * g->k_h + kh) * g->k_w + kw) * ld + b * g->plane;
+        for (size_t oh = 0; oh < g->out_h; oh++) {
+          ptrdiff_t ih = (ptrdiff_t)(oh * g->s_h + kh) - (ptrdiff_t)g->p_h;
+          if (ih < 0 || ih >= (ptrdiff_t)g->in_h)
+            continue;
+          float *row = dst + (size_t)ih * g->in_w;
+          const float *col = src + oh * g->out_w;
+          for (size_t ow = 0; ow < g->out_w; ow++) {
+            ptrdiff_t iw = (ptrdiff_t)(ow * g->s_w + kw) - (ptrdiff_t)g->p_w;
+            if (iw >= 0 && iw < (ptrdiff_t)g->in_w)
+              row[iw] += col[ow];
+          }
+        }
+      }
+  }
+}
+
+static void conv_forward(dlsc_layer *layer, const float *x, float *y, size_t batch,
+                         const dlsc_exec *exec) {
+  geometry g = geometry_of(layer);
+  size_t chunk = chunk_images(&g, batch);
+  float *cols = exec->scratch, *product = cols + chunk * g.plane * g.k;
+  const float *bias = layer->config.bias ? layer->params + layer->n_weights : NULL;
+  for (size_t first = 0; first < batch; first += chunk) {
+    size_t images = DLSC_MIN(chunk, batch - first), ld = images * g.plane;
+    im2col(&g, x + first * layer->in_size, images, cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.out_c, (int)ld, (int)g.k, 1.0f,
+                layer->params, (int)g.k, cols, (int)ld, 0.0f, product, (int)ld);
+    float *out = y + first * layer->out_size;
+    DLSC_PARALLEL_FOR(g.out_c * ld)
+    for (size_t bo = 0; bo < images * g.out_c; bo++) {
+      size_t b = bo / g.out_c, o = bo % g.out_c;
+      const float *src = product + o * ld + b * g.plane;
+      float *dst = out + bo * g.plane, offset = bias ? bias[o] : 0.0f;
+      for (size_t p = 0; p < g.plane; p++)
+        dst[p] = src[p] + offset;
+    }
+  }
+}
+
+static void conv_backward(dlsc_layer *layer, const float *x, const float *y, const float *dy,
+                          float *dx, size_t batch, const dlsc_exec *exec) {
+  geometry g = geometry_of(layer);
+  size_t chunk = chunk_images(&g, batch);
+  float *cols = exec->scratch, *dproduct = cols + chunk * g.plane * g.k;
+  float *dbias = layer->config.bias ? layer->grads + layer->n_weights : NULL;
+  if (!layer->frozen && dbias)
+    memset(dbias, 0, g.out_c * sizeof *dbias);
+  for (size_t first = 0; first < batch; first += chunk) {
+    size_t images = DLSC_MIN(chunk, batch - first), ld = images * g.plane;
+    const float *dout = dy + first * layer->out_size;
+    DLSC_PARALLEL_FOR(g.out_c * ld)
+    for (size_t bo = 0; bo < images * g.out_c; bo++) {
+      size_t b = bo / g.out_c, o = bo % g.out_c;
+      memcpy(dproduct + o * ld + b * g.plane, dout + bo * g.plane, g.plane * sizeof *dout);
+    }
+    if (!layer->frozen) {
+      im2col(&g, x + first * layer->in_size, images, cols);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.out_c, (int)g.k, (int)ld, 1.0f,
+                  dproduct, (int)ld, cols, (int)ld, first == 0 ? 0.0f : 1.0f, layer->grads,
+                  (int)g.k);
+      if (dbias)
+        for (size_t o = 0; o < g.out_c; o++) {
+          float sum = 0.0f;
+          for (size_t i = 0; i < ld; i++)
+            sum += dproduct[o * ld + i];
+          dbias[o] += sum;
+        }
+    }
+    if (dx) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.k, (int)ld, (int)g.out_c, 1.0f,
+                  layer->params, (int)g.k, dproduct, (int)ld, 0.0f, cols, (int)ld);
+      col2im(&g, cols, images, dx + first * layer->in_size);
+    }
+  }
+}
+
+const dlsc_layer_ops dlsc_conv2d_ops = {
+    .name = "conv2d",
+    .setup = conv_setup,
+    .init = conv_init,
+    .scratch_floats = conv_scratch,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};
+
+const dlsc_layer_ops dlsc_conv1d_ops = {
+    .name = "conv1d",
+    .setup = conv_setup,
+    .init = conv_init,
+    .scratch_floats = conv_scratch,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

@@ -1,0 +1,68 @@
+/* Helpers shared by the test suites. */
+#ifndef DLSC_TEST_COMMON_H
+#define DLSC_TEST_COMMON_H
+
+#include <check.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+#include "dlsc.h"
+
+#define ck_assert_status(expr, expected)                                                   \
+  do {                                                                                     \
+    dlsc_status status_ = (expr);                                                          \
+    ck_assert_msg(status_ == (expected), "%s returned %d (%s), expected %d (%s)", #expr,   \
+                  (int)status_, dlsc_strerror(status_), (int)(expected),                  \
+                  dlsc_strerror(expected));                                                \
+  } while (0)
+#define ck_assert_ok(expr) ck_assert_status(expr, DLSC_OK)
+
+/* A small deterministic generator for test data (independent of the library's). */
+static inline uint32_t test_random(uint64_t *state) {
+  *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (uint32_t)(*state >> 33);
+}
+
+static inline float test_uniform(uint64_t *state, float low, float high) {
+  return low + (high - low) * (float)(test_random(state) >> 8) * (1.0f / 16777216.0f);
+}
+
+static inline void fill_uniform(float *values, size_t count, float low, float high,
+                                uint64_t seed) {
+  uint64_t state = seed;
+  for (size_t i = 0; i < count; i++)
+    values[i] = test_uniform(&state, low, high);
+}
+
+static inline double max_abs_diff(const float *a, const float *b, size_t count) {
+  double worst = 0.0;
+  for (size_t i = 0; i < count; i++)
+    worst = fmax(worst, fabs((double)a[i] - b[i]));
+  return worst;
+}
+
+static inline double max_abs(const float *a, size_t count) {
+  double worst = 0.0;
+  for (size_t i = 0; i < count; i++)
+    worst = fmax(worst, fabs((double)a[i]));
+  return worst;
+}
+
+/* Runs one suite; the exit status is what meson test reads. */
+static inline int run_suite(Suite *suite) {
+  SRunner *runner = srunner_create(suite);
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+#endif

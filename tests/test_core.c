@@ -1,0 +1,94 @@
+/* Status strings, versions and config initialisers. */
+#include "common.h"
+
+START_TEST(strerror_covers_every_status) {
+  dlsc_status all[] = {DLSC_OK, DLSC_ERR_INVALID_ARGUMENT, DLSC_ERR_OUT_OF_MEMORY,
+                       DLSC_ERR_SHAPE_MISMATCH, DLSC_ERR_BAD_FORMAT, DLSC_ERR_VERSION,
+                       DLSC_ERR_CHECKSUM, DLSC_ERR_NUMERIC, DLSC_ERR_UNSUPPORTED, DLSC_ERR_IO,
+                       DLSC_ERR_BUFFER_TOO_SMALL, DLSC_ERR_NOT_FOUND};
+  const char *unknown = dlsc_strerror((dlsc_status)-999);
+  ck_assert_ptr_nonnull(unknown);
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    const char *text = dlsc_strerror(all[i]);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_str_ne(text, unknown);
+    for (size_t j = 0; j < i; j++)
+      ck_assert_str_ne(text, dlsc_strerror(all[j]));
+  }
+}
+END_TEST
+
+START_TEST(version_matches_header) {
+  ck_assert_uint_eq(dlsc_version(), DLSC_VERSION_NUMBER);
+  char expected[32];
+  snprintf(expected, sizeof expected, "%d.%d.%d", DLSC_VERSION_MAJOR, DLSC_VERSION_MINOR,
+           DLSC_VERSION_PATCH);
+  ck_assert_str_eq(dlsc_version_string(), expected);
+}
+END_TEST
+
+START_TEST(config_inits_reject_null_and_set_defaults) {
+  ck_assert_status(dlsc_stft_config_init_(NULL, sizeof(dlsc_stft_config)),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_train_config_init_(NULL, sizeof(dlsc_train_config)),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_stft_config stft;
+  ck_assert_ok(dlsc_stft_config_init(&stft));
+  ck_assert_uint_eq(stft.n_fft, 1024);
+  ck_assert_uint_eq(stft.hop_length, 512);
+  ck_assert_int_eq(stft.window, DLSC_WINDOW_HANN);
+  dlsc_train_config train;
+  ck_assert_ok(dlsc_train_config_init(&train));
+  ck_assert_int_eq(train.optimizer, DLSC_OPTIMIZER_ADAM);
+  ck_assert_float_eq(train.learning_rate, 1e-3f);
+  dlsc_layer_config layer;
+  ck_assert_status(dlsc_layer_config_init(&layer, (dlsc_layer_kind)999), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_layer_config_init(&layer, DLSC_LAYER_MAXPOOL));
+  ck_assert_uint_eq(layer.stride_h, 0); /* pools default to stepping by their kernel */
+  ck_assert_int_eq(layer.bias, 1);
+}
+END_TEST
+
+/* A caller compiled against an older, shorter struct keeps working: the library
+ * reads only struct_size bytes and defaults the rest. */
+START_TEST(shorter_config_struct_gets_defaults_for_new_fields) {
+  dlsc_stft_config old;
+  ck_assert_ok(dlsc_stft_config_init_(&old, offsetof(dlsc_stft_config, window)));
+  ck_assert_uint_eq(old.struct_size, offsetof(dlsc_stft_config, window));
+  old.n_fft = 256;
+  old.hop_length = 64;
+  old.window = (dlsc_window)12345; /* beyond the old struct: must be ignored */
+  dlsc_stft_t *stft;
+  ck_assert_ok(dlsc_stft_create(&old, &stft));
+  dlsc_stft_config read;
+  dlsc_stft_config_init(&read);
+  ck_assert_ok(dlsc_stft_get_config(stft, &read));
+  ck_assert_uint_eq(read.n_fft, 256);
+  ck_assert_int_eq(read.window, DLSC_WINDOW_HANN);
+  dlsc_stft_destroy(stft);
+  /* A struct never initialised (struct_size 0) is refused. */
+  dlsc_stft_config garbage;
+  memset(&garbage, 0, sizeof garbage);
+  ck_assert_status(dlsc_stft_create(&garbage, &stft), DLSC_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(destroy_accepts_null) {
+  dlsc_stft_destroy(NULL);
+  dlsc_model_destroy(NULL);
+  dlsc_dataset_destroy(NULL);
+  dlsc_stream_destroy(NULL);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("core");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, strerror_covers_every_status);
+  tcase_add_test(tc, version_matches_header);
+  tcase_add_test(tc, config_inits_reject_null_and_set_defaults);
+  tcase_add_test(tc, shorter_config_struct_gets_defaults_for_new_fields);
+  tcase_add_test(tc, destroy_accepts_null);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}

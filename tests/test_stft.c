@@ -1,0 +1,177 @@
+/* STFT: exact reconstruction for any length and configuration, known spectra, and
+ * every bad argument answered with a status. */
+#include "common.h"
+
+static dlsc_stft_t *make_stft(size_t n_fft, size_t hop, dlsc_window window) {
+  dlsc_stft_config config;
+  dlsc_stft_config_init(&config);
+  config.n_fft = n_fft;
+  config.hop_length = hop;
+  config.window = window;
+  dlsc_stft_t *stft = NULL;
+  ck_assert_ok(dlsc_stft_create(&config, &stft));
+  return stft;
+}
+
+/* Forward then inverse of a random signal; returns the relative peak error. */
+static double round_trip_error(dlsc_stft_t *stft, size_t n_samples, bool complex_path) {
+  size_t bins, frames;
+  ck_assert_ok(dlsc_stft_n_bins(stft, &bins));
+  ck_assert_ok(dlsc_stft_n_frames(stft, n_samples, &frames));
+  float *signal = malloc(n_samples * sizeof *signal), *back = malloc(n_samples * sizeof *back);
+  float *magnitude = malloc(frames * bins * 2 * sizeof(float)), *phase = magnitude + frames * bins;
+  fill_uniform(signal, n_samples, -1.0f, 1.0f, n_samples * 7919u + bins);
+  if (complex_path) {
+    ck_assert_ok(dlsc_stft_forward_complex(stft, signal, n_samples, magnitude, frames));
+    ck_assert_ok(dlsc_stft_inverse_complex(stft, magnitude, frames, back, n_samples));
+  } else {
+    ck_assert_ok(dlsc_stft_forward(stft, signal, n_samples, magnitude, phase, frames));
+    ck_assert_ok(dlsc_stft_inverse(stft, magnitude, phase, frames, back, n_samples));
+  }
+  double error = max_abs_diff(signal, back, n_samples) / max_abs(signal, n_samples);
+  free(signal);
+  free(back);
+  free(magnitude);
+  return error;
+}
+
+START_TEST(round_trip_is_exact_for_any_length) {
+  static const struct {
+    size_t n_fft, hop;
+    dlsc_window window;
+  } configs[] = {{1024, 512, DLSC_WINDOW_HANN},    {512, 128, DLSC_WINDOW_HANN},
+                 {256, 64, DLSC_WINDOW_HAMMING},   {400, 160, DLSC_WINDOW_SQRT_HANN},
+                 {64, 64, DLSC_WINDOW_RECTANGULAR}, {16, 5, DLSC_WINDOW_HANN}};
+  static const size_t lengths[] = {1, 2, 3, 100, 511, 512, 513, 1023, 1024, 1025, 5000, 16007};
+  for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+    dlsc_stft_t *stft = make_stft(configs[c].n_fft, configs[c].hop, configs[c].window);
+    for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+      double polar = round_trip_error(stft, lengths[l], false);
+      double complex_error = round_trip_error(stft, lengths[l], true);
+      ck_assert_msg(polar < 1e-5 && complex_error < 1e-5, "n_fft %zu hop %zu length %zu: %g, %g",
+                    configs[c].n_fft, configs[c].hop, lengths[l], polar, complex_error);
+    }
+    dlsc_stft_destroy(stft);
+  }
+}
+END_TEST
+
+START_TEST(frame_count_follows_padding) {
+  dlsc_stft_t *stft = make_stft(1024, 512, DLSC_WINDOW_HANN);
+  size_t frames;
+  /* Padding of n_fft - hop at both ends: ceil((n + 512) / 512) frames. */
+  ck_assert_ok(dlsc_stft_n_frames(stft, 1, &frames));
+  ck_assert_uint_eq(frames, 2);
+  ck_assert_ok(dlsc_stft_n_frames(stft, 512, &frames));
+  ck_assert_uint_eq(frames, 2);
+  ck_assert_ok(dlsc_stft_n_frames(stft, 513, &frames));
+  ck_assert_uint_eq(frames, 3);
+  ck_assert_ok(dlsc_stft_n_frames(stft, 16000, &frames));
+  ck_assert_uint_eq(frames, 33);
+  dlsc_stft_destroy(stft);
+}
+END_TEST
+
+/* A sinusoid on bin 32 of a 1024-point Hann STFT peaks there with amplitude * 256
+ * (the window sums to 512; a real tone splits into two halves). */
+START_TEST(sinusoid_peaks_at_its_bin) {
+  dlsc_stft_t *stft = make_stft(1024, 512, DLSC_WINDOW_HANN);
+  size_t n = 8192, frames;
+  ck_assert_ok(dlsc_stft_n_frames(stft, n, &frames));
+  float *signal = malloc(n * sizeof *signal), *magnitude = malloc(frames * 513 * sizeof(float));
+  for (size_t i = 0; i < n; i++)
+    signal[i] = 0.5f * cosf(2.0f * (float)M_PI * 32.0f * (float)i / 1024.0f);
+  ck_assert_ok(dlsc_stft_forward(stft, signal, n, magnitude, NULL, frames));
+  const float *middle = magnitude + (frames / 2) * 513;
+  size_t peak = 0;
+  for (size_t b = 1; b < 513; b++)
+    if (middle[b] > middle[peak])
+      peak = b;
+  ck_assert_uint_eq(peak, 32);
+  ck_assert_float_eq_tol(middle[32], 0.5f * 256.0f, 0.5f);
+  ck_assert_float_eq_tol(middle[100], 0.0f, 1e-3f);
+  free(signal);
+  free(magnitude);
+  dlsc_stft_destroy(stft);
+}
+END_TEST
+
+START_TEST(create_rejects_bad_configs) {
+  dlsc_stft_config config;
+  dlsc_stft_t *stft = (dlsc_stft_t *)0x1; /* must stay untouched on failure */
+  dlsc_stft_config_init(&config);
+  ck_assert_status(dlsc_stft_create(&config, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_create(NULL, &stft), DLSC_ERR_INVALID_ARGUMENT);
+  config.n_fft = 1023;
+  ck_assert_status(dlsc_stft_create(&config, &stft), DLSC_ERR_INVALID_ARGUMENT);
+  config.n_fft = 2;
+  ck_assert_status(dlsc_stft_create(&config, &stft), DLSC_ERR_INVALID_ARGUMENT);
+  config.n_fft = 0;
+  ck_assert_status(dlsc_stft_create(&config, &stft), DLSC_ERR_INVALID_ARGUMENT);
+  config.n_fft = 1u << 20;
+  ck_assert_status(dlsc_stft_create(&config, &stft), DLSC_ERR_INVALID_ARGUMENT);
+  config.n_fft = 1024;
+  config.hop_length = 0;
+  ck_assert_status(dlsc_stft_create(&config, &stft), DLSC_ERR_INVALID_ARGUMENT);
+  config.hop_length = 1025;
+  ck_assert_status(dlsc_stft_create(&config, &stft), DLSC_ERR_INVALID_ARGUMENT);
+  /* Hann windows a full hop apart leave gaps no overlap-add can fill. */
+  config.hop_length = 1024;
+  ck_assert_status(dlsc_stft_create(&config, &stft), DLSC_ERR_UNSUPPORTED);
+  config.hop_length = 512;
+  config.window = (dlsc_window)42;
+  ck_assert_status(dlsc_stft_create(&config, &stft), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_eq(stft, (dlsc_stft_t *)0x1);
+}
+END_TEST
+
+START_TEST(transforms_reject_bad_buffers) {
+  dlsc_stft_t *stft = make_stft(256, 128, DLSC_WINDOW_HANN);
+  float signal[300], magnitude[4 * 129], phase[4 * 129], out[300];
+  size_t frames;
+  fill_uniform(signal, 300, -1, 1, 3);
+  ck_assert_ok(dlsc_stft_n_frames(stft, 300, &frames));
+  ck_assert_uint_eq(frames, 4);
+  ck_assert_status(dlsc_stft_n_frames(stft, 0, &frames), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_n_frames(NULL, 10, &frames), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_forward(NULL, signal, 300, magnitude, phase, 4),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_forward(stft, NULL, 300, magnitude, phase, 4),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_forward(stft, signal, 0, magnitude, phase, 4),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_forward(stft, signal, 300, NULL, phase, 4),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_forward(stft, signal, 300, magnitude, phase, 3),
+                   DLSC_ERR_SHAPE_MISMATCH);
+  for (size_t i = 0; i < 4 * 129; i++)
+    magnitude[i] = -7.0f;
+  signal[150] = NAN;
+  ck_assert_status(dlsc_stft_forward(stft, signal, 300, magnitude, phase, 4), DLSC_ERR_NUMERIC);
+  ck_assert_float_eq(magnitude[0], -7.0f); /* nothing written on failure */
+  signal[150] = INFINITY;
+  ck_assert_status(dlsc_stft_forward(stft, signal, 300, magnitude, phase, 4), DLSC_ERR_NUMERIC);
+  signal[150] = 0.25f;
+  ck_assert_ok(dlsc_stft_forward(stft, signal, 300, magnitude, phase, 4));
+  ck_assert_status(dlsc_stft_inverse(stft, magnitude, NULL, 4, out, 300),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_inverse(stft, magnitude, phase, 4, out, 100),
+                   DLSC_ERR_SHAPE_MISMATCH);
+  phase[7] = NAN;
+  ck_assert_status(dlsc_stft_inverse(stft, magnitude, phase, 4, out, 300), DLSC_ERR_NUMERIC);
+  dlsc_stft_destroy(stft);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("stft");
+  TCase *tc = tcase_create("stft");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, round_trip_is_exact_for_any_length);
+  tcase_add_test(tc, frame_count_follows_padding);
+  tcase_add_test(tc, sinusoid_peaks_at_its_bin);
+  tcase_add_test(tc, create_rejects_bad_configs);
+  tcase_add_test(tc, transforms_reject_bad_buffers);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}
