@@ -1,0 +1,314 @@
+/* Datasets: frame windows and targets, image storage, labels, pretext transforms,
+ * augmentation, shuffling and batch bounds. */
+#include "common.h"
+
+static dlsc_dataset_t *frames_dataset(size_t bins, size_t before, size_t after, dlsc_target target) {
+  dlsc_frames_config config;
+  dlsc_frames_config_init(&config);
+  config.n_bins = bins;
+  config.context_before = before;
+  config.context_after = after;
+  config.target = target;
+  dlsc_dataset_t *dataset;
+  ck_assert_ok(dlsc_dataset_create_frames(&config, 1, &dataset));
+  return dataset;
+}
+
+static dlsc_dataset_t *images_dataset(size_t channels, size_t side, size_t classes) {
+  dlsc_images_config config;
+  dlsc_images_config_init(&config);
+  config.channels = channels;
+  config.height = config.width = side;
+  config.n_classes = classes;
+  dlsc_dataset_t *dataset;
+  ck_assert_ok(dlsc_dataset_create_images(&config, 1, &dataset));
+  return dataset;
+}
+
+/* Frame value encodes (utterance, frame, bin) so windows can be checked exactly. */
+START_TEST(frame_windows_stay_inside_utterances) {
+  dlsc_dataset_t *dataset = frames_dataset(3, 2, 1, DLSC_TARGET_MAGNITUDE);
+  float noisy[2][5 * 3], target[2][5 * 3];
+  for (int u = 0; u < 2; u++)
+    for (int f = 0; f < 5; f++)
+      for (int b = 0; b < 3; b++) {
+        noisy[u][f * 3 + b] = (float)(100 * (u + 1) + 10 * f + b);
+        target[u][f * 3 + b] = -noisy[u][f * 3 + b];
+      }
+  ck_assert_ok(dlsc_dataset_add_frames(dataset, noisy[0], target[0], 5));
+  ck_assert_ok(dlsc_dataset_add_frames(dataset, noisy[1], target[1], 5));
+  size_t count;
+  ck_assert_ok(dlsc_dataset_count(dataset, &count));
+  ck_assert_uint_eq(count, 10);
+  dlsc_shape shape;
+  ck_assert_ok(dlsc_dataset_input_shape(dataset, &shape));
+  ck_assert_uint_eq(shape.height, 4);
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 4, 2, 0, &batch)); /* frames 4 of u0, 0 of u1 */
+  /* Window of frame 4 (utterance 0): frames 2, 3, 4, then 5 is past the end: zeros. */
+  ck_assert_float_eq(batch.inputs[0], 120.0f);
+  ck_assert_float_eq(batch.inputs[3], 130.0f);
+  ck_assert_float_eq(batch.inputs[6 + 2], 142.0f);
+  ck_assert_float_eq(batch.inputs[9], 0.0f);
+  ck_assert_float_eq(batch.targets[1], -141.0f);
+  ck_assert_float_eq(batch.scales[1], 141.0f);
+  /* Frame 0 of utterance 1: two frames before it are outside (zeros), not utterance 0. */
+  const float *second = batch.inputs + 12;
+  ck_assert_float_eq(second[0], 0.0f);
+  ck_assert_float_eq(second[3], 0.0f);
+  ck_assert_float_eq(second[6], 200.0f);
+  ck_assert_float_eq(second[9], 210.0f);
+  ck_assert_ptr_null(batch.labels);
+  ck_assert_status(dlsc_dataset_get_batch(dataset, 9, 2, 0, &batch), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_dataset_get_batch(dataset, 0, 0, 0, &batch), DLSC_ERR_INVALID_ARGUMENT);
+  noisy[0][4] = NAN;
+  ck_assert_status(dlsc_dataset_add_frames(dataset, noisy[0], target[0], 5), DLSC_ERR_NUMERIC);
+  ck_assert_ok(dlsc_dataset_count(dataset, &count));
+  ck_assert_uint_eq(count, 10); /* nothing appended */
+  dlsc_dataset_destroy(dataset);
+}
+END_TEST
+
+/* The phase-sensitive target never exceeds the clean magnitude; for a noise-free pair
+ * it equals it. */
+START_TEST(signal_pairs_give_magnitude_and_phase_sensitive_targets) {
+  dlsc_stft_config config;
+  dlsc_stft_config_init(&config);
+  config.n_fft = 64;
+  config.hop_length = 32;
+  dlsc_stft_t *stft;
+  ck_assert_ok(dlsc_stft_create(&config, &stft));
+  size_t n = 1000;
+  float *clean = malloc(n * sizeof *clean), *noisy = malloc(n * sizeof *noisy);
+  fill_uniform(clean, n, -0.5f, 0.5f, 1);
+  fill_uniform(noisy, n, -0.2f, 0.2f, 2);
+  for (size_t i = 0; i < n; i++)
+    noisy[i] += clean[i];
+  dlsc_dataset_t *magnitude = frames_dataset(33, 0, 0, DLSC_TARGET_MAGNITUDE);
+  dlsc_dataset_t *psa = frames_dataset(33, 0, 0, DLSC_TARGET_PHASE_SENSITIVE);
+  dlsc_dataset_t *wrong = frames_dataset(513, 0, 0, DLSC_TARGET_MAGNITUDE);
+  ck_assert_status(dlsc_dataset_add_signal_pair(wrong, stft, noisy, clean, n),
+                   DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_ok(dlsc_dataset_add_signal_pair(magnitude, stft, noisy, clean, n));
+  ck_assert_ok(dlsc_dataset_add_signal_pair(psa, stft, noisy, clean, n));
+  ck_assert_ok(dlsc_dataset_add_signal_pair(psa, stft, clean, clean, n));
+  size_t frames;
+  dlsc_stft_n_frames(stft, n, &frames);
+  dlsc_batch a, b;
+  ck_assert_ok(dlsc_dataset_get_batch(magnitude, 0, frames, 0, &a));
+  float *clean_magnitude = malloc(frames * 33 * sizeof(float));
+  memcpy(clean_magnitude, a.targets, frames * 33 * sizeof(float));
+  ck_assert_ok(dlsc_dataset_get_batch(psa, 0, 2 * frames, 0, &b));
+  size_t below = 0;
+  for (size_t i = 0; i < frames * 33; i++) {
+    ck_assert_float_ge(b.targets[i], 0.0f);
+    ck_assert_float_le(b.targets[i], clean_magnitude[i] + 1e-5f);
+    below += b.targets[i] < clean_magnitude[i] - 1e-3f;
+    ck_assert_float_eq_tol(b.targets[frames * 33 + i], clean_magnitude[i], 1e-4f);
+  }
+  ck_assert_uint_gt(below, frames * 33 / 4); /* noise turns phases, so targets shrink */
+  free(clean_magnitude);
+  free(clean);
+  free(noisy);
+  dlsc_dataset_destroy(magnitude);
+  dlsc_dataset_destroy(psa);
+  dlsc_dataset_destroy(wrong);
+  dlsc_stft_destroy(stft);
+}
+END_TEST
+
+START_TEST(images_store_scaled_pixels_and_check_labels) {
+  dlsc_dataset_t *dataset = images_dataset(1, 2, 3);
+  uint8_t pixels[8] = {0, 51, 102, 255, 10, 20, 30, 40};
+  int32_t labels[2] = {2, 0}, bad[2] = {1, 3};
+  ck_assert_status(dlsc_dataset_add_images_u8(dataset, pixels, bad, 2), DLSC_ERR_INVALID_ARGUMENT);
+  bad[1] = -1;
+  ck_assert_status(dlsc_dataset_add_images_u8(dataset, pixels, bad, 2), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_dataset_add_images_u8(dataset, pixels, labels, 0), DLSC_ERR_INVALID_ARGUMENT);
+  size_t count;
+  ck_assert_ok(dlsc_dataset_count(dataset, &count));
+  ck_assert_uint_eq(count, 0);
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, labels, 2));
+  ck_assert_status(dlsc_dataset_add_images_u8(dataset, pixels, NULL, 2), DLSC_ERR_INVALID_ARGUMENT);
+  float floats[4] = {0.5f, 0.5f, NAN, 0.5f};
+  ck_assert_status(dlsc_dataset_add_images_f32(dataset, floats, labels, 1), DLSC_ERR_NUMERIC);
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 2, 0, &batch));
+  ck_assert_float_eq_tol(batch.inputs[1], 0.2f, 1e-6f);
+  ck_assert_float_eq_tol(batch.inputs[3], 1.0f, 1e-6f);
+  ck_assert_int_eq(batch.labels[0], 2);
+  ck_assert_int_eq(batch.labels[1], 0);
+  ck_assert_ptr_null(batch.targets);
+  /* Frames-only and image-only calls refuse the other kind. */
+  ck_assert_status(dlsc_dataset_add_frames(dataset, floats, floats, 1), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_dataset_destroy(dataset);
+}
+END_TEST
+
+/* A 1x3x3 image with distinct pixels under each pretext transform. */
+START_TEST(pretext_tasks_label_their_transforms) {
+  dlsc_dataset_t *dataset = images_dataset(1, 3, 10);
+  uint8_t pixels[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, NULL, 1));
+  ck_assert_status(dlsc_dataset_set_task(dataset, (dlsc_task)7), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_dataset_set_task(dataset, DLSC_TASK_ROTATE4));
+  size_t count;
+  ck_assert_ok(dlsc_dataset_count(dataset, &count));
+  ck_assert_uint_eq(count, 4);
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 4, 0, &batch));
+  static const uint8_t rotated[4][9] = {{1, 2, 3, 4, 5, 6, 7, 8, 9},  /* 0 */
+                                        {3, 6, 9, 2, 5, 8, 1, 4, 7},  /* 90 ccw */
+                                        {9, 8, 7, 6, 5, 4, 3, 2, 1},  /* 180 */
+                                        {7, 4, 1, 8, 5, 2, 9, 6, 3}}; /* 270 ccw */
+  for (int t = 0; t < 4; t++) {
+    ck_assert_int_eq(batch.labels[t], t);
+    for (int p = 0; p < 9; p++)
+      ck_assert_float_eq_tol(batch.inputs[t * 9 + p] * 255.0f, rotated[t][p], 1e-4f);
+  }
+  ck_assert_ok(dlsc_dataset_set_task(dataset, DLSC_TASK_FLIP_ROTATE3));
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 3, 0, &batch));
+  static const uint8_t flipped[9] = {7, 8, 9, 4, 5, 6, 1, 2, 3};
+  for (int p = 0; p < 9; p++) {
+    ck_assert_float_eq_tol(batch.inputs[p] * 255.0f, rotated[0][p], 1e-4f);
+    ck_assert_float_eq_tol(batch.inputs[9 + p] * 255.0f, flipped[p], 1e-4f);
+    ck_assert_float_eq_tol(batch.inputs[18 + p] * 255.0f, rotated[1][p], 1e-4f);
+  }
+  dlsc_dataset_destroy(dataset);
+  dlsc_dataset_t *wide;
+  dlsc_images_config config;
+  dlsc_images_config_init(&config);
+  config.height = 4;
+  config.width = 6;
+  ck_assert_ok(dlsc_dataset_create_images(&config, 1, &wide));
+  ck_assert_status(dlsc_dataset_set_task(wide, DLSC_TASK_ROTATE4), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_dataset_destroy(wide);
+}
+END_TEST
+
+static void augmented_batch(uint64_t seed, float *out, const dlsc_augment_config *augment) {
+  dlsc_images_config config;
+  dlsc_images_config_init(&config);
+  config.channels = 3;
+  config.height = config.width = 8;
+  dlsc_dataset_t *dataset;
+  ck_assert_ok(dlsc_dataset_create_images(&config, seed, &dataset));
+  uint8_t pixels[4 * 192];
+  int32_t labels[4] = {0, 1, 2, 3};
+  for (int i = 0; i < 4 * 192; i++)
+    pixels[i] = (uint8_t)(i * 37 % 251);
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, labels, 4));
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, augment));
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_shuffle(dataset));
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 4, 1, &batch));
+  memcpy(out, batch.inputs, 4 * 192 * sizeof *out);
+  for (int i = 0; i < 4 * 192; i++)
+    ck_assert(batch.inputs[i] >= 0.0f && batch.inputs[i] <= 1.0f);
+  dlsc_dataset_destroy(dataset);
+}
+
+START_TEST(augmentation_is_deterministic_for_a_seed) {
+  dlsc_augment_config augment;
+  dlsc_augment_config_init(&augment);
+  augment.brightness = 0.3f;
+  augment.contrast = 0.3f;
+  augment.horizontal_flip = 1;
+  augment.crop_padding = 2;
+  augment.cutout = 3;
+  float a[4 * 192], b[4 * 192], c[4 * 192];
+  augmented_batch(5, a, &augment);
+  augmented_batch(5, b, &augment);
+  augmented_batch(6, c, &augment);
+  ck_assert_mem_eq(a, b, sizeof a);
+  ck_assert_double_gt(max_abs_diff(a, c, 4 * 192), 0.01);
+}
+END_TEST
+
+START_TEST(horizontal_flip_mirrors_rows) {
+  dlsc_dataset_t *dataset = images_dataset(1, 2, 2);
+  uint8_t pixels[4] = {0, 255, 0, 255};
+  int32_t label = 1;
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, &label, 1));
+  dlsc_augment_config augment;
+  dlsc_augment_config_init(&augment);
+  augment.horizontal_flip = 1;
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  size_t flipped = 0;
+  for (int trial = 0; trial < 200; trial++) {
+    dlsc_batch batch;
+    ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 1, &batch));
+    ck_assert(batch.inputs[0] == 0.0f || batch.inputs[0] == 1.0f);
+    ck_assert_float_eq(batch.inputs[0], batch.inputs[2]);
+    ck_assert_float_eq(batch.inputs[0] + batch.inputs[1], 1.0f);
+    flipped += batch.inputs[0] == 1.0f;
+    ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 0, &batch)); /* no augmentation */
+    ck_assert_float_eq(batch.inputs[0], 0.0f);
+  }
+  ck_assert_uint_gt(flipped, 70); /* about half of 200 */
+  ck_assert_uint_lt(flipped, 130);
+  augment.crop_padding = 3; /* larger than the image */
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &augment), DLSC_ERR_INVALID_ARGUMENT);
+  augment.crop_padding = 0;
+  augment.brightness = -0.5f;
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &augment), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_dataset_destroy(dataset);
+}
+END_TEST
+
+START_TEST(shuffle_is_a_permutation) {
+  dlsc_dataset_t *dataset = images_dataset(1, 1, 1000);
+  uint8_t pixels[1000];
+  int32_t labels[1000];
+  for (int i = 0; i < 1000; i++) {
+    pixels[i] = (uint8_t)i;
+    labels[i] = i;
+  }
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, labels, 1000));
+  ck_assert_ok(dlsc_dataset_shuffle(dataset));
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1000, 0, &batch));
+  int seen[1000] = {0}, moved = 0;
+  for (int i = 0; i < 1000; i++) {
+    seen[batch.labels[i]]++;
+    moved += batch.labels[i] != i;
+  }
+  for (int i = 0; i < 1000; i++)
+    ck_assert_int_eq(seen[i], 1);
+  ck_assert_int_gt(moved, 900);
+  dlsc_dataset_destroy(dataset);
+}
+END_TEST
+
+START_TEST(create_rejects_bad_configs) {
+  dlsc_frames_config frames;
+  dlsc_frames_config_init(&frames);
+  dlsc_dataset_t *dataset = (dlsc_dataset_t *)0x1;
+  frames.n_bins = 1;
+  ck_assert_status(dlsc_dataset_create_frames(&frames, 1, &dataset), DLSC_ERR_INVALID_ARGUMENT);
+  frames.n_bins = 513;
+  frames.context_before = 1000;
+  ck_assert_status(dlsc_dataset_create_frames(&frames, 1, &dataset), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_images_config images;
+  dlsc_images_config_init(&images);
+  images.channels = 0;
+  ck_assert_status(dlsc_dataset_create_images(&images, 1, &dataset), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_dataset_create_images(NULL, 1, &dataset), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_eq(dataset, (dlsc_dataset_t *)0x1);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("dataset");
+  TCase *tc = tcase_create("dataset");
+  tcase_add_test(tc, frame_windows_stay_inside_utterances);
+  tcase_add_test(tc, signal_pairs_give_magnitude_and_phase_sensitive_targets);
+  tcase_add_test(tc, images_store_scaled_pixels_and_check_labels);
+  tcase_add_test(tc, pretext_tasks_label_their_transforms);
+  tcase_add_test(tc, augmentation_is_deterministic_for_a_seed);
+  tcase_add_test(tc, horizontal_flip_mirrors_rows);
+  tcase_add_test(tc, shuffle_is_a_permutation);
+  tcase_add_test(tc, create_rejects_bad_configs);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}

@@ -1,0 +1,272 @@
+/* Denoising: the engine reconstructs exactly through an identity mask, streams agree
+ * with whole signals for every chunking, and bad models, STFTs and samples get a
+ * status. Also the metrics and the mixer. */
+#include "common.h"
+#include "internal.h"
+
+static dlsc_model_t *denoiser(size_t n_fft, size_t hop, size_t before, size_t after, int mask,
+                              bool identity) {
+  size_t bins = n_fft / 2 + 1;
+  char spec[256];
+  snprintf(spec, sizeof spec, "input 1x%zux%zu; log; dense 24; tanh; dense %zu; sigmoid",
+           before + 1 + after, bins, bins);
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(identity ? "input 1x1x1; dense 1" : spec, 3, &model));
+  if (identity) { /* a dense layer with zero weights and bias 1: the mask is exactly 1 */
+    dlsc_model_destroy(model);
+    snprintf(spec, sizeof spec, "input 1x%zux%zu; dense %zu", before + 1 + after, bins, bins);
+    ck_assert_ok(dlsc_model_create_from_spec(spec, 3, &model));
+    dlsc_layer *layer = &model->layers[0];
+    memset(layer->params, 0, layer->n_weights * sizeof(float));
+    for (size_t i = layer->n_weights; i < layer->n_params; i++)
+      layer->params[i] = 1.0f;
+  }
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  config.n_fft = n_fft;
+  config.hop_length = hop;
+  config.context_before = before;
+  config.context_after = after;
+  config.mask = mask;
+  ck_assert_ok(dlsc_model_set_denoise(model, &config));
+  return model;
+}
+
+static dlsc_stft_t *stft_for(size_t n_fft, size_t hop) {
+  dlsc_stft_config config;
+  dlsc_stft_config_init(&config);
+  config.n_fft = n_fft;
+  config.hop_length = hop;
+  dlsc_stft_t *stft;
+  ck_assert_ok(dlsc_stft_create(&config, &stft));
+  return stft;
+}
+
+START_TEST(identity_mask_reconstructs_the_input) {
+  dlsc_model_t *model = denoiser(256, 128, 1, 1, 1, true);
+  dlsc_stft_t *stft = stft_for(256, 128);
+  static const size_t lengths[] = {1, 100, 255, 256, 257, 3000, 10007};
+  for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+    size_t n = lengths[l];
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    fill_uniform(x, n, -1, 1, n);
+    ck_assert_ok(dlsc_denoise(model, stft, x, n, y));
+    ck_assert_msg(max_abs_diff(x, y, n) < 1e-5 * max_abs(x, n), "length %zu", n);
+    free(x);
+    free(y);
+  }
+  dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+/* Streams the signal in chunks of the given sizes (cycled) and compares with the
+ * whole-signal result, returning the largest difference. */
+static double stream_difference(dlsc_model_t *model, dlsc_stream_t *stream, const float *x,
+                                size_t n, const size_t *chunks, size_t n_chunks,
+                                const float *whole) {
+  size_t latency;
+  ck_assert_ok(dlsc_stream_latency(stream, &latency));
+  float *out = malloc((n + latency) * sizeof *out);
+  size_t done = 0;
+  for (size_t c = 0; done < n; c++) {
+    size_t take = DLSC_MIN(chunks[c % n_chunks], n - done);
+    ck_assert_ok(dlsc_stream_process(stream, x + done, take, out + done));
+    done += take;
+  }
+  ck_assert_ok(dlsc_stream_flush(stream, out + n));
+  for (size_t i = 0; i < DLSC_MIN(latency, n); i++)
+    ck_assert_float_eq(out[i], 0.0f); /* the delay comes out first */
+  double difference = max_abs_diff(out + latency, whole, n);
+  free(out);
+  return difference;
+}
+
+START_TEST(stream_matches_whole_signal_for_any_chunking) {
+  dlsc_model_t *model = denoiser(512, 128, 3, 2, 1, false);
+  dlsc_stft_t *stft = stft_for(512, 128);
+  dlsc_stream_t *stream;
+  ck_assert_ok(dlsc_stream_create(model, &stream));
+  size_t latency;
+  ck_assert_ok(dlsc_stream_latency(stream, &latency));
+  ck_assert_uint_eq(latency, 512 - 1 + 2 * 128);
+  size_t n = 40000;
+  float *x = malloc(n * sizeof *x), *whole = malloc(n * sizeof *whole);
+  fill_uniform(x, n, -0.5f, 0.5f, 99);
+  ck_assert_ok(dlsc_denoise(model, stft, x, n, whole));
+  ck_assert_double_gt(max_abs_diff(x, whole, n), 1e-2); /* the model does change things */
+  static const size_t one[] = {1}, odd[] = {7, 129, 1, 500, 3}, big[] = {9000};
+  static const size_t hop[] = {128}, whole_signal[] = {40000};
+  const size_t *patterns[] = {one, odd, big, hop, whole_signal};
+  const size_t lengths[] = {1, 5, 1, 1, 1};
+  for (size_t p = 0; p < 5; p++) {
+    /* The same stream serves signal after signal: flush resets it. */
+    double difference = stream_difference(model, stream, x, n, patterns[p], lengths[p], whole);
+    ck_assert_msg(difference <= 1e-6, "pattern %zu differs by %g", p, difference);
+  }
+  /* Shorter than the latency. */
+  float short_whole[50];
+  ck_assert_ok(dlsc_denoise(model, stft, x, 50, short_whole));
+  ck_assert_double_le(stream_difference(model, stream, x, 50, odd, 5, short_whole), 1e-6);
+  free(x);
+  free(whole);
+  dlsc_stream_destroy(stream);
+  dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(stream_outlives_its_source_model_and_refuses_nan) {
+  dlsc_model_t *model = denoiser(256, 128, 1, 0, 1, false);
+  dlsc_stft_t *stft = stft_for(256, 128);
+  size_t n = 5000;
+  float *x = malloc(n * sizeof *x), *whole = malloc(n * sizeof *whole);
+  fill_uniform(x, n, -0.5f, 0.5f, 5);
+  ck_assert_ok(dlsc_denoise(model, stft, x, n, whole));
+  dlsc_stream_t *stream;
+  ck_assert_ok(dlsc_stream_create(model, &stream));
+  dlsc_model_destroy(model); /* the stream holds its own copy */
+  size_t latency;
+  ck_assert_ok(dlsc_stream_latency(stream, &latency));
+  float *out = malloc((n + latency) * sizeof *out), poison[10];
+  fill_uniform(poison, 10, -1, 1, 1);
+  poison[3] = NAN;
+  ck_assert_ok(dlsc_stream_process(stream, x, 2000, out));
+  ck_assert_status(dlsc_stream_process(stream, poison, 10, out + 2000), DLSC_ERR_NUMERIC);
+  ck_assert_status(dlsc_stream_process(stream, x, 10, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_stream_process(stream, x + 2000, n - 2000, out + 2000));
+  ck_assert_ok(dlsc_stream_flush(stream, out + n));
+  ck_assert_double_le(max_abs_diff(out + latency, whole, n), 1e-6); /* as if never refused */
+  ck_assert_status(dlsc_stream_flush(stream, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_latency(NULL, &latency), DLSC_ERR_INVALID_ARGUMENT);
+  free(x);
+  free(whole);
+  free(out);
+  dlsc_stream_destroy(stream);
+  dlsc_stft_destroy(stft);
+}
+END_TEST
+
+START_TEST(mismatches_and_bad_samples_get_a_status) {
+  dlsc_model_t *model = denoiser(256, 128, 0, 0, 1, false);
+  dlsc_stft_t *other_hop = stft_for(256, 64), *other_size = stft_for(512, 256);
+  dlsc_stft_t *stft = stft_for(256, 128);
+  float x[1000], y[1000];
+  fill_uniform(x, 1000, -1, 1, 1);
+  for (int i = 0; i < 1000; i++)
+    y[i] = 42.0f;
+  ck_assert_status(dlsc_denoise(model, other_hop, x, 1000, y), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_denoise(model, other_size, x, 1000, y), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_denoise(model, stft, x, 0, y), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_denoise(model, stft, x, 1000, x), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_denoise(NULL, stft, x, 1000, y), DLSC_ERR_INVALID_ARGUMENT);
+  x[500] = INFINITY;
+  ck_assert_status(dlsc_denoise(model, stft, x, 1000, y), DLSC_ERR_NUMERIC);
+  ck_assert_float_eq(y[0], 42.0f); /* untouched */
+  x[500] = 0.0f;
+  /* A layer added after configuring breaks the shape contract. */
+  dlsc_layer_config relu;
+  dlsc_layer_config_init(&relu, DLSC_LAYER_DENSE);
+  relu.units = 3;
+  ck_assert_ok(dlsc_model_add_layer(model, &relu));
+  ck_assert_status(dlsc_denoise(model, stft, x, 1000, y), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_stream_t *stream = (dlsc_stream_t *)0x1;
+  ck_assert_status(dlsc_stream_create(model, &stream), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_t *plain;
+  ck_assert_ok(dlsc_model_create_from_spec("input 1x1x129; dense 129", 1, &plain));
+  ck_assert_status(dlsc_denoise(plain, stft, x, 1000, y), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_create(plain, &stream), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_eq(stream, (dlsc_stream_t *)0x1);
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  ck_assert_status(dlsc_model_get_denoise(plain, &config), DLSC_ERR_NOT_FOUND);
+  config.n_fft = 256;
+  config.hop_length = 128;
+  config.context_before = 100;
+  ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.context_before = 0;
+  config.hop_length = 256; /* Hann windows a full frame apart */
+  ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_UNSUPPORTED);
+  config.hop_length = 128;
+  config.n_fft = 255;
+  ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.n_fft = 512;
+  ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_SHAPE_MISMATCH);
+  config.n_fft = 256;
+  ck_assert_ok(dlsc_model_set_denoise(plain, &config));
+  dlsc_model_destroy(plain);
+  dlsc_model_destroy(model);
+  dlsc_stft_destroy(stft);
+  dlsc_stft_destroy(other_hop);
+  dlsc_stft_destroy(other_size);
+}
+END_TEST
+
+START_TEST(denoise_config_survives_save_and_load) {
+  dlsc_model_t *model = denoiser(256, 64, 2, 1, 0, false);
+  size_t size;
+  ck_assert_ok(dlsc_model_save(model, NULL, 0, &size));
+  unsigned char *bytes = malloc(size);
+  ck_assert_ok(dlsc_model_save(model, bytes, size, &size));
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  ck_assert_ok(dlsc_model_get_denoise(loaded, &config));
+  ck_assert_uint_eq(config.n_fft, 256);
+  ck_assert_uint_eq(config.hop_length, 64);
+  ck_assert_uint_eq(config.context_before, 2);
+  ck_assert_uint_eq(config.context_after, 1);
+  ck_assert_int_eq(config.mask, 0);
+  free(bytes);
+  dlsc_model_destroy(loaded);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(metrics_have_their_definitions) {
+  float ref[1000], est[1000], noise[300], mix[1000];
+  fill_uniform(ref, 1000, -1, 1, 1);
+  for (int i = 0; i < 1000; i++)
+    est[i] = 1.1f * ref[i]; /* error = 0.1 * ref: 20 dB */
+  double snr, si_sdr;
+  ck_assert_ok(dlsc_snr(ref, est, 1000, &snr));
+  ck_assert_double_eq_tol(snr, 20.0, 1e-4);
+  ck_assert_ok(dlsc_si_sdr(ref, est, 1000, &si_sdr));
+  ck_assert(isinf(si_sdr) || si_sdr > 100.0); /* a scaled reference is perfect for SI-SDR */
+  ck_assert_ok(dlsc_snr(ref, ref, 1000, &snr));
+  ck_assert(isinf(snr) && snr > 0);
+  fill_uniform(noise, 300, -1, 1, 2);
+  ck_assert_ok(dlsc_mix_at_snr(ref, 1000, noise, 300, 17, 5.0, mix));
+  ck_assert_ok(dlsc_snr(ref, mix, 1000, &snr));
+  ck_assert_double_eq_tol(snr, 5.0, 1e-4);
+  for (int i = 0; i < 1000; i++)
+    est[i] = 2.0f * mix[i];
+  double scaled;
+  ck_assert_ok(dlsc_si_sdr(ref, mix, 1000, &si_sdr));
+  ck_assert_ok(dlsc_si_sdr(ref, est, 1000, &scaled));
+  ck_assert_double_eq_tol(si_sdr, scaled, 1e-9);
+  float silent[1000] = {0};
+  ck_assert_status(dlsc_snr(silent, est, 1000, &snr), DLSC_ERR_NUMERIC);
+  ck_assert_status(dlsc_si_sdr(ref, silent, 1000, &snr), DLSC_ERR_NUMERIC);
+  ck_assert_status(dlsc_mix_at_snr(ref, 1000, silent, 300, 0, 5.0, mix), DLSC_ERR_NUMERIC);
+  ck_assert_status(dlsc_mix_at_snr(ref, 1000, noise, 300, 0, NAN, mix), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_snr(ref, est, 0, &snr), DLSC_ERR_INVALID_ARGUMENT);
+  est[3] = NAN;
+  ck_assert_status(dlsc_snr(ref, est, 1000, &snr), DLSC_ERR_NUMERIC);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("denoise");
+  TCase *tc = tcase_create("denoise");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, identity_mask_reconstructs_the_input);
+  tcase_add_test(tc, stream_matches_whole_signal_for_any_chunking);
+  tcase_add_test(tc, stream_outlives_its_source_model_and_refuses_nan);
+  tcase_add_test(tc, mismatches_and_bad_samples_get_a_status);
+  tcase_add_test(tc, denoise_config_survives_save_and_load);
+  tcase_add_test(tc, metrics_have_their_definitions);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}

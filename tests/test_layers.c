@@ -1,0 +1,269 @@
+/* Numerical gradient checks: every layer kind's backward pass against central
+ * differences of its forward pass, for inputs and parameters, plus the losses. */
+#include "common.h"
+#include "internal.h"
+
+typedef enum input_kind { SMOOTH, AWAY_FROM_ZERO, DISTINCT, POSITIVE } input_kind;
+
+static void fill_inputs(float *x, size_t count, input_kind kind, uint64_t seed) {
+  uint64_t state = seed;
+  for (size_t i = 0; i < count; i++) {
+    float u = test_uniform(&state, -1.0f, 1.0f);
+    switch (kind) {
+    case SMOOTH: x[i] = u; break;
+    case AWAY_FROM_ZERO: x[i] = u < 0 ? u - 0.1f : u + 0.1f; break; /* ReLU kink at 0 */
+    case POSITIVE: x[i] = 1.25f + 0.75f * u; break;
+    case DISTINCT: x[i] = (float)i * 0.02f; break; /* shuffled below: no max ties */
+    }
+  }
+  if (kind == DISTINCT)
+    for (size_t i = count; i > 1; i--) {
+      size_t j = test_random(&state) % i;
+      float t = x[i - 1];
+      x[i - 1] = x[j];
+      x[j] = t;
+    }
+}
+
+/* L = sum(y * r) for a fixed r; the dropout PRNG restarts so every call sees one mask. */
+static double probe_loss(dlsc_model_t *model, const float *x, size_t batch, const float *r,
+                         dlsc_rng start) {
+  model->rng = start;
+  dlsc_layer *layer = &model->layers[0];
+  dlsc_exec exec = {true, &model->rng, model->scratch};
+  layer->ops->forward(layer, x, model->acts[0], batch, &exec);
+  double loss = 0.0;
+  for (size_t i = 0; i < batch * layer->out_size; i++)
+    loss += (double)model->acts[0][i] * r[i];
+  return loss;
+}
+
+static void expect_close(double analytic, double numeric, const char *what, size_t index,
+                         const char *spec) {
+  double tolerance = 2e-3 + 2e-2 * fmax(fabs(analytic), fabs(numeric));
+  ck_assert_msg(fabs(analytic - numeric) <= tolerance, "%s: %s[%zu] analytic %.6g numeric %.6g",
+                spec, what, index, analytic, numeric);
+}
+
+/* Checks up to max_checks input and parameter coordinates of the spec's one layer. */
+static void gradient_check(const char *spec, size_t batch, input_kind kind, bool frozen) {
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, 42, &model));
+  ck_assert_uint_eq(model->n_layers, 1);
+  ck_assert_ok(dlsc_model_set_layer_frozen(model, 0, frozen));
+  ck_assert_ok(dlsc_model_reserve(model, batch, true));
+  dlsc_layer *layer = &model->layers[0];
+  /* Move parameters off their initial values (batch-norm starts at gamma 1, beta 0,
+   * running mean 0 and variance 1, where mistakes could cancel). */
+  for (size_t i = 0; i < layer->n_params; i++)
+    layer->params[i] += 0.1f * sinf((float)i + 1.0f);
+  for (size_t i = 0; i < layer->n_stats; i++)
+    layer->stats[i] = i < layer->n_stats / 2 ? 0.1f * cosf((float)i) : 0.5f + 0.01f * (float)i;
+  size_t in_count = batch * layer->in_size, out_count = batch * layer->out_size;
+  float *x = malloc(in_count * sizeof *x), *r = malloc(out_count * sizeof *r);
+  float *dx = malloc(in_count * sizeof *dx);
+  fill_inputs(x, in_count, kind, 7);
+  fill_uniform(r, out_count, -1.0f, 1.0f, 11);
+  dlsc_rng start = model->rng;
+
+  float *saved_stats = malloc((layer->n_stats + 1) * sizeof *saved_stats);
+  memcpy(saved_stats, layer->stats, layer->n_stats * sizeof *saved_stats);
+  probe_loss(model, x, batch, r, start);
+  dlsc_exec exec = {true, &model->rng, model->scratch};
+  layer->ops->backward(layer, x, model->acts[0], r, dx, batch, &exec);
+  float *grads = malloc((layer->n_params + 1) * sizeof *grads);
+  memcpy(grads, layer->grads, layer->n_params * sizeof *grads);
+
+  const float h = kind == POSITIVE ? 1e-3f : 1e-2f;
+  size_t step = in_count / 40 + 1;
+  for (size_t i = 0; i < in_count; i += step) {
+    float keep = x[i];
+    x[i] = keep + h;
+    memcpy(layer->stats, saved_stats, layer->n_stats * sizeof *saved_stats);
+    double up = probe_loss(model, x, batch, r, start);
+    x[i] = keep - h;
+    memcpy(layer->stats, saved_stats, layer->n_stats * sizeof *saved_stats);
+    double down = probe_loss(model, x, batch, r, start);
+    x[i] = keep;
+    expect_close(dx[i], (up - down) / (2.0 * h), "input", i, spec);
+  }
+  step = layer->n_params / 40 + 1;
+  for (size_t i = 0; !frozen && i < layer->n_params; i += step) {
+    float keep = layer->params[i];
+    layer->params[i] = keep + h;
+    double up = probe_loss(model, x, batch, r, start);
+    layer->params[i] = keep - h;
+    double down = probe_loss(model, x, batch, r, start);
+    layer->params[i] = keep;
+    expect_close(grads[i], (up - down) / (2.0 * h), "param", i, spec);
+  }
+  free(saved_stats);
+  free(x);
+  free(r);
+  free(dx);
+  free(grads);
+  dlsc_model_destroy(model);
+}
+
+START_TEST(dense) {
+  gradient_check("input 2x3x4; dense 5", 3, SMOOTH, false);
+  gradient_check("input 7x1x1; dense 3 bias=0", 4, SMOOTH, false);
+}
+END_TEST
+
+START_TEST(conv2d) {
+  gradient_check("input 2x6x7; conv2d 3 3x3", 2, SMOOTH, false);
+  gradient_check("input 3x7x6; conv2d 4 3x2 stride=2x1 pad=1x1", 2, SMOOTH, false);
+  gradient_check("input 1x5x5; conv2d 2 5x5 pad=same bias=0", 3, SMOOTH, false);
+  /* Large enough for the multi-threaded loops. */
+  gradient_check("input 8x16x16; conv2d 8 3x3 pad=same", 18, SMOOTH, false);
+}
+END_TEST
+
+START_TEST(conv1d) {
+  gradient_check("input 2x1x20; conv1d 3 5", 2, SMOOTH, false);
+  gradient_check("input 1x3x20; conv1d 2 4 stride=2 pad=1", 2, SMOOTH, false);
+}
+END_TEST
+
+START_TEST(pooling) {
+  gradient_check("input 2x6x6; maxpool 2", 2, DISTINCT, false);
+  gradient_check("input 2x7x5; maxpool 3x2 stride=2x1 pad=1x1", 2, DISTINCT, false);
+  gradient_check("input 2x6x6; avgpool 2", 2, SMOOTH, false);
+  gradient_check("input 2x7x5; avgpool 3 stride=2 pad=1", 2, SMOOTH, false);
+  gradient_check("input 3x4x5; gap", 2, SMOOTH, false);
+  gradient_check("input 16x32x32; maxpool 2", 4, DISTINCT, false);
+}
+END_TEST
+
+START_TEST(batchnorm) {
+  gradient_check("input 3x4x4; batchnorm", 4, SMOOTH, false);
+  gradient_check("input 5x1x1; batchnorm eps=0.001 momentum=0.5", 6, SMOOTH, false);
+  /* Frozen: normalised with the running statistics, a per-channel affine map. */
+  gradient_check("input 3x4x4; batchnorm", 4, SMOOTH, true);
+}
+END_TEST
+
+START_TEST(dropout) { gradient_check("input 4x3x3; dropout 0.4", 3, SMOOTH, false); }
+END_TEST
+
+START_TEST(activations) {
+  gradient_check("input 3x4x5; relu", 2, AWAY_FROM_ZERO, false);
+  gradient_check("input 3x4x5; gelu", 2, SMOOTH, false);
+  gradient_check("input 3x4x5; sigmoid", 2, SMOOTH, false);
+  gradient_check("input 3x4x5; tanh", 2, SMOOTH, false);
+  gradient_check("input 3x4x5; softplus", 2, SMOOTH, false);
+  gradient_check("input 3x4x5; log", 2, POSITIVE, false);
+  gradient_check("input 3x4x5; log eps=0.5", 2, POSITIVE, false);
+}
+END_TEST
+
+/* Each loss's gradient w.r.t. the outputs against central differences. */
+START_TEST(losses) {
+  const size_t count = 3, size = 5;
+  float output[15], targets[15], scales[15], doutput[15];
+  int32_t labels[3] = {4, 0, 2};
+  fill_uniform(output, 15, -2, 2, 1);
+  fill_uniform(targets, 15, -1, 1, 2);
+  fill_uniform(scales, 15, 0.5f, 2, 3);
+  dlsc_batch batch = {count, output, targets, scales, labels};
+  dlsc_loss kinds[] = {DLSC_LOSS_MSE, DLSC_LOSS_MASK_MSE, DLSC_LOSS_CROSS_ENTROPY};
+  for (size_t k = 0; k < 3; k++) {
+    dlsc_train_config config;
+    dlsc_train_config_init(&config);
+    config.loss = kinds[k];
+    config.label_smoothing = 0.1f;
+    double loss, up, down;
+    size_t correct;
+    ck_assert_ok(dlsc_loss_compute(&config, output, count, size, &batch, doutput, &loss, &correct));
+    for (size_t i = 0; i < count * size; i++) {
+      float keep = output[i];
+      output[i] = keep + 1e-3f;
+      dlsc_loss_compute(&config, output, count, size, &batch, NULL, &up, &correct);
+      output[i] = keep - 1e-3f;
+      dlsc_loss_compute(&config, output, count, size, &batch, NULL, &down, &correct);
+      output[i] = keep;
+      if (kinds[k] == DLSC_LOSS_CROSS_ENTROPY) /* evaluation drops the smoothing */
+        continue;
+      expect_close(doutput[i], (up - down) / 2e-3, "loss output", i, "loss");
+    }
+  }
+}
+END_TEST
+
+/* Cross-entropy with smoothing s: gradient is softmax - ((1-s) onehot + s/C), /count. */
+START_TEST(cross_entropy_values) {
+  float logits[4] = {0.0f, 0.0f, 0.0f, 0.0f}, dlogits[4];
+  int32_t label = 1;
+  dlsc_batch batch = {1, logits, NULL, NULL, &label};
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.loss = DLSC_LOSS_CROSS_ENTROPY;
+  double loss;
+  size_t correct;
+  ck_assert_ok(dlsc_loss_compute(&config, logits, 1, 4, &batch, dlogits, &loss, &correct));
+  ck_assert_double_eq_tol(loss, log(4.0), 1e-6);
+  ck_assert_float_eq_tol(dlogits[1], 0.25f - 1.0f, 1e-6f);
+  ck_assert_float_eq_tol(dlogits[0], 0.25f, 1e-6f);
+  config.label_smoothing = 0.2f;
+  ck_assert_ok(dlsc_loss_compute(&config, logits, 1, 4, &batch, dlogits, &loss, &correct));
+  ck_assert_float_eq_tol(dlogits[1], 0.25f - 0.85f, 1e-6f);
+  ck_assert_float_eq_tol(dlogits[0], 0.25f - 0.05f, 1e-6f);
+}
+END_TEST
+
+/* The whole stack's parameter gradients, through dlsc_model_backward. */
+START_TEST(stack) {
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(
+      "input 2x8x8; conv2d 3 3x3 pad=same; batchnorm; tanh; avgpool 2; conv2d 4 3x3; gelu; "
+      "dense 3",
+      5, &model));
+  size_t batch = 4, in_size = 2 * 8 * 8, out_count = batch * 3;
+  ck_assert_ok(dlsc_model_reserve(model, batch, true));
+  float *x = malloc(batch * in_size * sizeof *x), r[12];
+  fill_uniform(x, batch * in_size, -1, 1, 9);
+  fill_uniform(r, out_count, -1, 1, 10);
+  dlsc_model_forward(model, x, batch, true);
+  dlsc_model_backward(model, x, r, batch);
+  float *grads = malloc(model->n_params * sizeof *grads);
+  memcpy(grads, model->grads, model->n_params * sizeof *grads);
+  float *stats = malloc(model->n_stats * sizeof *stats);
+  memcpy(stats, model->stats, model->n_stats * sizeof *stats);
+  for (size_t i = 0; i < model->n_params; i += 7) {
+    double value[2];
+    for (int side = 0; side < 2; side++) {
+      float keep = model->params[i];
+      model->params[i] = keep + (side ? -1e-2f : 1e-2f);
+      const float *y = dlsc_model_forward(model, x, batch, true);
+      model->params[i] = keep;
+      value[side] = 0.0;
+      for (size_t j = 0; j < out_count; j++)
+        value[side] += (double)y[j] * r[j];
+    }
+    expect_close(grads[i], (value[0] - value[1]) / 2e-2, "stack param", i, "stack");
+  }
+  free(x);
+  free(grads);
+  free(stats);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("layers");
+  TCase *tc = tcase_create("gradients");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, dense);
+  tcase_add_test(tc, conv2d);
+  tcase_add_test(tc, conv1d);
+  tcase_add_test(tc, pooling);
+  tcase_add_test(tc, batchnorm);
+  tcase_add_test(tc, dropout);
+  tcase_add_test(tc, activations);
+  tcase_add_test(tc, losses);
+  tcase_add_test(tc, cross_entropy_values);
+  tcase_add_test(tc, stack);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}

@@ -1,0 +1,318 @@
+/* Models: building from specs, inference, metadata, the file format (round trips,
+ * every truncation and byte flip rejected), atomic files and transfer copies. */
+#include "common.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *small_cnn =
+    "input 3x8x8; conv2d 4 3x3 pad=same; batchnorm; relu; maxpool 2; conv2d 5 3x3 stride=2 "
+    "bias=0; gelu; dropout 0.25; dense 6; sigmoid";
+
+static dlsc_model_t *from_spec(const char *spec, uint64_t seed) {
+  dlsc_model_t *model = NULL;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, seed, &model));
+  return model;
+}
+
+static unsigned char *save(const dlsc_model_t *model, size_t *size) {
+  ck_assert_ok(dlsc_model_save(model, NULL, 0, size));
+  unsigned char *bytes = malloc(*size);
+  ck_assert_ok(dlsc_model_save(model, bytes, *size, size));
+  return bytes;
+}
+
+START_TEST(spec_builds_shapes_and_describes_itself) {
+  dlsc_model_t *model = from_spec(small_cnn, 1);
+  dlsc_model_info info;
+  ck_assert_ok(dlsc_model_get_info(model, &info));
+  ck_assert_uint_eq(info.n_layers, 9);
+  ck_assert_uint_eq(info.output.channels, 6);
+  /* conv 3x3 same: 4x8x8 -> pool: 4x4x4 -> conv stride 2: 5x1x1 (floor((4-3)/2)+1 = 1) */
+  dlsc_shape shape;
+  ck_assert_ok(dlsc_model_get_layer(model, 3, NULL, &shape));
+  ck_assert_uint_eq(shape.channels, 4);
+  ck_assert_uint_eq(shape.height, 4);
+  ck_assert_ok(dlsc_model_get_layer(model, 4, NULL, &shape));
+  ck_assert_uint_eq(shape.height, 1);
+  size_t expected = (4 * 27 + 4) + 8 + (5 * 36) + (6 * 5 + 6);
+  ck_assert_uint_eq(info.n_parameters, expected);
+  size_t length;
+  ck_assert_status(dlsc_model_describe(model, NULL, 0, &length), DLSC_ERR_BUFFER_TOO_SMALL);
+  char *text = malloc(length);
+  ck_assert_ok(dlsc_model_describe(model, text, length, &length));
+  ck_assert_str_eq(text, "input 3x8x8; conv2d 4 3x3 pad=1x1; batchnorm; relu; maxpool 2x2; "
+                         "conv2d 5 3x3 stride=2x2 bias=0; gelu; dropout 0.25; dense 6; sigmoid");
+  dlsc_model_t *again = from_spec(text, 1); /* the description is a valid spec */
+  size_t size_a, size_b;
+  unsigned char *a = save(model, &size_a), *b = save(again, &size_b);
+  ck_assert_uint_eq(size_a, size_b);
+  ck_assert_mem_eq(a, b, size_a); /* same seed, same weights */
+  free(a);
+  free(b);
+  free(text);
+  dlsc_model_destroy(again);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(spec_errors_are_reported) {
+  dlsc_model_t *model = (dlsc_model_t *)0x1;
+  static const char *malformed[] = {
+      "", "dense 4", "input 3x8; dense 4", "input 3x8x8; dense", "input 3x8x8; dense four",
+      "input 3x8x8; wobble 3", "input 3x8x8; conv2d 4 3x3 pad=maybe", "input 3x8x8; dense 4 x=1",
+      "input 3x8x8; conv2d 4", "input 3x8x8; dense -4", "input 3x8x8; dropout", "input 0x8x8",
+      "input 3x8x8; dense 99999999999999"};
+  for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+    dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
+    ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,
+                  "'%s' gave %d", malformed[i], status);
+  }
+  ck_assert_status(dlsc_model_create_from_spec("input 1x4x4; conv2d 2 5x5", 1, &model),
+                   DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_create_from_spec("input 1x4x4; maxpool 8", 1, &model),
+                   DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_create_from_spec("input 1x4x4; dropout 1.5", 1, &model),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_create_from_spec(NULL, 1, &model), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_eq(model, (dlsc_model_t *)0x1);
+}
+END_TEST
+
+START_TEST(add_layer_validates) {
+  dlsc_model_t *model;
+  ck_assert_status(dlsc_model_create((dlsc_shape){0, 1, 1}, 1, &model), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_model_create((dlsc_shape){1, 4, 4}, 1, &model));
+  dlsc_layer_config config;
+  ck_assert_ok(dlsc_layer_config_init(&config, DLSC_LAYER_CONV2D));
+  ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT); /* 0 units */
+  config.units = 2;
+  config.kernel_h = config.kernel_w = 3;
+  config.pad_h = 3;
+  ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.pad_h = 1;
+  config.stride_w = 0;
+  ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.stride_w = 1;
+  ck_assert_ok(dlsc_model_add_layer(model, &config));
+  ck_assert_status(dlsc_model_add_layer(NULL, &config), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_add_layer(model, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_model_info info;
+  ck_assert_ok(dlsc_model_get_info(model, &info));
+  ck_assert_uint_eq(info.n_layers, 1);
+  ck_assert_status(dlsc_model_get_layer(model, 1, &config, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_layer_frozen(model, 5, 1), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_layer_lr_scale(model, 5, 1.0f), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_layer_lr_scale(model, 0, -1.0f), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_layer_lr_scale(model, 0, NAN), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(predict_is_batch_independent_and_rejects_nan) {
+  dlsc_model_t *model = from_spec(small_cnn, 3);
+  size_t count = 300, in_size = 3 * 8 * 8;
+  float *x = malloc(count * in_size * sizeof *x), *y = malloc(count * 6 * sizeof *y);
+  float *one = malloc(6 * sizeof *one);
+  fill_uniform(x, count * in_size, 0, 1, 4);
+  ck_assert_ok(dlsc_model_predict(model, x, count, y));
+  for (size_t i = 0; i < count; i += 37) {
+    ck_assert_ok(dlsc_model_predict(model, x + i * in_size, 1, one));
+    ck_assert_double_le(max_abs_diff(one, y + i * 6, 6), 1e-6);
+  }
+  for (size_t i = 0; i < count * 6; i++)
+    ck_assert(y[i] > 0.0f && y[i] < 1.0f); /* sigmoid outputs */
+  x[5] = NAN;
+  ck_assert_status(dlsc_model_predict(model, x, count, y), DLSC_ERR_NUMERIC);
+  ck_assert_status(dlsc_model_predict(model, x, 0, y), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_predict(model, NULL, 1, y), DLSC_ERR_INVALID_ARGUMENT);
+  free(x);
+  free(y);
+  free(one);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(metadata_round_trips) {
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 2", 1);
+  ck_assert_ok(dlsc_model_set_metadata(model, "classes", "cat,dog"));
+  ck_assert_ok(dlsc_model_set_metadata(model, "classes", "cat,dog,bird"));
+  ck_assert_ok(dlsc_model_set_metadata(model, "trained.by", "test"));
+  ck_assert_status(dlsc_model_set_metadata(model, "bad key", "x"), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_metadata(model, "a=b", "x"), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_metadata(model, "", "x"), DLSC_ERR_INVALID_ARGUMENT);
+  char value[32];
+  size_t length;
+  ck_assert_ok(dlsc_model_get_metadata(model, "classes", NULL, 0, &length));
+  ck_assert_uint_eq(length, 13);
+  ck_assert_status(dlsc_model_get_metadata(model, "classes", value, 5, &length),
+                   DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_ok(dlsc_model_get_metadata(model, "classes", value, sizeof value, NULL));
+  ck_assert_str_eq(value, "cat,dog,bird");
+  ck_assert_status(dlsc_model_get_metadata(model, "missing", value, sizeof value, NULL),
+                   DLSC_ERR_NOT_FOUND);
+  size_t size;
+  unsigned char *bytes = save(model, &size);
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
+  ck_assert_ok(dlsc_model_get_metadata(loaded, "trained.by", value, sizeof value, NULL));
+  ck_assert_str_eq(value, "test");
+  free(bytes);
+  dlsc_model_destroy(loaded);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(save_load_reproduces_predictions) {
+  dlsc_model_t *model = from_spec(small_cnn, 5);
+  dlsc_denoise_config denoise; /* not a denoiser: the shapes do not fit */
+  dlsc_denoise_config_init(&denoise);
+  ck_assert_status(dlsc_model_set_denoise(model, &denoise), DLSC_ERR_SHAPE_MISMATCH);
+  size_t size, capacity_size;
+  unsigned char *bytes = save(model, &size);
+  ck_assert_status(dlsc_model_save(model, bytes, size - 1, &capacity_size),
+                   DLSC_ERR_BUFFER_TOO_SMALL);
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
+  float x[3 * 64 * 2], a[12], b[12];
+  fill_uniform(x, 3 * 64 * 2, 0, 1, 6);
+  ck_assert_ok(dlsc_model_predict(model, x, 2, a));
+  ck_assert_ok(dlsc_model_predict(loaded, x, 2, b));
+  ck_assert_mem_eq(a, b, sizeof a);
+  size_t again_size;
+  unsigned char *again = save(loaded, &again_size);
+  ck_assert_uint_eq(size, again_size);
+  ck_assert_mem_eq(bytes, again, size); /* the format is canonical */
+  free(again);
+  free(bytes);
+  dlsc_model_destroy(loaded);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(every_truncation_and_byte_flip_is_rejected) {
+  dlsc_model_t *model = from_spec("input 1x3x5; conv2d 2 2x2; batchnorm; relu; dense 3", 7);
+  ck_assert_ok(dlsc_model_set_metadata(model, "note", "x"));
+  size_t size;
+  unsigned char *bytes = save(model, &size);
+  dlsc_model_t *loaded = (dlsc_model_t *)0x1;
+  for (size_t length = 0; length < size; length++)
+    ck_assert_msg(dlsc_model_load(bytes, length, &loaded) != DLSC_OK, "truncated at %zu", length);
+  for (size_t i = 0; i < size; i++)
+    for (unsigned bit = 0; bit < 8; bit++) {
+      bytes[i] ^= (unsigned char)(1u << bit);
+      dlsc_status status = dlsc_model_load(bytes, size, &loaded);
+      ck_assert_msg(status == DLSC_ERR_CHECKSUM || status == DLSC_ERR_BAD_FORMAT ||
+                        status == DLSC_ERR_VERSION,
+                    "bit %u of byte %zu gave %d", bit, i, status);
+      bytes[i] ^= (unsigned char)(1u << bit);
+    }
+  ck_assert_ptr_eq(loaded, (dlsc_model_t *)0x1);
+  /* A newer format version is told apart from corruption: the version is read first. */
+  bytes[8] = 2;
+  ck_assert_status(dlsc_model_load(bytes, size, &loaded), DLSC_ERR_VERSION);
+  ck_assert_status(dlsc_model_load(NULL, size, &loaded), DLSC_ERR_INVALID_ARGUMENT);
+  free(bytes);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+static size_t count_entries(const char *directory) {
+  DIR *dir = opendir(directory);
+  size_t count = 0;
+  for (struct dirent *entry; (entry = readdir(dir));)
+    count += entry->d_name[0] != '.';
+  closedir(dir);
+  return count;
+}
+
+START_TEST(files_are_written_atomically) {
+  char directory[] = "/tmp/dlsc-test-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(directory));
+  char path[256], missing[256];
+  snprintf(path, sizeof path, "%s/model.dlsc", directory);
+  snprintf(missing, sizeof missing, "%s/no/such/dir/model.dlsc", directory);
+  dlsc_model_t *first = from_spec("input 1x1x4; dense 3", 1);
+  dlsc_model_t *second = from_spec("input 1x1x4; dense 3; relu; dense 2", 2);
+  ck_assert_ok(dlsc_model_save_file(first, path));
+  ck_assert_ok(dlsc_model_save_file(second, path)); /* replaces the first */
+  ck_assert_uint_eq(count_entries(directory), 1);   /* no temporary left behind */
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load_file(path, &loaded));
+  dlsc_model_info info;
+  dlsc_model_get_info(loaded, &info);
+  ck_assert_uint_eq(info.n_layers, 3);
+  dlsc_model_destroy(loaded);
+  ck_assert_status(dlsc_model_save_file(first, missing), DLSC_ERR_IO);
+  ck_assert_status(dlsc_model_load_file(missing, &loaded), DLSC_ERR_IO);
+  /* A corrupted file on disk is refused, not half-loaded. */
+  FILE *file = fopen(path, "r+b");
+  fseek(file, 40, SEEK_SET);
+  fputc(0x5A, file);
+  fclose(file);
+  ck_assert_int_ne(dlsc_model_load_file(path, &loaded), DLSC_OK);
+  unlink(path);
+  rmdir(directory);
+  dlsc_model_destroy(first);
+  dlsc_model_destroy(second);
+}
+END_TEST
+
+START_TEST(copy_layers_checks_the_backbone) {
+  const char *backbone = "input 3x8x8; conv2d 4 3x3; batchnorm; relu; maxpool 2";
+  char pretext_spec[256], classifier_spec[256];
+  snprintf(pretext_spec, sizeof pretext_spec, "%s; dense 4", backbone);
+  snprintf(classifier_spec, sizeof classifier_spec, "%s; dense 10", backbone);
+  dlsc_model_t *pretext = from_spec(pretext_spec, 1), *classifier = from_spec(classifier_spec, 2);
+  dlsc_model_t *other = from_spec("input 3x8x8; conv2d 5 3x3; batchnorm; relu; maxpool 2; dense 10",
+                                  3);
+  ck_assert_ok(dlsc_model_copy_layers(classifier, pretext, 4));
+  float x[192], a[4], b[10];
+  fill_uniform(x, 192, 0, 1, 1);
+  ck_assert_ok(dlsc_model_predict(pretext, x, 1, a));
+  ck_assert_status(dlsc_model_copy_layers(classifier, pretext, 5), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_copy_layers(other, pretext, 4), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_copy_layers(classifier, pretext, 9), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_copy_layers(classifier, pretext, 0), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_copy_layers(classifier, classifier, 1), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_model_predict(classifier, x, 1, b));
+  dlsc_model_destroy(pretext);
+  dlsc_model_destroy(classifier);
+  dlsc_model_destroy(other);
+}
+END_TEST
+
+START_TEST(clone_is_deep) {
+  dlsc_model_t *model = from_spec(small_cnn, 9), *copy;
+  ck_assert_ok(dlsc_model_set_metadata(model, "k", "v"));
+  ck_assert_ok(dlsc_model_clone(model, &copy));
+  size_t size_a, size_b;
+  unsigned char *a = save(model, &size_a);
+  dlsc_model_destroy(model); /* the copy must not share anything */
+  unsigned char *b = save(copy, &size_b);
+  ck_assert_uint_eq(size_a, size_b);
+  ck_assert_mem_eq(a, b, size_a);
+  free(a);
+  free(b);
+  dlsc_model_destroy(copy);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("model");
+  TCase *tc = tcase_create("model");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, spec_builds_shapes_and_describes_itself);
+  tcase_add_test(tc, spec_errors_are_reported);
+  tcase_add_test(tc, add_layer_validates);
+  tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
+  tcase_add_test(tc, metadata_round_trips);
+  tcase_add_test(tc, save_load_reproduces_predictions);
+  tcase_add_test(tc, every_truncation_and_byte_flip_is_rejected);
+  tcase_add_test(tc, files_are_written_atomically);
+  tcase_add_test(tc, copy_layers_checks_the_backbone);
+  tcase_add_test(tc, clone_is_deep);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}

@@ -1,0 +1,379 @@
+/* Training: it learns, it is deterministic, optimizers do their arithmetic, frozen
+ * layers stay put, and failures (divergence, NaN, bad labels) leave the model as it was. */
+#include "common.h"
+#include "internal.h"
+
+static dlsc_model_t *from_spec(const char *spec, uint64_t seed) {
+  dlsc_model_t *model = NULL;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, seed, &model));
+  return model;
+}
+
+static unsigned char *snapshot(const dlsc_model_t *model, size_t *size) {
+  ck_assert_ok(dlsc_model_save(model, NULL, 0, size));
+  unsigned char *bytes = malloc(*size);
+  ck_assert_ok(dlsc_model_save(model, bytes, *size, size));
+  return bytes;
+}
+
+static void assert_unchanged(const dlsc_model_t *model, const unsigned char *before, size_t size) {
+  size_t now_size;
+  unsigned char *now = snapshot(model, &now_size);
+  ck_assert_uint_eq(now_size, size);
+  ck_assert_mem_eq(now, before, size);
+  free(now);
+}
+
+static void set_training(dlsc_model_t *model, dlsc_optimizer optimizer, dlsc_loss loss, float rate,
+                         size_t batch_size) {
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.optimizer = optimizer;
+  config.loss = loss;
+  config.learning_rate = rate;
+  config.batch_size = batch_size;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+}
+
+/* y = sin(x0) + x1 * x2 on 256 points: a small regression a 2-layer net fits. */
+static void regression_data(float *x, float *y, size_t n) {
+  fill_uniform(x, 3 * n, -1, 1, 77);
+  for (size_t i = 0; i < n; i++)
+    y[i] = sinf(2.0f * x[3 * i]) + x[3 * i + 1] * x[3 * i + 2];
+}
+
+START_TEST(regression_loss_falls) {
+  dlsc_model_t *model = from_spec("input 1x1x3; dense 32; tanh; dense 32; tanh; dense 1", 3);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_MSE, 1e-2f, 64);
+  float x[3 * 256], y[256];
+  regression_data(x, y, 256);
+  dlsc_batch batch = {256, x, y, NULL, NULL};
+  dlsc_train_stats first, last;
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, &first));
+  for (int step = 0; step < 600; step++)
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, &last));
+  ck_assert_double_lt(last.loss, first.loss / 50.0);
+  ck_assert_uint_eq(last.count, 256);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(training_is_deterministic_for_a_seed) {
+  unsigned char *bytes[2];
+  size_t size[2];
+  for (int run = 0; run < 2; run++) {
+    dlsc_model_t *model = from_spec("input 1x1x3; dense 16; relu; dropout 0.2; dense 1", 11);
+    set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 16);
+    float x[3 * 64], y[64];
+    regression_data(x, y, 64);
+    dlsc_batch batch = {64, x, y, NULL, NULL};
+    for (int step = 0; step < 20; step++)
+      ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+    bytes[run] = snapshot(model, &size[run]);
+    dlsc_model_destroy(model);
+  }
+  ck_assert_uint_eq(size[0], size[1]);
+  ck_assert_mem_eq(bytes[0], bytes[1], size[0]);
+  free(bytes[0]);
+  free(bytes[1]);
+}
+END_TEST
+
+/* One step from known gradients: the optimizers' closed forms. */
+START_TEST(optimizer_first_steps) {
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  float before[15];
+  for (int variant = 0; variant < 4; variant++) {
+    config.optimizer = variant == 0 ? DLSC_OPTIMIZER_ADAM : DLSC_OPTIMIZER_SGD;
+    config.learning_rate = 0.1f;
+    config.momentum = variant == 2 ? 0.9f : 0.0f;
+    config.nesterov = variant == 2;
+    config.weight_decay = variant == 3 ? 0.5f : 0.0f;
+    ck_assert_ok(dlsc_model_set_training(model, &config));
+    dlsc_model_reset_optimizer(model);
+    for (size_t i = 0; i < 15; i++)
+      model->grads[i] = (i % 2 ? -1.0f : 1.0f) * (0.5f + (float)i);
+    memcpy(before, model->params, sizeof before);
+    ck_assert_ok(dlsc_optimizer_step(model));
+    for (size_t i = 0; i < 15; i++) {
+      float g = (i % 2 ? -1.0f : 1.0f) * (0.5f + (float)i), expected;
+      bool weight = i < 12; /* 12 weights, then 3 biases that are not decayed */
+      switch (variant) {
+      case 0: expected = -0.1f * (g > 0 ? 1.0f : -1.0f); break; /* Adam: lr * sign(g) */
+      case 1: expected = -0.1f * g; break;
+      case 2: expected = -0.1f * 1.9f * g; break; /* Nesterov: g + mu * (mu*0 + g) */
+      default: expected = -0.1f * (g + (weight ? 0.5f * before[i] : 0.0f)); break;
+      }
+      ck_assert_float_eq_tol(model->params[i] - before[i], expected, 1e-4f);
+    }
+  }
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(schedules_and_clipping) {
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.learning_rate = 1.0f;
+  config.schedule = DLSC_SCHEDULE_COSINE;
+  config.warmup_steps = 10;
+  config.total_steps = 110;
+  ck_assert_float_eq_tol(dlsc_schedule_rate(&config, 0), 0.1f, 1e-6f);
+  ck_assert_float_eq_tol(dlsc_schedule_rate(&config, 9), 1.0f, 1e-6f);
+  ck_assert_float_eq_tol(dlsc_schedule_rate(&config, 60), 0.5f, 1e-6f);
+  ck_assert_float_eq_tol(dlsc_schedule_rate(&config, 200), 0.0f, 1e-6f);
+  config.schedule = DLSC_SCHEDULE_LINEAR;
+  ck_assert_float_eq_tol(dlsc_schedule_rate(&config, 35), 0.75f, 1e-6f);
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1);
+  config.total_steps = 5; /* warm-up longer than the schedule */
+  ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_train_config_init(&config);
+  config.optimizer = DLSC_OPTIMIZER_SGD;
+  config.momentum = 0.0f;
+  config.learning_rate = 1.0f;
+  config.gradient_clip = 2.0f;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  for (size_t i = 0; i < 15; i++)
+    model->grads[i] = 100.0f;
+  float before[15];
+  memcpy(before, model->params, sizeof before);
+  ck_assert_ok(dlsc_optimizer_step(model));
+  double moved = 0.0;
+  for (size_t i = 0; i < 15; i++)
+    moved += pow(model->params[i] - before[i], 2);
+  ck_assert_double_eq_tol(sqrt(moved), 2.0, 1e-4); /* the clipped norm, times lr 1 */
+  config.learning_rate = -1.0f;
+  ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.learning_rate = NAN;
+  ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.learning_rate = 0.1f;
+  config.batch_size = 0;
+  ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(frozen_layers_and_rate_scales) {
+  dlsc_model_t *model = from_spec("input 1x1x3; dense 8; batchnorm; relu; dense 4; relu; dense 1", 2);
+  set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 32);
+  ck_assert_ok(dlsc_model_set_layer_frozen(model, 0, 1));
+  ck_assert_ok(dlsc_model_set_layer_frozen(model, 1, 1));
+  ck_assert_ok(dlsc_model_set_layer_lr_scale(model, 3, 0.0f));
+  const dlsc_layer *dense0 = &model->layers[0], *bn = &model->layers[1];
+  const dlsc_layer *dense3 = &model->layers[3], *dense5 = &model->layers[5];
+  float frozen[32], bn_params[16], bn_stats[16], scaled[32 + 4], last[5];
+  memcpy(frozen, dense0->params, sizeof frozen);
+  memcpy(bn_params, bn->params, sizeof bn_params);
+  memcpy(bn_stats, bn->stats, sizeof bn_stats);
+  memcpy(scaled, dense3->params, sizeof scaled);
+  memcpy(last, dense5->params, sizeof last);
+  float x[96], y[32];
+  regression_data(x, y, 32);
+  dlsc_batch batch = {32, x, y, NULL, NULL};
+  for (int step = 0; step < 5; step++)
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  dense0 = &model->layers[0], bn = &model->layers[1]; /* views move with the swap */
+  dense3 = &model->layers[3], dense5 = &model->layers[5];
+  ck_assert_mem_eq(dense0->params, frozen, sizeof frozen);
+  ck_assert_mem_eq(bn->params, bn_params, sizeof bn_params);
+  ck_assert_mem_eq(bn->stats, bn_stats, sizeof bn_stats); /* frozen: running stats kept */
+  ck_assert_mem_eq(dense3->params, scaled, sizeof scaled);
+  ck_assert_double_gt(max_abs_diff(dense5->params, last, 5), 1e-6);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(divergence_leaves_the_model_unchanged) {
+  dlsc_model_t *model = from_spec("input 1x1x3; dense 8; relu; dense 1", 4);
+  set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e3f, 16);
+  float x[48], y[16];
+  regression_data(x, y, 16);
+  for (int i = 0; i < 16; i++)
+    y[i] *= 1e4f;
+  dlsc_batch batch = {16, x, y, NULL, NULL};
+  dlsc_status status = DLSC_OK;
+  for (int step = 0; step < 50 && status == DLSC_OK; step++) {
+    size_t size;
+    unsigned char *before = snapshot(model, &size);
+    status = dlsc_model_train_batch(model, &batch, NULL);
+    if (status != DLSC_OK)
+      assert_unchanged(model, before, size);
+    free(before);
+  }
+  ck_assert_status(status, DLSC_ERR_NUMERIC);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(bad_batches_are_refused_without_change) {
+  dlsc_model_t *model = from_spec("input 1x1x3; dense 4; batchnorm; dense 3", 4);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 4);
+  float x[12], y[12];
+  fill_uniform(x, 12, -1, 1, 1);
+  int32_t labels[4] = {0, 1, 2, 3};
+  dlsc_batch batch = {4, x, NULL, NULL, labels};
+  size_t size;
+  unsigned char *before = snapshot(model, &size);
+  ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  labels[3] = -1;
+  ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  labels[3] = 2;
+  batch.labels = NULL;
+  ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  batch.labels = labels;
+  x[4] = NAN; /* a NaN input gives a NaN loss: refused, statistics restored */
+  ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_NUMERIC);
+  assert_unchanged(model, before, size);
+  x[4] = 0.5f;
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_MSE, 1e-2f, 4);
+  fill_uniform(y, 12, -1, 1, 2);
+  y[7] = INFINITY;
+  batch.targets = y;
+  ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_NUMERIC);
+  assert_unchanged(model, before, size);
+  batch.count = 0;
+  ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_train_batch(model, NULL, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  free(before);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+/* Four Gaussian blobs in 2-D: an epoch loop reaches near-perfect accuracy. */
+static dlsc_dataset_t *blobs(size_t count, uint64_t seed) {
+  dlsc_images_config config;
+  dlsc_images_config_init(&config);
+  config.channels = 2;
+  config.height = config.width = 1;
+  config.n_classes = 4;
+  dlsc_dataset_t *dataset;
+  ck_assert_ok(dlsc_dataset_create_images(&config, seed, &dataset));
+  float *points = malloc(2 * count * sizeof *points);
+  int32_t *labels = malloc(count * sizeof *labels);
+  fill_uniform(points, 2 * count, -0.15f, 0.15f, seed);
+  for (size_t i = 0; i < count; i++) {
+    labels[i] = (int32_t)(i % 4);
+    points[2 * i] += labels[i] % 2 ? 0.75f : 0.25f;
+    points[2 * i + 1] += labels[i] / 2 ? 0.75f : 0.25f;
+  }
+  ck_assert_ok(dlsc_dataset_add_images_f32(dataset, points, labels, count));
+  free(points);
+  free(labels);
+  return dataset;
+}
+
+START_TEST(epochs_learn_and_evaluate) {
+  dlsc_dataset_t *train = blobs(400, 1), *test = blobs(200, 2);
+  dlsc_model_t *model = from_spec("input 2x1x1; dense 16; relu; dense 4", 3);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 2e-2f, 32);
+  dlsc_train_stats stats;
+  for (int epoch = 0; epoch < 30; epoch++)
+    ck_assert_ok(dlsc_model_train_epoch(model, train, &stats));
+  ck_assert_uint_eq(stats.count, 400);
+  dlsc_eval_stats eval;
+  size_t confusion[16], total = 0, diagonal = 0;
+  ck_assert_ok(dlsc_model_evaluate(model, test, &eval, confusion));
+  ck_assert_double_gt(eval.accuracy, 0.97);
+  for (int i = 0; i < 16; i++) {
+    total += confusion[i];
+    diagonal += i % 5 == 0 ? confusion[i] : 0;
+  }
+  ck_assert_uint_eq(total, 200);
+  ck_assert_double_eq_tol((double)diagonal / 200.0, eval.accuracy, 1e-12);
+  dlsc_model_destroy(model);
+  dlsc_dataset_destroy(train);
+  dlsc_dataset_destroy(test);
+}
+END_TEST
+
+START_TEST(epoch_arguments_are_checked) {
+  dlsc_dataset_t *data = blobs(40, 1);
+  dlsc_model_t *model = from_spec("input 2x1x1; dense 4", 3), *wrong = from_spec("input 2x1x1; dense 5", 3);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 41);
+  set_training(wrong, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 8);
+  dlsc_train_stats stats;
+  ck_assert_status(dlsc_model_train_epoch(model, data, &stats), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_train_epoch(wrong, data, &stats), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_ok(dlsc_dataset_set_task(data, DLSC_TASK_ROTATE4)); /* 4 labels: fits 4 outputs */
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 8);
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  ck_assert_uint_eq(stats.count, 160);
+  dlsc_images_config config;
+  dlsc_images_config_init(&config);
+  dlsc_dataset_t *empty;
+  ck_assert_ok(dlsc_dataset_create_images(&config, 1, &empty));
+  ck_assert_status(dlsc_model_train_epoch(model, empty, &stats), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_eval_stats eval;
+  ck_assert_status(dlsc_model_evaluate(model, empty, &eval, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(wrong);
+  dlsc_dataset_destroy(data);
+  dlsc_dataset_destroy(empty);
+}
+END_TEST
+
+/* An epoch that fails half-way is rolled back: model and dataset order as before. One
+ * frame's target is too large to square; a twin dataset with the same seed shows that
+ * the shuffle puts it after two good batches, which did update the model. */
+static dlsc_dataset_t *frames_with_poison(void) {
+  dlsc_frames_config config;
+  dlsc_frames_config_init(&config);
+  config.n_bins = 4;
+  dlsc_dataset_t *data;
+  ck_assert_ok(dlsc_dataset_create_frames(&config, 5, &data));
+  float noisy[64 * 4], target[64 * 4];
+  fill_uniform(noisy, 64 * 4, 0, 1, 1);
+  fill_uniform(target, 64 * 4, 0, 1, 2);
+  target[63 * 4] = 1e30f;
+  ck_assert_ok(dlsc_dataset_add_frames(data, noisy, target, 64));
+  return data;
+}
+
+START_TEST(failed_epoch_is_rolled_back) {
+  dlsc_dataset_t *data = frames_with_poison(), *twin = frames_with_poison();
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_shuffle(twin));
+  ck_assert_ok(dlsc_dataset_get_batch(twin, 0, 64, 0, &batch));
+  size_t position = 0;
+  while (batch.targets[position * 4] != 1e30f)
+    position++;
+  ck_assert_uint_ge(position, 8); /* batches of 4: at least two succeed first */
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 16; relu; dense 4", 6);
+  set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 4);
+  size_t size;
+  unsigned char *before = snapshot(model, &size);
+  ck_assert_ok(dlsc_dataset_get_batch(data, 0, 64, 0, &batch));
+  float order_before[64 * 4];
+  memcpy(order_before, batch.targets, sizeof order_before);
+  dlsc_train_stats stats;
+  ck_assert_status(dlsc_model_train_epoch(model, data, &stats), DLSC_ERR_NUMERIC);
+  assert_unchanged(model, before, size);
+  ck_assert_uint_eq(model->step, 0);
+  ck_assert_ok(dlsc_dataset_get_batch(data, 0, 64, 0, &batch));
+  ck_assert_mem_eq(batch.targets, order_before, sizeof order_before);
+  free(before);
+  dlsc_model_destroy(model);
+  dlsc_dataset_destroy(data);
+  dlsc_dataset_destroy(twin);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("train");
+  TCase *tc = tcase_create("train");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, regression_loss_falls);
+  tcase_add_test(tc, training_is_deterministic_for_a_seed);
+  tcase_add_test(tc, optimizer_first_steps);
+  tcase_add_test(tc, schedules_and_clipping);
+  tcase_add_test(tc, frozen_layers_and_rate_scales);
+  tcase_add_test(tc, divergence_leaves_the_model_unchanged);
+  tcase_add_test(tc, bad_batches_are_refused_without_change);
+  tcase_add_test(tc, epochs_learn_and_evaluate);
+  tcase_add_test(tc, epoch_arguments_are_checked);
+  tcase_add_test(tc, failed_epoch_is_rolled_back);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}
