@@ -383,6 +383,10 @@ DLSC_API dlsc_status dlsc_dataset_set_augment(dlsc_dataset_t *dataset,
 
 DLSC_API void dlsc_dataset_destroy(dlsc_dataset_t *dataset);
 
+/* Removes every example but keeps the settings (task, augmentation) and the memory,
+ * for refilling each epoch (new noise mixtures, say) without reallocating. */
+DLSC_API dlsc_status dlsc_dataset_clear(dlsc_dataset_t *dataset);
+
 /* Number of examples under the current task, and the model input / output sizes. */
 DLSC_API dlsc_status dlsc_dataset_count(const dlsc_dataset_t *dataset, size_t *count);
 DLSC_API dlsc_status dlsc_dataset_input_shape(const dlsc_dataset_t *dataset, dlsc_shape *shape);

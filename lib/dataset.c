@@ -225,6 +225,21 @@ dlsc_status dlsc_dataset_add_frames(dlsc_dataset_t *dataset, const float *noisy,
   return append_frames(dataset, noisy, target, n_frames);
 }
 
+/* Noisy magnitudes and targets from the complex spectra Y (noisy) and S (clean):
+ * |S|, or the phase-sensitive |S| cos(angle S - angle Y) = Re(S conj(Y)) / |Y|. */
+static void spectra_to_frames(const float *noisy, const float *clean, size_t values,
+                              dlsc_target target, float *noisy_magnitude, float *target_values) {
+  for (size_t i = 0; i < values; i++) {
+    float yr = noisy[2 * i], yi = noisy[2 * i + 1], sr = clean[2 * i], si = clean[2 * i + 1];
+    float y = sqrtf(yr * yr + yi * yi), s = sqrtf(sr * sr + si * si);
+    noisy_magnitude[i] = y;
+    if (target == DLSC_TARGET_MAGNITUDE)
+      target_values[i] = s;
+    else /* with no noisy phase (|Y| = 0) the projection is taken on phase 0 */
+      target_values[i] = fmaxf(0.0f, y > 0.0f ? (sr * yr + si * yi) / y : sr);
+  }
+}
+
 dlsc_status dlsc_dataset_add_signal_pair(dlsc_dataset_t *dataset, dlsc_stft_t *stft,
                                          const float *noisy, const float *clean,
                                          size_t n_samples) {
@@ -236,24 +251,20 @@ dlsc_status dlsc_dataset_add_signal_pair(dlsc_dataset_t *dataset, dlsc_stft_t *s
   if (bins != dataset->frames.n_bins)
     return DLSC_ERR_SHAPE_MISMATCH;
   size_t values = n_frames * bins;
-  float *noisy_mag = dlsc_alloc_floats(values), *noisy_phase = dlsc_alloc_floats(values);
-  float *clean_mag = dlsc_alloc_floats(values), *clean_phase = dlsc_alloc_floats(values);
+  float *spectra = dlsc_alloc_floats(4 * values), *frames = dlsc_alloc_floats(2 * values);
   dlsc_status status = DLSC_ERR_OUT_OF_MEMORY;
-  if (noisy_mag && noisy_phase && clean_mag && clean_phase) {
-    status = dlsc_stft_forward(stft, noisy, n_samples, noisy_mag, noisy_phase, n_frames);
+  if (spectra && frames) {
+    status = dlsc_stft_forward_complex(stft, noisy, n_samples, spectra, n_frames);
     if (status == DLSC_OK)
-      status = dlsc_stft_forward(stft, clean, n_samples, clean_mag, clean_phase, n_frames);
+      status = dlsc_stft_forward_complex(stft, clean, n_samples, spectra + 2 * values, n_frames);
   }
   if (status == DLSC_OK) {
-    if (dataset->frames.target == DLSC_TARGET_PHASE_SENSITIVE)
-      for (size_t i = 0; i < values; i++)
-        clean_mag[i] = fmaxf(0.0f, clean_mag[i] * cosf(clean_phase[i] - noisy_phase[i]));
-    status = append_frames(dataset, noisy_mag, clean_mag, n_frames);
+    spectra_to_frames(spectra, spectra + 2 * values, values, dataset->frames.target, frames,
+                      frames + values);
+    status = append_frames(dataset, frames, frames + values, n_frames);
   }
-  free(noisy_mag);
-  free(noisy_phase);
-  free(clean_mag);
-  free(clean_phase);
+  free(spectra);
+  free(frames);
   return status;
 }
 
@@ -303,6 +314,15 @@ dlsc_status dlsc_dataset_add_images_f32(dlsc_dataset_t *dataset, const float *pi
   DLSC_TRY(reserve_items(dataset, count));
   memcpy(dataset->pixels + dataset->n_items * item_size(dataset), pixels, values * sizeof *pixels);
   append_labels(dataset, labels, count);
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_dataset_clear(dlsc_dataset_t *dataset) {
+  if (!dataset)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dataset->n_items = 0;
+  dataset->labeled = false;
+  reset_order(dataset);
   return DLSC_OK;
 }
 

@@ -19,9 +19,11 @@ typedef struct engine {
 
   float *segment;        /* the padded samples of the next frame, n_fft */
   size_t segment_fill;
-  float *magnitudes, *phases; /* analysed frames first_held .. n_analysed-1, [frame][bin] */
+  /* Analysed frames first_held .. n_analysed-1: magnitudes [frame][bin] and complex
+   * spectra [frame][bin][re, im]. */
+  float *magnitudes, *spectra;
   size_t first_held, n_analysed, n_processed, held_capacity;
-  float *model_in, *frame_magnitude, *windowed, *overlap; /* overlap: n_fft from n_processed*hop */
+  float *model_in, *frame_spectrum, *windowed, *overlap; /* overlap: n_fft from n_processed*hop */
   float *queue;          /* finished samples not yet emitted, a ring */
   size_t queue_capacity, queue_start, queue_count;
 
@@ -98,9 +100,9 @@ dlsc_status dlsc_model_get_denoise(const dlsc_model_t *model, dlsc_denoise_confi
 static void engine_free(engine *e) {
   free(e->segment);
   free(e->magnitudes);
-  free(e->phases);
+  free(e->spectra);
   free(e->model_in);
-  free(e->frame_magnitude);
+  free(e->frame_spectrum);
   free(e->windowed);
   free(e->overlap);
   free(e->queue);
@@ -135,14 +137,14 @@ static dlsc_status engine_init(engine *e, dlsc_model_t *model, dlsc_stft_t *stft
   e->queue_capacity = e->latency + (ENGINE_BATCH + 2) * e->hop;
   e->segment = dlsc_alloc_floats(e->n_fft);
   e->magnitudes = dlsc_alloc_floats(e->held_capacity * e->bins);
-  e->phases = dlsc_alloc_floats(e->held_capacity * e->bins);
+  e->spectra = dlsc_alloc_floats(2 * e->held_capacity * e->bins);
   e->model_in = dlsc_alloc_floats(ENGINE_BATCH * e->window * e->bins);
-  e->frame_magnitude = dlsc_alloc_floats(e->bins);
+  e->frame_spectrum = dlsc_alloc_floats(2 * e->bins);
   e->windowed = dlsc_alloc_floats(e->n_fft);
   e->overlap = dlsc_alloc_floats(e->n_fft);
   e->queue = dlsc_alloc_floats(e->queue_capacity);
   dlsc_status status = DLSC_ERR_OUT_OF_MEMORY;
-  if (e->segment && e->magnitudes && e->phases && e->model_in && e->frame_magnitude && e->windowed &&
+  if (e->segment && e->magnitudes && e->spectra && e->model_in && e->frame_spectrum && e->windowed &&
       e->overlap && e->queue)
     status = dlsc_model_reserve(model, ENGINE_BATCH, false);
   if (status != DLSC_OK) {
@@ -166,16 +168,28 @@ static const float *held_row(const engine *e, ptrdiff_t frame) {
   return e->magnitudes + ((size_t)frame - e->first_held) * e->bins;
 }
 
+/* The denoised frame keeps the noisy phase: Y scaled by mask, or by |X| / |Y|. */
 static void synthesize(engine *e, size_t frame, const float *output) {
   const float *noisy = e->magnitudes + (frame - e->first_held) * e->bins;
-  const float *phase = e->phases + (frame - e->first_held) * e->bins;
-  float *magnitude = e->frame_magnitude;
+  const float *spectrum = e->spectra + 2 * (frame - e->first_held) * e->bins;
+  float *out = e->frame_spectrum;
   for (size_t b = 0; b < e->bins; b++) {
-    float value = e->config.mask ? output[b] * noisy[b] : (output[b] > 0.0f ? output[b] : 0.0f);
+    float value = output[b], re = spectrum[2 * b], im = spectrum[2 * b + 1];
     /* A non-finite model output mutes its bin rather than poisoning the signal. */
-    magnitude[b] = value - value == 0.0f ? value : 0.0f;
+    value = value - value == 0.0f ? value : 0.0f;
+    if (e->config.mask) {
+      out[2 * b] = value * re;
+      out[2 * b + 1] = value * im;
+    } else if (noisy[b] > 0.0f) {
+      float gain = (value > 0.0f ? value : 0.0f) / noisy[b];
+      out[2 * b] = gain * re;
+      out[2 * b + 1] = gain * im;
+    } else { /* no noisy phase: phase 0, as atan2(0, 0) gives */
+      out[2 * b] = value > 0.0f ? value : 0.0f;
+      out[2 * b + 1] = 0.0f;
+    }
   }
-  dlsc_stft_synthesize_frame(e->stft, magnitude, phase, NULL, e->windowed);
+  dlsc_stft_synthesize_frame(e->stft, NULL, NULL, out, e->windowed);
   for (size_t j = 0; j < e->n_fft; j++)
     e->overlap[j] += e->windowed[j];
   /* No later frame reaches below (frame + 1) * hop: those samples are finished. */
@@ -221,7 +235,7 @@ static void run_model(engine *e, size_t count) {
   if (keep_from > e->first_held) {
     size_t drop = keep_from - e->first_held, kept = e->n_analysed - keep_from;
     memmove(e->magnitudes, e->magnitudes + drop * e->bins, kept * e->bins * sizeof(float));
-    memmove(e->phases, e->phases + drop * e->bins, kept * e->bins * sizeof(float));
+    memmove(e->spectra, e->spectra + 2 * drop * e->bins, 2 * kept * e->bins * sizeof(float));
     e->first_held = keep_from;
   }
 }
@@ -247,7 +261,7 @@ static void push(engine *e, const float *samples, size_t count) {
     if (e->n_analysed - e->first_held == e->held_capacity)
       run_ready(e, 1); /* make room; cannot happen while frames are processed on time */
     size_t row = (e->n_analysed - e->first_held) * e->bins;
-    dlsc_stft_analyze_frame(e->stft, e->segment, e->magnitudes + row, e->phases + row, NULL);
+    dlsc_stft_analyze_frame(e->stft, e->segment, e->magnitudes + row, NULL, e->spectra + 2 * row);
     e->n_analysed++;
     memmove(e->segment, e->segment + e->hop, (e->n_fft - e->hop) * sizeof *e->segment);
     e->segment_fill -= e->hop;

@@ -2,6 +2,7 @@
  * evaluation loops. Every training call is atomic: on failure the model is as it was. */
 #include "internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,63 +171,91 @@ static dlsc_status ensure_optimizer_memory(dlsc_model_t *model) {
   return DLSC_OK;
 }
 
-/* Global gradient norm over the layers that update; DLSC_ERR_NUMERIC if not finite. */
+/* Global gradient norm over the layers that update; DLSC_ERR_NUMERIC if not finite.
+ * A NaN or infinite gradient makes the sum non-finite, so one pass checks both; four
+ * independent sums keep the additions pipelined. */
 static dlsc_status gradient_norm(const dlsc_model_t *model, double *norm) {
-  double sum = 0.0;
+  double sum[4] = {0.0, 0.0, 0.0, 0.0};
   for (size_t i = 0; i < model->n_layers; i++) {
     const dlsc_layer *layer = &model->layers[i];
     if (!layer_updates(layer))
       continue;
-    if (!dlsc_all_finite(layer->grads, layer->n_params))
-      return DLSC_ERR_NUMERIC;
-    for (size_t j = 0; j < layer->n_params; j++)
-      sum += (double)layer->grads[j] * layer->grads[j];
+    const float *g = layer->grads;
+    size_t j = 0;
+    for (; j + 4 <= layer->n_params; j += 4)
+      for (size_t k = 0; k < 4; k++)
+        sum[k] += (double)g[j + k] * g[j + k];
+    for (; j < layer->n_params; j++)
+      sum[0] += (double)g[j] * g[j];
   }
-  *norm = sqrt(sum);
+  *norm = sqrt(sum[0] + sum[1] + sum[2] + sum[3]);
   return isfinite(*norm) ? DLSC_OK : DLSC_ERR_NUMERIC;
 }
 
-static inline uint32_t nonfinite(float value) {
-  uint32_t bits;
-  memcpy(&bits, &value, sizeof bits);
-  return (bits & 0x7F800000u) == 0x7F800000u;
+/* The update of one contiguous range with one weight decay, into the spare arrays.
+ * Plain restrict parameters and no branches, so that the loops vectorise; each returns
+ * nonzero if a new value is not finite (|x| <= FLT_MAX is false for NaN and inf). */
+static int adam_range(const float *restrict p, const float *restrict g, const float *restrict m,
+                      const float *restrict v, float *restrict p_new, float *restrict m_new,
+                      float *restrict v_new, size_t count, const dlsc_train_config *c,
+                      float rate, float decay, float clip, size_t step) {
+  float b1 = c->beta1, b2 = c->beta2, eps = c->adam_epsilon;
+  float correction1 = (float)(1.0 - pow(c->beta1, (double)step + 1.0));
+  float correction2 = (float)(1.0 - pow(c->beta2, (double)step + 1.0));
+  float shrink = 1.0f - rate * decay; /* decoupled decay (AdamW) */
+  float step_scale = rate / correction1, inv_correction2 = 1.0f / correction2;
+  int bad = 0;
+  for (size_t j = 0; j < count; j++) {
+    float grad = g[j] * clip;
+    float m1 = b1 * m[j] + (1.0f - b1) * grad;
+    float m2 = b2 * v[j] + (1.0f - b2) * grad * grad;
+    float updated = p[j] * shrink - step_scale * m1 / (sqrtf(m2 * inv_correction2) + eps);
+    p_new[j] = updated;
+    m_new[j] = m1;
+    v_new[j] = m2;
+    bad |= !(fabsf(updated) <= FLT_MAX) | !(m2 <= FLT_MAX);
+  }
+  return bad;
 }
 
-/* Writes one layer's new parameters and moments at offset of the spare arrays;
- * returns nonzero if any new value is not finite. */
-static uint32_t update_layer(dlsc_model_t *model, const dlsc_layer *layer, size_t offset,
-                             float rate, float clip_scale) {
+static int sgd_range(const float *restrict p, const float *restrict g, const float *restrict m,
+                     const float *restrict v, float *restrict p_new, float *restrict m_new,
+                     float *restrict v_new, size_t count, const dlsc_train_config *c, float rate,
+                     float decay, float clip) {
+  float momentum = c->momentum, nesterov = c->nesterov ? 1.0f : 0.0f;
+  int bad = 0;
+  for (size_t j = 0; j < count; j++) {
+    float grad = g[j] * clip + decay * p[j];
+    float velocity = momentum * m[j] + grad;
+    float step = velocity + nesterov * (grad + momentum * velocity - velocity);
+    float updated = p[j] - rate * step;
+    p_new[j] = updated;
+    m_new[j] = velocity;
+    v_new[j] = v[j];
+    bad |= !(fabsf(updated) <= FLT_MAX) | !(fabsf(velocity) <= FLT_MAX);
+  }
+  return bad;
+}
+
+/* One layer's new parameters and moments at offset of the spare arrays: the weights
+ * (decayed) and then the rest (biases, batch-norm scales: not decayed). */
+static int update_layer(dlsc_model_t *model, const dlsc_layer *layer, size_t offset, float rate,
+                        float clip) {
   const dlsc_train_config *c = &model->train;
-  const float *p = model->params + offset, *g = layer->grads;
-  const float *m = model->moment1 + offset, *v = model->moment2 + offset;
-  float *p_new = model->spare_params + offset, *m_new = model->spare_moment1 + offset;
-  float *v_new = model->spare_moment2 + offset;
-  uint32_t bad = 0;
-  if (c->optimizer == DLSC_OPTIMIZER_ADAM) {
-    double t = (double)model->step + 1.0;
-    float correction1 = (float)(1.0 - pow(c->beta1, t));
-    float correction2 = (float)(1.0 - pow(c->beta2, t));
-    for (size_t j = 0; j < layer->n_params; j++) {
-      float grad = g[j] * clip_scale, decay = j < layer->n_weights ? c->weight_decay : 0.0f;
-      float m1 = c->beta1 * m[j] + (1.0f - c->beta1) * grad;
-      float m2 = c->beta2 * v[j] + (1.0f - c->beta2) * grad * grad;
-      float step = (m1 / correction1) / (sqrtf(m2 / correction2) + c->adam_epsilon);
-      p_new[j] = p[j] - rate * (step + decay * p[j]); /* decoupled decay (AdamW) */
-      m_new[j] = m1;
-      v_new[j] = m2;
-      bad |= nonfinite(p_new[j]) | nonfinite(m2);
-    }
-  } else {
-    for (size_t j = 0; j < layer->n_params; j++) {
-      float decay = j < layer->n_weights ? c->weight_decay : 0.0f;
-      float grad = g[j] * clip_scale + decay * p[j];
-      float velocity = c->momentum * m[j] + grad;
-      float step = c->nesterov ? grad + c->momentum * velocity : velocity;
-      p_new[j] = p[j] - rate * step;
-      m_new[j] = velocity;
-      v_new[j] = v[j];
-      bad |= nonfinite(p_new[j]) | nonfinite(velocity);
-    }
+  int bad = 0;
+  for (int part = 0; part < 2; part++) {
+    size_t first = offset + (part ? layer->n_weights : 0);
+    size_t count = part ? layer->n_params - layer->n_weights : layer->n_weights;
+    float decay = part ? 0.0f : c->weight_decay;
+    const float *g = layer->grads + (first - offset);
+    if (c->optimizer == DLSC_OPTIMIZER_ADAM)
+      bad |= adam_range(model->params + first, g, model->moment1 + first, model->moment2 + first,
+                        model->spare_params + first, model->spare_moment1 + first,
+                        model->spare_moment2 + first, count, c, rate, decay, clip, model->step);
+    else
+      bad |= sgd_range(model->params + first, g, model->moment1 + first, model->moment2 + first,
+                       model->spare_params + first, model->spare_moment1 + first,
+                       model->spare_moment2 + first, count, c, rate, decay, clip);
   }
   return bad;
 }
@@ -238,7 +267,7 @@ dlsc_status dlsc_optimizer_step(dlsc_model_t *model) {
   float clip = model->train.gradient_clip;
   float clip_scale = clip > 0.0f && norm > clip ? (float)(clip / norm) : 1.0f;
   float rate = dlsc_schedule_rate(&model->train, model->step);
-  uint32_t bad = 0;
+  int bad = 0;
   size_t offset = 0;
   for (size_t i = 0; i < model->n_layers; i++) {
     const dlsc_layer *layer = &model->layers[i];

@@ -1,0 +1,121 @@
+#include "example_util.h"
+
+#include <dirent.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int read_audio(const char *path, int downmix, float **samples, size_t *n_samples, int *sample_rate,
+               char *error, size_t error_size) {
+  SF_INFO info = {0};
+  SNDFILE *file = sf_open(path, SFM_READ, &info);
+  if (!file) {
+    snprintf(error, error_size, "cannot open %s: %s", path, sf_strerror(NULL));
+    return -1;
+  }
+  if (info.channels != 1 && !downmix) {
+    snprintf(error, error_size, "%s has %d channels; dlsc denoises mono audio (--downmix averages "
+             "the channels)", path, info.channels);
+    sf_close(file);
+    return -1;
+  }
+  if (info.frames <= 0) {
+    snprintf(error, error_size, "%s holds no samples", path);
+    sf_close(file);
+    return -1;
+  }
+  size_t frames = (size_t)info.frames, channels = (size_t)info.channels;
+  float *interleaved = malloc(frames * channels * sizeof *interleaved);
+  float *mono = malloc(frames * sizeof *mono);
+  sf_count_t got = interleaved ? sf_readf_float(file, interleaved, info.frames) : 0;
+  sf_close(file);
+  if (!interleaved || !mono || got <= 0) {
+    snprintf(error, error_size, "cannot read the samples of %s", path);
+    free(interleaved);
+    free(mono);
+    return -1;
+  }
+  for (size_t i = 0; i < (size_t)got; i++) {
+    float sum = 0.0f;
+    for (size_t c = 0; c < channels; c++)
+      sum += interleaved[i * channels + c];
+    mono[i] = sum / (float)channels;
+  }
+  free(interleaved);
+  *samples = mono;
+  *n_samples = (size_t)got;
+  *sample_rate = info.samplerate;
+  return 0;
+}
+
+int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate) {
+  SF_INFO info = {0};
+  info.samplerate = sample_rate;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE *file = sf_open(path, SFM_WRITE, &info);
+  if (!file)
+    return -1;
+  /* libsndfile clips float to 16-bit when told to, instead of wrapping around. */
+  sf_command(file, SFC_SET_CLIPPING, NULL, SF_TRUE);
+  sf_count_t written = sf_writef_float(file, samples, (sf_count_t)n_samples);
+  sf_close(file);
+  return written == (sf_count_t)n_samples ? 0 : -1;
+}
+
+static int compare_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **list_files(const char *directory, const char *suffix, size_t *count) {
+  DIR *dir = opendir(directory);
+  *count = 0;
+  if (!dir)
+    return NULL;
+  size_t capacity = 64;
+  char **names = malloc(capacity * sizeof *names);
+  for (struct dirent *entry; (entry = readdir(dir));) {
+    size_t length = strlen(entry->d_name), suffix_length = suffix ? strlen(suffix) : 0;
+    if (entry->d_name[0] == '.' || length < suffix_length ||
+        (suffix && strcmp(entry->d_name + length - suffix_length, suffix) != 0))
+      continue;
+    if (*count == capacity)
+      names = realloc(names, (capacity *= 2) * sizeof *names);
+    names[(*count)++] = strdup(entry->d_name);
+  }
+  closedir(dir);
+  qsort(names, *count, sizeof *names, compare_names);
+  return names;
+}
+
+void free_list(char **names, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    free(names[i]);
+  free(names);
+}
+
+double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+const char *data_directory(void) {
+  const char *env = getenv("DLSC_DATA");
+  struct stat st;
+  if (env && *env)
+    return env;
+  if (stat("../shared/data", &st) == 0)
+    return "../shared/data";
+  return DLSC_DEFAULT_DATA_DIR;
+}
+
+void check_status(dlsc_status status, const char *what) {
+  if (status == DLSC_OK)
+    return;
+  fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
+  exit(1);
+}

@@ -1,0 +1,30 @@
+/* Helpers for the example programs: audio files through libsndfile, directories,
+ * timing, the data folder. Not part of the library. */
+#ifndef DLSC_EXAMPLE_UTIL_H
+#define DLSC_EXAMPLE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dlsc.h"
+
+/* Reads a mono file; stereo files are refused unless downmix averages the channels.
+ * On failure returns -1 with a message in error. */
+int read_audio(const char *path, int downmix, float **samples, size_t *n_samples, int *sample_rate,
+               char *error, size_t error_size);
+int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate);
+
+/* Sorted names of the regular files in directory ending with suffix (NULL: any). */
+char **list_files(const char *directory, const char *suffix, size_t *count);
+void free_list(char **names, size_t count);
+
+double now_seconds(void);
+
+/* $DLSC_DATA, else ../shared/data relative to the working directory, else the
+ * default compiled in (the source tree's ../shared/data). */
+const char *data_directory(void);
+
+/* Prints "what: status text" to stderr and exits when status is not DLSC_OK. */
+void check_status(dlsc_status status, const char *what);
+
+#endif

@@ -1,0 +1,524 @@
+/* dlsc-train-denoiser: trains a spectral denoiser end to end.
+ *
+ *   dlsc-train-denoiser --course [--preset fc|cnn1d|cnn|...] [options]
+ *       The original project's recordings: trains on the first 85 % of the clean/noisy
+ *       pair (its last ninth held out for choosing the epoch), scores the last 15 %.
+ *   dlsc-train-denoiser --general [options]
+ *       LibriSpeech speakers mixed with the noise recordings at random SNRs, with
+ *       speakers and noise files split into train / validation / dev sets.
+ *
+ * Prints a progress line per epoch and writes a CSV of loss and validation SNR.
+ * Run with --help for the options.
+ */
+#include "example_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SAMPLE_RATE 16000
+#define HOP 512
+#define N_FFT 1024
+
+typedef struct preset {
+  const char *name, *spec;
+  size_t before, after;
+  int mask;
+  dlsc_target target;
+  dlsc_loss loss;
+  const char *about;
+} preset;
+
+/* The context window is spec's input height: before + 1 + after frames. */
+static const preset presets[] = {
+    {"fc", "input 1x1x513; dense 1024; relu; dense 512; relu; dense 513; relu", 0, 0, 0,
+     DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE, "the original fully connected net, magnitude in/out"},
+    {"cnn1d",
+     "input 1x1x513; conv1d 16 9 pad=4; relu; conv1d 16 9 pad=4; relu; conv1d 1 9 pad=4; relu", 0,
+     0, 0, DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE,
+     "the original kind of 1-D CNN along frequency, magnitude in/out"},
+    {"fc-mask", "input 1x7x513; log; batchnorm; dense 1024; relu; dense 512; relu; dense 513; "
+                "sigmoid",
+     4, 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     "FC on log-magnitude context, mask output, phase-sensitive target"},
+    {"cnn",
+     "input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 "
+     "stride=1x2; relu; conv2d 32 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; "
+     "dense 513; sigmoid",
+     6, 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     "2-D CNN over time x frequency, mask output, phase-sensitive target"},
+};
+
+typedef struct options {
+  const preset *preset;
+  const char *spec; /* overrides the preset's */
+  size_t before, after;
+  int course, general, epochs, remix, mixes_per_utterance;
+  size_t batch;
+  float rate, weight_decay;
+  uint64_t seed;
+  const char *out, *csv, *listen_dir, *data;
+} options;
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: dlsc-train-denoiser (--course | --general) [options]\n"
+          "  --preset NAME      model preset (default cnn for --course, general for --general):\n");
+  for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+    fprintf(stderr, "                       %-8s %s\n", presets[i].name, presets[i].about);
+  fprintf(stderr,
+          "  --spec TEXT        model spec instead of the preset's (input 1xWx513)\n"
+          "  --context B,A      frames before/after the current one (must fit the spec)\n"
+          "  --epochs N         training epochs (default 40)\n"
+          "  --batch N          batch size (default 64)\n"
+          "  --lr X             Adam learning rate (default 1e-3)\n"
+          "  --remix N          --course: extra remixes of the training noise per epoch (4)\n"
+          "  --mixes N          --general: mixtures per training utterance per epoch (2)\n"
+          "  --seed N           seed of model, data order and mixing (default 1)\n"
+          "  --out FILE         model file to write (default denoiser.dlsc)\n"
+          "  --csv FILE         per-epoch log (default denoiser.csv)\n"
+          "  --listen DIR       --course: write the denoised test_x_01/02 and tail here\n"
+          "  --data DIR         data folder (default $DLSC_DATA or ../shared/data)\n");
+  exit(2);
+}
+
+static const preset *find_preset(const char *name) {
+  for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+    if (strcmp(presets[i].name, name) == 0)
+      return &presets[i];
+  return NULL;
+}
+
+static options parse(int argc, char **argv) {
+  options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = 4,
+               .mixes_per_utterance = 2, .out = "denoiser.dlsc", .csv = "denoiser.csv"};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--course")) o.course = 1;
+    else if (!strcmp(a, "--general")) o.general = 1;
+    else if (!v) usage();
+    else if (!strcmp(a, "--preset") && ++i) { if (!(o.preset = find_preset(v))) usage(); }
+    else if (!strcmp(a, "--spec") && ++i) o.spec = v;
+    else if (!strcmp(a, "--context") && ++i) { if (sscanf(v, "%zu,%zu", &o.before, &o.after) != 2) usage(); }
+    else if (!strcmp(a, "--epochs") && ++i) o.epochs = atoi(v);
+    else if (!strcmp(a, "--batch") && ++i) o.batch = (size_t)atol(v);
+    else if (!strcmp(a, "--lr") && ++i) o.rate = strtof(v, NULL);
+    else if (!strcmp(a, "--remix") && ++i) o.remix = atoi(v);
+    else if (!strcmp(a, "--mixes") && ++i) o.mixes_per_utterance = atoi(v);
+    else if (!strcmp(a, "--seed") && ++i) o.seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--out") && ++i) o.out = v;
+    else if (!strcmp(a, "--csv") && ++i) o.csv = v;
+    else if (!strcmp(a, "--listen") && ++i) o.listen_dir = v;
+    else if (!strcmp(a, "--data") && ++i) o.data = v;
+    else usage();
+  }
+  if (o.course == o.general || o.epochs < 1 || o.batch < 2)
+    usage();
+  if (!o.preset)
+    o.preset = find_preset(o.course ? "cnn" : "general");
+  if (!o.preset)
+    o.preset = find_preset("cnn");
+  if (!o.spec) {
+    o.spec = o.preset->spec;
+    o.before = o.preset->before;
+    o.after = o.preset->after;
+  }
+  if (!o.data)
+    o.data = data_directory();
+  return o;
+}
+
+static float *load(const char *directory, const char *name, size_t *n) {
+  char path[4096], error[512];
+  float *samples;
+  int rate;
+  snprintf(path, sizeof path, "%s/%s", directory, name);
+  if (read_audio(path, 0, &samples, n, &rate, error, sizeof error) != 0) {
+    fprintf(stderr, "%s\n", error);
+    exit(1);
+  }
+  if (rate != SAMPLE_RATE) {
+    fprintf(stderr, "%s: %d Hz, expected %d Hz\n", path, rate, SAMPLE_RATE);
+    exit(1);
+  }
+  return samples;
+}
+
+static size_t hop_floor(double samples) { return (size_t)(samples / HOP) * HOP; }
+
+/* A small deterministic generator for the examples' own choices (mixing, remixing). */
+static uint64_t mix_state;
+static double uniform01(void) {
+  mix_state = mix_state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (double)(mix_state >> 11) * 0x1.0p-53;
+}
+
+/* ---- the model and its training settings */
+
+static dlsc_model_t *build_model(const options *o) {
+  dlsc_model_t *model;
+  check_status(dlsc_model_create_from_spec(o->spec, o->seed, &model), "model spec");
+  dlsc_denoise_config denoise;
+  dlsc_denoise_config_init(&denoise);
+  denoise.context_before = o->before;
+  denoise.context_after = o->after;
+  denoise.mask = o->preset->mask;
+  check_status(dlsc_model_set_denoise(model, &denoise),
+               "the spec must take 1 x (before+1+after) x 513 and give 513 values");
+  dlsc_train_config train;
+  dlsc_train_config_init(&train);
+  train.loss = o->preset->loss;
+  train.learning_rate = o->rate;
+  train.batch_size = o->batch;
+  train.gradient_clip = 5.0f;
+  check_status(dlsc_model_set_training(model, &train), "training settings");
+  char description[1024];
+  size_t length;
+  dlsc_model_describe(model, description, sizeof description, &length);
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  printf("model: %s\n  %zu parameters, context %zu+1+%zu frames, %s output\n", description,
+         info.n_parameters, o->before, o->after, o->preset->mask ? "mask" : "magnitude");
+  dlsc_model_set_metadata(model, "dlsc.sample_rate", "16000");
+  dlsc_model_set_metadata(model, "dlsc.trained_with", o->course ? "course" : "general");
+  return model;
+}
+
+static dlsc_dataset_t *new_frames(const options *o) {
+  dlsc_frames_config frames;
+  dlsc_frames_config_init(&frames);
+  frames.context_before = o->before;
+  frames.context_after = o->after;
+  frames.target = o->preset->target;
+  dlsc_dataset_t *dataset;
+  check_status(dlsc_dataset_create_frames(&frames, o->seed, &dataset), "dataset");
+  return dataset;
+}
+
+typedef struct scores {
+  double snr, si_sdr;
+} scores;
+
+static scores score(dlsc_model_t *model, dlsc_stft_t *stft, const float *noisy, const float *clean,
+                    size_t n, float *work) {
+  scores s;
+  check_status(dlsc_denoise(model, stft, noisy, n, work), "denoise");
+  check_status(dlsc_snr(clean, work, n, &s.snr), "snr");
+  check_status(dlsc_si_sdr(clean, work, n, &s.si_sdr), "si-sdr");
+  return s;
+}
+
+/* Keeps the bytes of the best model so far. */
+typedef struct best_model {
+  unsigned char *bytes;
+  size_t size;
+  double score;
+  int epoch;
+} best_model;
+
+static void keep_if_best(best_model *best, const dlsc_model_t *model, double value, int epoch) {
+  if (best->bytes && value <= best->score)
+    return;
+  free(best->bytes);
+  check_status(dlsc_model_save(model, NULL, 0, &best->size), "save");
+  best->bytes = malloc(best->size);
+  check_status(dlsc_model_save(model, best->bytes, best->size, &best->size), "save");
+  best->score = value;
+  best->epoch = epoch;
+}
+
+/* ---- the course recordings */
+
+static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *stft,
+                            const char *course, const float *tail, size_t tail_n) {
+  const char *names[] = {"test_x_01.wav", "test_x_02.wav"};
+  char path[4096];
+  for (int i = 0; i < 2; i++) {
+    size_t n;
+    float *noisy = load(course, names[i], &n), *out = malloc(n * sizeof *out);
+    check_status(dlsc_denoise(model, stft, noisy, n, out), "denoise");
+    snprintf(path, sizeof path, "%s/denoised_%s", o->listen_dir, names[i]);
+    if (write_wav(path, out, n, SAMPLE_RATE) == 0)
+      printf("wrote %s\n", path);
+    free(noisy);
+    free(out);
+  }
+  float *out = malloc(tail_n * sizeof *out);
+  check_status(dlsc_denoise(model, stft, tail, tail_n, out), "denoise");
+  snprintf(path, sizeof path, "%s/denoised_tail.wav", o->listen_dir);
+  if (write_wav(path, out, tail_n, SAMPLE_RATE) == 0)
+    printf("wrote %s\n", path);
+  free(out);
+}
+
+/* The oracle: clean magnitude with the noisy phase, the ceiling of magnitude models. */
+static double oracle_snr(dlsc_stft_t *stft, const float *noisy, const float *clean, size_t n) {
+  size_t frames;
+  dlsc_stft_n_frames(stft, n, &frames);
+  float *noisy_mag = malloc(frames * 513 * sizeof(float)), *phase = malloc(frames * 513 * sizeof(float));
+  float *clean_mag = malloc(frames * 513 * sizeof(float)), *out = malloc(n * sizeof(float));
+  check_status(dlsc_stft_forward(stft, noisy, n, noisy_mag, phase, frames), "stft");
+  check_status(dlsc_stft_forward(stft, clean, n, clean_mag, NULL, frames), "stft");
+  check_status(dlsc_stft_inverse(stft, clean_mag, phase, frames, out, n), "istft");
+  double snr;
+  check_status(dlsc_snr(clean, out, n, &snr), "snr");
+  free(noisy_mag);
+  free(phase);
+  free(clean_mag);
+  free(out);
+  return snr;
+}
+
+static int run_course(const options *o) {
+  char course[4096];
+  snprintf(course, sizeof course, "%s/speech/course", o->data);
+  size_t n, n_noisy;
+  float *clean = load(course, "train_clean_male.wav", &n);
+  float *noisy = load(course, "train_dirty_male.wav", &n_noisy);
+  if (n != n_noisy) {
+    fprintf(stderr, "the clean and noisy recordings differ in length\n");
+    return 1;
+  }
+  /* Protocol: train on [0, cut), score [cut, n); choose epochs on [val_cut, cut). */
+  size_t cut = hop_floor(0.85 * (double)n), val_cut = hop_floor(0.9 * (double)cut);
+  size_t tail_n = n - cut, val_n = cut - val_cut;
+  printf("course pair: %zu samples; train [0, %zu), validation [%zu, %zu), test tail [%zu, %zu)\n",
+         n, val_cut, val_cut, cut, cut, n);
+  dlsc_stft_config stft_config;
+  dlsc_stft_config_init(&stft_config);
+  dlsc_stft_t *stft;
+  check_status(dlsc_stft_create(&stft_config, &stft), "stft");
+  double noisy_snr, noisy_si;
+  check_status(dlsc_snr(clean + cut, noisy + cut, tail_n, &noisy_snr), "snr");
+  check_status(dlsc_si_sdr(clean + cut, noisy + cut, tail_n, &noisy_si), "si-sdr");
+  printf("test tail: noisy input %.2f dB SNR (%.2f dB SI-SDR); clean magnitude + noisy phase "
+         "%.2f dB\n",
+         noisy_snr, noisy_si, oracle_snr(stft, noisy + cut, clean + cut, tail_n));
+
+  dlsc_model_t *model = build_model(o);
+  float *noise = malloc(val_cut * sizeof *noise), *mix = malloc(val_cut * sizeof *mix);
+  float *work = malloc(n * sizeof *work);
+  for (size_t i = 0; i < val_cut; i++)
+    noise[i] = noisy[i] - clean[i];
+  FILE *csv = fopen(o->csv, "w");
+  if (csv)
+    fprintf(csv, "epoch,train_loss,val_snr_db,val_si_sdr_db,seconds\n");
+  best_model best = {0};
+  mix_state = o->seed;
+  dlsc_dataset_t *train = new_frames(o);
+  double start = now_seconds();
+  for (int epoch = 1; epoch <= o->epochs; epoch++) {
+    /* The recorded pair plus remixes: the training noise shifted and rescaled. */
+    check_status(dlsc_dataset_clear(train), "dataset");
+    check_status(dlsc_dataset_add_signal_pair(train, stft, noisy, clean, val_cut), "dataset");
+    for (int r = 0; r < o->remix; r++) {
+      size_t shift = (size_t)(uniform01() * (double)val_cut);
+      float gain = (float)pow(10.0, (uniform01() * 10.0 - 5.0) / 20.0);
+      for (size_t i = 0; i < val_cut; i++)
+        mix[i] = clean[i] + gain * noise[(i + shift) % val_cut];
+      check_status(dlsc_dataset_add_signal_pair(train, stft, mix, clean, val_cut), "dataset");
+    }
+    dlsc_train_stats stats;
+    check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+    scores val = score(model, stft, noisy + val_cut, clean + val_cut, val_n, work);
+    keep_if_best(&best, model, val.snr, epoch);
+    double elapsed = now_seconds() - start;
+    printf("epoch %3d  loss %.5g  validation SNR %6.2f dB  SI-SDR %6.2f dB  %6.1f s\n", epoch,
+           stats.loss, val.snr, val.si_sdr, elapsed);
+    fflush(stdout);
+    if (csv)
+      fprintf(csv, "%d,%.6g,%.4f,%.4f,%.2f\n", epoch, stats.loss, val.snr, val.si_sdr, elapsed);
+  }
+  if (csv)
+    fclose(csv);
+  dlsc_dataset_destroy(train);
+  dlsc_model_destroy(model);
+  check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
+  scores test = score(model, stft, noisy + cut, clean + cut, tail_n, work);
+  printf("best epoch %d (validation %.2f dB)\n", best.epoch, best.score);
+  printf("TEST tail: SNR %.2f dB, SI-SDR %.2f dB (noisy %.2f dB, %.2f dB)\n", test.snr,
+         test.si_sdr, noisy_snr, noisy_si);
+  check_status(dlsc_model_save_file(model, o->out), o->out);
+  printf("saved %s (%zu bytes)\n", o->out, best.size);
+  if (o->listen_dir)
+    write_listening(o, model, stft, course, noisy + cut, tail_n);
+  free(best.bytes);
+  free(noise);
+  free(mix);
+  free(work);
+  free(clean);
+  free(noisy);
+  dlsc_model_destroy(model);
+  dlsc_stft_destroy(stft);
+  return 0;
+}
+
+/* ---- the general model: LibriSpeech speakers x noise recordings */
+
+typedef struct clip {
+  float *samples;
+  size_t n;
+  char name[128];
+} clip;
+
+typedef struct clip_set {
+  clip *clips;
+  size_t count;
+} clip_set;
+
+static void add_clip(clip_set *set, const char *directory, const char *name) {
+  set->clips = realloc(set->clips, (set->count + 1) * sizeof *set->clips);
+  clip *c = &set->clips[set->count++];
+  c->samples = load(directory, name, &c->n);
+  snprintf(c->name, sizeof c->name, "%s", name);
+}
+
+/* Speakers: every 15th file (from 0) is dev, every 15th from 7 validation. Noise files:
+ * running_tap and every 10th nonspeech file are dev, dude_miaowing and every 10th
+ * from 5 validation; the rest train. No speaker or noise file is in two sets. */
+typedef struct corpus {
+  clip_set speech[3], noise[3]; /* 0 train, 1 validation, 2 dev */
+} corpus;
+
+static void load_corpus(const options *o, corpus *c) {
+  char directory[4096];
+  memset(c, 0, sizeof *c);
+  snprintf(directory, sizeof directory, "%s/speech/clean/librispeech-train-clean-100", o->data);
+  size_t count;
+  char **names = list_files(directory, ".flac", &count);
+  for (size_t i = 0; i < count; i++)
+    add_clip(&c->speech[i % 15 == 0 ? 2 : i % 15 == 7 ? 1 : 0], directory, names[i]);
+  free_list(names, count);
+  snprintf(directory, sizeof directory, "%s/speech/noise/speech-commands", o->data);
+  names = list_files(directory, ".flac", &count);
+  for (size_t i = 0; i < count; i++) {
+    int set = strstr(names[i], "running_tap") ? 2 : strstr(names[i], "miaowing") ? 1 : 0;
+    add_clip(&c->noise[set], directory, names[i]);
+  }
+  free_list(names, count);
+  snprintf(directory, sizeof directory, "%s/speech/noise/nonspeech", o->data);
+  names = list_files(directory, ".flac", &count);
+  for (size_t i = 0; i < count; i++)
+    add_clip(&c->noise[i % 10 == 0 ? 2 : i % 10 == 5 ? 1 : 0], directory, names[i]);
+  free_list(names, count);
+  printf("speakers: %zu train, %zu validation, %zu dev; noise files: %zu train, %zu validation, "
+         "%zu dev\n",
+         c->speech[0].count, c->speech[1].count, c->speech[2].count, c->noise[0].count,
+         c->noise[1].count, c->noise[2].count);
+}
+
+/* A fixed evaluation set: each speaker of a split at each level, noise files in turn. */
+typedef struct mixture {
+  float *noisy;
+  const clip *clean;
+  double level;
+} mixture;
+
+static mixture *make_mixtures(const clip_set *speech, const clip_set *noise, const double *levels,
+                              size_t n_levels, size_t *count) {
+  *count = speech->count * n_levels;
+  mixture *mixes = malloc(*count * sizeof *mixes);
+  for (size_t s = 0; s < speech->count; s++)
+    for (size_t l = 0; l < n_levels; l++) {
+      mixture *m = &mixes[s * n_levels + l];
+      const clip *cl = &speech->clips[s], *nz = &noise->clips[(s * n_levels + l) % noise->count];
+      m->clean = cl;
+      m->level = levels[l];
+      m->noisy = malloc(cl->n * sizeof *m->noisy);
+      check_status(dlsc_mix_at_snr(cl->samples, cl->n, nz->samples, nz->n, (s * 7919u) % nz->n,
+                                   levels[l], m->noisy),
+                   "mix");
+    }
+  return mixes;
+}
+
+static double mean_snr(dlsc_model_t *model, dlsc_stft_t *stft, const mixture *mixes, size_t count,
+                       float *work) {
+  double sum = 0.0;
+  for (size_t i = 0; i < count; i++)
+    sum += score(model, stft, mixes[i].noisy, mixes[i].clean->samples, mixes[i].clean->n, work).snr;
+  return sum / (double)count;
+}
+
+static int run_general(const options *o) {
+  corpus c;
+  load_corpus(o, &c);
+  dlsc_stft_config stft_config;
+  dlsc_stft_config_init(&stft_config);
+  dlsc_stft_t *stft;
+  check_status(dlsc_stft_create(&stft_config, &stft), "stft");
+  static const double val_levels[] = {0.0, 5.0}, dev_levels[] = {-5.0, 0.0, 5.0, 10.0};
+  size_t n_val, n_dev, longest = 0;
+  mixture *val = make_mixtures(&c.speech[1], &c.noise[1], val_levels, 2, &n_val);
+  mixture *dev = make_mixtures(&c.speech[2], &c.noise[2], dev_levels, 4, &n_dev);
+  for (int s = 0; s < 3; s++)
+    for (size_t i = 0; i < c.speech[s].count; i++)
+      longest = c.speech[s].clips[i].n > longest ? c.speech[s].clips[i].n : longest;
+  float *work = malloc(longest * sizeof *work), *mix = malloc(longest * sizeof *mix);
+  dlsc_model_t *model = build_model(o);
+  FILE *csv = fopen(o->csv, "w");
+  if (csv)
+    fprintf(csv, "epoch,train_loss,val_snr_db,seconds\n");
+  best_model best = {0};
+  mix_state = o->seed;
+  double start = now_seconds();
+  const clip_set *speech = &c.speech[0], *noise = &c.noise[0];
+  dlsc_dataset_t *train = new_frames(o);
+  for (int epoch = 1; epoch <= o->epochs; epoch++) {
+    check_status(dlsc_dataset_clear(train), "dataset");
+    for (size_t s = 0; s < speech->count; s++)
+      for (int k = 0; k < o->mixes_per_utterance; k++) {
+        const clip *cl = &speech->clips[s];
+        const clip *nz = &noise->clips[(size_t)(uniform01() * (double)noise->count)];
+        double level = -5.0 + 20.0 * uniform01();
+        size_t offset = (size_t)(uniform01() * (double)nz->n);
+        check_status(dlsc_mix_at_snr(cl->samples, cl->n, nz->samples, nz->n, offset, level, mix),
+                     "mix");
+        check_status(dlsc_dataset_add_signal_pair(train, stft, mix, cl->samples, cl->n), "dataset");
+      }
+    dlsc_train_stats stats;
+    check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+    double val_snr = mean_snr(model, stft, val, n_val, work);
+    keep_if_best(&best, model, val_snr, epoch);
+    double elapsed = now_seconds() - start;
+    printf("epoch %3d  loss %.5g  validation SNR %6.2f dB  %7.1f s\n", epoch, stats.loss, val_snr,
+           elapsed);
+    fflush(stdout);
+    if (csv)
+      fprintf(csv, "%d,%.6g,%.4f,%.2f\n", epoch, stats.loss, val_snr, elapsed);
+  }
+  if (csv)
+    fclose(csv);
+  dlsc_dataset_destroy(train);
+  dlsc_model_destroy(model);
+  check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
+  printf("best epoch %d (validation %.2f dB)\nDEV set (%zu speakers, %zu noise files):\n",
+         best.epoch, best.score, c.speech[2].count, c.noise[2].count);
+  printf("  input SNR   output SNR   SNR gain   output SI-SDR\n");
+  for (size_t l = 0; l < 4; l++) {
+    double snr = 0, si = 0, in = 0;
+    size_t k = 0;
+    for (size_t i = l; i < n_dev; i += 4, k++) {
+      scores s = score(model, stft, dev[i].noisy, dev[i].clean->samples, dev[i].clean->n, work);
+      double input;
+      check_status(dlsc_snr(dev[i].clean->samples, dev[i].noisy, dev[i].clean->n, &input), "snr");
+      snr += s.snr;
+      si += s.si_sdr;
+      in += input;
+    }
+    double n_mix = (double)k;
+    printf("  %8.2f    %8.2f     %+7.2f    %8.2f\n", in / n_mix, snr / n_mix, (snr - in) / n_mix,
+           si / n_mix);
+  }
+  check_status(dlsc_model_save_file(model, o->out), o->out);
+  printf("saved %s (%zu bytes)\n", o->out, best.size);
+  dlsc_model_destroy(model);
+  dlsc_stft_destroy(stft);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  options o = parse(argc, argv);
+  return o.course ? run_course(&o) : run_general(&o);
+}
