@@ -53,9 +53,12 @@ int read_audio(const char *path, int downmix, float **samples, size_t *n_samples
 
 int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate) {
   SF_INFO info = {0};
+  size_t length = strlen(path);
   info.samplerate = sample_rate;
   info.channels = 1;
-  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  info.format = length > 5 && strcmp(path + length - 5, ".flac") == 0
+                    ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16
+                    : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
   SNDFILE *file = sf_open(path, SFM_WRITE, &info);
   if (!file)
     return -1;

@@ -12,6 +12,7 @@
  * On failure returns -1 with a message in error. */
 int read_audio(const char *path, int downmix, float **samples, size_t *n_samples, int *sample_rate,
                char *error, size_t error_size);
+/* 16-bit WAV, or FLAC when path ends in .flac. */
 int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate);
 
 /* Sorted names of the regular files in directory ending with suffix (NULL: any). */

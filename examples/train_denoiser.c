@@ -2,7 +2,7 @@
  *
  *   dlsc-train-denoiser --course [--preset fc|cnn1d|cnn|...] [options]
  *       The original project's recordings: trains on the first 85 % of the clean/noisy
- *       pair (its last ninth held out for choosing the epoch), scores the last 15 %.
+ *       pair (its first tenth held out for choosing the epoch), scores the last 15 %.
  *   dlsc-train-denoiser --general [options]
  *       LibriSpeech speakers mixed with the noise recordings at random SNRs, with
  *       speakers and noise files split into train / validation / dev sets.
@@ -53,8 +53,11 @@ static const preset presets[] = {
 typedef struct options {
   const preset *preset;
   const char *spec; /* overrides the preset's */
-  size_t before, after;
-  int course, general, epochs, remix, mixes_per_utterance;
+  size_t before, after, hop;
+  int course, general, epochs, remix, mixes_per_utterance, constant_rate, average, full;
+  int extra_speech; /* --course: LibriSpeech utterances mixed with the course noise */
+  float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
+  float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
   size_t batch;
   float rate, weight_decay;
   uint64_t seed;
@@ -74,6 +77,17 @@ static void usage(void) {
           "  --batch N          batch size (default 64)\n"
           "  --lr X             Adam learning rate (default 1e-3)\n"
           "  --remix N          --course: extra remixes of the training noise per epoch (4)\n"
+          "  --level D          remixes: speech level varied over -D .. +D/2 dB (10)\n"
+          "  --noise-gain A:B   remixes: the recorded noise scaled by A .. B dB (-3:9)\n"
+          "  --hop N            STFT hop of the model (default 512; n_fft stays 1024)\n"
+          "  --constant-lr      no cosine decay of the learning rate\n"
+          "  --full             --course: train on the whole first 85 %% (no validation part)\n"
+          "                     and keep the last (or averaged) weights: the final run, with\n"
+          "                     settings chosen by a run with validation\n"
+          "  --extra-speech N   --course: per epoch, also N LibriSpeech utterances (training\n"
+          "                     speakers) mixed with the noise of the course training part\n"
+          "  --average K        also average the weights of the last K epochs; keep\n"
+          "                     whichever of average and best epoch validates better\n"
           "  --mixes N          --general: mixtures per training utterance per epoch (2)\n"
           "  --seed N           seed of model, data order and mixing (default 1)\n"
           "  --out FILE         model file to write (default denoiser.dlsc)\n"
@@ -91,12 +105,16 @@ static const preset *find_preset(const char *name) {
 }
 
 static options parse(int argc, char **argv) {
-  options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = 4,
-               .mixes_per_utterance = 2, .out = "denoiser.dlsc", .csv = "denoiser.csv"};
+  options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = 4, .hop = HOP,
+               .level_range = 10.0f, .gain_low = -3.0f, .gain_high = 9.0f,
+               .mixes_per_utterance = 2, .out = "denoiser.dlsc",
+               .csv = "denoiser.csv"};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--course")) o.course = 1;
     else if (!strcmp(a, "--general")) o.general = 1;
+    else if (!strcmp(a, "--constant-lr")) o.constant_rate = 1;
+    else if (!strcmp(a, "--full")) o.full = 1;
     else if (!v) usage();
     else if (!strcmp(a, "--preset") && ++i) { if (!(o.preset = find_preset(v))) usage(); }
     else if (!strcmp(a, "--spec") && ++i) o.spec = v;
@@ -105,6 +123,13 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--batch") && ++i) o.batch = (size_t)atol(v);
     else if (!strcmp(a, "--lr") && ++i) o.rate = strtof(v, NULL);
     else if (!strcmp(a, "--remix") && ++i) o.remix = atoi(v);
+    else if (!strcmp(a, "--hop") && ++i) o.hop = (size_t)atol(v);
+    else if (!strcmp(a, "--average") && ++i) o.average = atoi(v);
+    else if (!strcmp(a, "--extra-speech") && ++i) o.extra_speech = atoi(v);
+    else if (!strcmp(a, "--level") && ++i) o.level_range = strtof(v, NULL);
+    else if (!strcmp(a, "--noise-gain") && ++i) {
+      if (sscanf(v, "%f:%f", &o.gain_low, &o.gain_high) != 2 || o.gain_low > o.gain_high) usage();
+    }
     else if (!strcmp(a, "--mixes") && ++i) o.mixes_per_utterance = atoi(v);
     else if (!strcmp(a, "--seed") && ++i) o.seed = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--out") && ++i) o.out = v;
@@ -127,6 +152,15 @@ static options parse(int argc, char **argv) {
   if (!o.data)
     o.data = data_directory();
   return o;
+}
+
+static dlsc_stft_t *make_stft(size_t hop) {
+  dlsc_stft_config config;
+  dlsc_stft_config_init(&config);
+  config.hop_length = hop;
+  dlsc_stft_t *stft;
+  check_status(dlsc_stft_create(&config, &stft), "stft");
+  return stft;
 }
 
 static float *load(const char *directory, const char *name, size_t *n) {
@@ -156,23 +190,32 @@ static double uniform01(void) {
 
 /* ---- the model and its training settings */
 
-static dlsc_model_t *build_model(const options *o) {
-  dlsc_model_t *model;
-  check_status(dlsc_model_create_from_spec(o->spec, o->seed, &model), "model spec");
-  dlsc_denoise_config denoise;
-  dlsc_denoise_config_init(&denoise);
-  denoise.context_before = o->before;
-  denoise.context_after = o->after;
-  denoise.mask = o->preset->mask;
-  check_status(dlsc_model_set_denoise(model, &denoise),
-               "the spec must take 1 x (before+1+after) x 513 and give 513 values");
+/* Adam with a cosine decay over the run (total_steps from the examples per epoch). */
+static void set_schedule(dlsc_model_t *model, const options *o, size_t examples) {
   dlsc_train_config train;
   dlsc_train_config_init(&train);
   train.loss = o->preset->loss;
   train.learning_rate = o->rate;
   train.batch_size = o->batch;
   train.gradient_clip = 5.0f;
+  if (!o->constant_rate) {
+    train.schedule = DLSC_SCHEDULE_COSINE;
+    train.total_steps = (size_t)o->epochs * (examples / o->batch + 1) + 1;
+  }
   check_status(dlsc_model_set_training(model, &train), "training settings");
+}
+
+static dlsc_model_t *build_model(const options *o) {
+  dlsc_model_t *model;
+  check_status(dlsc_model_create_from_spec(o->spec, o->seed, &model), "model spec");
+  dlsc_denoise_config denoise;
+  dlsc_denoise_config_init(&denoise);
+  denoise.hop_length = o->hop;
+  denoise.context_before = o->before;
+  denoise.context_after = o->after;
+  denoise.mask = o->preset->mask;
+  check_status(dlsc_model_set_denoise(model, &denoise),
+               "the spec must take 1 x (before+1+after) x 513 and give 513 values");
   char description[1024];
   size_t length;
   dlsc_model_describe(model, description, sizeof description, &length);
@@ -217,6 +260,18 @@ typedef struct best_model {
   int epoch;
 } best_model;
 
+/* Weights averaged over the last o->average epochs (stochastic weight averaging). */
+static void accumulate_average(const options *o, dlsc_model_t **average, int *averaged,
+                               const dlsc_model_t *model, int epoch) {
+  if (o->average <= 0 || epoch <= o->epochs - o->average)
+    return;
+  if (!*average)
+    check_status(dlsc_model_clone(model, average), "average");
+  else
+    check_status(dlsc_model_blend(*average, model, 1.0f / (float)(*averaged + 1)), "average");
+  (*averaged)++;
+}
+
 static void keep_if_best(best_model *best, const dlsc_model_t *model, double value, int epoch) {
   if (best->bytes && value <= best->score)
     return;
@@ -226,6 +281,60 @@ static void keep_if_best(best_model *best, const dlsc_model_t *model, double val
   check_status(dlsc_model_save(model, best->bytes, best->size, &best->size), "save");
   best->score = value;
   best->epoch = epoch;
+}
+
+/* ---- speech and noise recordings */
+
+typedef struct clip {
+  float *samples;
+  size_t n;
+  char name[128];
+} clip;
+
+typedef struct clip_set {
+  clip *clips;
+  size_t count;
+} clip_set;
+
+static void add_clip(clip_set *set, const char *directory, const char *name) {
+  set->clips = realloc(set->clips, (set->count + 1) * sizeof *set->clips);
+  clip *c = &set->clips[set->count++];
+  c->samples = load(directory, name, &c->n);
+  snprintf(c->name, sizeof c->name, "%s", name);
+}
+
+/* Speakers: every 15th file (from 0) is dev, every 15th from 7 validation. Noise files:
+ * running_tap and every 10th nonspeech file are dev, dude_miaowing and every 10th
+ * from 5 validation; the rest train. No speaker or noise file is in two sets. */
+typedef struct corpus {
+  clip_set speech[3], noise[3]; /* 0 train, 1 validation, 2 dev */
+} corpus;
+
+static void load_corpus(const options *o, corpus *c) {
+  char directory[4096];
+  memset(c, 0, sizeof *c);
+  snprintf(directory, sizeof directory, "%s/speech/clean/librispeech-train-clean-100", o->data);
+  size_t count;
+  char **names = list_files(directory, ".flac", &count);
+  for (size_t i = 0; i < count; i++)
+    add_clip(&c->speech[i % 15 == 0 ? 2 : i % 15 == 7 ? 1 : 0], directory, names[i]);
+  free_list(names, count);
+  snprintf(directory, sizeof directory, "%s/speech/noise/speech-commands", o->data);
+  names = list_files(directory, ".flac", &count);
+  for (size_t i = 0; i < count; i++) {
+    int set = strstr(names[i], "running_tap") ? 2 : strstr(names[i], "miaowing") ? 1 : 0;
+    add_clip(&c->noise[set], directory, names[i]);
+  }
+  free_list(names, count);
+  snprintf(directory, sizeof directory, "%s/speech/noise/nonspeech", o->data);
+  names = list_files(directory, ".flac", &count);
+  for (size_t i = 0; i < count; i++)
+    add_clip(&c->noise[i % 10 == 0 ? 2 : i % 10 == 5 ? 1 : 0], directory, names[i]);
+  free_list(names, count);
+  printf("speakers: %zu train, %zu validation, %zu dev; noise files: %zu train, %zu validation, "
+         "%zu dev\n",
+         c->speech[0].count, c->speech[1].count, c->speech[2].count, c->noise[0].count,
+         c->noise[1].count, c->noise[2].count);
 }
 
 /* ---- the course recordings */
@@ -280,15 +389,15 @@ static int run_course(const options *o) {
     fprintf(stderr, "the clean and noisy recordings differ in length\n");
     return 1;
   }
-  /* Protocol: train on [0, cut), score [cut, n); choose epochs on [val_cut, cut). */
-  size_t cut = hop_floor(0.85 * (double)n), val_cut = hop_floor(0.9 * (double)cut);
-  size_t tail_n = n - cut, val_n = cut - val_cut;
-  printf("course pair: %zu samples; train [0, %zu), validation [%zu, %zu), test tail [%zu, %zu)\n",
-         n, val_cut, val_cut, cut, cut, n);
-  dlsc_stft_config stft_config;
-  dlsc_stft_config_init(&stft_config);
-  dlsc_stft_t *stft;
-  check_status(dlsc_stft_create(&stft_config, &stft), "stft");
+  /* Protocol: train on [0, cut), score [cut, n). Epochs are chosen on the first tenth
+   * of the training part, [0, val_n): at 3.2 dB input it is as hard as the tail, where
+   * the rest of the training part is much easier (6.4 dB on average). */
+  size_t cut = hop_floor(0.85 * (double)n), val_n = o->full ? 0 : hop_floor(0.1 * (double)cut);
+  size_t tail_n = n - cut, train_n = cut - val_n;
+  const float *train_clean = clean + val_n, *train_noisy = noisy + val_n;
+  printf("course pair: %zu samples; validation [0, %zu), train [%zu, %zu), test tail [%zu, %zu)\n",
+         n, val_n, val_n, cut, cut, n);
+  dlsc_stft_t *stft = make_stft(HOP), *model_stft = make_stft(o->hop);
   double noisy_snr, noisy_si;
   check_status(dlsc_snr(clean + cut, noisy + cut, tail_n, &noisy_snr), "snr");
   check_status(dlsc_si_sdr(clean + cut, noisy + cut, tail_n, &noisy_si), "si-sdr");
@@ -297,116 +406,120 @@ static int run_course(const options *o) {
          noisy_snr, noisy_si, oracle_snr(stft, noisy + cut, clean + cut, tail_n));
 
   dlsc_model_t *model = build_model(o);
-  float *noise = malloc(val_cut * sizeof *noise), *mix = malloc(val_cut * sizeof *mix);
+  float *noise = malloc(train_n * sizeof *noise), *mix = malloc(train_n * sizeof *mix);
+  float *scaled = malloc(train_n * sizeof *scaled);
   float *work = malloc(n * sizeof *work);
-  for (size_t i = 0; i < val_cut; i++)
-    noise[i] = noisy[i] - clean[i];
+  for (size_t i = 0; i < train_n; i++)
+    noise[i] = train_noisy[i] - train_clean[i];
   FILE *csv = fopen(o->csv, "w");
   if (csv)
     fprintf(csv, "epoch,train_loss,val_snr_db,val_si_sdr_db,seconds\n");
   best_model best = {0};
+  dlsc_model_t *average = NULL;
+  int averaged = 0;
+  corpus extra;
+  memset(&extra, 0, sizeof extra);
+  if (o->extra_speech > 0)
+    load_corpus(o, &extra);
   mix_state = o->seed;
   dlsc_dataset_t *train = new_frames(o);
   double start = now_seconds();
   for (int epoch = 1; epoch <= o->epochs; epoch++) {
-    /* The recorded pair plus remixes: the training noise shifted and rescaled. */
+    /* The recorded pair plus remixes: the training noise shifted in time and scaled
+     * (by default -3 .. +9 dB: noisier mixtures than the recording's own, too); the
+     * whole mixture's level varied; and the start moved by part of a hop, so that the
+     * frames fall elsewhere on the signal. */
     check_status(dlsc_dataset_clear(train), "dataset");
-    check_status(dlsc_dataset_add_signal_pair(train, stft, noisy, clean, val_cut), "dataset");
+    check_status(dlsc_dataset_add_signal_pair(train, model_stft, train_noisy, train_clean,
+                                              train_n),
+                 "dataset");
     for (int r = 0; r < o->remix; r++) {
-      size_t shift = (size_t)(uniform01() * (double)val_cut);
-      float gain = (float)pow(10.0, (uniform01() * 10.0 - 5.0) / 20.0);
-      for (size_t i = 0; i < val_cut; i++)
-        mix[i] = clean[i] + gain * noise[(i + shift) % val_cut];
-      check_status(dlsc_dataset_add_signal_pair(train, stft, mix, clean, val_cut), "dataset");
+      size_t shift = (size_t)(uniform01() * (double)train_n);
+      size_t offset = (size_t)(uniform01() * (double)o->hop), length = train_n - offset;
+      double gain_db = o->gain_low + (o->gain_high - o->gain_low) * uniform01();
+      float gain = (float)pow(10.0, gain_db / 20.0);
+      float level = (float)pow(10.0, o->level_range * (uniform01() * 1.5 - 1.0) / 20.0);
+      for (size_t i = 0; i < length; i++) {
+        scaled[i] = level * train_clean[offset + i];
+        mix[i] = scaled[i] + level * gain * noise[(offset + i + shift) % train_n];
+      }
+      check_status(dlsc_dataset_add_signal_pair(train, model_stft, mix, scaled, length),
+                   "dataset");
+    }
+    /* Other speakers with this recording's noise: more speech, the same noise. */
+    for (int u = 0; u < o->extra_speech; u++) {
+      const clip *cl = &extra.speech[0].clips[(size_t)(uniform01() * (double)extra.speech[0].count)];
+      double level = -3.0 + 15.0 * uniform01();
+      size_t offset = (size_t)(uniform01() * (double)train_n);
+      float *extra_mix = malloc(cl->n * sizeof *extra_mix);
+      check_status(dlsc_mix_at_snr(cl->samples, cl->n, noise, train_n, offset, level, extra_mix),
+                   "mix");
+      check_status(dlsc_dataset_add_signal_pair(train, model_stft, extra_mix, cl->samples, cl->n),
+                   "dataset");
+      free(extra_mix);
+    }
+    if (epoch == 1) {
+      size_t examples;
+      dlsc_dataset_count(train, &examples);
+      set_schedule(model, o, examples);
     }
     dlsc_train_stats stats;
     check_status(dlsc_model_train_epoch(model, train, &stats), "training");
-    scores val = score(model, stft, noisy + val_cut, clean + val_cut, val_n, work);
-    keep_if_best(&best, model, val.snr, epoch);
+    /* --full: nothing to validate on; the last epoch (or the average) is kept. */
+    scores val = {NAN, NAN};
+    if (val_n)
+      val = score(model, model_stft, noisy, clean, val_n, work);
+    keep_if_best(&best, model, val_n ? val.snr : (double)epoch, epoch);
+    accumulate_average(o, &average, &averaged, model, epoch);
     double elapsed = now_seconds() - start;
-    printf("epoch %3d  loss %.5g  validation SNR %6.2f dB  SI-SDR %6.2f dB  %6.1f s\n", epoch,
-           stats.loss, val.snr, val.si_sdr, elapsed);
+    if (val_n)
+      printf("epoch %3d  loss %.5g  validation SNR %6.2f dB  SI-SDR %6.2f dB  %6.1f s\n", epoch,
+             stats.loss, val.snr, val.si_sdr, elapsed);
+    else
+      printf("epoch %3d  loss %.5g  %6.1f s\n", epoch, stats.loss, elapsed);
     fflush(stdout);
     if (csv)
       fprintf(csv, "%d,%.6g,%.4f,%.4f,%.2f\n", epoch, stats.loss, val.snr, val.si_sdr, elapsed);
+  }
+  if (average) {
+    scores avg = {INFINITY, INFINITY}; /* --full: the average is taken without a check */
+    if (val_n) {
+      avg = score(average, model_stft, noisy, clean, val_n, work);
+      printf("average of the last %d epochs: validation SNR %.2f dB\n", averaged, avg.snr);
+    }
+    keep_if_best(&best, average, avg.snr, 0);
+    dlsc_model_destroy(average);
   }
   if (csv)
     fclose(csv);
   dlsc_dataset_destroy(train);
   dlsc_model_destroy(model);
   check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
-  scores test = score(model, stft, noisy + cut, clean + cut, tail_n, work);
-  printf("best epoch %d (validation %.2f dB)\n", best.epoch, best.score);
+  scores test = score(model, model_stft, noisy + cut, clean + cut, tail_n, work);
+  if (best.epoch)
+    printf("best epoch %d (validation %.2f dB)\n", best.epoch, best.score);
+  else
+    printf("kept the weight average (validation %.2f dB)\n", best.score);
   printf("TEST tail: SNR %.2f dB, SI-SDR %.2f dB (noisy %.2f dB, %.2f dB)\n", test.snr,
          test.si_sdr, noisy_snr, noisy_si);
   check_status(dlsc_model_save_file(model, o->out), o->out);
   printf("saved %s (%zu bytes)\n", o->out, best.size);
   if (o->listen_dir)
-    write_listening(o, model, stft, course, noisy + cut, tail_n);
+    write_listening(o, model, model_stft, course, noisy + cut, tail_n);
   free(best.bytes);
   free(noise);
   free(mix);
+  free(scaled);
   free(work);
   free(clean);
   free(noisy);
   dlsc_model_destroy(model);
   dlsc_stft_destroy(stft);
+  dlsc_stft_destroy(model_stft);
   return 0;
 }
 
 /* ---- the general model: LibriSpeech speakers x noise recordings */
-
-typedef struct clip {
-  float *samples;
-  size_t n;
-  char name[128];
-} clip;
-
-typedef struct clip_set {
-  clip *clips;
-  size_t count;
-} clip_set;
-
-static void add_clip(clip_set *set, const char *directory, const char *name) {
-  set->clips = realloc(set->clips, (set->count + 1) * sizeof *set->clips);
-  clip *c = &set->clips[set->count++];
-  c->samples = load(directory, name, &c->n);
-  snprintf(c->name, sizeof c->name, "%s", name);
-}
-
-/* Speakers: every 15th file (from 0) is dev, every 15th from 7 validation. Noise files:
- * running_tap and every 10th nonspeech file are dev, dude_miaowing and every 10th
- * from 5 validation; the rest train. No speaker or noise file is in two sets. */
-typedef struct corpus {
-  clip_set speech[3], noise[3]; /* 0 train, 1 validation, 2 dev */
-} corpus;
-
-static void load_corpus(const options *o, corpus *c) {
-  char directory[4096];
-  memset(c, 0, sizeof *c);
-  snprintf(directory, sizeof directory, "%s/speech/clean/librispeech-train-clean-100", o->data);
-  size_t count;
-  char **names = list_files(directory, ".flac", &count);
-  for (size_t i = 0; i < count; i++)
-    add_clip(&c->speech[i % 15 == 0 ? 2 : i % 15 == 7 ? 1 : 0], directory, names[i]);
-  free_list(names, count);
-  snprintf(directory, sizeof directory, "%s/speech/noise/speech-commands", o->data);
-  names = list_files(directory, ".flac", &count);
-  for (size_t i = 0; i < count; i++) {
-    int set = strstr(names[i], "running_tap") ? 2 : strstr(names[i], "miaowing") ? 1 : 0;
-    add_clip(&c->noise[set], directory, names[i]);
-  }
-  free_list(names, count);
-  snprintf(directory, sizeof directory, "%s/speech/noise/nonspeech", o->data);
-  names = list_files(directory, ".flac", &count);
-  for (size_t i = 0; i < count; i++)
-    add_clip(&c->noise[i % 10 == 0 ? 2 : i % 10 == 5 ? 1 : 0], directory, names[i]);
-  free_list(names, count);
-  printf("speakers: %zu train, %zu validation, %zu dev; noise files: %zu train, %zu validation, "
-         "%zu dev\n",
-         c->speech[0].count, c->speech[1].count, c->speech[2].count, c->noise[0].count,
-         c->noise[1].count, c->noise[2].count);
-}
 
 /* A fixed evaluation set: each speaker of a split at each level, noise files in turn. */
 typedef struct mixture {
@@ -444,10 +557,7 @@ static double mean_snr(dlsc_model_t *model, dlsc_stft_t *stft, const mixture *mi
 static int run_general(const options *o) {
   corpus c;
   load_corpus(o, &c);
-  dlsc_stft_config stft_config;
-  dlsc_stft_config_init(&stft_config);
-  dlsc_stft_t *stft;
-  check_status(dlsc_stft_create(&stft_config, &stft), "stft");
+  dlsc_stft_t *stft = make_stft(o->hop);
   static const double val_levels[] = {0.0, 5.0}, dev_levels[] = {-5.0, 0.0, 5.0, 10.0};
   size_t n_val, n_dev, longest = 0;
   mixture *val = make_mixtures(&c.speech[1], &c.noise[1], val_levels, 2, &n_val);
@@ -461,6 +571,8 @@ static int run_general(const options *o) {
   if (csv)
     fprintf(csv, "epoch,train_loss,val_snr_db,seconds\n");
   best_model best = {0};
+  dlsc_model_t *average = NULL;
+  int averaged = 0;
   mix_state = o->seed;
   double start = now_seconds();
   const clip_set *speech = &c.speech[0], *noise = &c.noise[0];
@@ -477,10 +589,16 @@ static int run_general(const options *o) {
                      "mix");
         check_status(dlsc_dataset_add_signal_pair(train, stft, mix, cl->samples, cl->n), "dataset");
       }
+    if (epoch == 1) {
+      size_t examples;
+      dlsc_dataset_count(train, &examples);
+      set_schedule(model, o, examples);
+    }
     dlsc_train_stats stats;
     check_status(dlsc_model_train_epoch(model, train, &stats), "training");
     double val_snr = mean_snr(model, stft, val, n_val, work);
     keep_if_best(&best, model, val_snr, epoch);
+    accumulate_average(o, &average, &averaged, model, epoch);
     double elapsed = now_seconds() - start;
     printf("epoch %3d  loss %.5g  validation SNR %6.2f dB  %7.1f s\n", epoch, stats.loss, val_snr,
            elapsed);
@@ -488,12 +606,18 @@ static int run_general(const options *o) {
     if (csv)
       fprintf(csv, "%d,%.6g,%.4f,%.2f\n", epoch, stats.loss, val_snr, elapsed);
   }
+  if (average) {
+    double avg_snr = mean_snr(average, stft, val, n_val, work);
+    printf("average of the last %d epochs: validation SNR %.2f dB\n", averaged, avg_snr);
+    keep_if_best(&best, average, avg_snr, 0);
+    dlsc_model_destroy(average);
+  }
   if (csv)
     fclose(csv);
   dlsc_dataset_destroy(train);
   dlsc_model_destroy(model);
   check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
-  printf("best epoch %d (validation %.2f dB)\nDEV set (%zu speakers, %zu noise files):\n",
+  printf("best epoch %d (0: the average; validation %.2f dB)\nDEV set (%zu speakers, %zu noise files):\n",
          best.epoch, best.score, c.speech[2].count, c.noise[2].count);
   printf("  input SNR   output SNR   SNR gain   output SI-SDR\n");
   for (size_t l = 0; l < 4; l++) {

@@ -227,6 +227,11 @@ DLSC_API dlsc_status dlsc_model_load_file(const char *path, dlsc_model_t **model
 DLSC_API dlsc_status dlsc_model_copy_layers(dlsc_model_t *dst, const dlsc_model_t *src,
                                             size_t n_layers);
 
+/* dst = (1 - weight) * dst + weight * src over all parameters and statistics, for
+ * models of the same architecture (else DLSC_ERR_SHAPE_MISMATCH); weight in [0, 1].
+ * Keeps averages of weights along training (stochastic weight averaging, EMA). */
+DLSC_API dlsc_status dlsc_model_blend(dlsc_model_t *dst, const dlsc_model_t *src, float weight);
+
 /* ---------------------------------------------------------------- training */
 
 typedef enum dlsc_optimizer {

@@ -373,6 +373,29 @@ static bool same_layer(const dlsc_layer *a, const dlsc_layer *b) {
          a->out.channels == b->out.channels && a->out.height == b->out.height;
 }
 
+/* Same input, same layers (structure and sizes) all the way. */
+static bool same_architecture(const dlsc_model_t *a, const dlsc_model_t *b) {
+  if (a->n_layers != b->n_layers || memcmp(&a->input, &b->input, sizeof a->input) != 0)
+    return false;
+  for (size_t i = 0; i < a->n_layers; i++)
+    if (!same_layer(&a->layers[i], &b->layers[i]))
+      return false;
+  return true;
+}
+
+dlsc_status dlsc_model_blend(dlsc_model_t *dst, const dlsc_model_t *src, float weight) {
+  if (!dst || !src || dst == src || !(weight >= 0.0f && weight <= 1.0f))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (!same_architecture(dst, src))
+    return DLSC_ERR_SHAPE_MISMATCH;
+  float keep = 1.0f - weight;
+  for (size_t i = 0; i < dst->n_params; i++)
+    dst->params[i] = keep * dst->params[i] + weight * src->params[i];
+  for (size_t i = 0; i < dst->n_stats; i++)
+    dst->stats[i] = keep * dst->stats[i] + weight * src->stats[i];
+  return DLSC_OK;
+}
+
 dlsc_status dlsc_model_copy_layers(dlsc_model_t *dst, const dlsc_model_t *src, size_t n_layers) {
   if (!dst || !src || dst == src || n_layers == 0)
     return DLSC_ERR_INVALID_ARGUMENT;

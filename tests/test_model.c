@@ -283,6 +283,30 @@ START_TEST(copy_layers_checks_the_backbone) {
 }
 END_TEST
 
+START_TEST(blend_averages_parameters) {
+  dlsc_model_t *a = from_spec("input 1x1x3; dense 2; batchnorm", 1);
+  dlsc_model_t *b = from_spec("input 1x1x3; dense 2; batchnorm", 2);
+  dlsc_model_t *other = from_spec("input 1x1x3; dense 3; batchnorm", 2);
+  float x[3] = {0.3f, -0.2f, 0.9f}, ya[2], yb[2], yblend[2];
+  ck_assert_ok(dlsc_model_predict(a, x, 1, ya));
+  ck_assert_ok(dlsc_model_predict(b, x, 1, yb));
+  ck_assert_ok(dlsc_model_blend(a, b, 0.25f));
+  ck_assert_ok(dlsc_model_predict(a, x, 1, yblend));
+  /* Linear layers blend linearly; batch-norm in inference with equal statistics too. */
+  for (int i = 0; i < 2; i++)
+    ck_assert_float_eq_tol(yblend[i], 0.75f * ya[i] + 0.25f * yb[i], 1e-5f);
+  ck_assert_ok(dlsc_model_blend(a, b, 1.0f));
+  ck_assert_ok(dlsc_model_predict(a, x, 1, yblend));
+  ck_assert_float_eq_tol(yblend[0], yb[0], 1e-6f);
+  ck_assert_status(dlsc_model_blend(a, other, 0.5f), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_blend(a, b, 1.5f), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_blend(a, a, 0.5f), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_model_destroy(a);
+  dlsc_model_destroy(b);
+  dlsc_model_destroy(other);
+}
+END_TEST
+
 START_TEST(clone_is_deep) {
   dlsc_model_t *model = from_spec(small_cnn, 9), *copy;
   ck_assert_ok(dlsc_model_set_metadata(model, "k", "v"));
@@ -313,6 +337,7 @@ int main(void) {
   tcase_add_test(tc, files_are_written_atomically);
   tcase_add_test(tc, copy_layers_checks_the_backbone);
   tcase_add_test(tc, clone_is_deep);
+  tcase_add_test(tc, blend_averages_parameters);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }

@@ -70,27 +70,41 @@ static size_t conv_scratch(const dlsc_layer *layer, size_t batch) {
   return chunk_images(&g, batch) * g.plane * (g.k + g.out_c);
 }
 
+/* The output columns ow whose input column ow*stride + k - pad lies inside [0, in):
+ * [*first, *last). Computed once per kernel offset instead of tested per element. */
+static void valid_range(size_t out, size_t in, size_t k, size_t stride, size_t pad,
+                        size_t *first, size_t *last) {
+  size_t lo = k >= pad ? 0 : (pad - k + stride - 1) / stride;  /* ow*s + k >= pad */
+  size_t hi = in + pad > k ? (in + pad - k - 1) / stride + 1 : 0; /* ow*s + k - pad < in */
+  *first = DLSC_MIN(lo, out);
+  *last = DLSC_MAX(*first, DLSC_MIN(hi, out));
+}
+
 /* cols[r][b*P + p] = x[b][c][oh*s - pad + kh][ow*s - pad + kw], 0 in the padding. */
 static void im2col(const geometry *g, const float *x, size_t images, float *cols) {
   size_t ld = images * g->plane, in_plane = g->in_h * g->in_w;
   DLSC_PARALLEL_FOR(g->k * ld)
   for (size_t r = 0; r < g->k; r++) {
     size_t c = r / (g->k_h * g->k_w), kh = (r / g->k_w) % g->k_h, kw = r % g->k_w;
+    size_t ow0, ow1, oh0, oh1;
+    valid_range(g->out_w, g->in_w, kw, g->s_w, g->p_w, &ow0, &ow1);
+    valid_range(g->out_h, g->in_h, kh, g->s_h, g->p_h, &oh0, &oh1);
     for (size_t b = 0; b < images; b++) {
       const float *src = x + (b * g->in_c + c) * in_plane;
       float *dst = cols + r * ld + b * g->plane;
-      for (size_t oh = 0; oh < g->out_h; oh++, dst += g->out_w) {
-        ptrdiff_t ih = (ptrdiff_t)(oh * g->s_h + kh) - (ptrdiff_t)g->p_h;
-        if (ih < 0 || ih >= (ptrdiff_t)g->in_h) {
-          memset(dst, 0, g->out_w * sizeof *dst);
-          continue;
-        }
-        const float *row = src + (size_t)ih * g->in_w;
-        for (size_t ow = 0; ow < g->out_w; ow++) {
-          ptrdiff_t iw = (ptrdiff_t)(ow * g->s_w + kw) - (ptrdiff_t)g->p_w;
-          dst[ow] = iw >= 0 && iw < (ptrdiff_t)g->in_w ? row[iw] : 0.0f;
-        }
+      memset(dst, 0, oh0 * g->out_w * sizeof *dst);
+      for (size_t oh = oh0; oh < oh1; oh++) {
+        float *out = dst + oh * g->out_w;
+        const float *row = src + (oh * g->s_h + kh - g->p_h) * g->in_w + kw - g->p_w;
+        memset(out, 0, ow0 * sizeof *out);
+        if (g->s_w == 1)
+          memcpy(out + ow0, row + ow0, (ow1 - ow0) * sizeof *out);
+        else
+          for (size_t ow = ow0; ow < ow1; ow++)
+            out[ow] = row[ow * g->s_w];
+        memset(out + ow1, 0, (g->out_w - ow1) * sizeof *out);
       }
+      memset(dst + oh1 * g->out_w, 0, (g->out_h - oh1) * g->out_w * sizeof *dst);
     }
   }
 }
@@ -106,17 +120,18 @@ static void col2im(const geometry *g, const float *cols, size_t images, float *d
     for (size_t kh = 0; kh < g->k_h; kh++)
       for (size_t kw = 0; kw < g->k_w; kw++) {
         const float *src = cols + ((c * g->k_h + kh) * g->k_w + kw) * ld + b * g->plane;
-        for (size_t oh = 0; oh < g->out_h; oh++) {
-          ptrdiff_t ih = (ptrdiff_t)(oh * g->s_h + kh) - (ptrdiff_t)g->p_h;
-          if (ih < 0 || ih >= (ptrdiff_t)g->in_h)
-            continue;
-          float *row = dst + (size_t)ih * g->in_w;
+        size_t ow0, ow1, oh0, oh1;
+        valid_range(g->out_w, g->in_w, kw, g->s_w, g->p_w, &ow0, &ow1);
+        valid_range(g->out_h, g->in_h, kh, g->s_h, g->p_h, &oh0, &oh1);
+        for (size_t oh = oh0; oh < oh1; oh++) {
+          float *row = dst + (oh * g->s_h + kh - g->p_h) * g->in_w + kw - g->p_w;
           const float *col = src + oh * g->out_w;
-          for (size_t ow = 0; ow < g->out_w; ow++) {
-            ptrdiff_t iw = (ptrdiff_t)(ow * g->s_w + kw) - (ptrdiff_t)g->p_w;
-            if (iw >= 0 && iw < (ptrdiff_t)g->in_w)
-              row[iw] += col[ow];
-          }
+          if (g->s_w == 1)
+            for (size_t ow = ow0; ow < ow1; ow++)
+              row[ow] += col[ow];
+          else
+            for (size_t ow = ow0; ow < ow1; ow++)
+              row[ow * g->s_w] += col[ow];
         }
       }
   }

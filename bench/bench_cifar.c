@@ -1,0 +1,98 @@
+/* bench-cifar: classifier training and inference speed on CIFAR-shaped images.
+ *
+ *   bench-cifar [--batch N] [--seconds S] [--print-spec] arch ...   (tiny, mid, wide)
+ *
+ * Trains on random 3x32x32 images with random labels (SGD Nesterov, cross-entropy,
+ * the examples' architectures with a 10-class head) for S seconds after a warm-up
+ * step, and runs inference likewise; prints images per second. The thread count is
+ * OpenBLAS's (OPENBLAS_NUM_THREADS).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cifar_run.h"
+#include "example_util.h"
+
+static void random_batch(float *images, int32_t *labels, size_t count) {
+  uint64_t state = 99;
+  for (size_t i = 0; i < count * CIFAR_PIXELS; i++) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    images[i] = (float)(state >> 40) / 16777216.0f;
+  }
+  for (size_t i = 0; i < count; i++)
+    labels[i] = (int32_t)(i % 10);
+}
+
+int main(int argc, char **argv) {
+  size_t batch = 128;
+  double seconds = 5.0;
+  int first = 1, print_spec = 0;
+  for (; first < argc && argv[first][0] == '-'; first += 2) {
+    if (!strcmp(argv[first], "--print-spec")) {
+      print_spec = 1; /* the specs, for the PyTorch comparison in bench/run */
+      first--;
+    } else if (first + 1 >= argc)
+      break;
+    else if (!strcmp(argv[first], "--batch"))
+      batch = (size_t)atol(argv[first + 1]);
+    else if (!strcmp(argv[first], "--seconds"))
+      seconds = atof(argv[first + 1]);
+  }
+  if (first >= argc) {
+    fprintf(stderr, "usage: bench-cifar [--batch N] [--seconds S] arch ...\n");
+    list_archs(stderr);
+    return 2;
+  }
+  float *images = malloc(batch * CIFAR_PIXELS * sizeof *images);
+  float *logits = malloc(batch * 10 * sizeof *logits);
+  int32_t *labels = malloc(batch * sizeof *labels);
+  random_batch(images, labels, batch);
+  if (!print_spec)
+    printf("%-6s %10s %8s %16s %16s\n", "arch", "params", "batch", "train img/s", "infer img/s");
+  for (int a = first; a < argc; a++) {
+    const arch *chosen = find_arch(argv[a]);
+    if (!chosen) {
+      fprintf(stderr, "unknown arch %s\n", argv[a]);
+      return 2;
+    }
+    char spec[2048];
+    classifier_spec(chosen, 10, spec, sizeof spec);
+    if (print_spec) {
+      printf("%s\t%s\n", argv[a], spec);
+      continue;
+    }
+    dlsc_model_t *model;
+    check_status(dlsc_model_create_from_spec(spec, 1, &model), "model");
+    schedule_options s = {1, batch, 1e-3f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 0};
+    dlsc_train_config config;
+    train_config_for(&config, &s, batch * 1000);
+    check_status(dlsc_model_set_training(model, &config), "training");
+    dlsc_batch b = {batch, images, NULL, NULL, labels};
+    check_status(dlsc_model_train_batch(model, &b, NULL), "warm-up");
+    size_t trained = 0, inferred = 0;
+    double start = now_seconds();
+    while (now_seconds() - start < seconds) {
+      check_status(dlsc_model_train_batch(model, &b, NULL), "train");
+      trained += batch;
+    }
+    double train_rate = (double)trained / (now_seconds() - start);
+    check_status(dlsc_model_predict(model, images, batch, logits), "warm-up");
+    start = now_seconds();
+    while (now_seconds() - start < seconds) {
+      check_status(dlsc_model_predict(model, images, batch, logits), "predict");
+      inferred += batch;
+    }
+    double infer_rate = (double)inferred / (now_seconds() - start);
+    dlsc_model_info info;
+    dlsc_model_get_info(model, &info);
+    printf("%-6s %10zu %8zu %16.0f %16.0f\n", argv[a], info.n_parameters, batch, train_rate,
+           infer_rate);
+    fflush(stdout);
+    dlsc_model_destroy(model);
+  }
+  free(images);
+  free(logits);
+  free(labels);
+  return 0;
+}

@@ -1,0 +1,174 @@
+/* bench-denoise: denoising speed.
+ *
+ *   bench-denoise [--seconds S | --print-spec] model.dlsc ...
+ *
+ * For each model: the real-time factor of whole-signal denoising (dlsc_denoise) and of
+ * streaming in 512-sample chunks (dlsc_stream_process), on S seconds of synthetic
+ * audio (default 60), best of 3; then training throughput in frames per second
+ * (dlsc_model_train_batch on batches of 64 random frames, the model's own loss).
+ * Run with OPENBLAS_NUM_THREADS=1 for one core.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dlsc.h"
+
+#define PI 3.14159265358979323846
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void check(dlsc_status status, const char *what) {
+  if (status != DLSC_OK) {
+    fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
+    exit(1);
+  }
+}
+
+/* Speech-like test signal: harmonics under a syllable-rate envelope, plus noise. */
+static float *test_signal(size_t n) {
+  float *x = malloc(n * sizeof *x);
+  uint64_t state = 12345;
+  for (size_t i = 0; i < n; i++) {
+    double t = (double)i / 16000.0, envelope = 0.5 + 0.5 * sin(2 * PI * 4.0 * t);
+    double voice = 0.0;
+    for (int h = 1; h <= 8; h++)
+      voice += sin(2 * PI * 120.0 * h * t) / h;
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    double noise = ((double)(state >> 11) * 0x1.0p-53 - 0.5) * 0.2;
+    x[i] = (float)(0.1 * envelope * voice + noise);
+  }
+  return x;
+}
+
+static double best_of_3_whole(dlsc_model_t *model, dlsc_stft_t *stft, const float *x, size_t n,
+                              float *out) {
+  double best = 1e9;
+  for (int r = 0; r < 3; r++) {
+    double start = now();
+    check(dlsc_denoise(model, stft, x, n, out), "denoise");
+    double t = now() - start;
+    best = t < best ? t : best;
+  }
+  return best;
+}
+
+static double best_of_3_stream(dlsc_stream_t *stream, const float *x, size_t n, float *out,
+                               float *tail) {
+  double best = 1e9;
+  for (int r = 0; r < 3; r++) {
+    double start = now();
+    for (size_t done = 0; done < n; done += 512)
+      check(dlsc_stream_process(stream, x + done, n - done < 512 ? n - done : 512, out + done),
+            "stream");
+    check(dlsc_stream_flush(stream, tail), "flush");
+    double t = now() - start;
+    best = t < best ? t : best;
+  }
+  return best;
+}
+
+static double training_rate(dlsc_model_t *model) {
+  dlsc_model_info info;
+  check(dlsc_model_get_info(model, &info), "info");
+  size_t in = info.input.channels * info.input.height * info.input.width;
+  size_t out = info.output.channels * info.output.height * info.output.width, batch = 64;
+  float *x = malloc(batch * in * sizeof *x), *t = malloc(batch * out * sizeof *t);
+  float *s = malloc(batch * out * sizeof *s);
+  uint64_t state = 7;
+  for (size_t i = 0; i < batch * in; i++) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    x[i] = (float)((state >> 40) & 0xFFFF) / 65536.0f * 10.0f;
+  }
+  for (size_t i = 0; i < batch * out; i++) {
+    s[i] = 1.0f + (float)(i % 7);
+    t[i] = 0.5f * s[i];
+  }
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  dlsc_model_get_denoise(model, &config);
+  dlsc_train_config train;
+  dlsc_train_config_init(&train);
+  train.loss = config.mask ? DLSC_LOSS_MASK_MSE : DLSC_LOSS_MSE;
+  train.learning_rate = 1e-5f;
+  check(dlsc_model_set_training(model, &train), "training");
+  dlsc_batch b = {batch, x, t, s, NULL};
+  check(dlsc_model_train_batch(model, &b, NULL), "warm-up");
+  int steps = 0;
+  double start = now();
+  while (now() - start < 3.0) {
+    check(dlsc_model_train_batch(model, &b, NULL), "train");
+    steps++;
+  }
+  double rate = (double)steps * (double)batch / (now() - start);
+  free(x);
+  free(t);
+  free(s);
+  return rate;
+}
+
+int main(int argc, char **argv) {
+  double seconds = 60.0;
+  int first = 1, print_spec = 0;
+  if (argc > 1 && !strcmp(argv[1], "--print-spec")) {
+    print_spec = 1; /* spec and context of each model, for the PyTorch comparison */
+    first = 2;
+  } else if (argc > 2 && !strcmp(argv[1], "--seconds")) {
+    seconds = atof(argv[2]);
+    first = 3;
+  }
+  if (first >= argc) {
+    fprintf(stderr, "usage: bench-denoise [--seconds S] model.dlsc ...\n");
+    return 2;
+  }
+  size_t n = (size_t)(seconds * 16000.0);
+  float *x = test_signal(n), *out = malloc(n * sizeof *out), tail[1 << 16];
+  if (!print_spec)
+    printf("%-28s %10s %12s %12s %14s\n", "model", "params", "whole RTF", "stream RTF",
+           "train frames/s");
+  for (int a = first; a < argc; a++) {
+    dlsc_model_t *model;
+    check(dlsc_model_load_file(argv[a], &model), argv[a]);
+    dlsc_denoise_config config;
+    dlsc_denoise_config_init(&config);
+    check(dlsc_model_get_denoise(model, &config), "not a denoising model");
+    if (print_spec) {
+      char spec[4096];
+      size_t length;
+      check(dlsc_model_describe(model, spec, sizeof spec, &length), "describe");
+      printf("%s\t%zu\t%zu\t%d\t%s\n", argv[a], config.context_before, config.context_after,
+             config.mask, spec);
+      dlsc_model_destroy(model);
+      continue;
+    }
+    dlsc_stft_config stft_config;
+    dlsc_stft_config_init(&stft_config);
+    stft_config.n_fft = config.n_fft;
+    stft_config.hop_length = config.hop_length;
+    stft_config.window = config.window;
+    dlsc_stft_t *stft;
+    check(dlsc_stft_create(&stft_config, &stft), "stft");
+    dlsc_stream_t *stream;
+    check(dlsc_stream_create(model, &stream), "stream");
+    double whole = best_of_3_whole(model, stft, x, n, out);
+    double streamed = best_of_3_stream(stream, x, n, out, tail);
+    dlsc_model_info info;
+    dlsc_model_get_info(model, &info);
+    const char *name = strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a];
+    printf("%-28s %10zu %11.0fx %11.0fx %14.0f\n", name, info.n_parameters, seconds / whole,
+           seconds / streamed, training_rate(model));
+    fflush(stdout);
+    dlsc_stream_destroy(stream);
+    dlsc_stft_destroy(stft);
+    dlsc_model_destroy(model);
+  }
+  free(x);
+  free(out);
+  return 0;
+}

@@ -1,0 +1,236 @@
+#include "cifar_run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "example_util.h"
+
+static const arch archs[] = {
+    {"tiny",
+     "input 3x32x32; conv2d 10 5x5; relu; maxpool 2; conv2d 10 5x5; relu; maxpool 2; dense 20; "
+     "relu",
+     "the original project's CNN: conv 10@5x5, pool, conv 10@5x5, pool, dense 20"},
+    {"mid",
+     "input 3x32x32; batchnorm; conv2d 32 3x3 pad=1 bias=0; batchnorm; relu; conv2d 32 3x3 "
+     "pad=1 bias=0; batchnorm; relu; maxpool 2; conv2d 64 3x3 pad=1 bias=0; batchnorm; relu; "
+     "conv2d 64 3x3 pad=1 bias=0; batchnorm; relu; maxpool 2; conv2d 128 3x3 pad=1 bias=0; "
+     "batchnorm; relu; maxpool 2; gap",
+     "a VGG-style CNN (32-64-128 channels, global average pooling)"},
+    {"wide",
+     "input 3x32x32; batchnorm; conv2d 32 3x3 pad=1 bias=0; batchnorm; gelu; conv2d 64 3x3 "
+     "pad=1 bias=0; maxpool 2; batchnorm; gelu; conv2d 64 3x3 pad=1 bias=0; batchnorm; gelu; "
+     "conv2d 256 3x3 pad=1 bias=0; maxpool 2; batchnorm; gelu; conv2d 256 3x3 pad=1 bias=0; "
+     "batchnorm; gelu; conv2d 256 3x3 pad=1 bias=0; maxpool 2; batchnorm; gelu; conv2d 256 3x3 "
+     "pad=1 bias=0; batchnorm; gelu; maxpool 4",
+     "a wide CNN after Keller Jordan's airbench (64-256-256 channels)"},
+};
+
+const arch *find_arch(const char *name) {
+  for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+    if (strcmp(archs[i].name, name) == 0)
+      return &archs[i];
+  return NULL;
+}
+
+void list_archs(FILE *out) {
+  for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+    fprintf(out, "                       %-6s %s\n", archs[i].name, archs[i].about);
+}
+
+size_t backbone_layers(const arch *a) {
+  dlsc_model_t *model;
+  dlsc_model_info info;
+  check_status(dlsc_model_create_from_spec(a->backbone, 0, &model), a->name);
+  dlsc_model_get_info(model, &info);
+  dlsc_model_destroy(model);
+  return info.n_layers;
+}
+
+void classifier_spec(const arch *a, size_t classes, char *spec, size_t size) {
+  snprintf(spec, size, "%s; dense %zu", a->backbone, classes);
+}
+
+int augment_preset(const char *name, dlsc_augment_config *config, int *expand) {
+  dlsc_augment_config_init(config);
+  *expand = 0;
+  if (!strcmp(name, "none"))
+    return 0;
+  if (!strcmp(name, "original")) {
+    *expand = 1;
+    return 0;
+  }
+  config->horizontal_flip = 1;
+  config->crop_padding = 4;
+  if (!strcmp(name, "flip-crop"))
+    return 0;
+  if (!strcmp(name, "strong")) {
+    config->cutout = 12;
+    config->brightness = 0.2f;
+    config->contrast = 0.2f;
+    return 0;
+  }
+  return -1;
+}
+
+void expand_original(cifar_set *set) {
+  size_t n = set->count;
+  set->pixels = realloc(set->pixels, 4 * n * CIFAR_PIXELS);
+  set->labels = realloc(set->labels, 4 * n * sizeof *set->labels);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *src = set->pixels + i * CIFAR_PIXELS;
+    uint8_t *bright = set->pixels + (n + i) * CIFAR_PIXELS;
+    uint8_t *dark = set->pixels + (2 * n + i) * CIFAR_PIXELS;
+    uint8_t *mirror = set->pixels + (3 * n + i) * CIFAR_PIXELS;
+    for (size_t p = 0; p < CIFAR_PIXELS; p++) {
+      float up = (float)src[p] * 1.1f;
+      bright[p] = (uint8_t)(up > 255.0f ? 255.0f : up + 0.5f);
+      dark[p] = (uint8_t)((float)src[p] * 0.9f + 0.5f);
+      mirror[p] = src[p - p % 32 + (31 - p % 32)];
+    }
+    for (int k = 1; k < 4; k++)
+      set->labels[k * n + i] = set->labels[i];
+  }
+  set->count = 4 * n;
+}
+
+dlsc_dataset_t *image_dataset(const cifar_set *set, int labeled, uint64_t seed) {
+  dlsc_images_config config;
+  dlsc_images_config_init(&config);
+  dlsc_dataset_t *dataset;
+  check_status(dlsc_dataset_create_images(&config, seed, &dataset), "dataset");
+  check_status(dlsc_dataset_add_images_u8(dataset, set->pixels, labeled ? set->labels : NULL,
+                                          set->count),
+               "dataset");
+  return dataset;
+}
+
+void train_config_for(dlsc_train_config *config, const schedule_options *s, size_t examples) {
+  dlsc_train_config_init(config);
+  config->optimizer = s->optimizer;
+  config->loss = DLSC_LOSS_CROSS_ENTROPY;
+  config->learning_rate = s->rate;
+  config->momentum = s->momentum;
+  config->nesterov = s->optimizer == DLSC_OPTIMIZER_SGD;
+  config->weight_decay = s->weight_decay;
+  config->label_smoothing = s->smoothing;
+  config->batch_size = s->batch;
+  size_t steps_per_epoch = examples / s->batch + (examples % s->batch > 1);
+  config->schedule = DLSC_SCHEDULE_COSINE;
+  config->warmup_steps = (size_t)s->warmup_epochs * steps_per_epoch;
+  config->total_steps = (size_t)s->epochs * steps_per_epoch + config->warmup_steps + 1;
+}
+
+double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
+                        const schedule_options *s, const char *run, FILE *csv) {
+  size_t examples;
+  dlsc_dataset_count(train, &examples);
+  dlsc_train_config config;
+  train_config_for(&config, s, examples);
+  check_status(dlsc_model_set_training(model, &config), "training settings");
+  double best = -1.0, start = now_seconds();
+  unsigned char *best_bytes = NULL;
+  size_t best_size = 0;
+  for (int epoch = 1; epoch <= s->epochs; epoch++) {
+    dlsc_train_stats stats;
+    dlsc_eval_stats eval;
+    double epoch_start = now_seconds();
+    check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+    double train_seconds = now_seconds() - epoch_start;
+    check_status(dlsc_model_evaluate(model, validation, &eval, NULL), "evaluation");
+    double train_accuracy = (double)stats.correct / (double)stats.count;
+    printf("%s epoch %3d  loss %.4f  train %5.1f%%  validation %5.1f%%  %6.0f img/s  %7.1f s\n",
+           run, epoch, stats.loss, 100.0 * train_accuracy, 100.0 * eval.accuracy,
+           (double)stats.count / train_seconds, now_seconds() - start);
+    fflush(stdout);
+    if (csv) {
+      fprintf(csv, "%s,%d,%.5f,%.5f,%.5f,%.1f\n", run, epoch, stats.loss, train_accuracy,
+              eval.accuracy, now_seconds() - start);
+      fflush(csv);
+    }
+    if (eval.accuracy > best) {
+      best = eval.accuracy;
+      free(best_bytes);
+      dlsc_model_save(model, NULL, 0, &best_size);
+      best_bytes = malloc(best_size);
+      check_status(dlsc_model_save(model, best_bytes, best_size, &best_size), "save");
+    }
+  }
+  /* Back to the best epoch's weights: same architecture, so copy every layer. */
+  dlsc_model_t *best_model;
+  check_status(dlsc_model_load(best_bytes, best_size, &best_model), "reload");
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  check_status(dlsc_model_copy_layers(model, best_model, info.n_layers), "restore best");
+  dlsc_model_destroy(best_model);
+  free(best_bytes);
+  return best;
+}
+
+/* Pixels 0..255 to the model's 0..1 floats, optionally mirrored. */
+static void to_floats(const uint8_t *pixels, size_t count, int mirror, float *out) {
+  for (size_t i = 0; i < count * CIFAR_PIXELS; i++) {
+    size_t p = i % CIFAR_PIXELS, column = p % 32;
+    size_t source = mirror ? i - column + (31 - column) : i;
+    out[i] = (float)pixels[source] * (1.0f / 255.0f);
+  }
+}
+
+double accuracy(dlsc_model_t *model, const cifar_set *set, int flip_tta, size_t *confusion) {
+  const size_t chunk = 500;
+  float *inputs = malloc(chunk * CIFAR_PIXELS * sizeof *inputs);
+  float *logits = malloc(chunk * 10 * sizeof *logits), *mirrored = malloc(chunk * 10 * sizeof *logits);
+  size_t correct = 0;
+  if (confusion)
+    memset(confusion, 0, 100 * sizeof *confusion);
+  for (size_t first = 0; first < set->count; first += chunk) {
+    size_t n = set->count - first < chunk ? set->count - first : chunk;
+    to_floats(set->pixels + first * CIFAR_PIXELS, n, 0, inputs);
+    check_status(dlsc_model_predict(model, inputs, n, logits), "predict");
+    if (flip_tta) {
+      to_floats(set->pixels + first * CIFAR_PIXELS, n, 1, inputs);
+      check_status(dlsc_model_predict(model, inputs, n, mirrored), "predict");
+      for (size_t i = 0; i < n * 10; i++)
+        logits[i] += mirrored[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+      size_t best = 0;
+      for (size_t c = 1; c < 10; c++)
+        if (logits[i * 10 + c] > logits[i * 10 + best])
+          best = c;
+      correct += (int32_t)best == set->labels[first + i];
+      if (confusion)
+        confusion[set->labels[first + i] * 10 + best]++;
+    }
+  }
+  free(inputs);
+  free(logits);
+  free(mirrored);
+  return (double)correct / (double)set->count;
+}
+
+void write_confusion(const char *path, const size_t *confusion) {
+  FILE *out = fopen(path, "w");
+  if (!out)
+    return;
+  fprintf(out, "true\\predicted");
+  for (int c = 0; c < 10; c++)
+    fprintf(out, ",%s", cifar_class_names[c]);
+  fprintf(out, "\n");
+  for (int t = 0; t < 10; t++) {
+    fprintf(out, "%s", cifar_class_names[t]);
+    for (int c = 0; c < 10; c++)
+      fprintf(out, ",%zu", confusion[t * 10 + c]);
+    fprintf(out, "\n");
+  }
+  fclose(out);
+}
+
+void store_class_names(dlsc_model_t *model) {
+  char names[256] = "";
+  for (int c = 0; c < 10; c++) {
+    strcat(names, cifar_class_names[c]);
+    if (c < 9)
+      strcat(names, ",");
+  }
+  dlsc_model_set_metadata(model, "dlsc.classes", names);
+}

@@ -1,0 +1,55 @@
+/* Training and evaluation steps shared by dlsc-cifar-train and dlsc-cifar-transfer. */
+#ifndef DLSC_EXAMPLE_CIFAR_RUN_H
+#define DLSC_EXAMPLE_CIFAR_RUN_H
+
+#include <stdio.h>
+
+#include "cifar.h"
+#include "dlsc.h"
+
+/* Backbone specs by name; the head ("dense 10", or the pretext's classes) is added by
+ * classifier_spec. */
+typedef struct arch {
+  const char *name, *backbone, *about;
+} arch;
+
+const arch *find_arch(const char *name);
+void list_archs(FILE *out);
+size_t backbone_layers(const arch *a); /* what transfer copies */
+/* "backbone; dense classes" in spec (size bytes). */
+void classifier_spec(const arch *a, size_t classes, char *spec, size_t size);
+
+/* Augmentation presets: none, original (the dataset expanded with x1.1, x0.9 and
+ * mirrored copies, as the original project did), flip-crop, strong. Returns -1 for an
+ * unknown name. */
+int augment_preset(const char *name, dlsc_augment_config *config, int *expand_original);
+/* The original project's expansion: each image, brighter (x1.1), darker (x0.9),
+ * mirrored. */
+void expand_original(cifar_set *set);
+
+dlsc_dataset_t *image_dataset(const cifar_set *set, int labeled, uint64_t seed);
+
+typedef struct schedule_options {
+  int epochs;
+  size_t batch;
+  float rate, weight_decay, smoothing, momentum;
+  dlsc_optimizer optimizer;
+  int warmup_epochs;
+} schedule_options;
+
+void train_config_for(dlsc_train_config *config, const schedule_options *s, size_t examples);
+
+/* Trains model on train for s->epochs, evaluating on validation after each epoch;
+ * keeps the weights of the best validation epoch in model. Prints progress lines
+ * tagged with run, appends "run,epoch,loss,train_acc,val_acc,seconds" rows to csv. */
+double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
+                        const schedule_options *s, const char *run, FILE *csv);
+
+/* Accuracy of model on set (labels known), averaging the logits of the image and its
+ * mirror when flip_tta; confusion (optional) gets 10 x 10 counts [true][predicted]. */
+double accuracy(dlsc_model_t *model, const cifar_set *set, int flip_tta, size_t *confusion);
+
+void write_confusion(const char *path, const size_t *confusion);
+void store_class_names(dlsc_model_t *model);
+
+#endif

@@ -1,0 +1,133 @@
+/* dlsc-cifar-train: trains a CIFAR-10 classifier from scratch.
+ *
+ *   dlsc-cifar-train [--arch tiny|mid|wide] [--augment none|original|flip-crop|strong]
+ *                    [--labels all|N] [--epochs N] ... 
+ *
+ * Trains on the training batches without the last 5,000 records of data_batch_5, picks
+ * the epoch by accuracy on those 5,000, and reports the test accuracy once at the end.
+ * --labels N trains on a class-balanced draw of N labeled images (seeded).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cifar_run.h"
+#include "example_util.h"
+
+static void usage(void) {
+  fprintf(stderr, "usage: dlsc-cifar-train [options]\n  --arch NAME        backbone:\n");
+  list_archs(stderr);
+  fprintf(stderr,
+          "  --augment NAME     none | original (x1.1, x0.9, mirror copies) | flip-crop | strong\n"
+          "  --labels all|N     all 45,000 training labels, or a balanced draw of N (default all)\n"
+          "  --epochs N         (default 20)      --batch N     (default 128)\n"
+          "  --optimizer sgd|adam (default sgd: Nesterov)  --lr X  (default 0.05; adam 1e-3)\n"
+          "  --wd X             weight decay (default 5e-4)  --smoothing X (default 0)\n"
+          "  --warmup N         warm-up epochs (default 1)\n"
+          "  --tta              average with the mirrored image at test time\n"
+          "  --seed N           (default 1)\n"
+          "  --out FILE         model (default cifar.dlsc)  --csv FILE (default cifar.csv)\n"
+          "  --confusion FILE   test confusion matrix CSV (default confusion.csv)\n"
+          "  --run NAME         label of this run in progress lines and the CSV\n"
+          "  --data DIR, --cache DIR  where the data is and where to unpack it\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  const char *arch_name = "tiny", *augment = "none", *out = "cifar.dlsc", *csv_path = "cifar.csv";
+  const char *confusion_path = "confusion.csv", *run = NULL, *data = NULL, *cache = NULL;
+  size_t labels = 0;
+  int tta = 0, rate_given = 0;
+  uint64_t seed = 1;
+  schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--tta")) { tta = 1; continue; }
+    if (!v) usage();
+    i++;
+    if (!strcmp(a, "--arch")) arch_name = v;
+    else if (!strcmp(a, "--augment")) augment = v;
+    else if (!strcmp(a, "--labels")) labels = strcmp(v, "all") ? (size_t)atol(v) : 0;
+    else if (!strcmp(a, "--epochs")) s.epochs = atoi(v);
+    else if (!strcmp(a, "--batch")) s.batch = (size_t)atol(v);
+    else if (!strcmp(a, "--optimizer")) s.optimizer = strcmp(v, "adam") ? DLSC_OPTIMIZER_SGD : DLSC_OPTIMIZER_ADAM;
+    else if (!strcmp(a, "--lr")) { s.rate = strtof(v, NULL); rate_given = 1; }
+    else if (!strcmp(a, "--wd")) s.weight_decay = strtof(v, NULL);
+    else if (!strcmp(a, "--smoothing")) s.smoothing = strtof(v, NULL);
+    else if (!strcmp(a, "--warmup")) s.warmup_epochs = atoi(v);
+    else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--out")) out = v;
+    else if (!strcmp(a, "--csv")) csv_path = v;
+    else if (!strcmp(a, "--confusion")) confusion_path = v;
+    else if (!strcmp(a, "--run")) run = v;
+    else if (!strcmp(a, "--data")) data = v;
+    else if (!strcmp(a, "--cache")) cache = v;
+    else usage();
+  }
+  const arch *a = find_arch(arch_name);
+  dlsc_augment_config augment_config;
+  int expand;
+  if (!a || augment_preset(augment, &augment_config, &expand) != 0 || s.epochs < 1 || s.batch < 2 ||
+      (labels && labels % 10))
+    usage();
+  if (s.optimizer == DLSC_OPTIMIZER_ADAM && !rate_given)
+    s.rate = 1e-3f;
+  char run_name[128];
+  snprintf(run_name, sizeof run_name, "%s", run ? run : arch_name);
+
+  char batches[4096], error[512];
+  cifar_set train = {0}, validation = {0}, test = {0};
+  if (cifar_locate(data ? data : data_directory(), cache, batches, sizeof batches, error,
+                   sizeof error) != 0 ||
+      cifar_load_splits(batches, &train, &validation, &test, error, sizeof error) != 0) {
+    fprintf(stderr, "%s\n", error);
+    return 1;
+  }
+  if (labels) {
+    cifar_set labeled = {0}, unlabeled = {0};
+    cifar_draw_labeled(&train, labels / 10, seed, &labeled, &unlabeled);
+    cifar_free(&train);
+    cifar_free(&unlabeled);
+    train = labeled;
+  }
+  if (expand)
+    expand_original(&train);
+  printf("%s: %zu training images (%s augmentation), %zu validation, %zu test\n", run_name,
+         train.count, augment, validation.count, test.count);
+
+  char spec[2048];
+  classifier_spec(a, 10, spec, sizeof spec);
+  dlsc_model_t *model;
+  check_status(dlsc_model_create_from_spec(spec, seed, &model), "model");
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  printf("model %s: %zu parameters\n", arch_name, info.n_parameters);
+  dlsc_dataset_t *train_set = image_dataset(&train, 1, seed);
+  dlsc_dataset_t *validation_set = image_dataset(&validation, 1, seed);
+  check_status(dlsc_dataset_set_augment(train_set, &augment_config), "augmentation");
+  if (s.batch > train.count)
+    s.batch = train.count;
+
+  FILE *csv = fopen(csv_path, "w");
+  if (csv)
+    fprintf(csv, "run,epoch,train_loss,train_accuracy,validation_accuracy,seconds\n");
+  double start = now_seconds();
+  double best = train_and_select(model, train_set, validation_set, &s, run_name, csv);
+  double seconds = now_seconds() - start;
+  if (csv)
+    fclose(csv);
+  size_t confusion[100];
+  double test_accuracy = accuracy(model, &test, tta, confusion);
+  printf("%s: best validation %.2f%%; TEST accuracy %.2f%%%s; %.0f s training\n", run_name,
+         100.0 * best, 100.0 * test_accuracy, tta ? " (flip TTA)" : "", seconds);
+  write_confusion(confusion_path, confusion);
+  store_class_names(model);
+  check_status(dlsc_model_save_file(model, out), out);
+  printf("saved %s, %s, %s\n", out, csv_path, confusion_path);
+  dlsc_dataset_destroy(train_set);
+  dlsc_dataset_destroy(validation_set);
+  dlsc_model_destroy(model);
+  cifar_free(&train);
+  cifar_free(&validation);
+  cifar_free(&test);
+  return 0;
+}

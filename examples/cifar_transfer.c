@@ -1,0 +1,210 @@
+/* dlsc-cifar-transfer: self-supervised pre-training, then few-label classification.
+ *
+ *   dlsc-cifar-transfer [--arch tiny|mid|wide] [--pretext rot3|rot4] [--labels 500] ...
+ *
+ * As in the original project: a class-balanced draw of 500 labeled training images
+ * (seeded) and the other 49,500 of the 50,000 training images unlabeled.
+ *  1. pretext: the backbone with a small head learns which transform was applied to
+ *     unlabeled images: {identity, vertical flip, 90-degree turn} (rot3, the original's)
+ *     or the four quarter turns (rot4);
+ *  2. probe: a classifier with the pretext backbone, frozen, and a new head trained on
+ *     the labeled images (the linear-probe accuracy of the features);
+ *  3. fine-tune: all layers, the backbone at a smaller learning rate (per layer, decaying
+ *     towards the input with --layer-decay).
+ * Epochs are chosen on the 5,000 validation images; the test accuracy is reported once.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cifar_run.h"
+#include "example_util.h"
+
+static void usage(void) {
+  fprintf(stderr, "usage: dlsc-cifar-transfer [options]\n  --arch NAME          backbone:\n");
+  list_archs(stderr);
+  fprintf(stderr,
+          "  --pretext rot3|rot4    pretext task (default rot3, the original's)\n"
+          "  --labels N             labeled images, balanced over classes (default 500)\n"
+          "  --pretext-epochs N     (default 15)  --probe-epochs N (default 30)\n"
+          "  --finetune-epochs N    (default 30)\n"
+          "  --backbone-lr X        fine-tuning rate of the top backbone layer relative to\n"
+          "                         the head (default 0.1)\n"
+          "  --layer-decay X        further factor per backbone layer towards the input\n"
+          "                         (default 1: one rate for the whole backbone)\n"
+          "  --augment NAME         for the labeled stages (default flip-crop)\n"
+          "  --lr X                 head learning rate, SGD Nesterov (default 0.05)\n"
+          "  --batch N              (default 128)  --seed N (default 1)\n"
+          "  --save-pretext FILE    keep the pretext model\n"
+          "  --out FILE, --csv FILE, --confusion FILE, --data DIR, --cache DIR\n");
+  exit(2);
+}
+
+typedef struct options {
+  const arch *a;
+  dlsc_task task;
+  size_t labels, batch;
+  int pretext_epochs, probe_epochs, finetune_epochs;
+  float backbone_lr, layer_decay, rate;
+  const char *augment, *out, *csv, *confusion, *save_pretext, *data, *cache;
+  uint64_t seed;
+} options;
+
+static options parse(int argc, char **argv) {
+  options o = {find_arch("tiny"), DLSC_TASK_FLIP_ROTATE3, 500, 128, 15, 30, 30, 0.1f, 1.0f, 0.05f,
+               "flip-crop", "transfer.dlsc", "transfer.csv", "transfer-confusion.csv", NULL, NULL,
+               NULL, 1};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v)
+      usage();
+    i++;
+    if (!strcmp(a, "--arch")) o.a = find_arch(v);
+    else if (!strcmp(a, "--pretext")) o.task = strcmp(v, "rot4") ? DLSC_TASK_FLIP_ROTATE3 : DLSC_TASK_ROTATE4;
+    else if (!strcmp(a, "--labels")) o.labels = (size_t)atol(v);
+    else if (!strcmp(a, "--pretext-epochs")) o.pretext_epochs = atoi(v);
+    else if (!strcmp(a, "--probe-epochs")) o.probe_epochs = atoi(v);
+    else if (!strcmp(a, "--finetune-epochs")) o.finetune_epochs = atoi(v);
+    else if (!strcmp(a, "--backbone-lr")) o.backbone_lr = strtof(v, NULL);
+    else if (!strcmp(a, "--layer-decay")) o.layer_decay = strtof(v, NULL);
+    else if (!strcmp(a, "--augment")) o.augment = v;
+    else if (!strcmp(a, "--lr")) o.rate = strtof(v, NULL);
+    else if (!strcmp(a, "--batch")) o.batch = (size_t)atol(v);
+    else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--save-pretext")) o.save_pretext = v;
+    else if (!strcmp(a, "--out")) o.out = v;
+    else if (!strcmp(a, "--csv")) o.csv = v;
+    else if (!strcmp(a, "--confusion")) o.confusion = v;
+    else if (!strcmp(a, "--data")) o.data = v;
+    else if (!strcmp(a, "--cache")) o.cache = v;
+    else usage();
+  }
+  if (!o.a || o.labels == 0 || o.labels % 10 || o.batch < 2 || o.pretext_epochs < 1 ||
+      o.probe_epochs < 0 || o.finetune_epochs < 0 || !(o.backbone_lr >= 0.0f))
+    usage();
+  return o;
+}
+
+static schedule_options stage(const options *o, int epochs, float rate) {
+  schedule_options s = {epochs, o->batch, rate, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1};
+  return s;
+}
+
+/* Stage 1: the backbone learns the pretext task on the unlabeled images. */
+static dlsc_model_t *pretrain(const options *o, const cifar_set *unlabeled,
+                              const cifar_set *validation, FILE *csv) {
+  size_t classes = o->task == DLSC_TASK_ROTATE4 ? 4 : 3;
+  char spec[2048];
+  classifier_spec(o->a, classes, spec, sizeof spec);
+  dlsc_model_t *model;
+  check_status(dlsc_model_create_from_spec(spec, o->seed, &model), "pretext model");
+  dlsc_dataset_t *train = image_dataset(unlabeled, 0, o->seed);
+  dlsc_dataset_t *check = image_dataset(validation, 0, o->seed + 1);
+  check_status(dlsc_dataset_set_task(train, o->task), "pretext task");
+  check_status(dlsc_dataset_set_task(check, o->task), "pretext task");
+  dlsc_augment_config augment; /* mirroring keeps every pretext label meaningful */
+  dlsc_augment_config_init(&augment);
+  augment.horizontal_flip = 1;
+  augment.crop_padding = 4;
+  check_status(dlsc_dataset_set_augment(train, &augment), "augmentation");
+  size_t count;
+  dlsc_dataset_count(train, &count);
+  printf("pretext %s: %zu examples (%zu unlabeled images x %zu transforms)\n",
+         classes == 4 ? "rot4" : "rot3", count, unlabeled->count, classes);
+  schedule_options s = stage(o, o->pretext_epochs, o->rate);
+  double best = train_and_select(model, train, check, &s, "pretext", csv);
+  printf("pretext: validation accuracy on the pretext task %.2f%%\n", 100.0 * best);
+  dlsc_dataset_destroy(train);
+  dlsc_dataset_destroy(check);
+  return model;
+}
+
+/* Rates of the fine-tuning stage: the head at 1, the backbone's top layer at
+ * backbone_lr, each layer below it layer_decay times its upper neighbour's. */
+static void set_layer_rates(dlsc_model_t *model, size_t backbone, float top, float decay) {
+  float scale = top;
+  for (size_t i = backbone; i-- > 0;) {
+    check_status(dlsc_model_set_layer_frozen(model, i, 0), "unfreeze");
+    check_status(dlsc_model_set_layer_lr_scale(model, i, scale), "layer rate");
+    scale *= decay;
+  }
+}
+
+int main(int argc, char **argv) {
+  options o = parse(argc, argv);
+  dlsc_augment_config augment;
+  int expand;
+  if (augment_preset(o.augment, &augment, &expand) != 0)
+    usage();
+  char batches[4096], error[512];
+  cifar_set train = {0}, validation = {0}, test = {0}, labeled = {0}, unlabeled = {0};
+  if (cifar_locate(o.data ? o.data : data_directory(), o.cache, batches, sizeof batches, error,
+                   sizeof error) != 0 ||
+      cifar_load_splits(batches, &train, &validation, &test, error, sizeof error) != 0) {
+    fprintf(stderr, "%s\n", error);
+    return 1;
+  }
+  cifar_draw_labeled(&train, o.labels / 10, o.seed, &labeled, &unlabeled);
+  cifar_take(&unlabeled, &validation, 0, validation.count); /* pixels only: labels unused */
+  if (expand)
+    expand_original(&labeled);
+  printf("%zu labeled, %zu unlabeled images; %zu validation, %zu test\n", labeled.count,
+         unlabeled.count, validation.count, test.count);
+  FILE *csv = fopen(o.csv, "w");
+  if (csv)
+    fprintf(csv, "run,epoch,train_loss,train_accuracy,validation_accuracy,seconds\n");
+  double start = now_seconds();
+
+  dlsc_model_t *pretext = pretrain(&o, &unlabeled, &validation, csv);
+  if (o.save_pretext)
+    check_status(dlsc_model_save_file(pretext, o.save_pretext), o.save_pretext);
+
+  char spec[2048];
+  classifier_spec(o.a, 10, spec, sizeof spec);
+  dlsc_model_t *model;
+  check_status(dlsc_model_create_from_spec(spec, o.seed + 7, &model), "classifier");
+  size_t backbone = backbone_layers(o.a);
+  check_status(dlsc_model_copy_layers(model, pretext, backbone), "transfer the backbone");
+  dlsc_model_destroy(pretext);
+  dlsc_dataset_t *train_set = image_dataset(&labeled, 1, o.seed);
+  dlsc_dataset_t *validation_set = image_dataset(&validation, 1, o.seed);
+  check_status(dlsc_dataset_set_augment(train_set, &augment), "augmentation");
+  size_t batch = o.batch < labeled.count ? o.batch : labeled.count;
+  o.batch = batch;
+
+  double probe = 0.0, finetuned = 0.0;
+  if (o.probe_epochs > 0) {
+    for (size_t i = 0; i < backbone; i++)
+      check_status(dlsc_model_set_layer_frozen(model, i, 1), "freeze");
+    schedule_options s = stage(&o, o.probe_epochs, o.rate);
+    probe = train_and_select(model, train_set, validation_set, &s, "probe", csv);
+    printf("probe (frozen backbone, new head): validation %.2f%%\n", 100.0 * probe);
+  }
+  if (o.finetune_epochs > 0) {
+    set_layer_rates(model, backbone, o.backbone_lr, o.layer_decay);
+    schedule_options s = stage(&o, o.finetune_epochs, o.rate);
+    finetuned = train_and_select(model, train_set, validation_set, &s, "finetune", csv);
+    printf("fine-tuned (all layers, backbone x%g, decay x%g per layer): validation %.2f%%\n",
+           (double)o.backbone_lr, (double)o.layer_decay, 100.0 * finetuned);
+  }
+  if (csv)
+    fclose(csv);
+  size_t confusion[100];
+  double test_accuracy = accuracy(model, &test, 0, confusion);
+  printf("transfer (%s, %zu labels, seed %llu): TEST accuracy %.2f%% (validation %.2f%%), "
+         "%.0f s in all\n",
+         o.a->name, o.labels, (unsigned long long)o.seed, 100.0 * test_accuracy,
+         100.0 * (finetuned > probe ? finetuned : probe), now_seconds() - start);
+  write_confusion(o.confusion, confusion);
+  store_class_names(model);
+  check_status(dlsc_model_save_file(model, o.out), o.out);
+  dlsc_dataset_destroy(train_set);
+  dlsc_dataset_destroy(validation_set);
+  dlsc_model_destroy(model);
+  cifar_free(&train);
+  cifar_free(&validation);
+  cifar_free(&test);
+  cifar_free(&labeled);
+  cifar_free(&unlabeled);
+  return 0;
+}

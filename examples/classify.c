@@ -1,0 +1,241 @@
+/* dlsc-classify: classifies images with a saved dlsc classifier.
+ *
+ *   dlsc-classify --model cifar.dlsc image.ppm|image.png|records.bin ...
+ *
+ * Images must have the model's input size (32 x 32 RGB for CIFAR-10 models): binary PPM
+ * (P6), PNG (when built with libpng), or files of CIFAR-10 binary records (label byte +
+ * 3072 pixel bytes each; the label is shown next to the prediction). The library itself
+ * only ever sees a buffer of pixels.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_PNG
+#include <png.h>
+#endif
+
+#include "example_util.h"
+
+#define MAX_CLASSES 64
+
+typedef struct image_source {
+  float *pixels; /* count x C x H x W in 0..1 */
+  int *labels;   /* CIFAR records: their label, else -1 */
+  size_t count;
+} image_source;
+
+/* Interleaved RGB bytes (height x width x 3) to the channel-first floats dlsc takes. */
+static void planar(const unsigned char *rgb, size_t height, size_t width, float *out) {
+  for (size_t c = 0; c < 3; c++)
+    for (size_t p = 0; p < height * width; p++)
+      out[c * height * width + p] = (float)rgb[p * 3 + c] / 255.0f;
+}
+
+static int read_ppm(FILE *file, dlsc_shape shape, image_source *src, char *error, size_t size) {
+  int width, height, max;
+  if (fscanf(file, "P6 %d %d %d", &width, &height, &max) != 3 || max != 255 || fgetc(file) < 0) {
+    snprintf(error, size, "not a binary 8-bit PPM (P6)");
+    return -1;
+  }
+  if ((size_t)width != shape.width || (size_t)height != shape.height || shape.channels != 3) {
+    snprintf(error, size, "image is %dx%d; the model takes %zux%zu RGB", width, height,
+             shape.width, shape.height);
+    return -1;
+  }
+  size_t bytes = (size_t)width * (size_t)height * 3;
+  unsigned char *rgb = malloc(bytes);
+  int ok = fread(rgb, 1, bytes, file) == bytes;
+  if (ok) {
+    src->pixels = malloc(bytes * sizeof(float));
+    src->labels = malloc(sizeof *src->labels);
+    src->labels[0] = -1;
+    src->count = 1;
+    planar(rgb, shape.height, shape.width, src->pixels);
+  } else {
+    snprintf(error, size, "truncated PPM");
+  }
+  free(rgb);
+  return ok ? 0 : -1;
+}
+
+#ifdef HAVE_PNG
+static int read_png(const char *path, dlsc_shape shape, image_source *src, char *error,
+                    size_t size) {
+  png_image image;
+  memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file(&image, path)) {
+    snprintf(error, size, "%s", image.message);
+    return -1;
+  }
+  if (image.width != shape.width || image.height != shape.height || shape.channels != 3) {
+    snprintf(error, size, "image is %ux%u; the model takes %zux%zu RGB", image.width,
+             image.height, shape.width, shape.height);
+    png_image_free(&image);
+    return -1;
+  }
+  image.format = PNG_FORMAT_RGB;
+  unsigned char *rgb = malloc(PNG_IMAGE_SIZE(image));
+  if (!png_image_finish_read(&image, NULL, rgb, 0, NULL)) {
+    snprintf(error, size, "%s", image.message);
+    free(rgb);
+    return -1;
+  }
+  src->pixels = malloc(shape.channels * shape.height * shape.width * sizeof(float));
+  src->labels = malloc(sizeof *src->labels);
+  src->labels[0] = -1;
+  src->count = 1;
+  planar(rgb, shape.height, shape.width, src->pixels);
+  free(rgb);
+  return 0;
+}
+#endif
+
+static int read_records(FILE *file, dlsc_shape shape, image_source *src, char *error,
+                        size_t size) {
+  size_t pixels = shape.channels * shape.height * shape.width, record = pixels + 1;
+  fseek(file, 0, SEEK_END);
+  long bytes = ftell(file);
+  fseek(file, 0, SEEK_SET);
+  if (bytes <= 0 || (size_t)bytes % record != 0) {
+    snprintf(error, size, "not a whole number of %zu-byte records", record);
+    return -1;
+  }
+  src->count = (size_t)bytes / record;
+  src->pixels = malloc(src->count * pixels * sizeof(float));
+  src->labels = malloc(src->count * sizeof *src->labels);
+  unsigned char *buffer = malloc(record);
+  for (size_t i = 0; i < src->count; i++) {
+    if (fread(buffer, 1, record, file) != record) {
+      snprintf(error, size, "cannot read record %zu", i);
+      free(buffer);
+      return -1;
+    }
+    src->labels[i] = buffer[0];
+    for (size_t p = 0; p < pixels; p++) /* already channel-first */
+      src->pixels[i * pixels + p] = (float)buffer[1 + p] / 255.0f;
+  }
+  free(buffer);
+  return 0;
+}
+
+static int read_images(const char *path, dlsc_shape shape, image_source *src, char *error,
+                       size_t size) {
+  size_t length = strlen(path);
+  if (length > 4 && !strcmp(path + length - 4, ".png")) {
+#ifdef HAVE_PNG
+    return read_png(path, shape, src, error, size);
+#else
+    snprintf(error, size, "built without libpng; convert to PPM");
+    return -1;
+#endif
+  }
+  FILE *file = fopen(path, "rb");
+  if (!file) {
+    snprintf(error, size, "cannot open");
+    return -1;
+  }
+  int magic = fgetc(file);
+  rewind(file);
+  int status = magic == 'P' && length > 4 && !strcmp(path + length - 4, ".ppm")
+                   ? read_ppm(file, shape, src, error, size)
+                   : read_records(file, shape, src, error, size);
+  fclose(file);
+  return status;
+}
+
+/* The model's "dlsc.classes" metadata: comma-separated names. */
+static size_t class_names(const dlsc_model_t *model, char names[][32], size_t classes) {
+  char text[4096];
+  size_t count = 0;
+  if (dlsc_model_get_metadata(model, "dlsc.classes", text, sizeof text, NULL) == DLSC_OK)
+    for (char *name = strtok(text, ","); name && count < classes; name = strtok(NULL, ","))
+      snprintf(names[count++], 32, "%s", name);
+  for (; count < classes; count++)
+    snprintf(names[count], 32, "class %zu", count);
+  return count;
+}
+
+int main(int argc, char **argv) {
+  const char *model_path = NULL;
+  int first = 1;
+  if (argc > 2 && !strcmp(argv[1], "--model")) {
+    model_path = argv[2];
+    first = 3;
+  }
+  if (!model_path || first >= argc) {
+    fprintf(stderr, "usage: dlsc-classify --model FILE image.ppm|image.png|records.bin ...\n");
+    return 2;
+  }
+  dlsc_model_t *model;
+  dlsc_status status = dlsc_model_load_file(model_path, &model);
+  if (status != DLSC_OK) {
+    fprintf(stderr, "cannot load %s: %s\n", model_path, dlsc_strerror(status));
+    return 1;
+  }
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  size_t classes = info.output.channels * info.output.height * info.output.width;
+  if (classes < 2 || classes > MAX_CLASSES) {
+    fprintf(stderr, "%s is not a classifier (%zu outputs)\n", model_path, classes);
+    return 1;
+  }
+  char names[MAX_CLASSES][32];
+  class_names(model, names, classes);
+  int failures = 0;
+  size_t correct = 0, labeled = 0;
+  for (int a = first; a < argc; a++) {
+    image_source src = {0};
+    char error[256];
+    if (read_images(argv[a], info.input, &src, error, sizeof error) != 0) {
+      fprintf(stderr, "%s: %s\n", argv[a], error);
+      failures++;
+      continue;
+    }
+    float *logits = malloc(src.count * classes * sizeof *logits);
+    status = dlsc_model_predict(model, src.pixels, src.count, logits);
+    if (status != DLSC_OK) {
+      fprintf(stderr, "%s: %s\n", argv[a], dlsc_strerror(status));
+      failures++;
+    }
+    for (size_t i = 0; status == DLSC_OK && i < src.count; i++) {
+      const float *z = logits + i * classes;
+      double top = z[0], sum = 0.0;
+      for (size_t c = 1; c < classes; c++)
+        top = fmax(top, z[c]);
+      for (size_t c = 0; c < classes; c++)
+        sum += exp(z[c] - top);
+      size_t order[MAX_CLASSES]; /* classes by decreasing logit */
+      for (size_t c = 0; c < classes; c++)
+        order[c] = c;
+      for (size_t c = 1; c < classes; c++)
+        for (size_t j = c; j > 0 && z[order[j]] > z[order[j - 1]]; j--) {
+          size_t t = order[j];
+          order[j] = order[j - 1];
+          order[j - 1] = t;
+        }
+      if (src.count > 1)
+        printf("%s[%zu]:", argv[a], i);
+      else
+        printf("%s:", argv[a]);
+      for (int k = 0; k < 3 && (size_t)k < classes; k++)
+        printf(" %s %.1f%%", names[order[k]], 100.0 * exp(z[order[k]] - top) / sum);
+      if (src.labels[i] >= 0) {
+        printf("  (label: %s)", names[src.labels[i] < (int)classes ? src.labels[i] : 0]);
+        labeled++;
+        correct += (int)order[0] == src.labels[i];
+      }
+      printf("\n");
+    }
+    free(logits);
+    free(src.pixels);
+    free(src.labels);
+  }
+  if (labeled > 1)
+    printf("%zu of %zu labeled images right (%.2f%%)\n", correct, labeled,
+           100.0 * (double)correct / (double)labeled);
+  dlsc_model_destroy(model);
+  return failures ? 1 : 0;
+}

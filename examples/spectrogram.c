@@ -1,0 +1,141 @@
+/* dlsc-spectrogram: a PNG of stacked spectrograms, e.g. noisy / denoised / clean.
+ *
+ *   dlsc-spectrogram [-o out.png] [--seconds A:B] file.wav[=Title] ...
+ *
+ * The log-magnitude STFTs come from dlsc; gnuplot draws the labelled panels (it must be
+ * installed: apt-get install gnuplot-nox).
+ */
+#include "example_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PANELS 6
+
+typedef struct panel {
+  char path[1024], title[256];
+} panel;
+
+static void usage(void) {
+  fprintf(stderr, "usage: dlsc-spectrogram [-o out.png] [--seconds A:B] file.wav[=Title] ...\n");
+  exit(2);
+}
+
+/* Writes the panel's dB spectrogram as gnuplot's binary matrix: a header row of
+ * times, then per frequency row its value and the dB column by column. */
+static int write_matrix(const char *audio, const char *matrix, double from, double to,
+                        double *top_db) {
+  float *samples;
+  size_t n;
+  int rate;
+  char error[512];
+  if (read_audio(audio, 1, &samples, &n, &rate, error, sizeof error) != 0) {
+    fprintf(stderr, "%s\n", error);
+    return -1;
+  }
+  size_t first = (size_t)(from * rate), last = to > 0 ? (size_t)(to * rate) : n;
+  if (last > n)
+    last = n;
+  if (first >= last) {
+    fprintf(stderr, "%s: the time range holds no samples\n", audio);
+    free(samples);
+    return -1;
+  }
+  dlsc_stft_config config;
+  dlsc_stft_config_init(&config);
+  config.n_fft = 512;
+  config.hop_length = 128;
+  dlsc_stft_t *stft;
+  check_status(dlsc_stft_create(&config, &stft), "stft");
+  size_t frames, bins = 257, count = last - first;
+  check_status(dlsc_stft_n_frames(stft, count, &frames), "stft");
+  float *magnitude = malloc(frames * bins * sizeof *magnitude);
+  check_status(dlsc_stft_forward(stft, samples + first, count, magnitude, NULL, frames), "stft");
+  FILE *out = fopen(matrix, "wb");
+  float header = (float)frames;
+  fwrite(&header, sizeof header, 1, out);
+  for (size_t k = 0; k < frames; k++) {
+    float t = (float)from + (float)((double)k * 128.0 - 384.0) / (float)rate;
+    fwrite(&t, sizeof t, 1, out);
+  }
+  for (size_t b = 0; b < bins; b++) {
+    float hz = (float)b * (float)rate / 512.0f / 1000.0f;
+    fwrite(&hz, sizeof hz, 1, out);
+    for (size_t k = 0; k < frames; k++) {
+      float db = 20.0f * log10f(magnitude[k * bins + b] + 1e-6f);
+      *top_db = fmax(*top_db, db);
+      fwrite(&db, sizeof db, 1, out);
+    }
+  }
+  fclose(out);
+  free(magnitude);
+  free(samples);
+  dlsc_stft_destroy(stft);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *output = "spectrogram.png";
+  double from = 0.0, to = -1.0;
+  panel panels[MAX_PANELS];
+  size_t n_panels = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+      output = argv[++i];
+    } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+      if (sscanf(argv[++i], "%lf:%lf", &from, &to) != 2)
+        usage();
+    } else if (argv[i][0] == '-' || n_panels == MAX_PANELS) {
+      usage();
+    } else {
+      panel *p = &panels[n_panels++];
+      const char *eq = strchr(argv[i], '=');
+      size_t length = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+      snprintf(p->path, sizeof p->path, "%.*s", (int)length, argv[i]);
+      const char *slash = strrchr(p->path, '/');
+      snprintf(p->title, sizeof p->title, "%s", eq ? eq + 1 : slash ? slash + 1 : p->path);
+    }
+  }
+  if (n_panels == 0)
+    usage();
+  char directory[] = "/tmp/dlsc-spectrogram-XXXXXX", script_path[256], matrix[MAX_PANELS][256];
+  if (!mkdtemp(directory)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  double top_db = -1e9;
+  for (size_t i = 0; i < n_panels; i++) {
+    snprintf(matrix[i], sizeof matrix[i], "%s/panel%zu.bin", directory, i);
+    if (write_matrix(panels[i].path, matrix[i], from, to, &top_db) != 0)
+      return 1;
+  }
+  snprintf(script_path, sizeof script_path, "%s/plot.gp", directory);
+  FILE *script = fopen(script_path, "w");
+  fprintf(script,
+          "set terminal pngcairo size 1200,%zu font 'sans,11'\nset output '%s'\n"
+          "set multiplot layout %zu,1\nset palette defined (0 'black', 1 '#3b0f70', "
+          "2 '#8c2981', 3 '#de4968', 4 '#fe9f6d', 5 '#fcfdbf')\nset cbrange [%g:%g]\n"
+          "set cblabel 'dB'\nset ylabel 'kHz'\nset yrange [0:8]\nunset key\n",
+          300 * n_panels, output, n_panels, top_db - 80.0, top_db);
+  for (size_t i = 0; i < n_panels; i++)
+    fprintf(script, "set title '%s'\n%sset xlabel '%s'\nplot '%s' binary matrix with image\n",
+            panels[i].title, "", i + 1 == n_panels ? "seconds" : "", matrix[i]);
+  fprintf(script, "unset multiplot\n");
+  fclose(script);
+  char command[600];
+  snprintf(command, sizeof command, "gnuplot '%s'", script_path);
+  int status = system(command);
+  for (size_t i = 0; i < n_panels; i++)
+    unlink(matrix[i]);
+  unlink(script_path);
+  rmdir(directory);
+  if (status != 0) {
+    fprintf(stderr, "gnuplot failed (is it installed? apt-get install gnuplot-nox)\n");
+    return 1;
+  }
+  printf("wrote %s\n", output);
+  return 0;
+}

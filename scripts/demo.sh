@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The main job: builds dlsc and runs it on the real data (../shared/data or $DLSC_DATA).
+#  1. denoising: trains a mask model on the course recordings (protocol of the data
+#     README), scores the held-out tail, denoises test_x_01/02 and draws spectrograms;
+#     then denoises with the shipped general model, whole-signal and streaming;
+#  2. CIFAR-10: trains the original tiny CNN for a few epochs, reports the test
+#     accuracy once, and classifies a few test images with the saved model.
+# Outputs land in out/demo. About 5 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" gnuplot-nox
+
+meson setup build --buildtype=release >/dev/null 2>&1 || meson setup --reconfigure build >/dev/null
+ninja -C build
+bin=build/examples
+data=${DLSC_DATA:-../shared/data}
+out=out/demo
+mkdir -p "$out"
+
+echo "== denoising: the course recordings"
+$bin/dlsc-train-denoiser --course --preset fc-mask --epochs 12 --data "$data" \
+  --out "$out/course.dlsc" --csv "$out/course.csv" --listen "$out"
+$bin/dlsc-spectrogram -o "$out/spectrogram.png" --seconds 0:6 \
+  "$out/denoised_tail.wav=tail, denoised" "$data/speech/course/test_x_01.wav=test_x_01, noisy" \
+  "$out/denoised_test_x_01.wav=test_x_01, denoised"
+
+echo "== denoising: the shipped general model"
+$bin/dlsc-denoise "$data/speech/course/test_x_02.wav" "$out/general_test_x_02.wav"
+$bin/dlsc-denoise --stream 160 "$data/speech/course/test_x_02.wav" "$out/general_stream_x_02.wav"
+
+echo "== CIFAR-10: the original tiny CNN"
+$bin/dlsc-cifar-train --arch tiny --epochs 3 --data "$data" --cache build/cache \
+  --out "$out/tiny.dlsc" --csv "$out/tiny.csv" --confusion "$out/tiny-confusion.csv"
+head -c $((3073 * 8)) build/cache/cifar-10-batches-bin/test_batch.bin > "$out/eight-test-images.bin"
+$bin/dlsc-classify --model "$out/tiny.dlsc" "$out/eight-test-images.bin"
+echo "outputs in $out"
