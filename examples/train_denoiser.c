@@ -42,6 +42,11 @@ static const preset presets[] = {
                 "sigmoid",
      4, 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "FC on log-magnitude context, mask output, phase-sensitive target"},
+    {"general",
+     "input 1x5x513; log; batchnorm; avgpool 1x2; dense 256; relu; dense 256; relu; dense 513; "
+     "sigmoid",
+     3, 1, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     "small and fast (>1000x real time on one core): bin pairs of a 5-frame window, mask"},
     {"cnn",
      "input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 "
      "stride=1x2; relu; conv2d 32 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; "

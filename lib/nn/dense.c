@@ -24,8 +24,12 @@ static void dense_init(dlsc_layer *layer, dlsc_rng *rng) {
 static void dense_forward(dlsc_layer *layer, const float *x, float *y, size_t batch,
                           const dlsc_exec *exec) {
   size_t in = layer->in_size, units = layer->out_size;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)units, (int)in, 1.0f, x,
-              (int)in, layer->params, (int)in, 0.0f, y, (int)units);
+  if (batch == 1) /* one example (a stream's frame): GEMV, which sgemm does not route to */
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)units, (int)in, 1.0f, layer->params, (int)in,
+                x, 1, 0.0f, y, 1);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)units, (int)in, 1.0f,
+                x, (int)in, layer->params, (int)in, 0.0f, y, (int)units);
   if (layer->config.bias) {
     const float *bias = layer->params + layer->n_weights;
     DLSC_PARALLEL_FOR(batch * units)
