@@ -36,6 +36,11 @@ static void usage(void) {
           "  --lr X                 head learning rate, SGD Nesterov (default 0.05)\n"
           "  --batch N              (default 128)  --seed N (default 1)\n"
           "  --save-pretext FILE    keep the pretext model\n"
+          "  --pretext-all          pre-train on all 50,000 training images (labeled ones\n"
+          "                         included, labels unused) instead of the other 49,500\n"
+          "  --pretext-only         stop after stage 1 (with --save-pretext)\n"
+          "  --load-pretext FILE    skip stage 1 and start from this pretext model (its\n"
+          "                         backbone must be --arch's)\n"
           "  --out FILE, --csv FILE, --confusion FILE, --data DIR, --cache DIR\n");
   exit(2);
 }
@@ -46,16 +51,19 @@ typedef struct options {
   size_t labels, batch;
   int pretext_epochs, probe_epochs, finetune_epochs;
   float backbone_lr, layer_decay, rate;
-  const char *augment, *out, *csv, *confusion, *save_pretext, *data, *cache;
+  const char *augment, *out, *csv, *confusion, *save_pretext, *load_pretext, *data, *cache;
   uint64_t seed;
+  int pretext_all, pretext_only;
 } options;
 
 static options parse(int argc, char **argv) {
   options o = {find_arch("tiny"), DLSC_TASK_FLIP_ROTATE3, 500, 128, 15, 30, 30, 0.1f, 1.0f, 0.05f,
                "flip-crop", "transfer.dlsc", "transfer.csv", "transfer-confusion.csv", NULL, NULL,
-               NULL, 1};
+               NULL, NULL, 1, 0, 0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--pretext-all")) { o.pretext_all = 1; continue; }
+    if (!strcmp(a, "--pretext-only")) { o.pretext_only = 1; continue; }
     if (!v)
       usage();
     i++;
@@ -72,6 +80,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--batch")) o.batch = (size_t)atol(v);
     else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--save-pretext")) o.save_pretext = v;
+    else if (!strcmp(a, "--load-pretext")) o.load_pretext = v;
     else if (!strcmp(a, "--out")) o.out = v;
     else if (!strcmp(a, "--csv")) o.csv = v;
     else if (!strcmp(a, "--confusion")) o.confusion = v;
@@ -145,7 +154,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   cifar_draw_labeled(&train, o.labels / 10, o.seed, &labeled, &unlabeled);
-  cifar_take(&unlabeled, &validation, 0, validation.count); /* pixels only: labels unused */
+  if (o.pretext_all) /* pixels only: labels unused */
+    cifar_take(&unlabeled, &labeled, 0, labeled.count);
+  cifar_take(&unlabeled, &validation, 0, validation.count);
   if (expand)
     expand_original(&labeled);
   printf("%zu labeled, %zu unlabeled images; %zu validation, %zu test\n", labeled.count,
@@ -155,9 +166,21 @@ int main(int argc, char **argv) {
     fprintf(csv, "run,epoch,train_loss,train_accuracy,validation_accuracy,seconds\n");
   double start = now_seconds();
 
-  dlsc_model_t *pretext = pretrain(&o, &unlabeled, &validation, csv);
+  dlsc_model_t *pretext;
+  if (o.load_pretext) {
+    check_status(dlsc_model_load_file(o.load_pretext, &pretext), o.load_pretext);
+    printf("pretext model from %s\n", o.load_pretext);
+  } else {
+    pretext = pretrain(&o, &unlabeled, &validation, csv);
+  }
   if (o.save_pretext)
     check_status(dlsc_model_save_file(pretext, o.save_pretext), o.save_pretext);
+  if (o.pretext_only) {
+    dlsc_model_destroy(pretext);
+    if (csv)
+      fclose(csv);
+    return 0;
+  }
 
   char spec[2048];
   classifier_spec(o.a, 10, spec, sizeof spec);
