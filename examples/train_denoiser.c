@@ -97,7 +97,8 @@ static void usage(void) {
           "  --seed N           seed of model, data order and mixing (default 1)\n"
           "  --out FILE         model file to write (default denoiser.dlsc)\n"
           "  --csv FILE         per-epoch log (default denoiser.csv)\n"
-          "  --listen DIR       --course: write the denoised test_x_01/02 and tail here\n"
+          "  --listen DIR       --course: write the denoised test_x_01/02, and the tail\n"
+          "                     noisy, denoised and clean, here\n"
           "  --data DIR         data folder (default $DLSC_DATA or ../shared/data)\n");
   exit(2);
 }
@@ -345,7 +346,8 @@ static void load_corpus(const options *o, corpus *c) {
 /* ---- the course recordings */
 
 static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *stft,
-                            const char *course, const float *tail, size_t tail_n) {
+                            const char *course, const float *tail, const float *clean_tail,
+                            size_t tail_n) {
   const char *names[] = {"test_x_01.wav", "test_x_02.wav"};
   char path[4096];
   for (int i = 0; i < 2; i++) {
@@ -360,9 +362,14 @@ static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *
   }
   float *out = malloc(tail_n * sizeof *out);
   check_status(dlsc_denoise(model, stft, tail, tail_n, out), "denoise");
-  snprintf(path, sizeof path, "%s/denoised_tail.wav", o->listen_dir);
-  if (write_wav(path, out, tail_n, SAMPLE_RATE) == 0)
-    printf("wrote %s\n", path);
+  /* the tail three ways, for listening and for spectrogram pictures */
+  const char *tail_names[] = {"noisy_tail.wav", "denoised_tail.wav", "clean_tail.wav"};
+  const float *tails[] = {tail, out, clean_tail};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", o->listen_dir, tail_names[i]);
+    if (write_wav(path, tails[i], tail_n, SAMPLE_RATE) == 0)
+      printf("wrote %s\n", path);
+  }
   free(out);
 }
 
@@ -510,7 +517,7 @@ static int run_course(const options *o) {
   check_status(dlsc_model_save_file(model, o->out), o->out);
   printf("saved %s (%zu bytes)\n", o->out, best.size);
   if (o->listen_dir)
-    write_listening(o, model, model_stft, course, noisy + cut, tail_n);
+    write_listening(o, model, model_stft, course, noisy + cut, clean + cut, tail_n);
   free(best.bytes);
   free(noise);
   free(mix);

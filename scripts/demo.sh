@@ -21,9 +21,8 @@ mkdir -p "$out"
 echo "== denoising: the course recordings"
 $bin/dlsc-train-denoiser --course --preset fc-mask --epochs 12 --data "$data" \
   --out "$out/course.dlsc" --csv "$out/course.csv" --listen "$out"
-$bin/dlsc-spectrogram -o "$out/spectrogram.png" --seconds 0:6 \
-  "$out/denoised_tail.wav=tail, denoised" "$data/speech/course/test_x_01.wav=test_x_01, noisy" \
-  "$out/denoised_test_x_01.wav=test_x_01, denoised"
+$bin/dlsc-spectrogram -o "$out/spectrogram.png" --seconds 0:6 "$out/noisy_tail.wav=tail, noisy" \
+  "$out/denoised_tail.wav=tail, denoised" "$out/clean_tail.wav=tail, clean"
 
 echo "== denoising: the shipped general model"
 $bin/dlsc-denoise "$data/speech/course/test_x_02.wav" "$out/general_test_x_02.wav"

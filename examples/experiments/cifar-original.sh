@@ -11,7 +11,12 @@ build=${1:-build}
 out=${2:-out/cifar-original}
 bin=$build/examples
 mkdir -p "$out"
-run() { local name=$1; shift; "$@" > "$out/$name.log" 2>&1; grep -E "TEST" "$out/$name.log"; }
+# a run whose log already reports TEST is kept, so an interrupted script resumes
+run() {
+  local name=$1; shift
+  grep -qE "TEST" "$out/$name.log" 2>/dev/null || "$@" > "$out/$name.log" 2>&1
+  grep -E "TEST" "$out/$name.log"
+}
 
 common=(--arch tiny --cache "$build/cache")
 run tiny-none "$bin/dlsc-cifar-train" "${common[@]}" --augment none --epochs 20 --run none \
