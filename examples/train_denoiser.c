@@ -289,6 +289,18 @@ static void keep_if_best(best_model *best, const dlsc_model_t *model, double val
   best->epoch = epoch;
 }
 
+/* Says which weights were kept: without validation (--full) the last epoch's or the
+ * average's, with it the better of the best epoch and the average. */
+static void report_choice(const best_model *best, int validated) {
+  if (!validated)
+    printf("kept the %s (no validation with --full)\n",
+           best->epoch ? "last epoch's weights" : "weight average");
+  else if (best->epoch)
+    printf("best epoch %d (validation %.2f dB)\n", best->epoch, best->score);
+  else
+    printf("kept the weight average (validation %.2f dB)\n", best->score);
+}
+
 /* ---- speech and noise recordings */
 
 typedef struct clip {
@@ -508,10 +520,7 @@ static int run_course(const options *o) {
   dlsc_model_destroy(model);
   check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
   scores test = score(model, model_stft, noisy + cut, clean + cut, tail_n, work);
-  if (best.epoch)
-    printf("best epoch %d (validation %.2f dB)\n", best.epoch, best.score);
-  else
-    printf("kept the weight average (validation %.2f dB)\n", best.score);
+  report_choice(&best, val_n > 0);
   printf("TEST tail: SNR %.2f dB, SI-SDR %.2f dB (noisy %.2f dB, %.2f dB)\n", test.snr,
          test.si_sdr, noisy_snr, noisy_si);
   check_status(dlsc_model_save_file(model, o->out), o->out);
@@ -629,8 +638,8 @@ static int run_general(const options *o) {
   dlsc_dataset_destroy(train);
   dlsc_model_destroy(model);
   check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
-  printf("best epoch %d (0: the average; validation %.2f dB)\nDEV set (%zu speakers, %zu noise files):\n",
-         best.epoch, best.score, c.speech[2].count, c.noise[2].count);
+  report_choice(&best, 1);
+  printf("DEV set (%zu speakers, %zu noise files):\n", c.speech[2].count, c.noise[2].count);
   printf("  input SNR   output SNR   SNR gain   output SI-SDR\n");
   for (size_t l = 0; l < 4; l++) {
     double snr = 0, si = 0, in = 0;
