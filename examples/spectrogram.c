@@ -27,7 +27,7 @@ static void usage(void) {
 /* Writes the panel's dB spectrogram as gnuplot's binary matrix: a header row of
  * times, then per frequency row its value and the dB column by column. */
 static int write_matrix(const char *audio, const char *matrix, double from, double to,
-                        double *top_db) {
+                        double *top_db, double *end) {
   float *samples;
   size_t n;
   int rate;
@@ -44,6 +44,7 @@ static int write_matrix(const char *audio, const char *matrix, double from, doub
     free(samples);
     return -1;
   }
+  *end = (double)last / rate;
   dlsc_stft_config config;
   dlsc_stft_config_init(&config);
   config.n_fft = 512;
@@ -106,11 +107,14 @@ int main(int argc, char **argv) {
     perror("mkdtemp");
     return 1;
   }
-  double top_db = -1e9;
+  double top_db = -1e9, end[MAX_PANELS];
   for (size_t i = 0; i < n_panels; i++) {
     snprintf(matrix[i], sizeof matrix[i], "%s/panel%zu.bin", directory, i);
-    if (write_matrix(panels[i].path, matrix[i], from, to, &top_db) != 0)
+    if (write_matrix(panels[i].path, matrix[i], from, to, &top_db, &end[i]) != 0)
       return 1;
+    for (char *c = panels[i].title; *c; c++) /* a quote would end gnuplot's string */
+      if (*c == '\'')
+        *c = '`';
   }
   snprintf(script_path, sizeof script_path, "%s/plot.gp", directory);
   FILE *script = fopen(script_path, "w");
@@ -121,8 +125,10 @@ int main(int argc, char **argv) {
           "set cblabel 'dB'\nset ylabel 'kHz'\nset yrange [0:8]\nunset key\n",
           300 * n_panels, output, n_panels, top_db - 80.0, top_db);
   for (size_t i = 0; i < n_panels; i++)
-    fprintf(script, "set title '%s'\n%sset xlabel '%s'\nplot '%s' binary matrix with image\n",
-            panels[i].title, "", i + 1 == n_panels ? "seconds" : "", matrix[i]);
+    fprintf(script,
+            "set title '%s'\nset xrange [%g:%g]\nset xlabel '%s'\n"
+            "plot '%s' binary matrix with image\n",
+            panels[i].title, from, end[i], i + 1 == n_panels ? "seconds" : "", matrix[i]);
   fprintf(script, "unset multiplot\n");
   fclose(script);
   char command[600];
