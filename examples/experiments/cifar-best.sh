@@ -19,12 +19,7 @@ stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(pretext transfer scratch full)
 bin=$build/examples
 mkdir -p "$out"
-# a run whose log already reports TEST (or, for the pretext, whose model exists) is kept
-run() {
-  local name=$1; shift
-  grep -qE "TEST" "$out/$name.log" 2>/dev/null || "$@" > "$out/$name.log" 2>&1
-  grep -E "TEST" "$out/$name.log"
-}
+. "$(dirname "$0")/common.sh" # run NAME COMMAND..., resumable
 common=(--arch mid --cache "$build/cache")
 pretext=$out/pretext-mid-rot4.dlsc
 for stage in "${stages[@]}"; do

@@ -11,12 +11,7 @@ build=${1:-build}
 out=${2:-out/cifar-original}
 bin=$build/examples
 mkdir -p "$out"
-# a run whose log already reports TEST is kept, so an interrupted script resumes
-run() {
-  local name=$1; shift
-  grep -qE "TEST" "$out/$name.log" 2>/dev/null || "$@" > "$out/$name.log" 2>&1
-  grep -E "TEST" "$out/$name.log"
-}
+. "$(dirname "$0")/common.sh" # run NAME COMMAND..., resumable
 
 common=(--arch tiny --cache "$build/cache")
 run tiny-none "$bin/dlsc-cifar-train" "${common[@]}" --augment none --epochs 20 --run none \
