@@ -147,13 +147,8 @@ int main(int argc, char **argv) {
       dlsc_model_destroy(model);
       continue;
     }
-    dlsc_stft_config stft_config;
-    dlsc_stft_config_init(&stft_config);
-    stft_config.n_fft = config.n_fft;
-    stft_config.hop_length = config.hop_length;
-    stft_config.window = config.window;
     dlsc_stft_t *stft;
-    check(dlsc_stft_create(&stft_config, &stft), "stft");
+    check(dlsc_stft_create_for_model(model, &stft), "stft");
     dlsc_stream_t *stream;
     check(dlsc_stream_create(model, &stream), "stream");
     double whole = best_of_3_whole(model, stft, x, n, out);

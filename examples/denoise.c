@@ -101,13 +101,8 @@ int main(int argc, char **argv) {
   if (chunk) {
     denoise_streaming(model, noisy, n, chunk, clean);
   } else {
-    dlsc_stft_config stft_config;
-    dlsc_stft_config_init(&stft_config);
-    stft_config.n_fft = config.n_fft;
-    stft_config.hop_length = config.hop_length;
-    stft_config.window = config.window;
     dlsc_stft_t *stft;
-    check_status(dlsc_stft_create(&stft_config, &stft), "stft");
+    check_status(dlsc_stft_create_for_model(model, &stft), "stft");
     status = dlsc_denoise(model, stft, noisy, n, clean);
     dlsc_stft_destroy(stft);
     if (status != DLSC_OK) {

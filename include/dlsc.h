@@ -443,6 +443,9 @@ DLSC_API dlsc_status dlsc_denoise_config_init_(dlsc_denoise_config *config, size
 DLSC_API dlsc_status dlsc_model_set_denoise(dlsc_model_t *model, const dlsc_denoise_config *config);
 /* DLSC_ERR_NOT_FOUND if the model was not configured for denoising. */
 DLSC_API dlsc_status dlsc_model_get_denoise(const dlsc_model_t *model, dlsc_denoise_config *config);
+/* An STFT with the model's n_fft, hop and window, ready for dlsc_denoise; the caller
+ * destroys it. DLSC_ERR_NOT_FOUND if the model was not configured for denoising. */
+DLSC_API dlsc_status dlsc_stft_create_for_model(const dlsc_model_t *model, dlsc_stft_t **stft);
 
 /* Whole signal: n_samples noisy samples -> n_samples denoised ones (out may not alias
  * noisy). The STFT must have the model's n_fft, hop and window. */

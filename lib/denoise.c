@@ -95,6 +95,15 @@ dlsc_status dlsc_model_get_denoise(const dlsc_model_t *model, dlsc_denoise_confi
   return DLSC_OK;
 }
 
+dlsc_status dlsc_stft_create_for_model(const dlsc_model_t *model, dlsc_stft_t **stft) {
+  if (!model || !stft)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (!model->has_denoise)
+    return DLSC_ERR_NOT_FOUND;
+  dlsc_stft_config config = stft_config_of(&model->denoise);
+  return dlsc_stft_create(&config, stft);
+}
+
 /* ---- the engine */
 
 static void engine_free(engine *e) {
@@ -362,10 +371,9 @@ dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **out) {
   dlsc_stream_t *stream = calloc(1, sizeof *stream);
   if (!stream)
     return DLSC_ERR_OUT_OF_MEMORY;
-  dlsc_stft_config stft_config = stft_config_of(&model->denoise);
   dlsc_status status = dlsc_model_clone(model, &stream->model);
   if (status == DLSC_OK)
-    status = dlsc_stft_create(&stft_config, &stream->stft);
+    status = dlsc_stft_create_for_model(stream->model, &stream->stft);
   if (status == DLSC_OK)
     status = engine_init(&stream->engine, stream->model, stream->stft);
   if (status != DLSC_OK) {

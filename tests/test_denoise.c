@@ -180,6 +180,11 @@ START_TEST(mismatches_and_bad_samples_get_a_status) {
   dlsc_denoise_config config;
   dlsc_denoise_config_init(&config);
   ck_assert_status(dlsc_model_get_denoise(plain, &config), DLSC_ERR_NOT_FOUND);
+  dlsc_stft_t *made = (dlsc_stft_t *)0x1;
+  ck_assert_status(dlsc_stft_create_for_model(plain, &made), DLSC_ERR_NOT_FOUND);
+  ck_assert_status(dlsc_stft_create_for_model(NULL, &made), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_create_for_model(model, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_eq(made, (dlsc_stft_t *)0x1);
   config.n_fft = 256;
   config.hop_length = 128;
   config.context_before = 100;
@@ -218,6 +223,15 @@ START_TEST(denoise_config_survives_save_and_load) {
   ck_assert_uint_eq(config.context_before, 2);
   ck_assert_uint_eq(config.context_after, 1);
   ck_assert_int_eq(config.mask, 0);
+  dlsc_stft_t *stft;
+  ck_assert_ok(dlsc_stft_create_for_model(loaded, &stft));
+  dlsc_stft_config stft_config;
+  dlsc_stft_config_init(&stft_config);
+  ck_assert_ok(dlsc_stft_get_config(stft, &stft_config));
+  ck_assert_uint_eq(stft_config.n_fft, 256);
+  ck_assert_uint_eq(stft_config.hop_length, 64);
+  ck_assert_int_eq(stft_config.window, config.window);
+  dlsc_stft_destroy(stft);
   free(bytes);
   dlsc_model_destroy(loaded);
   dlsc_model_destroy(model);
