@@ -16,10 +16,11 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: dlsc-denoise [--model FILE] [--downmix] [--stream N] in.wav out.wav\n"
-          "  --model FILE  a dlsc denoising model (default: %s)\n"
+          "  --model FILE  a dlsc denoising model (default: %s,\n"
+          "                or %s before installation)\n"
           "  --downmix     average the channels of a stereo file instead of refusing it\n"
           "  --stream N    process through the streaming API, N samples per call\n",
-          DLSC_DEFAULT_MODEL);
+          DLSC_DEFAULT_MODEL, DLSC_SOURCE_MODEL);
   exit(2);
 }
 
@@ -45,7 +46,7 @@ static void denoise_streaming(const dlsc_model_t *model, const float *in, size_t
 }
 
 int main(int argc, char **argv) {
-  const char *model_path = DLSC_DEFAULT_MODEL, *in_path = NULL, *out_path = NULL;
+  const char *model_path = NULL, *in_path = NULL, *out_path = NULL;
   int downmix = 0;
   size_t chunk = 0;
   for (int i = 1; i < argc; i++) {
@@ -68,7 +69,17 @@ int main(int argc, char **argv) {
     usage();
 
   dlsc_model_t *model;
-  dlsc_status status = dlsc_model_load_file(model_path, &model);
+  dlsc_status status;
+  if (model_path) {
+    status = dlsc_model_load_file(model_path, &model);
+  } else { /* the installed general model, else the one in the source tree */
+    model_path = DLSC_DEFAULT_MODEL;
+    status = dlsc_model_load_file(model_path, &model);
+    if (status == DLSC_ERR_IO) {
+      model_path = DLSC_SOURCE_MODEL;
+      status = dlsc_model_load_file(model_path, &model);
+    }
+  }
   if (status != DLSC_OK) {
     fprintf(stderr, "cannot load the model %s: %s\n", model_path, dlsc_strerror(status));
     return 1;
