@@ -23,6 +23,11 @@ typedef struct engine {
    * spectra [frame][bin][re, im]. */
   float *magnitudes, *spectra;
   size_t first_held, n_analysed, n_processed, held_capacity;
+  /* The model's row-local leading layers run once per frame, not once per window
+   * position: features [frame][feature_width] of frames first_held .. n_featured-1,
+   * and the feature row of a zero frame (outside the signal). */
+  size_t prefix, feature_width, n_featured;
+  float *features, *zero_features;
   float *model_in, *frame_spectrum, *windowed, *overlap; /* overlap: n_fft from n_processed*hop */
   float *queue;          /* finished samples not yet emitted, a ring */
   size_t queue_capacity, queue_start, queue_count;
@@ -109,6 +114,8 @@ dlsc_status dlsc_stft_create_for_model(const dlsc_model_t *model, dlsc_stft_t **
 static void engine_free(engine *e) {
   free(e->segment);
   free(e->magnitudes);
+  free(e->features);
+  free(e->zero_features);
   free(e->spectra);
   free(e->model_in);
   free(e->frame_spectrum);
@@ -122,7 +129,7 @@ static void engine_reset(engine *e) {
   memset(e->segment, 0, e->n_fft * sizeof *e->segment);
   memset(e->overlap, 0, e->n_fft * sizeof *e->overlap);
   e->segment_fill = e->pad; /* the leading zeros of the framing */
-  e->first_held = e->n_analysed = e->n_processed = 0;
+  e->first_held = e->n_analysed = e->n_processed = e->n_featured = 0;
   e->queue_start = e->queue_count = 0;
   e->samples_in = e->emitted = 0;
   e->ending = false;
@@ -144,37 +151,56 @@ static dlsc_status engine_init(engine *e, dlsc_model_t *model, dlsc_stft_t *stft
   e->latency = c->n_fft - 1 + c->context_after * c->hop_length;
   e->held_capacity = e->window + ENGINE_BATCH;
   e->queue_capacity = e->latency + (ENGINE_BATCH + 2) * e->hop;
+  e->prefix = dlsc_model_row_prefix(model, &e->feature_width);
   e->segment = dlsc_alloc_floats(e->n_fft);
   e->magnitudes = dlsc_alloc_floats(e->held_capacity * e->bins);
+  e->features = dlsc_alloc_floats(e->held_capacity * e->feature_width);
+  e->zero_features = dlsc_alloc_floats(DLSC_MAX(e->feature_width, e->bins));
   e->spectra = dlsc_alloc_floats(2 * e->held_capacity * e->bins);
-  e->model_in = dlsc_alloc_floats(ENGINE_BATCH * e->window * e->bins);
+  e->model_in = dlsc_alloc_floats(ENGINE_BATCH * e->window * e->feature_width);
   e->frame_spectrum = dlsc_alloc_floats(2 * e->bins);
   e->windowed = dlsc_alloc_floats(e->n_fft);
   e->overlap = dlsc_alloc_floats(e->n_fft);
   e->queue = dlsc_alloc_floats(e->queue_capacity);
   dlsc_status status = DLSC_ERR_OUT_OF_MEMORY;
-  if (e->segment && e->magnitudes && e->spectra && e->model_in && e->frame_spectrum && e->windowed &&
-      e->overlap && e->queue)
+  if (e->segment && e->magnitudes && e->features && e->zero_features && e->spectra &&
+      e->model_in && e->frame_spectrum && e->windowed && e->overlap && e->queue)
     status = dlsc_model_reserve(model, ENGINE_BATCH, false);
   if (status != DLSC_OK) {
     engine_free(e);
     return status;
   }
+  memset(e->zero_features, 0, e->bins * sizeof *e->zero_features);
+  const float *zero = dlsc_model_forward_rows(model, e->prefix, e->zero_features, 1);
+  memmove(e->zero_features, zero, e->feature_width * sizeof *zero);
   engine_reset(e);
   return DLSC_OK;
 }
 
 static void queue_push(engine *e, float sample) {
-  e->queue[(e->queue_start + e->queue_count) % e->queue_capacity] = sample;
+  size_t at = e->queue_start + e->queue_count;
+  e->queue[at < e->queue_capacity ? at : at - e->queue_capacity] = sample;
   e->queue_count++;
 }
 
-/* Frame k's context row w: the analysed frame k - before + w, or zeros outside. */
+/* The features of a frame of the context window, those of a zero frame outside. */
 static const float *held_row(const engine *e, ptrdiff_t frame) {
   if (frame < 0 || (size_t)frame < e->first_held || (size_t)frame >= e->n_analysed ||
       (e->ending && (size_t)frame >= e->total_frames))
-    return NULL;
-  return e->magnitudes + ((size_t)frame - e->first_held) * e->bins;
+    return e->zero_features;
+  return e->features + ((size_t)frame - e->first_held) * e->feature_width;
+}
+
+/* Runs the row-local layers on the frames analysed since the last call. */
+static void compute_features(engine *e) {
+  size_t most = e->model->batch_capacity * e->window; /* what the workspace holds */
+  while (e->n_featured < e->n_analysed) {
+    size_t n = DLSC_MIN(e->n_analysed - e->n_featured, most), row = e->n_featured - e->first_held;
+    const float *y =
+        dlsc_model_forward_rows(e->model, e->prefix, e->magnitudes + row * e->bins, n);
+    memcpy(e->features + row * e->feature_width, y, n * e->feature_width * sizeof *y);
+    e->n_featured += n;
+  }
 }
 
 /* The denoised frame keeps the noisy phase: Y scaled by mask, or by |X| / |Y|. */
@@ -201,12 +227,14 @@ static void synthesize(engine *e, size_t frame, const float *output) {
   dlsc_stft_synthesize_frame(e->stft, NULL, NULL, out, e->windowed);
   for (size_t j = 0; j < e->n_fft; j++)
     e->overlap[j] += e->windowed[j];
-  /* No later frame reaches below (frame + 1) * hop: those samples are finished. */
+  /* No later frame reaches below (frame + 1) * hop: those samples are finished.
+   * Sample frame * hop + j takes the overlap-add factor j. */
   size_t limit = e->ending ? e->samples_in : SIZE_MAX;
+  const float *norm = dlsc_stft_inverse_norms(e->stft);
   for (size_t j = 0; j < e->hop; j++) {
     size_t padded = frame * e->hop + j;
     if (padded >= e->pad && padded - e->pad < limit)
-      queue_push(e, e->overlap[j] * dlsc_stft_inverse_norm(e->stft, padded));
+      queue_push(e, e->overlap[j] * norm[j]);
   }
   memmove(e->overlap, e->overlap + e->hop, (e->n_fft - e->hop) * sizeof *e->overlap);
   memset(e->overlap + e->n_fft - e->hop, 0, e->hop * sizeof *e->overlap);
@@ -221,19 +249,16 @@ static size_t frames_ready(const engine *e) {
 }
 
 static void run_model(engine *e, size_t count) {
-  size_t row_floats = e->bins, example = e->window * e->bins;
+  compute_features(e);
+  size_t row_floats = e->feature_width, example = e->window * row_floats;
   for (size_t i = 0; i < count; i++) {
     ptrdiff_t frame = (ptrdiff_t)(e->n_processed + i);
     for (size_t w = 0; w < e->window; w++) {
       const float *row = held_row(e, frame - (ptrdiff_t)e->config.context_before + (ptrdiff_t)w);
-      float *dst = e->model_in + i * example + w * row_floats;
-      if (row)
-        memcpy(dst, row, row_floats * sizeof *dst);
-      else
-        memset(dst, 0, row_floats * sizeof *dst);
+      memcpy(e->model_in + i * example + w * row_floats, row, row_floats * sizeof *row);
     }
   }
-  const float *outputs = dlsc_model_forward(e->model, e->model_in, count, false);
+  const float *outputs = dlsc_model_forward_from(e->model, e->prefix, e->model_in, count, false);
   for (size_t i = 0; i < count; i++)
     synthesize(e, e->n_processed + i, outputs + i * e->bins);
   e->n_processed += count;
@@ -244,6 +269,8 @@ static void run_model(engine *e, size_t count) {
   if (keep_from > e->first_held) {
     size_t drop = keep_from - e->first_held, kept = e->n_analysed - keep_from;
     memmove(e->magnitudes, e->magnitudes + drop * e->bins, kept * e->bins * sizeof(float));
+    memmove(e->features, e->features + drop * e->feature_width,
+            (e->n_featured - keep_from) * e->feature_width * sizeof(float));
     memmove(e->spectra, e->spectra + 2 * drop * e->bins, 2 * kept * e->bins * sizeof(float));
     e->first_held = keep_from;
   }
@@ -286,7 +313,7 @@ static void emit(engine *e, float *out, size_t count) {
       continue;
     }
     out[i] = e->queue[e->queue_start];
-    e->queue_start = (e->queue_start + 1) % e->queue_capacity;
+    e->queue_start = e->queue_start + 1 < e->queue_capacity ? e->queue_start + 1 : 0;
     e->queue_count--;
   }
 }
@@ -334,15 +361,22 @@ dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *no
     return DLSC_ERR_NUMERIC;
   engine e;
   DLSC_TRY(engine_init(&e, model, stft));
-  float *delayed = dlsc_alloc_floats(n_samples + e.latency);
-  if (!delayed) {
+  /* Stream output t is out[t - latency]: the delay line's zeros go to scratch. */
+  size_t latency = e.latency, head = DLSC_MIN(latency, n_samples);
+  float *scratch = dlsc_alloc_floats(latency);
+  if (!scratch) {
     engine_free(&e);
     return DLSC_ERR_OUT_OF_MEMORY;
   }
-  engine_process(&e, noisy, n_samples, delayed);
-  engine_flush(&e, delayed + n_samples);
-  memcpy(out, delayed + e.latency, n_samples * sizeof *out);
-  free(delayed);
+  engine_process(&e, noisy, head, scratch);
+  engine_process(&e, noisy + head, n_samples - head, out);
+  if (n_samples >= latency) {
+    engine_flush(&e, out + n_samples - latency);
+  } else {
+    engine_flush(&e, scratch);
+    memcpy(out, scratch + latency - n_samples, n_samples * sizeof *out);
+  }
+  free(scratch);
   engine_free(&e);
   return DLSC_OK;
 }

@@ -153,6 +153,17 @@ dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training)
 /* Forward pass of count examples; returns the output buffer (inside the workspace). */
 const float *dlsc_model_forward(dlsc_model_t *model, const float *inputs, size_t count,
                                 bool training);
+/* The same from layer first on (inputs are layer first's inputs). */
+const float *dlsc_model_forward_from(dlsc_model_t *model, size_t first, const float *inputs,
+                                     size_t count, bool training);
+/* The leading layers that, in inference, compute each row of a one-channel input
+ * alike and alone (element-wise, one-channel batch-norm, 1-high pooling); their
+ * output row width goes to *row_width. A denoiser runs them once per frame. */
+size_t dlsc_model_row_prefix(const dlsc_model_t *model, size_t *row_width);
+/* Runs those n_prefix layers in inference on n_rows input rows of input.width each;
+ * n_rows may be up to the reserved batch times the input height. */
+const float *dlsc_model_forward_rows(dlsc_model_t *model, size_t n_prefix, const float *rows,
+                                     size_t n_rows);
 /* Backward pass from the gradient of the loss w.r.t. the outputs. */
 void dlsc_model_backward(dlsc_model_t *model, const float *inputs, const float *doutput,
                          size_t count);

@@ -273,13 +273,65 @@ dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training)
 
 /* ---- passes */
 
-const float *dlsc_model_forward(dlsc_model_t *model, const float *inputs, size_t count,
-                                bool training) {
+const float *dlsc_model_forward_from(dlsc_model_t *model, size_t first, const float *inputs,
+                                     size_t count, bool training) {
   dlsc_exec exec = {training, &model->rng, model->scratch};
   const float *x = inputs;
-  for (size_t i = 0; i < model->n_layers; i++) {
+  for (size_t i = first; i < model->n_layers; i++) {
     dlsc_layer *layer = &model->layers[i];
     layer->ops->forward(layer, x, model->acts[i], count, &exec);
+    x = model->acts[i];
+  }
+  return x;
+}
+
+const float *dlsc_model_forward(dlsc_model_t *model, const float *inputs, size_t count,
+                                bool training) {
+  return dlsc_model_forward_from(model, 0, inputs, count, training);
+}
+
+/* In inference, element-wise layers, batch-norm of one channel and pooling one row
+ * high treat every row of a one-channel input alike and alone. */
+static bool row_local(const dlsc_layer *layer) {
+  const dlsc_layer_config *c = &layer->config;
+  if (layer->in.channels != 1)
+    return false;
+  switch (c->kind) {
+  case DLSC_LAYER_MAXPOOL:
+  case DLSC_LAYER_AVGPOOL:
+    return c->kernel_h == 1 && c->stride_h == 1 && c->pad_h == 0;
+  case DLSC_LAYER_BATCHNORM:
+  case DLSC_LAYER_DROPOUT:
+  case DLSC_LAYER_RELU:
+  case DLSC_LAYER_GELU:
+  case DLSC_LAYER_SIGMOID:
+  case DLSC_LAYER_TANH:
+  case DLSC_LAYER_SOFTPLUS:
+  case DLSC_LAYER_LOG:
+    return true;
+  default:
+    return false;
+  }
+}
+
+size_t dlsc_model_row_prefix(const dlsc_model_t *model, size_t *row_width) {
+  size_t n = 0;
+  while (n < model->n_layers && row_local(&model->layers[n]))
+    n++;
+  *row_width = n ? model->layers[n - 1].out.width : model->input.width;
+  return n;
+}
+
+const float *dlsc_model_forward_rows(dlsc_model_t *model, size_t n_prefix, const float *rows,
+                                     size_t n_rows) {
+  dlsc_exec exec = {false, &model->rng, model->scratch};
+  const float *x = rows;
+  for (size_t i = 0; i < n_prefix; i++) {
+    dlsc_layer row = model->layers[i]; /* the layer seen on a one-row input */
+    row.in.height = row.out.height = 1;
+    row.in_size = row.in.width;
+    row.out_size = row.out.width;
+    row.ops->forward(&row, x, model->acts[i], n_rows, &exec);
     x = model->acts[i];
   }
   return x;

@@ -180,9 +180,7 @@ void dlsc_stft_synthesize_frame(dlsc_stft_t *stft, const float *magnitude, const
     windowed[j] = stft->segment[j] * stft->window[j] * scale;
 }
 
-float dlsc_stft_inverse_norm(const dlsc_stft_t *stft, size_t padded_position) {
-  return stft->inverse_norm[padded_position % stft->config.hop_length];
-}
+const float *dlsc_stft_inverse_norms(const dlsc_stft_t *stft) { return stft->inverse_norm; }
 
 size_t dlsc_stft_padding(const dlsc_stft_t *stft) { return stft->pad; }
 
@@ -270,7 +268,7 @@ static dlsc_status inverse(dlsc_stft_t *stft, const float *magnitude, const floa
     }
   }
   for (size_t t = 0; t < n_samples; t++)
-    samples[t] *= dlsc_stft_inverse_norm(stft, t + stft->pad);
+    samples[t] *= stft->inverse_norm[(t + stft->pad) % stft->config.hop_length];
   free(windowed);
   return DLSC_OK;
 }

@@ -16,7 +16,8 @@ void dlsc_stft_analyze_frame(dlsc_stft_t *stft, const float *segment, float *mag
  * not NULL) and applies the synthesis window: the frame's overlap-add contribution. */
 void dlsc_stft_synthesize_frame(dlsc_stft_t *stft, const float *magnitude, const float *phase,
                                 const float *spectrum, float *windowed);
-/* The factor that completes overlap-add at a padded sample position. */
-float dlsc_stft_inverse_norm(const dlsc_stft_t *stft, size_t padded_position);
+/* The factors that complete overlap-add, hop of them: padded sample position p takes
+ * factor [p % hop]. */
+const float *dlsc_stft_inverse_norms(const dlsc_stft_t *stft);
 
 #endif

@@ -116,6 +116,71 @@ START_TEST(stream_matches_whole_signal_for_any_chunking) {
 }
 END_TEST
 
+/* dlsc_denoise runs the model's row-wise leading layers (log, batch-norm, 1-high
+ * pooling, ...) once per frame; the result must be the model applied to every context
+ * window, as a caller would compute it with the STFT and dlsc_model_predict. */
+START_TEST(denoise_is_the_model_on_every_context_window) {
+  const size_t n_fft = 256, hop = 64, bins = 129, before = 2, after = 1, window = 4;
+  static const char *const specs[] = {
+      "input 1x4x129; log; batchnorm; avgpool 1x2; relu; dense 24; tanh; dense 129; sigmoid",
+      "input 1x4x129; log; dense 129; sigmoid", /* one row-wise layer */
+      "input 1x4x129; dense 129; sigmoid",      /* none */
+  };
+  for (size_t m = 0; m < 3; m++) {
+    dlsc_model_t *model;
+    ck_assert_ok(dlsc_model_create_from_spec(specs[m], 5, &model));
+    if (m == 0) { /* batch-norm statistics that matter */
+      dlsc_layer *bn = &model->layers[1];
+      bn->stats[0] = -3.0f; /* running mean */
+      bn->stats[1] = 4.0f;  /* running variance */
+      bn->params[0] = 1.5f; /* gamma */
+      bn->params[1] = 0.25f; /* beta */
+    }
+    dlsc_denoise_config config;
+    dlsc_denoise_config_init(&config);
+    config.n_fft = n_fft;
+    config.hop_length = hop;
+    config.context_before = before;
+    config.context_after = after;
+    ck_assert_ok(dlsc_model_set_denoise(model, &config));
+    dlsc_stft_t *stft;
+    ck_assert_ok(dlsc_stft_create_for_model(model, &stft));
+    size_t n = 3001, frames;
+    ck_assert_ok(dlsc_stft_n_frames(stft, n, &frames));
+    float *x = malloc(n * sizeof *x), *got = malloc(n * sizeof *got);
+    float *want = malloc(n * sizeof *want), *mag = malloc(frames * bins * sizeof *mag);
+    float *phase = malloc(frames * bins * sizeof *phase), *mask = malloc(frames * bins * sizeof *mask);
+    float *windows = calloc(frames * window * bins, sizeof *windows);
+    fill_uniform(x, n, -0.5f, 0.5f, 7);
+    ck_assert_ok(dlsc_stft_forward(stft, x, n, mag, phase, frames));
+    for (size_t k = 0; k < frames; k++)
+      for (size_t w = 0; w < window; w++) {
+        ptrdiff_t source = (ptrdiff_t)k - (ptrdiff_t)before + (ptrdiff_t)w;
+        if (source >= 0 && (size_t)source < frames) /* zeros outside the signal */
+          memcpy(windows + (k * window + w) * bins, mag + (size_t)source * bins,
+                 bins * sizeof *mag);
+      }
+    ck_assert_ok(dlsc_model_predict(model, windows, frames, mask));
+    for (size_t i = 0; i < frames * bins; i++)
+      mag[i] *= mask[i];
+    ck_assert_ok(dlsc_stft_inverse(stft, mag, phase, frames, want, n));
+    ck_assert_ok(dlsc_denoise(model, stft, x, n, got));
+    ck_assert_double_gt(max_abs_diff(x, got, n), 1e-2); /* the model does change things */
+    ck_assert_msg(max_abs_diff(want, got, n) < 1e-5, "model %zu differs by %g", m,
+                  max_abs_diff(want, got, n));
+    free(x);
+    free(got);
+    free(want);
+    free(mag);
+    free(phase);
+    free(mask);
+    free(windows);
+    dlsc_stft_destroy(stft);
+    dlsc_model_destroy(model);
+  }
+}
+END_TEST
+
 START_TEST(stream_outlives_its_source_model_and_refuses_nan) {
   dlsc_model_t *model = denoiser(256, 128, 1, 0, 1, false);
   dlsc_stft_t *stft = stft_for(256, 128);
@@ -277,6 +342,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, identity_mask_reconstructs_the_input);
   tcase_add_test(tc, stream_matches_whole_signal_for_any_chunking);
+  tcase_add_test(tc, denoise_is_the_model_on_every_context_window);
   tcase_add_test(tc, stream_outlives_its_source_model_and_refuses_nan);
   tcase_add_test(tc, mismatches_and_bad_samples_get_a_status);
   tcase_add_test(tc, denoise_config_survives_save_and_load);
