@@ -120,6 +120,57 @@ START_TEST(conv2d) {
 }
 END_TEST
 
+/* The convolution's forward pass against the textbook sum, loop by loop. */
+static void conv_matches_direct_sum(const char *spec, size_t batch) {
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, 11, &model));
+  const dlsc_layer *layer = &model->layers[0];
+  const dlsc_layer_config *c = &layer->config;
+  size_t ci = layer->in.channels, ih = layer->in.height, iw = layer->in.width;
+  size_t co = layer->out.channels, oh = layer->out.height, ow = layer->out.width;
+  float *x = malloc(batch * layer->in_size * sizeof *x);
+  float *y = malloc(batch * layer->out_size * sizeof *y);
+  fill_inputs(x, batch * layer->in_size, SMOOTH, 5);
+  if (c->bias)
+    for (size_t o = 0; o < co; o++)
+      layer->params[layer->n_weights + o] = 0.1f * (float)o - 0.2f;
+  ck_assert_ok(dlsc_model_predict(model, x, batch, y));
+  double worst = 0.0;
+  for (size_t b = 0; b < batch; b++)
+    for (size_t o = 0; o < co; o++)
+      for (size_t h = 0; h < oh; h++)
+        for (size_t w = 0; w < ow; w++) {
+          double sum = c->bias ? layer->params[layer->n_weights + o] : 0.0;
+          for (size_t i = 0; i < ci; i++)
+            for (size_t kh = 0; kh < c->kernel_h; kh++)
+              for (size_t kw = 0; kw < c->kernel_w; kw++) {
+                ptrdiff_t r = (ptrdiff_t)(h * c->stride_h + kh) - (ptrdiff_t)c->pad_h;
+                ptrdiff_t q = (ptrdiff_t)(w * c->stride_w + kw) - (ptrdiff_t)c->pad_w;
+                if (r < 0 || q < 0 || (size_t)r >= ih || (size_t)q >= iw)
+                  continue; /* zero padding */
+                sum += (double)layer->params[((o * ci + i) * c->kernel_h + kh) * c->kernel_w + kw] *
+                       x[((b * ci + i) * ih + (size_t)r) * iw + (size_t)q];
+              }
+          double got = y[((b * co + o) * oh + h) * ow + w];
+          worst = fmax(worst, fabs(got - sum));
+        }
+  ck_assert_msg(worst < 1e-5, "%s: forward differs from the direct sum by %g", spec, worst);
+  free(x);
+  free(y);
+  dlsc_model_destroy(model);
+}
+
+START_TEST(conv_forward_is_the_direct_sum) {
+  conv_matches_direct_sum("input 3x12x12; conv2d 4 5x5", 3);                  /* valid */
+  conv_matches_direct_sum("input 2x9x9; conv2d 3 3x3 pad=same", 2);           /* same */
+  conv_matches_direct_sum("input 2x8x10; conv2d 3 5x3 pad=2x1", 2);           /* same, wide */
+  conv_matches_direct_sum("input 2x9x11; conv2d 3 3x5 stride=1x2 pad=0x2", 2); /* strided */
+  conv_matches_direct_sum("input 3x7x6; conv2d 4 3x2 stride=2x1 pad=1x1 bias=0", 3);
+  conv_matches_direct_sum("input 1x4x4; conv2d 2 3x3 pad=same", 1); /* plane of 16 */
+  conv_matches_direct_sum("input 1x1x20; conv1d 3 5 pad=2", 2);
+}
+END_TEST
+
 START_TEST(conv1d) {
   gradient_check("input 2x1x20; conv1d 3 5", 2, SMOOTH, false);
   gradient_check("input 1x3x20; conv1d 2 4 stride=2 pad=1", 2, SMOOTH, false);
@@ -257,6 +308,7 @@ int main(void) {
   tcase_add_test(tc, dense);
   tcase_add_test(tc, conv2d);
   tcase_add_test(tc, conv1d);
+  tcase_add_test(tc, conv_forward_is_the_direct_sum);
   tcase_add_test(tc, pooling);
   tcase_add_test(tc, batchnorm);
   tcase_add_test(tc, dropout);

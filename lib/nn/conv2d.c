@@ -80,32 +80,58 @@ static void valid_range(size_t out, size_t in, size_t k, size_t stride, size_t p
   *last = DLSC_MAX(*first, DLSC_MIN(hi, out));
 }
 
+/* One column row of one image: out[oh][ow] = src[oh*s_h + kh - p_h][ow*s_w + kw - p_w],
+ * 0 in the padding. Rows are short (tens of floats), so plain loops beat a memcpy and
+ * two memsets per row. */
+static void im2col_plane(const geometry *g, const float *src, size_t kh, size_t kw,
+                         float *restrict dst) {
+  size_t ow0, ow1, oh0, oh1, out_w = g->out_w;
+  valid_range(g->out_w, g->in_w, kw, g->s_w, g->p_w, &ow0, &ow1);
+  valid_range(g->out_h, g->in_h, kh, g->s_h, g->p_h, &oh0, &oh1);
+  for (size_t i = 0; i < oh0 * out_w; i++)
+    dst[i] = 0.0f;
+  if (g->s_w == 1 && g->s_h == 1 && g->in_w == out_w && oh1 > oh0) {
+    /* "Same" padding: the valid samples of all rows are one contiguous run of src. The
+     * run's wrap-around between rows lands on padding columns, zeroed afterwards. */
+    size_t first = oh0 * out_w + ow0, last = (oh1 - 1) * out_w + ow1;
+    const float *from = src + (oh0 + kh - g->p_h) * g->in_w + kw - g->p_w;
+    memcpy(dst + first, from + ow0, (last - first) * sizeof *dst);
+    for (size_t oh = oh0; oh < oh1; oh++) {
+      float *out = dst + oh * out_w;
+      for (size_t ow = 0; ow < ow0; ow++)
+        out[ow] = 0.0f;
+      for (size_t ow = ow1; ow < out_w; ow++)
+        out[ow] = 0.0f;
+    }
+  } else {
+    for (size_t oh = oh0; oh < oh1; oh++) {
+      float *out = dst + oh * out_w;
+      const float *row = src + (oh * g->s_h + kh - g->p_h) * g->in_w + kw - g->p_w;
+      size_t ow = 0;
+      for (; ow < ow0; ow++)
+        out[ow] = 0.0f;
+      if (g->s_w == 1)
+        for (; ow < ow1; ow++)
+          out[ow] = row[ow];
+      else
+        for (; ow < ow1; ow++)
+          out[ow] = row[ow * g->s_w];
+      for (; ow < out_w; ow++)
+        out[ow] = 0.0f;
+    }
+  }
+  for (size_t i = oh1 * out_w; i < g->out_h * out_w; i++)
+    dst[i] = 0.0f;
+}
+
 /* cols[r][b*P + p] = x[b][c][oh*s - pad + kh][ow*s - pad + kw], 0 in the padding. */
 static void im2col(const geometry *g, const float *x, size_t images, float *cols) {
   size_t ld = images * g->plane, in_plane = g->in_h * g->in_w;
   DLSC_PARALLEL_FOR(g->k * ld)
   for (size_t r = 0; r < g->k; r++) {
     size_t c = r / (g->k_h * g->k_w), kh = (r / g->k_w) % g->k_h, kw = r % g->k_w;
-    size_t ow0, ow1, oh0, oh1;
-    valid_range(g->out_w, g->in_w, kw, g->s_w, g->p_w, &ow0, &ow1);
-    valid_range(g->out_h, g->in_h, kh, g->s_h, g->p_h, &oh0, &oh1);
-    for (size_t b = 0; b < images; b++) {
-      const float *src = x + (b * g->in_c + c) * in_plane;
-      float *dst = cols + r * ld + b * g->plane;
-      memset(dst, 0, oh0 * g->out_w * sizeof *dst);
-      for (size_t oh = oh0; oh < oh1; oh++) {
-        float *out = dst + oh * g->out_w;
-        const float *row = src + (oh * g->s_h + kh - g->p_h) * g->in_w + kw - g->p_w;
-        memset(out, 0, ow0 * sizeof *out);
-        if (g->s_w == 1)
-          memcpy(out + ow0, row + ow0, (ow1 - ow0) * sizeof *out);
-        else
-          for (size_t ow = ow0; ow < ow1; ow++)
-            out[ow] = row[ow * g->s_w];
-        memset(out + ow1, 0, (g->out_w - ow1) * sizeof *out);
-      }
-      memset(dst + oh1 * g->out_w, 0, (g->out_h - oh1) * g->out_w * sizeof *dst);
-    }
+    for (size_t b = 0; b < images; b++)
+      im2col_plane(g, x + (b * g->in_c + c) * in_plane, kh, kw, cols + r * ld + b * g->plane);
   }
 }
 
