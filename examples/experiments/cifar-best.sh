@@ -8,9 +8,11 @@
 #             head, then fine-tuned at 0.1x the head's rate; flips and crops
 #   scratch   the same 500-label draws from scratch, for comparison
 #   full      all 45,000 training labels, flips and crops, 12 epochs (~45 min on one core)
+#   wide-full the wide CNN (2 M parameters) on all labels, flips and crops, label
+#             smoothing 0.2, 12 epochs (~90 min on two cores); not in the default stages
 # Validation: the last 5,000 records of data_batch_5; each run reports TEST once.
 # Usage: examples/experiments/cifar-best.sh [build-dir] [output-dir] [stage ...]
-#        (stages: pretext transfer scratch full; default all, in that order)
+#        (stages: pretext transfer scratch full wide-full; default the first four)
 set -euo pipefail
 build=${1:-build}
 out=${2:-out/cifar-best}
@@ -46,6 +48,10 @@ for stage in "${stages[@]}"; do
     run mid-full "$bin/dlsc-cifar-train" "${common[@]}" --augment flip-crop --epochs 12 --tta \
       --run mid-flipcrop --out "$out/mid-full.dlsc" --csv "$out/mid-full.csv" \
       --confusion "$out/mid-full-confusion.csv" ;;
+  wide-full)
+    run wide-full "$bin/dlsc-cifar-train" --arch wide --cache "$build/cache" --augment flip-crop \
+      --epochs 12 --smoothing 0.2 --tta --run wide-flipcrop --out "$out/wide-full.dlsc" \
+      --csv "$out/wide-full.csv" --confusion "$out/wide-full-confusion.csv" ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
