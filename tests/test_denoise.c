@@ -4,6 +4,18 @@
 #include "common.h"
 #include "internal.h"
 
+static void set_denoise(dlsc_model_t *model, size_t n_fft, size_t hop, size_t before,
+                        size_t after, int mask) {
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  config.n_fft = n_fft;
+  config.hop_length = hop;
+  config.context_before = before;
+  config.context_after = after;
+  config.mask = mask;
+  ck_assert_ok(dlsc_model_set_denoise(model, &config));
+}
+
 static dlsc_model_t *denoiser(size_t n_fft, size_t hop, size_t before, size_t after, int mask,
                               bool identity) {
   size_t bins = n_fft / 2 + 1;
@@ -21,14 +33,7 @@ static dlsc_model_t *denoiser(size_t n_fft, size_t hop, size_t before, size_t af
     for (size_t i = layer->n_weights; i < layer->n_params; i++)
       layer->params[i] = 1.0f;
   }
-  dlsc_denoise_config config;
-  dlsc_denoise_config_init(&config);
-  config.n_fft = n_fft;
-  config.hop_length = hop;
-  config.context_before = before;
-  config.context_after = after;
-  config.mask = mask;
-  ck_assert_ok(dlsc_model_set_denoise(model, &config));
+  set_denoise(model, n_fft, hop, before, after, mask);
   return model;
 }
 
@@ -136,13 +141,7 @@ START_TEST(denoise_is_the_model_on_every_context_window) {
       bn->params[0] = 1.5f; /* gamma */
       bn->params[1] = 0.25f; /* beta */
     }
-    dlsc_denoise_config config;
-    dlsc_denoise_config_init(&config);
-    config.n_fft = n_fft;
-    config.hop_length = hop;
-    config.context_before = before;
-    config.context_after = after;
-    ck_assert_ok(dlsc_model_set_denoise(model, &config));
+    set_denoise(model, n_fft, hop, before, after, 1);
     dlsc_stft_t *stft;
     ck_assert_ok(dlsc_stft_create_for_model(model, &stft));
     size_t n = 3001, frames;
