@@ -4,13 +4,14 @@
  *
  * Trains on random 3x32x32 images with random labels (SGD Nesterov, cross-entropy,
  * the examples' architectures with a 10-class head) for S seconds after a warm-up
- * step, and runs inference likewise; prints images per second. The thread count is
- * OpenBLAS's (OPENBLAS_NUM_THREADS).
+ * step, and runs inference likewise; prints images per second of the fastest quarter
+ * second (bench_best_rate). The thread count is OpenBLAS's (OPENBLAS_NUM_THREADS).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "cifar_run.h"
 #include "example_util.h"
 
@@ -22,6 +23,24 @@ static void random_batch(float *images, int32_t *labels, size_t count) {
   }
   for (size_t i = 0; i < count; i++)
     labels[i] = (int32_t)(i % 10);
+}
+
+typedef struct step_context {
+  dlsc_model_t *model;
+  const dlsc_batch *batch;
+  const float *images;
+  float *logits;
+  size_t count;
+} step_context;
+
+static void train_step(void *context) {
+  step_context *c = context;
+  check_status(dlsc_model_train_batch(c->model, c->batch, NULL), "train");
+}
+
+static void infer_step(void *context) {
+  step_context *c = context;
+  check_status(dlsc_model_predict(c->model, c->images, c->count, c->logits), "predict");
 }
 
 int main(int argc, char **argv) {
@@ -69,21 +88,9 @@ int main(int argc, char **argv) {
     train_config_for(&config, &s, batch * 1000);
     check_status(dlsc_model_set_training(model, &config), "training");
     dlsc_batch b = {batch, images, NULL, NULL, labels};
-    check_status(dlsc_model_train_batch(model, &b, NULL), "warm-up");
-    size_t trained = 0, inferred = 0;
-    double start = now_seconds();
-    while (now_seconds() - start < seconds) {
-      check_status(dlsc_model_train_batch(model, &b, NULL), "train");
-      trained += batch;
-    }
-    double train_rate = (double)trained / (now_seconds() - start);
-    check_status(dlsc_model_predict(model, images, batch, logits), "warm-up");
-    start = now_seconds();
-    while (now_seconds() - start < seconds) {
-      check_status(dlsc_model_predict(model, images, batch, logits), "predict");
-      inferred += batch;
-    }
-    double infer_rate = (double)inferred / (now_seconds() - start);
+    step_context context = {model, &b, images, logits, batch};
+    double train_rate = bench_best_rate(train_step, &context, (double)batch, seconds);
+    double infer_rate = bench_best_rate(infer_step, &context, (double)batch, seconds);
     dlsc_model_info info;
     dlsc_model_get_info(model, &info);
     printf("%-6s %10zu %8zu %16.0f %16.0f\n", argv[a], info.n_parameters, batch, train_rate,

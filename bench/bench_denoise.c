@@ -5,24 +5,20 @@
  * For each model: the real-time factor of whole-signal denoising (dlsc_denoise) and of
  * streaming in 512-sample chunks (dlsc_stream_process), on S seconds of synthetic
  * audio (default 60), best of 3; then training throughput in frames per second
- * (dlsc_model_train_batch on batches of 64 random frames, the model's own loss).
+ * (dlsc_model_train_batch on batches of 64 random frames, the model's own loss), the
+ * fastest quarter second of three (bench_best_rate).
  * Run with OPENBLAS_NUM_THREADS=1 for one core.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "dlsc.h"
 
 #define PI 3.14159265358979323846
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void check(dlsc_status status, const char *what) {
   if (status != DLSC_OK) {
@@ -51,9 +47,9 @@ static double best_of_3_whole(dlsc_model_t *model, dlsc_stft_t *stft, const floa
                               float *out) {
   double best = 1e9;
   for (int r = 0; r < 3; r++) {
-    double start = now();
+    double start = bench_now();
     check(dlsc_denoise(model, stft, x, n, out), "denoise");
-    double t = now() - start;
+    double t = bench_now() - start;
     best = t < best ? t : best;
   }
   return best;
@@ -63,17 +59,28 @@ static double best_of_3_stream(dlsc_stream_t *stream, const float *x, size_t n, 
                                float *tail) {
   double best = 1e9;
   for (int r = 0; r < 3; r++) {
-    double start = now();
+    double start = bench_now();
     for (size_t done = 0; done < n; done += 512)
       check(dlsc_stream_process(stream, x + done, n - done < 512 ? n - done : 512, out + done),
             "stream");
     check(dlsc_stream_flush(stream, tail), "flush");
-    double t = now() - start;
+    double t = bench_now() - start;
     best = t < best ? t : best;
   }
   return best;
 }
 
+typedef struct train_context {
+  dlsc_model_t *model;
+  const dlsc_batch *batch;
+} train_context;
+
+static void train_step(void *context) {
+  train_context *c = context;
+  check(dlsc_model_train_batch(c->model, c->batch, NULL), "train");
+}
+
+/* Frames per second of dlsc_model_train_batch, the fastest quarter second of three. */
 static double training_rate(dlsc_model_t *model) {
   dlsc_model_info info;
   check(dlsc_model_get_info(model, &info), "info");
@@ -99,14 +106,8 @@ static double training_rate(dlsc_model_t *model) {
   train.learning_rate = 1e-5f;
   check(dlsc_model_set_training(model, &train), "training");
   dlsc_batch b = {batch, x, t, s, NULL};
-  check(dlsc_model_train_batch(model, &b, NULL), "warm-up");
-  int steps = 0;
-  double start = now();
-  while (now() - start < 3.0) {
-    check(dlsc_model_train_batch(model, &b, NULL), "train");
-    steps++;
-  }
-  double rate = (double)steps * (double)batch / (now() - start);
+  train_context context = {model, &b};
+  double rate = bench_best_rate(train_step, &context, (double)batch, 3.0);
   free(x);
   free(t);
   free(s);
