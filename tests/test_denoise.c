@@ -180,6 +180,29 @@ START_TEST(denoise_is_the_model_on_every_context_window) {
 }
 END_TEST
 
+START_TEST(row_prefix_stops_at_the_first_layer_that_mixes_rows) {
+  static const struct {
+    const char *spec;
+    size_t prefix, width;
+  } cases[] = {
+      {"input 1x4x129; log; batchnorm; avgpool 1x2; relu; dense 24", 4, 64},
+      {"input 1x4x129; dropout 0.5; gelu; maxpool 1x3; conv2d 2 3x3", 3, 43},
+      {"input 1x4x129; avgpool 2x2; relu", 0, 129},     /* pools across rows */
+      {"input 1x4x129; relu; avgpool 1x2 pad=0x1", 2, 65}, /* padding along width is fine */
+      {"input 2x4x129; relu", 0, 129},                  /* rows of two channels */
+      {"input 1x4x129; dense 3; relu", 0, 129},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    dlsc_model_t *model;
+    ck_assert_ok(dlsc_model_create_from_spec(cases[i].spec, 1, &model));
+    size_t width = 0;
+    ck_assert_uint_eq(dlsc_model_row_prefix(model, &width), cases[i].prefix);
+    ck_assert_uint_eq(width, cases[i].width);
+    dlsc_model_destroy(model);
+  }
+}
+END_TEST
+
 START_TEST(stream_outlives_its_source_model_and_refuses_nan) {
   dlsc_model_t *model = denoiser(256, 128, 1, 0, 1, false);
   dlsc_stft_t *stft = stft_for(256, 128);
@@ -342,6 +365,7 @@ int main(void) {
   tcase_add_test(tc, identity_mask_reconstructs_the_input);
   tcase_add_test(tc, stream_matches_whole_signal_for_any_chunking);
   tcase_add_test(tc, denoise_is_the_model_on_every_context_window);
+  tcase_add_test(tc, row_prefix_stops_at_the_first_layer_that_mixes_rows);
   tcase_add_test(tc, stream_outlives_its_source_model_and_refuses_nan);
   tcase_add_test(tc, mismatches_and_bad_samples_get_a_status);
   tcase_add_test(tc, denoise_config_survives_save_and_load);
