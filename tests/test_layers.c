@@ -117,6 +117,9 @@ START_TEST(conv2d) {
   gradient_check("input 1x5x5; conv2d 2 5x5 pad=same bias=0", 3, SMOOTH, false);
   /* Large enough for the multi-threaded loops. */
   gradient_check("input 8x16x16; conv2d 8 3x3 pad=same", 18, SMOOTH, false);
+  /* 1.2 M column floats per image: the batch spans several im2col + GEMM chunks, whose
+   * weight and bias gradients must add up. */
+  gradient_check("input 32x64x64; conv2d 2 3x3 pad=same", 4, SMOOTH, false);
 }
 END_TEST
 
