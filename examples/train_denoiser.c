@@ -23,7 +23,7 @@
 
 typedef struct preset {
   const char *name, *spec;
-  size_t before, after;
+  size_t before, after, hop; /* context frames, the model's STFT hop */
   int mask;
   dlsc_target target;
   dlsc_loss loss;
@@ -32,27 +32,27 @@ typedef struct preset {
 
 /* The context window is spec's input height: before + 1 + after frames. */
 static const preset presets[] = {
-    {"fc", "input 1x1x513; dense 1024; relu; dense 512; relu; dense 513; relu", 0, 0, 0,
+    {"fc", "input 1x1x513; dense 1024; relu; dense 512; relu; dense 513; relu", 0, 0, HOP, 0,
      DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE, "the original fully connected net, magnitude in/out"},
     {"cnn1d",
      "input 1x1x513; conv1d 16 9 pad=4; relu; conv1d 16 9 pad=4; relu; conv1d 1 9 pad=4; relu", 0,
-     0, 0, DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE,
+     0, HOP, 0, DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE,
      "the original kind of 1-D CNN along frequency, magnitude in/out"},
     {"fc-mask", "input 1x7x513; log; batchnorm; dense 1024; relu; dense 512; relu; dense 513; "
                 "sigmoid",
-     4, 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     4, 2, HOP, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "FC on log-magnitude context, mask output, phase-sensitive target"},
     {"general",
      "input 1x5x513; log; batchnorm; avgpool 1x2; dense 256; relu; dense 256; relu; dense 513; "
      "sigmoid",
-     3, 1, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     3, 1, HOP, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "small and fast (>1000x real time on one core): bin pairs of a 5-frame window, mask"},
     {"cnn",
      "input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 "
      "stride=1x2; relu; conv2d 32 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; "
      "dense 513; sigmoid",
-     6, 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
-     "2-D CNN over time x frequency, mask output, phase-sensitive target"},
+     6, 2, HOP / 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     "2-D CNN over time x frequency at hop 256, mask, phase-sensitive target"},
 };
 
 typedef struct options {
@@ -84,7 +84,8 @@ static void usage(void) {
           "  --remix N          --course: extra remixes of the training noise per epoch (4)\n"
           "  --level D          remixes: speech level varied over -D .. +D/2 dB (10)\n"
           "  --noise-gain A:B   remixes: the recorded noise scaled by A .. B dB (-3:9)\n"
-          "  --hop N            STFT hop of the model (default 512; n_fft stays 1024)\n"
+          "  --hop N            STFT hop of the model (default the preset's: 256 for cnn,\n"
+          "                     512 for the others; n_fft stays 1024)\n"
           "  --constant-lr      no cosine decay of the learning rate\n"
           "  --full             --course: train on the whole first 85 %% (no validation part)\n"
           "                     and keep the last (or averaged) weights: the final run, with\n"
@@ -111,7 +112,7 @@ static const preset *find_preset(const char *name) {
 }
 
 static options parse(int argc, char **argv) {
-  options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = 4, .hop = HOP,
+  options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = 4,
                .level_range = 10.0f, .gain_low = -3.0f, .gain_high = 9.0f,
                .mixes_per_utterance = 2, .out = "denoiser.dlsc",
                .csv = "denoiser.csv"};
@@ -150,6 +151,8 @@ static options parse(int argc, char **argv) {
     o.preset = find_preset(o.course ? "cnn" : "general");
   if (!o.preset)
     o.preset = find_preset("cnn");
+  if (!o.hop)
+    o.hop = o.preset->hop;
   if (!o.spec) {
     o.spec = o.preset->spec;
     o.before = o.preset->before;
@@ -428,6 +431,9 @@ static int run_course(const options *o) {
   printf("test tail: noisy input %.2f dB SNR (%.2f dB SI-SDR); clean magnitude + noisy phase "
          "%.2f dB\n",
          noisy_snr, noisy_si, oracle_snr(stft, noisy + cut, clean + cut, tail_n));
+  if (o->hop != HOP) /* the ceiling moves with the model's STFT */
+    printf("  at the model's hop %zu: clean magnitude + noisy phase %.2f dB\n", o->hop,
+           oracle_snr(model_stft, noisy + cut, clean + cut, tail_n));
 
   dlsc_model_t *model = build_model(o);
   float *noise = malloc(train_n * sizeof *noise), *mix = malloc(train_n * sizeof *mix);

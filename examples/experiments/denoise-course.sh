@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The denoisers of the README's course table, trained on the first 85 % of the course
+# pair (its first tenth validates, except with --full) and scored once on the tail:
+#   fc-original  the original FC net (513-1024-512-513 ReLU, magnitude in/out, no remixes)
+#   fc           the same with noise remixes
+#   fc-mask      FC on a log-magnitude context window, mask output
+#   cnn-512      the 2-D CNN at hop 512, and cnn-512-full on the whole 85 %
+#   cnn          the 2-D CNN at its preset's hop 256, seeds 1 and 2 (with hop 512 at
+#                30 epochs for the same seeds, as the A/B of the hop), then cnn-full on
+#                the whole 85 % (the denoised test recordings in listen-cnn-full/)
+#   general      the shipped general model (LibriSpeech x noise recordings)
+# Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
+#        (stages: fc-original fc fc-mask cnn-512 cnn general; default all; each CNN run
+#        takes 25-45 minutes on one core, the whole script about 5 hours)
+set -euo pipefail
+build=${1:-build}
+out=${2:-out/denoise-course}
+shift 2 || shift $#
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(fc-original fc fc-mask cnn-512 cnn general)
+bin=$build/examples
+mkdir -p "$out"
+. "$(dirname "$0")/common.sh" # run NAME COMMAND..., resumable
+train() { # NAME OPTIONS...
+  local name=$1; shift
+  run "$name" "$bin/dlsc-train-denoiser" "$@" --out "$out/$name.dlsc" --csv "$out/$name.csv"
+}
+for stage in "${stages[@]}"; do
+  case $stage in
+  fc-original) train fc-original --course --preset fc --remix 0 --epochs 40 ;;
+  fc) train fc --course --preset fc --epochs 40 ;;
+  fc-mask) train fc-mask --course --preset fc-mask --epochs 40 ;;
+  cnn-512)
+    train cnn-512 --course --preset cnn --hop 512 --epochs 40 --constant-lr
+    train cnn-512-full --course --preset cnn --hop 512 --epochs 40 --constant-lr --full \
+      --listen "$out/listen-cnn-512-full"
+    ;;
+  cnn)
+    for seed in 1 2; do
+      for hop in 256 512; do
+        train cnn-hop$hop-seed$seed --course --preset cnn --hop $hop --epochs 30 --constant-lr \
+          --average 8 --seed $seed
+      done
+    done
+    train cnn-full --course --preset cnn --epochs 30 --constant-lr --average 8 --full \
+      --listen "$out/listen-cnn-full"
+    ;;
+  general) train general --general --preset general --epochs 40 --average 8 ;;
+  *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
