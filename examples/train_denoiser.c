@@ -23,35 +23,36 @@
 
 typedef struct preset {
   const char *name, *spec;
-  size_t before, after, hop; /* context frames, the model's STFT hop */
+  size_t after, hop; /* frames after the current one (look-ahead), the model's STFT hop */
   int mask;
   dlsc_target target;
   dlsc_loss loss;
   const char *about;
 } preset;
 
-/* The context window is spec's input height: before + 1 + after frames. */
+/* The context window is the spec's input height: before + 1 + after frames, where after
+ * is the preset's look-ahead (it sets the stream latency) and before the rest. */
 static const preset presets[] = {
-    {"fc", "input 1x1x513; dense 1024; relu; dense 512; relu; dense 513; relu", 0, 0, HOP, 0,
+    {"fc", "input 1x1x513; dense 1024; relu; dense 512; relu; dense 513; relu", 0, HOP, 0,
      DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE, "the original fully connected net, magnitude in/out"},
     {"cnn1d",
      "input 1x1x513; conv1d 16 9 pad=4; relu; conv1d 16 9 pad=4; relu; conv1d 1 9 pad=4; relu", 0,
-     0, HOP, 0, DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE,
+     HOP, 0, DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE,
      "the original kind of 1-D CNN along frequency, magnitude in/out"},
     {"fc-mask", "input 1x7x513; log; batchnorm; dense 1024; relu; dense 512; relu; dense 513; "
                 "sigmoid",
-     4, 2, HOP, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     2, HOP, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "FC on log-magnitude context, mask output, phase-sensitive target"},
     {"general",
      "input 1x5x513; log; batchnorm; avgpool 1x2; dense 256; relu; dense 256; relu; dense 513; "
      "sigmoid",
-     3, 1, HOP, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     1, HOP, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "small and fast (>1000x real time on one core): bin pairs of a 5-frame window, mask"},
     {"cnn",
      "input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 "
      "stride=1x2; relu; conv2d 32 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; "
      "dense 513; sigmoid",
-     6, 2, HOP / 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     2, HOP / 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "2-D CNN over time x frequency at hop 256, mask, phase-sensitive target"},
 };
 
@@ -59,7 +60,7 @@ typedef struct options {
   const preset *preset;
   const char *spec; /* overrides the preset's */
   size_t before, after, hop;
-  int course, general, epochs, remix, mixes_per_utterance, constant_rate, average, full;
+  int course, general, context_given, epochs, remix, mixes_per_utterance, constant_rate, average, full;
   int extra_speech; /* --course: LibriSpeech utterances mixed with the course noise */
   float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
@@ -77,7 +78,9 @@ static void usage(void) {
     fprintf(stderr, "                       %-8s %s\n", presets[i].name, presets[i].about);
   fprintf(stderr,
           "  --spec TEXT        model spec instead of the preset's (input 1xWx513)\n"
-          "  --context B,A      frames before/after the current one (must fit the spec)\n"
+          "  --context B,A      frames before/after the current one; B+1+A must be the\n"
+          "                     spec's input height (default: A the preset's look-ahead,\n"
+          "                     B the rest of the height)\n"
           "  --epochs N         training epochs (default 40)\n"
           "  --batch N          batch size (default 64)\n"
           "  --lr X             Adam learning rate (default 1e-3)\n"
@@ -111,6 +114,24 @@ static const preset *find_preset(const char *name) {
   return NULL;
 }
 
+/* The context window from the spec's input height (1 x window x 513). */
+static void set_context(options *o) {
+  dlsc_model_t *model;
+  check_status(dlsc_model_create_from_spec(o->spec, 1, &model), "model spec");
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  dlsc_model_destroy(model);
+  size_t window = info.input.height;
+  if (!o->context_given) {
+    o->after = o->preset->after < window ? o->preset->after : window - 1;
+    o->before = window - 1 - o->after;
+  } else if (o->before + 1 + o->after != window) {
+    fprintf(stderr, "--context %zu,%zu makes a window of %zu frames; the spec's input has %zu\n",
+            o->before, o->after, o->before + 1 + o->after, window);
+    exit(2);
+  }
+}
+
 static options parse(int argc, char **argv) {
   options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = 4,
                .level_range = 10.0f, .gain_low = -3.0f, .gain_high = 9.0f,
@@ -125,7 +146,10 @@ static options parse(int argc, char **argv) {
     else if (!v) usage();
     else if (!strcmp(a, "--preset") && ++i) { if (!(o.preset = find_preset(v))) usage(); }
     else if (!strcmp(a, "--spec") && ++i) o.spec = v;
-    else if (!strcmp(a, "--context") && ++i) { if (sscanf(v, "%zu,%zu", &o.before, &o.after) != 2) usage(); }
+    else if (!strcmp(a, "--context") && ++i) {
+      if (sscanf(v, "%zu,%zu", &o.before, &o.after) != 2) usage();
+      o.context_given = 1;
+    }
     else if (!strcmp(a, "--epochs") && ++i) o.epochs = atoi(v);
     else if (!strcmp(a, "--batch") && ++i) o.batch = (size_t)atol(v);
     else if (!strcmp(a, "--lr") && ++i) o.rate = strtof(v, NULL);
@@ -153,11 +177,9 @@ static options parse(int argc, char **argv) {
     o.preset = find_preset("cnn");
   if (!o.hop)
     o.hop = o.preset->hop;
-  if (!o.spec) {
+  if (!o.spec)
     o.spec = o.preset->spec;
-    o.before = o.preset->before;
-    o.after = o.preset->after;
-  }
+  set_context(&o);
   if (!o.data)
     o.data = data_directory();
   return o;
