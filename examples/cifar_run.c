@@ -175,36 +175,47 @@ static void to_floats(const uint8_t *pixels, size_t count, int mirror, float *ou
   }
 }
 
-double accuracy(dlsc_model_t *model, const cifar_set *set, int flip_tta, size_t *confusion) {
+void predict_logits(dlsc_model_t *model, const cifar_set *set, int flip_tta, float *logits) {
   const size_t chunk = 500;
   float *inputs = malloc(chunk * CIFAR_PIXELS * sizeof *inputs);
-  float *logits = malloc(chunk * 10 * sizeof *logits), *mirrored = malloc(chunk * 10 * sizeof *logits);
-  size_t correct = 0;
-  if (confusion)
-    memset(confusion, 0, 100 * sizeof *confusion);
+  float *mirrored = malloc(chunk * 10 * sizeof *mirrored);
   for (size_t first = 0; first < set->count; first += chunk) {
     size_t n = set->count - first < chunk ? set->count - first : chunk;
+    float *out = logits + first * 10;
     to_floats(set->pixels + first * CIFAR_PIXELS, n, 0, inputs);
-    check_status(dlsc_model_predict(model, inputs, n, logits), "predict");
+    check_status(dlsc_model_predict(model, inputs, n, out), "predict");
     if (flip_tta) {
       to_floats(set->pixels + first * CIFAR_PIXELS, n, 1, inputs);
       check_status(dlsc_model_predict(model, inputs, n, mirrored), "predict");
       for (size_t i = 0; i < n * 10; i++)
-        logits[i] += mirrored[i];
-    }
-    for (size_t i = 0; i < n; i++) {
-      size_t best = 0;
-      for (size_t c = 1; c < 10; c++)
-        if (logits[i * 10 + c] > logits[i * 10 + best])
-          best = c;
-      correct += (int32_t)best == set->labels[first + i];
-      if (confusion)
-        confusion[set->labels[first + i] * 10 + best]++;
+        out[i] = 0.5f * (out[i] + mirrored[i]);
     }
   }
   free(inputs);
-  free(logits);
   free(mirrored);
+}
+
+size_t argmax10(const float *logits) {
+  size_t best = 0;
+  for (size_t c = 1; c < 10; c++)
+    if (logits[c] > logits[best])
+      best = c;
+  return best;
+}
+
+double accuracy(dlsc_model_t *model, const cifar_set *set, int flip_tta, size_t *confusion) {
+  float *logits = malloc(set->count * 10 * sizeof *logits);
+  predict_logits(model, set, flip_tta, logits);
+  size_t correct = 0;
+  if (confusion)
+    memset(confusion, 0, 100 * sizeof *confusion);
+  for (size_t i = 0; i < set->count; i++) {
+    size_t best = argmax10(logits + i * 10);
+    correct += (int32_t)best == set->labels[i];
+    if (confusion)
+      confusion[set->labels[i] * 10 + best]++;
+  }
+  free(logits);
   return (double)correct / (double)set->count;
 }
 

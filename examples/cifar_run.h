@@ -45,6 +45,11 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
 double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
                         const schedule_options *s, const char *run, FILE *csv);
 
+/* Logits (set->count x 10) of model on set's images, the mean of the image's and its
+ * mirror's when flip_tta. */
+void predict_logits(dlsc_model_t *model, const cifar_set *set, int flip_tta, float *logits);
+size_t argmax10(const float *logits);
+
 /* Accuracy of model on set (labels known), averaging the logits of the image and its
  * mirror when flip_tta; confusion (optional) gets 10 x 10 counts [true][predicted]. */
 double accuracy(dlsc_model_t *model, const cifar_set *set, int flip_tta, size_t *confusion);

@@ -10,7 +10,10 @@
  *  2. probe: a classifier with the pretext backbone, frozen, and a new head trained on
  *     the labeled images (the linear-probe accuracy of the features);
  *  3. fine-tune: all layers, the backbone at a smaller learning rate (per layer, decaying
- *     towards the input with --layer-decay).
+ *     towards the input with --layer-decay);
+ *  4. self-training (--self-train R): R rounds in which the model labels the unlabeled
+ *     images, the ones it is surest of (a fixed count per class) join the labeled set,
+ *     and all layers train on both.
  * Epochs are chosen on the 5,000 validation images; the test accuracy is reported once.
  */
 #include <math.h>
@@ -41,6 +44,10 @@ static void usage(void) {
           "  --pretext-only         stop after stage 1 (with --save-pretext)\n"
           "  --load-pretext FILE    skip stage 1 and start from this pretext model (its\n"
           "                         backbone must be --arch's)\n"
+          "  --self-train R         rounds of self-training after fine-tuning (default 0)\n"
+          "  --pseudo K             round r adds the r x K images per class the model is\n"
+          "                         surest of, with its labels (default 1000)\n"
+          "  --self-epochs N        epochs per self-training round (default 15)\n"
           "  --out FILE, --csv FILE, --confusion FILE, --data DIR, --cache DIR\n");
   exit(2);
 }
@@ -54,12 +61,14 @@ typedef struct options {
   const char *augment, *out, *csv, *confusion, *save_pretext, *load_pretext, *data, *cache;
   uint64_t seed;
   int pretext_all, pretext_only;
+  int self_rounds, self_epochs;
+  size_t pseudo_per_class;
 } options;
 
 static options parse(int argc, char **argv) {
   options o = {find_arch("tiny"), DLSC_TASK_FLIP_ROTATE3, 500, 128, 15, 30, 30, 0.1f, 1.0f, 0.05f,
                "flip-crop", "transfer.dlsc", "transfer.csv", "transfer-confusion.csv", NULL, NULL,
-               NULL, NULL, 1, 0, 0};
+               NULL, NULL, 1, 0, 0, 0, 15, 1000};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--pretext-all")) { o.pretext_all = 1; continue; }
@@ -86,10 +95,14 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--confusion")) o.confusion = v;
     else if (!strcmp(a, "--data")) o.data = v;
     else if (!strcmp(a, "--cache")) o.cache = v;
+    else if (!strcmp(a, "--self-train")) o.self_rounds = atoi(v);
+    else if (!strcmp(a, "--pseudo")) o.pseudo_per_class = (size_t)atol(v);
+    else if (!strcmp(a, "--self-epochs")) o.self_epochs = atoi(v);
     else usage();
   }
   if (!o.a || o.labels == 0 || o.labels % 10 || o.batch < 2 || o.pretext_epochs < 1 ||
-      o.probe_epochs < 0 || o.finetune_epochs < 0 || !(o.backbone_lr >= 0.0f))
+      o.probe_epochs < 0 || o.finetune_epochs < 0 || !(o.backbone_lr >= 0.0f) ||
+      o.self_rounds < 0 || o.self_epochs < 1 || o.pseudo_per_class < 1)
     usage();
   return o;
 }
@@ -139,6 +152,95 @@ static void set_layer_rates(dlsc_model_t *model, size_t backbone, float top, flo
   }
 }
 
+typedef struct confidence {
+  float p;
+  size_t index;
+} confidence;
+
+static int surer_first(const void *a, const void *b) {
+  const confidence *x = a, *y = b;
+  return x->p < y->p ? 1 : x->p > y->p ? -1 : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Appends to out, for each class, the per_class images of pool that the model assigns
+ * to it with the highest softmax probability (mirror-averaged logits), labeled with
+ * the model's prediction. Returns how many of those predictions agree with pool's own
+ * labels (known here, never used for training: a diagnostic of pseudo-label quality). */
+static size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t per_class,
+                           cifar_set *out) {
+  float *logits = malloc(pool->count * 10 * sizeof *logits);
+  predict_logits(model, pool, 1, logits);
+  confidence *ranked = malloc(pool->count * sizeof *ranked);
+  size_t agree = 0, first = out->count;
+  out->pixels = realloc(out->pixels, (first + 10 * per_class) * CIFAR_PIXELS);
+  out->labels = realloc(out->labels, (first + 10 * per_class) * sizeof *out->labels);
+  for (size_t c = 0; c < 10; c++) {
+    size_t n = 0;
+    for (size_t i = 0; i < pool->count; i++) {
+      const float *l = logits + i * 10;
+      if (argmax10(l) != c)
+        continue;
+      double sum = 0.0;
+      for (size_t k = 0; k < 10; k++)
+        sum += exp((double)(l[k] - l[c]));
+      ranked[n++] = (confidence){(float)(1.0 / sum), i};
+    }
+    qsort(ranked, n, sizeof *ranked, surer_first);
+    for (size_t j = 0; j < n && j < per_class; j++) {
+      size_t i = ranked[j].index;
+      memcpy(out->pixels + out->count * CIFAR_PIXELS, pool->pixels + i * CIFAR_PIXELS,
+             CIFAR_PIXELS);
+      out->labels[out->count++] = (int32_t)c;
+      agree += pool->labels[i] == (int32_t)c;
+    }
+  }
+  free(ranked);
+  free(logits);
+  return agree;
+}
+
+/* Stage 4: rounds of self-training on the labeled images plus pseudo-labeled ones. */
+/* A round that does not validate above the model it started from is undone, and the
+ * rounds stop there. */
+static double self_train(const options *o, dlsc_model_t *model, double validated,
+                         const cifar_set *labeled, const cifar_set *pool,
+                         dlsc_dataset_t *validation_set, const dlsc_augment_config *augment,
+                         size_t backbone, FILE *csv) {
+  double best = validated;
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  set_layer_rates(model, backbone, 1.0f, 1.0f);
+  for (int round = 1; round <= o->self_rounds; round++) {
+    cifar_set mixed = {0};
+    cifar_take(&mixed, labeled, 0, labeled->count);
+    size_t agree = pseudo_label(model, pool, (size_t)round * o->pseudo_per_class, &mixed);
+    size_t added = mixed.count - labeled->count;
+    printf("self-training round %d: %zu pseudo-labeled images (%.1f%% of them correct)\n", round,
+           added, added ? 100.0 * (double)agree / (double)added : 0.0);
+    dlsc_dataset_t *train_set = image_dataset(&mixed, 1, o->seed + (uint64_t)round);
+    check_status(dlsc_dataset_set_augment(train_set, augment), "augmentation");
+    schedule_options s = stage(o, o->self_epochs, o->rate);
+    char run[32];
+    snprintf(run, sizeof run, "self%d", round);
+    dlsc_model_t *before;
+    check_status(dlsc_model_clone(model, &before), "clone");
+    double score = train_and_select(model, train_set, validation_set, &s, run, csv);
+    printf("self-training round %d: validation %.2f%%\n", round, 100.0 * score);
+    dlsc_dataset_destroy(train_set);
+    cifar_free(&mixed);
+    if (score <= best) {
+      check_status(dlsc_model_copy_layers(model, before, info.n_layers), "undo the round");
+      printf("self-training round %d undone (validation %.2f%% before it)\n", round,
+             100.0 * best);
+      dlsc_model_destroy(before);
+      break;
+    }
+    best = score;
+    dlsc_model_destroy(before);
+  }
+  return best;
+}
+
 int main(int argc, char **argv) {
   options o = parse(argc, argv);
   dlsc_augment_config augment;
@@ -154,6 +256,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   cifar_draw_labeled(&train, o.labels / 10, o.seed, &labeled, &unlabeled);
+  size_t pool_count = unlabeled.count; /* what self-training may label: not validation */
   if (o.pretext_all) /* pixels only: labels unused */
     cifar_take(&unlabeled, &labeled, 0, labeled.count);
   cifar_take(&unlabeled, &validation, 0, validation.count);
@@ -210,6 +313,12 @@ int main(int argc, char **argv) {
     printf("fine-tuned (all layers, backbone x%g, decay x%g per layer): validation %.2f%%\n",
            (double)o.backbone_lr, (double)o.layer_decay, 100.0 * finetuned);
   }
+  double self_trained = 0.0;
+  if (o.self_rounds > 0) {
+    cifar_set pool = {unlabeled.pixels, unlabeled.labels, pool_count}; /* a view */
+    self_trained = self_train(&o, model, finetuned > probe ? finetuned : probe, &labeled, &pool,
+                              validation_set, &augment, backbone, csv);
+  }
   if (csv)
     fclose(csv);
   size_t confusion[100];
@@ -217,7 +326,8 @@ int main(int argc, char **argv) {
   printf("transfer (%s, %zu labels, seed %llu): TEST accuracy %.2f%% (validation %.2f%%), "
          "%.0f s in all\n",
          o.a->name, o.labels, (unsigned long long)o.seed, 100.0 * test_accuracy,
-         100.0 * (finetuned > probe ? finetuned : probe), now_seconds() - start);
+         100.0 * (o.self_rounds > 0 ? self_trained : finetuned > probe ? finetuned : probe),
+         now_seconds() - start);
   write_confusion(o.confusion, confusion);
   store_class_names(model);
   check_status(dlsc_model_save_file(model, o.out), o.out);
