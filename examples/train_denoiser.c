@@ -64,6 +64,7 @@ typedef struct options {
   int extra_speech; /* --course: LibriSpeech utterances mixed with the course noise */
   float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
+  float speed; /* remixes: speech sped up or slowed down by a factor up to 1 + speed */
   size_t batch;
   float rate, weight_decay;
   uint64_t seed;
@@ -87,6 +88,8 @@ static void usage(void) {
           "  --remix N          --course: extra remixes of the training noise per epoch (4)\n"
           "  --level D          remixes: speech level varied over -D .. +D/2 dB (10)\n"
           "  --noise-gain A:B   remixes: the recorded noise scaled by A .. B dB (-3:9)\n"
+          "  --speed S          remixes: the speech played 1/(1+S) .. (1+S) times as fast\n"
+          "                     (tempo and pitch; 0, the default, leaves it as recorded)\n"
           "  --hop N            STFT hop of the model (default the preset's: 256 for cnn,\n"
           "                     512 for the others; n_fft stays 1024)\n"
           "  --constant-lr      no cosine decay of the learning rate\n"
@@ -158,6 +161,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--average") && ++i) o.average = atoi(v);
     else if (!strcmp(a, "--extra-speech") && ++i) o.extra_speech = atoi(v);
     else if (!strcmp(a, "--level") && ++i) o.level_range = strtof(v, NULL);
+    else if (!strcmp(a, "--speed") && ++i) { if ((o.speed = strtof(v, NULL)) < 0.0f) usage(); }
     else if (!strcmp(a, "--noise-gain") && ++i) {
       if (sscanf(v, "%f:%f", &o.gain_low, &o.gain_high) != 2 || o.gain_low > o.gain_high) usage();
     }
@@ -217,6 +221,30 @@ static uint64_t mix_state;
 static double uniform01(void) {
   mix_state = mix_state * 6364136223846793005ULL + 1442695040888963407ULL;
   return (double)(mix_state >> 11) * 0x1.0p-53;
+}
+
+/* x played a times as fast into y (at most capacity samples; returns the count):
+ * band-limited interpolation with a Hann-windowed sinc, cut off at the lower of the
+ * two Nyquist rates. */
+#define SINC_HALF 16
+#define PI 3.14159265358979323846
+static size_t change_speed(const float *x, size_t n, double a, float *y, size_t capacity) {
+  double cutoff = a > 1.0 ? 1.0 / a : 1.0;
+  size_t m = (size_t)((double)n / a);
+  m = m < capacity ? m : capacity;
+  for (size_t j = 0; j < m; j++) {
+    double t = (double)j * a, sum = 0.0;
+    long centre = (long)t;
+    for (long k = centre - SINC_HALF + 1; k <= centre + SINC_HALF; k++) {
+      if (k < 0 || k >= (long)n)
+        continue;
+      double d = t - (double)k, arg = PI * cutoff * d;
+      double sinc = fabs(arg) < 1e-9 ? 1.0 : sin(arg) / arg;
+      sum += x[k] * cutoff * sinc * (0.5 + 0.5 * cos(PI * d / SINC_HALF));
+    }
+    y[j] = (float)sum;
+  }
+  return m;
 }
 
 /* ---- the model and its training settings */
@@ -460,6 +488,7 @@ static int run_course(const options *o) {
   dlsc_model_t *model = build_model(o);
   float *noise = malloc(train_n * sizeof *noise), *mix = malloc(train_n * sizeof *mix);
   float *scaled = malloc(train_n * sizeof *scaled);
+  float *stretched = o->speed > 0.0f ? malloc(train_n * sizeof *stretched) : NULL;
   float *work = malloc(n * sizeof *work);
   for (size_t i = 0; i < train_n; i++)
     noise[i] = train_noisy[i] - train_clean[i];
@@ -491,8 +520,14 @@ static int run_course(const options *o) {
       double gain_db = o->gain_low + (o->gain_high - o->gain_low) * uniform01();
       float gain = (float)pow(10.0, gain_db / 20.0);
       float level = (float)pow(10.0, o->level_range * (uniform01() * 1.5 - 1.0) / 20.0);
+      const float *speech = train_clean + offset;
+      if (o->speed > 0.0f) { /* drawn only then: runs without --speed mix as before */
+        double speed = exp(log1p(o->speed) * (2.0 * uniform01() - 1.0));
+        length = change_speed(speech, length, speed, stretched, train_n);
+        speech = stretched;
+      }
       for (size_t i = 0; i < length; i++) {
-        scaled[i] = level * train_clean[offset + i];
+        scaled[i] = level * speech[i];
         mix[i] = scaled[i] + level * gain * noise[(offset + i + shift) % train_n];
       }
       check_status(dlsc_dataset_add_signal_pair(train, model_stft, mix, scaled, length),
@@ -559,6 +594,7 @@ static int run_course(const options *o) {
   free(noise);
   free(mix);
   free(scaled);
+  free(stretched);
   free(work);
   free(clean);
   free(noisy);
