@@ -5,7 +5,8 @@
  * Reads anything libsndfile reads (WAV, FLAC, ...), writes WAV or FLAC by the output
  * name. Without --model it uses the general model installed with dlsc. --stream N
  * feeds the stream API N samples at a time instead of the whole-signal call; the
- * result is the same to 1e-6.
+ * result is the same to 1e-6. A recording at another sample rate is resampled to the
+ * model's (dlsc_resample), denoised, and written back at its own rate.
  */
 #include "example_util.h"
 
@@ -16,6 +17,7 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: dlsc-denoise [--model FILE] [--downmix] [--stream N] in.wav out.wav\n"
+          "  any sample rate: resampled to the model's (16 kHz) and back\n"
           "  --model FILE  a dlsc denoising model (default: %s,\n"
           "                or %s before installation)\n"
           "  --downmix     average the channels of a stereo file instead of refusing it\n"
@@ -43,6 +45,22 @@ static void denoise_streaming(const dlsc_model_t *model, const float *in, size_t
          1000.0 * (double)latency / 16000.0);
   free(delayed);
   dlsc_stream_destroy(stream);
+}
+
+/* x (n samples at rate from) at rate to, in a new buffer of *n_out samples; exits with
+ * a message on failure. */
+static float *resample(const float *x, size_t n, int from, int to, size_t *n_out) {
+  float *y = NULL;
+  dlsc_status status = dlsc_resample(x, n, (unsigned)from, (unsigned)to, NULL, 0, n_out);
+  if (status == DLSC_OK && !(y = malloc(*n_out * sizeof *y)))
+    status = DLSC_ERR_OUT_OF_MEMORY;
+  if (status == DLSC_OK)
+    status = dlsc_resample(x, n, (unsigned)from, (unsigned)to, y, *n_out, n_out);
+  if (status != DLSC_OK) {
+    fprintf(stderr, "cannot resample from %d Hz to %d Hz: %s\n", from, to, dlsc_strerror(status));
+    exit(1);
+  }
+  return y;
 }
 
 int main(int argc, char **argv) {
@@ -102,10 +120,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", error);
     return 1;
   }
+  float *original = NULL; /* the input at its own rate, when it is not the model's */
+  size_t original_n = n;
   if (rate != model_rate) {
-    fprintf(stderr, "%s is sampled at %d Hz; the model expects %d Hz (resample first, e.g. "
-            "sox %s -r %d resampled.wav)\n", in_path, rate, model_rate, in_path, model_rate);
-    return 1;
+    float *resampled = resample(noisy, n, rate, model_rate, &n);
+    printf("%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
+           rate, model_rate, rate,
+           rate > model_rate ? " (without the content above the model's band)" : "");
+    original = noisy;
+    noisy = resampled;
   }
   float *clean = malloc(n * sizeof *clean);
   double start = now_seconds();
@@ -121,7 +144,15 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  double seconds = now_seconds() - start, audio = (double)n / (double)rate;
+  double seconds = now_seconds() - start, audio = (double)n / (double)model_rate;
+  if (original) { /* back to the input's rate; the samples past its length are dropped */
+    size_t back_n;
+    float *back = resample(clean, n, model_rate, rate, &back_n);
+    free(clean);
+    free(original);
+    clean = back;
+    n = original_n < back_n ? original_n : back_n;
+  }
   if (write_wav(out_path, clean, n, rate) != 0) {
     fprintf(stderr, "cannot write %s\n", out_path);
     return 1;

@@ -223,30 +223,6 @@ static double uniform01(void) {
   return (double)(mix_state >> 11) * 0x1.0p-53;
 }
 
-/* x played a times as fast into y (at most capacity samples; returns the count):
- * band-limited interpolation with a Hann-windowed sinc, cut off at the lower of the
- * two Nyquist rates. */
-#define SINC_HALF 16
-#define PI 3.14159265358979323846
-static size_t change_speed(const float *x, size_t n, double a, float *y, size_t capacity) {
-  double cutoff = a > 1.0 ? 1.0 / a : 1.0;
-  size_t m = (size_t)((double)n / a);
-  m = m < capacity ? m : capacity;
-  for (size_t j = 0; j < m; j++) {
-    double t = (double)j * a, sum = 0.0;
-    long centre = (long)t;
-    for (long k = centre - SINC_HALF + 1; k <= centre + SINC_HALF; k++) {
-      if (k < 0 || k >= (long)n)
-        continue;
-      double d = t - (double)k, arg = PI * cutoff * d;
-      double sinc = fabs(arg) < 1e-9 ? 1.0 : sin(arg) / arg;
-      sum += x[k] * cutoff * sinc * (0.5 + 0.5 * cos(PI * d / SINC_HALF));
-    }
-    y[j] = (float)sum;
-  }
-  return m;
-}
-
 /* ---- the model and its training settings */
 
 /* Adam with a cosine decay over the run (total_steps from the examples per epoch). */
@@ -488,7 +464,7 @@ static int run_course(const options *o) {
   dlsc_model_t *model = build_model(o);
   float *noise = malloc(train_n * sizeof *noise), *mix = malloc(train_n * sizeof *mix);
   float *scaled = malloc(train_n * sizeof *scaled);
-  float *stretched = o->speed > 0.0f ? malloc(train_n * sizeof *stretched) : NULL;
+  float *stretched = NULL; /* --speed: the resampled speech */
   float *work = malloc(n * sizeof *work);
   for (size_t i = 0; i < train_n; i++)
     noise[i] = train_noisy[i] - train_clean[i];
@@ -522,8 +498,17 @@ static int run_course(const options *o) {
       float level = (float)pow(10.0, o->level_range * (uniform01() * 1.5 - 1.0) / 20.0);
       const float *speech = train_clean + offset;
       if (o->speed > 0.0f) { /* drawn only then: runs without --speed mix as before */
+        /* played speed times as fast: read as if recorded at speed x 16 kHz */
         double speed = exp(log1p(o->speed) * (2.0 * uniform01() - 1.0));
-        length = change_speed(speech, length, speed, stretched, train_n);
+        unsigned rate = (unsigned)lround(speed * SAMPLE_RATE);
+        size_t stretched_n;
+        check_status(dlsc_resample(speech, length, rate, SAMPLE_RATE, NULL, 0, &stretched_n),
+                     "speed");
+        stretched = realloc(stretched, stretched_n * sizeof *stretched);
+        check_status(dlsc_resample(speech, length, rate, SAMPLE_RATE, stretched, stretched_n,
+                                   &stretched_n),
+                     "speed");
+        length = stretched_n < length ? stretched_n : length; /* the mixing buffers' size */
         speech = stretched;
       }
       for (size_t i = 0; i < length; i++) {

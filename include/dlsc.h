@@ -468,7 +468,7 @@ DLSC_API dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in,
 DLSC_API dlsc_status dlsc_stream_flush(dlsc_stream_t *stream, float *out);
 DLSC_API dlsc_status dlsc_stream_reset(dlsc_stream_t *stream);
 
-/* ---------------------------------------------------------------- metrics, mixing */
+/* ------------------------------------------------- metrics, mixing, resampling */
 
 /* 10 log10(|ref|^2 / |ref - est|^2) in dB; +INFINITY for a perfect estimate.
  * A silent reference or a non-finite sample: DLSC_ERR_NUMERIC. */
@@ -482,6 +482,16 @@ DLSC_API dlsc_status dlsc_si_sdr(const float *reference, const float *estimate, 
 DLSC_API dlsc_status dlsc_mix_at_snr(const float *clean, size_t n_samples, const float *noise,
                                      size_t n_noise, size_t noise_offset, double snr_db,
                                      float *mix);
+/* Resamples a whole signal from rate_in to rate_out Hz (each 1 .. 1,000,000): output
+ * sample j is the band-limited input at time j / rate_out, for every such time inside
+ * the input, so *n_out = ceil(n_in * rate_out / rate_in). Kaiser-windowed sinc of 32
+ * zero crossings each side, cut off at 0.94 of the lower Nyquist rate (content above it
+ * is removed, none aliases); equal rates copy. With out NULL only *n_out is set; a
+ * smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL; non-finite input: DLSC_ERR_NUMERIC
+ * (out untouched). out may not overlap in. */
+DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in,
+                                   unsigned rate_out, float *out, size_t out_capacity,
+                                   size_t *n_out);
 
 #ifdef __cplusplus
 }

@@ -358,6 +358,73 @@ START_TEST(metrics_have_their_definitions) {
 }
 END_TEST
 
+/* Largest |out[j] - sin(2 pi f j / rate_out)| over outputs at least margin samples
+ * from either end, for a sine of f Hz sampled at rate_in. */
+static double resampled_sine_error(double f, unsigned rate_in, unsigned rate_out, size_t n_in,
+                                   size_t margin) {
+  float *in = malloc(n_in * sizeof *in), *out = NULL;
+  for (size_t i = 0; i < n_in; i++)
+    in[i] = (float)sin(2.0 * M_PI * f * (double)i / rate_in);
+  size_t n_out;
+  ck_assert_ok(dlsc_resample(in, n_in, rate_in, rate_out, NULL, 0, &n_out));
+  out = malloc(n_out * sizeof *out);
+  ck_assert_ok(dlsc_resample(in, n_in, rate_in, rate_out, out, n_out, &n_out));
+  double worst = 0.0;
+  for (size_t j = margin; j + margin < n_out; j++)
+    worst = fmax(worst, fabs(out[j] - sin(2.0 * M_PI * f * (double)j / rate_out)));
+  free(in);
+  free(out);
+  return worst;
+}
+
+START_TEST(resampling_keeps_the_band_and_removes_what_would_alias) {
+  /* lengths: every output time inside the input */
+  float x[441] = {0}, y[1323];
+  size_t n;
+  ck_assert_ok(dlsc_resample(x, 441, 44100, 16000, NULL, 0, &n));
+  ck_assert_uint_eq(n, 160);
+  ck_assert_ok(dlsc_resample(x, 440, 44100, 16000, NULL, 0, &n));
+  ck_assert_uint_eq(n, 160); /* ceil(159.64) */
+  ck_assert_ok(dlsc_resample(x, 100, 16000, 48000, NULL, 0, &n));
+  ck_assert_uint_eq(n, 300);
+  /* tones in the pass band come through, in both directions and odd ratios */
+  ck_assert_double_le(resampled_sine_error(1000.0, 48000, 16000, 9600, 200), 1e-4);
+  ck_assert_double_le(resampled_sine_error(5000.0, 44100, 16000, 8820, 200), 1e-4);
+  ck_assert_double_le(resampled_sine_error(3000.0, 16000, 48000, 3200, 600), 1e-4);
+  ck_assert_double_le(resampled_sine_error(440.0, 17600, 16000, 3520, 200), 1e-4);
+  /* a 10 kHz tone cannot exist at 16 kHz: it must vanish, not fold to 6 kHz */
+  float tone[9600], low[3200];
+  for (int i = 0; i < 9600; i++)
+    tone[i] = (float)sin(2.0 * M_PI * 10000.0 * i / 48000.0);
+  ck_assert_ok(dlsc_resample(tone, 9600, 48000, 16000, low, 3200, &n));
+  double energy = 0.0;
+  for (size_t j = 200; j + 200 < n; j++)
+    energy += (double)low[j] * low[j];
+  ck_assert_double_le(sqrt(energy / (double)(n - 400)), 1e-4); /* below -77 dB of 0.707 */
+  /* equal rates copy exactly */
+  fill_uniform(x, 441, -1, 1, 5);
+  ck_assert_ok(dlsc_resample(x, 441, 16000, 16000, y, 441, &n));
+  ck_assert_uint_eq(n, 441);
+  ck_assert_mem_eq(x, y, sizeof x);
+  /* bad input: a status, and out untouched */
+  for (int i = 0; i < 1323; i++)
+    y[i] = 7.0f;
+  ck_assert_status(dlsc_resample(x, 441, 16000, 48000, y, 1322, &n), DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_uint_eq(n, 1323);
+  x[17] = INFINITY;
+  ck_assert_status(dlsc_resample(x, 441, 16000, 48000, y, 1323, &n), DLSC_ERR_NUMERIC);
+  for (int i = 0; i < 1323; i++)
+    ck_assert_float_eq(y[i], 7.0f);
+  ck_assert_status(dlsc_resample(x, 441, 0, 16000, y, 1323, &n), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resample(x, 441, 16000, 2000000, y, 1323, &n), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resample(x, 0, 16000, 48000, y, 1323, &n), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resample(NULL, 441, 16000, 48000, y, 1323, &n), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resample(x, 441, 16000, 48000, y, 1323, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resample(x, SIZE_MAX / 2, 16000, 48000, NULL, 0, &n),
+                   DLSC_ERR_INVALID_ARGUMENT); /* the output length would overflow */
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("denoise");
   TCase *tc = tcase_create("denoise");
@@ -370,6 +437,7 @@ int main(void) {
   tcase_add_test(tc, mismatches_and_bad_samples_get_a_status);
   tcase_add_test(tc, denoise_config_survives_save_and_load);
   tcase_add_test(tc, metrics_have_their_definitions);
+  tcase_add_test(tc, resampling_keeps_the_band_and_removes_what_would_alias);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
