@@ -199,9 +199,9 @@ static size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t pe
   return agree;
 }
 
-/* Stage 4: rounds of self-training on the labeled images plus pseudo-labeled ones. */
-/* A round that does not validate above the model it started from is undone, and the
- * rounds stop there. */
+/* Stage 4: rounds of self-training on the labeled images plus pseudo-labeled ones,
+ * starting from a model that validated at `validated`. A round that does not validate
+ * above the model it started from is undone, and the rounds stop there. */
 static double self_train(const options *o, dlsc_model_t *model, double validated,
                          const cifar_set *labeled, const cifar_set *pool,
                          dlsc_dataset_t *validation_set, const dlsc_augment_config *augment,
@@ -316,8 +316,8 @@ int main(int argc, char **argv) {
   double self_trained = 0.0;
   if (o.self_rounds > 0) {
     cifar_set pool = {unlabeled.pixels, unlabeled.labels, pool_count}; /* a view */
-    self_trained = self_train(&o, model, finetuned > probe ? finetuned : probe, &labeled, &pool,
-                              validation_set, &augment, backbone, csv);
+    self_trained = self_train(&o, model, o.finetune_epochs > 0 ? finetuned : probe, &labeled,
+                              &pool, validation_set, &augment, backbone, csv);
   }
   if (csv)
     fclose(csv);
