@@ -13,7 +13,8 @@
  *     towards the input with --layer-decay);
  *  4. self-training (--self-train R): R rounds in which the model labels the unlabeled
  *     images, the ones it is surest of (a fixed count per class) join the labeled set,
- *     and all layers train on both.
+ *     and the model trains on both at the fine-tuning rates, with stronger augmentation
+ *     (--self-augment) so that it learns more than its own answers.
  * Epochs are chosen on the 5,000 validation images; the test accuracy is reported once.
  */
 #include <math.h>
@@ -48,6 +49,7 @@ static void usage(void) {
           "  --pseudo K             round r adds the r x K images per class the model is\n"
           "                         surest of, with its labels (default 1000)\n"
           "  --self-epochs N        epochs per self-training round (default 15)\n"
+          "  --self-augment NAME    augmentation while self-training (default strong)\n"
           "  --out FILE, --csv FILE, --confusion FILE, --data DIR, --cache DIR\n");
   exit(2);
 }
@@ -58,7 +60,8 @@ typedef struct options {
   size_t labels, batch;
   int pretext_epochs, probe_epochs, finetune_epochs;
   float backbone_lr, layer_decay, rate;
-  const char *augment, *out, *csv, *confusion, *save_pretext, *load_pretext, *data, *cache;
+  const char *augment, *self_augment, *out, *csv, *confusion, *save_pretext, *load_pretext;
+  const char *data, *cache;
   uint64_t seed;
   int pretext_all, pretext_only;
   int self_rounds, self_epochs;
@@ -66,9 +69,12 @@ typedef struct options {
 } options;
 
 static options parse(int argc, char **argv) {
-  options o = {find_arch("tiny"), DLSC_TASK_FLIP_ROTATE3, 500, 128, 15, 30, 30, 0.1f, 1.0f, 0.05f,
-               "flip-crop", "transfer.dlsc", "transfer.csv", "transfer-confusion.csv", NULL, NULL,
-               NULL, NULL, 1, 0, 0, 0, 15, 1000};
+  options o = {.a = find_arch("tiny"), .task = DLSC_TASK_FLIP_ROTATE3, .labels = 500,
+               .batch = 128, .pretext_epochs = 15, .probe_epochs = 30, .finetune_epochs = 30,
+               .backbone_lr = 0.1f, .layer_decay = 1.0f, .rate = 0.05f, .augment = "flip-crop",
+               .self_augment = "strong", .out = "transfer.dlsc", .csv = "transfer.csv",
+               .confusion = "transfer-confusion.csv", .seed = 1, .self_epochs = 15,
+               .pseudo_per_class = 1000};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--pretext-all")) { o.pretext_all = 1; continue; }
@@ -98,6 +104,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--self-train")) o.self_rounds = atoi(v);
     else if (!strcmp(a, "--pseudo")) o.pseudo_per_class = (size_t)atol(v);
     else if (!strcmp(a, "--self-epochs")) o.self_epochs = atoi(v);
+    else if (!strcmp(a, "--self-augment")) o.self_augment = v;
     else usage();
   }
   if (!o.a || o.labels == 0 || o.labels % 10 || o.batch < 2 || o.pretext_epochs < 1 ||
@@ -204,12 +211,15 @@ static size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t pe
  * above the model it started from is undone, and the rounds stop there. */
 static double self_train(const options *o, dlsc_model_t *model, double validated,
                          const cifar_set *labeled, const cifar_set *pool,
-                         dlsc_dataset_t *validation_set, const dlsc_augment_config *augment,
-                         size_t backbone, FILE *csv) {
+                         dlsc_dataset_t *validation_set, size_t backbone, FILE *csv) {
   double best = validated;
   dlsc_model_info info;
   dlsc_model_get_info(model, &info);
-  set_layer_rates(model, backbone, 1.0f, 1.0f);
+  dlsc_augment_config augment;
+  int expand;
+  if (augment_preset(o->self_augment, &augment, &expand) != 0 || expand)
+    usage(); /* the original's expansion is not an on-the-fly augmentation */
+  set_layer_rates(model, backbone, o->backbone_lr, o->layer_decay);
   for (int round = 1; round <= o->self_rounds; round++) {
     cifar_set mixed = {0};
     cifar_take(&mixed, labeled, 0, labeled->count);
@@ -218,7 +228,7 @@ static double self_train(const options *o, dlsc_model_t *model, double validated
     printf("self-training round %d: %zu pseudo-labeled images (%.1f%% of them correct)\n", round,
            added, added ? 100.0 * (double)agree / (double)added : 0.0);
     dlsc_dataset_t *train_set = image_dataset(&mixed, 1, o->seed + (uint64_t)round);
-    check_status(dlsc_dataset_set_augment(train_set, augment), "augmentation");
+    check_status(dlsc_dataset_set_augment(train_set, &augment), "augmentation");
     schedule_options s = stage(o, o->self_epochs, o->rate);
     char run[32];
     snprintf(run, sizeof run, "self%d", round);
@@ -317,7 +327,7 @@ int main(int argc, char **argv) {
   if (o.self_rounds > 0) {
     cifar_set pool = {unlabeled.pixels, unlabeled.labels, pool_count}; /* a view */
     self_trained = self_train(&o, model, o.finetune_epochs > 0 ? finetuned : probe, &labeled,
-                              &pool, validation_set, &augment, backbone, csv);
+                              &pool, validation_set, backbone, csv);
   }
   if (csv)
     fclose(csv);

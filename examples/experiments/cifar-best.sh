@@ -6,6 +6,9 @@
 #             draw of labeled images
 #   transfer  500 labels (3 class-balanced draws): the pretext backbone frozen under a new
 #             head, then fine-tuned at 0.1x the head's rate; flips and crops
+#   self      the transfer runs followed by two rounds of self-training (the 1,000 and
+#             then 2,000 unlabeled images per class the model is surest of join the 500
+#             labeled ones; 10 epochs each), the same 3 draws
 #   scratch   the same 500-label draws from scratch, for comparison
 #   full      all 45,000 training labels, flips and crops, 12 epochs (~45 min on one core)
 #   wide-full the wide CNN (2 M parameters) on all labels, flips and crops, label
@@ -13,13 +16,14 @@
 #             default stages
 # Validation: the last 5,000 records of data_batch_5; each run reports TEST once.
 # Usage: examples/experiments/cifar-best.sh [build-dir] [output-dir] [stage ...]
-#        (stages: pretext transfer scratch full wide-full; default the first four)
+#        (stages: pretext transfer self scratch full wide-full; default all but
+#        wide-full)
 set -euo pipefail
 build=${1:-build}
 out=${2:-out/cifar-best}
 shift 2 || shift $#
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(pretext transfer scratch full)
+[ ${#stages[@]} -eq 0 ] && stages=(pretext transfer self scratch full)
 bin=$build/examples
 mkdir -p "$out"
 . "$(dirname "$0")/common.sh" # run NAME COMMAND..., resumable
@@ -38,6 +42,13 @@ for stage in "${stages[@]}"; do
         --load-pretext "$pretext" --augment flip-crop --probe-epochs 10 --finetune-epochs 50 \
         --out "$out/transfer500-$seed.dlsc" --csv "$out/transfer500-$seed.csv" \
         --confusion "$out/transfer500-$seed-confusion.csv"
+    done ;;
+  self)
+    for seed in 1 2 3; do
+      run self500-$seed "$bin/dlsc-cifar-transfer" "${common[@]}" --labels 500 --seed $seed \
+        --load-pretext "$pretext" --augment flip-crop --probe-epochs 10 --finetune-epochs 50 \
+        --self-train 2 --pseudo 1000 --self-epochs 10 --out "$out/self500-$seed.dlsc" \
+        --csv "$out/self500-$seed.csv" --confusion "$out/self500-$seed-confusion.csv"
     done ;;
   scratch)
     for seed in 1 2 3; do

@@ -8,8 +8,9 @@
 #   cnn          the 2-D CNN at its preset's hop 256, seeds 1 and 2 (with hop 512 at
 #                30 epochs for the same seeds, as the A/B of the hop), then cnn-full on
 #                the whole 85 % (the denoised test recordings in listen-cnn-full/)
-#   cnn-variants the hop-256 CNN with dropout 0.2 before its dense layer (seeds 1, 2) and
-#                with a 17-frame window (seed 1): tried, not adopted
+#   cnn-variants the hop-256 CNN with dropout 0.2 before its dense layer (seeds 1, 2),
+#                with a 17-frame window (seed 1) and with speed-perturbed remixes
+#                (--speed 0.1, seeds 1, 2): tried, not adopted
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants general; default all
@@ -59,6 +60,10 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; dropout 0.2; dense 513; sigmoid" 
 conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 stride=2x2; relu; conv2d 32 3x5 pad=0x2 \
 stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dense 513; sigmoid" \
       --epochs 30 --constant-lr --average 8
+    for seed in 1 2; do
+      train cnn-speed-seed$seed --course --preset cnn --speed 0.1 --epochs 30 --constant-lr \
+        --average 8 --seed $seed
+    done
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
