@@ -15,5 +15,5 @@ dlsc_install_deps() {
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 
-DLSC_BUILD_PACKAGES=(gcc meson ninja-build pkg-config libkissfft-dev libopenblas-dev check
+DLSC_BUILD_PACKAGES=(gcc g++ meson ninja-build pkg-config libkissfft-dev libopenblas-dev check
                      libsndfile1-dev libpng-dev xz-utils)

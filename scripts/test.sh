@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test suite: unit tests (Check) and integration tests on the real data, built
 # twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
-# errors; then the plain build is installed into a scratch directory and a program
-# outside the tree is built against it through pkg-config, shared and static, and run.
+# errors; then the plain build is installed into a scratch directory and programs
+# outside the tree are built against it through pkg-config (C shared and static, C++)
+# and run.
 # About 3 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +36,7 @@ cc -std=c11 -Wall -Werror tests/installed/consumer.c -o "$stage/consumer-static"
   $("${config[@]}" --cflags dlsc) "$libdir/libdlsc.a" $("${config[@]}" --static --libs-only-other --libs-only-l dlsc | sed 's/-ldlsc//') -lm
 "$stage/consumer-static"
 ldd "$stage/consumer-static" | grep -q libdlsc && { echo "the static build links libdlsc.so" >&2; exit 1; }
-echo "pkg-config: shared and static consumers OK"
+c++ -std=c++11 -Wall -Wextra -Werror tests/installed/consumer.cpp -o "$stage/consumer-cpp" \
+  $("${config[@]}" --cflags --libs dlsc)
+LD_LIBRARY_PATH=$libdir "$stage/consumer-cpp"
+echo "pkg-config: shared and static C consumers and a C++ consumer OK"
