@@ -13,8 +13,7 @@
  *     towards the input with --layer-decay);
  *  4. self-training (--self-train R): R rounds in which the model labels the unlabeled
  *     images, the ones it is surest of (a fixed count per class) join the labeled set,
- *     and the model trains on both at the fine-tuning rates, with stronger augmentation
- *     (--self-augment) so that it learns more than its own answers.
+ *     and all layers train on both (at the head's rate unless --self-backbone-lr).
  * Epochs are chosen on the 5,000 validation images; the test accuracy is reported once.
  */
 #include <math.h>
@@ -49,7 +48,9 @@ static void usage(void) {
           "  --pseudo K             round r adds the r x K images per class the model is\n"
           "                         surest of, with its labels (default 1000)\n"
           "  --self-epochs N        epochs per self-training round (default 15)\n"
-          "  --self-augment NAME    augmentation while self-training (default strong)\n"
+          "  --self-augment NAME    augmentation while self-training (default flip-crop)\n"
+          "  --self-backbone-lr X   self-training rate of the backbone relative to the\n"
+          "                         head (default 1)\n"
           "  --out FILE, --csv FILE, --confusion FILE, --data DIR, --cache DIR\n");
   exit(2);
 }
@@ -59,7 +60,7 @@ typedef struct options {
   dlsc_task task;
   size_t labels, batch;
   int pretext_epochs, probe_epochs, finetune_epochs;
-  float backbone_lr, layer_decay, rate;
+  float backbone_lr, layer_decay, rate, self_backbone_lr;
   const char *augment, *self_augment, *out, *csv, *confusion, *save_pretext, *load_pretext;
   const char *data, *cache;
   uint64_t seed;
@@ -72,7 +73,7 @@ static options parse(int argc, char **argv) {
   options o = {.a = find_arch("tiny"), .task = DLSC_TASK_FLIP_ROTATE3, .labels = 500,
                .batch = 128, .pretext_epochs = 15, .probe_epochs = 30, .finetune_epochs = 30,
                .backbone_lr = 0.1f, .layer_decay = 1.0f, .rate = 0.05f, .augment = "flip-crop",
-               .self_augment = "strong", .out = "transfer.dlsc", .csv = "transfer.csv",
+               .self_augment = "flip-crop", .self_backbone_lr = 1.0f, .out = "transfer.dlsc", .csv = "transfer.csv",
                .confusion = "transfer-confusion.csv", .seed = 1, .self_epochs = 15,
                .pseudo_per_class = 1000};
   for (int i = 1; i < argc; i++) {
@@ -105,11 +106,13 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--pseudo")) o.pseudo_per_class = (size_t)atol(v);
     else if (!strcmp(a, "--self-epochs")) o.self_epochs = atoi(v);
     else if (!strcmp(a, "--self-augment")) o.self_augment = v;
+    else if (!strcmp(a, "--self-backbone-lr")) o.self_backbone_lr = strtof(v, NULL);
     else usage();
   }
   if (!o.a || o.labels == 0 || o.labels % 10 || o.batch < 2 || o.pretext_epochs < 1 ||
       o.probe_epochs < 0 || o.finetune_epochs < 0 || !(o.backbone_lr >= 0.0f) ||
-      o.self_rounds < 0 || o.self_epochs < 1 || o.pseudo_per_class < 1)
+      o.self_rounds < 0 || o.self_epochs < 1 || o.pseudo_per_class < 1 ||
+      !(o.self_backbone_lr >= 0.0f))
     usage();
   return o;
 }
@@ -219,7 +222,7 @@ static double self_train(const options *o, dlsc_model_t *model, double validated
   int expand;
   if (augment_preset(o->self_augment, &augment, &expand) != 0 || expand)
     usage(); /* the original's expansion is not an on-the-fly augmentation */
-  set_layer_rates(model, backbone, o->backbone_lr, o->layer_decay);
+  set_layer_rates(model, backbone, o->self_backbone_lr, 1.0f);
   for (int round = 1; round <= o->self_rounds; round++) {
     cifar_set mixed = {0};
     cifar_take(&mixed, labeled, 0, labeled->count);
