@@ -73,9 +73,9 @@ static options parse(int argc, char **argv) {
   options o = {.a = find_arch("tiny"), .task = DLSC_TASK_FLIP_ROTATE3, .labels = 500,
                .batch = 128, .pretext_epochs = 15, .probe_epochs = 30, .finetune_epochs = 30,
                .backbone_lr = 0.1f, .layer_decay = 1.0f, .rate = 0.05f, .augment = "flip-crop",
-               .self_augment = "flip-crop", .self_backbone_lr = 1.0f, .out = "transfer.dlsc", .csv = "transfer.csv",
-               .confusion = "transfer-confusion.csv", .seed = 1, .self_epochs = 15,
-               .pseudo_per_class = 1000};
+               .self_augment = "flip-crop", .self_backbone_lr = 1.0f, .out = "transfer.dlsc",
+               .csv = "transfer.csv", .confusion = "transfer-confusion.csv", .seed = 1,
+               .self_epochs = 15, .pseudo_per_class = 1000};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--pretext-all")) { o.pretext_all = 1; continue; }

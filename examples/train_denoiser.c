@@ -60,7 +60,8 @@ typedef struct options {
   const preset *preset;
   const char *spec; /* overrides the preset's */
   size_t before, after, hop;
-  int course, general, context_given, epochs, remix, mixes_per_utterance, constant_rate, average, full;
+  int course, general, context_given, epochs, remix, mixes_per_utterance, constant_rate, average;
+  int full;
   int extra_speech; /* --course: LibriSpeech utterances mixed with the course noise */
   float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */

@@ -70,7 +70,8 @@ dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in, unsign
     uint64_t scaled = (uint64_t)j * rate_in; /* j's time in input samples, exactly */
     double t = (double)(scaled / rate_out) + (double)(scaled % rate_out) / rate_out;
     double first = ceil(t - half), last = floor(t + half), sum = 0.0;
-    size_t k = first > 0.0 ? (size_t)first : 0, end = last < (double)(n_in - 1) ? (size_t)last : n_in - 1;
+    size_t k = first > 0.0 ? (size_t)first : 0;
+    size_t end = last < (double)(n_in - 1) ? (size_t)last : n_in - 1;
     for (; k <= end; k++) {
       double position = fabs(t - (double)k) * steps;
       size_t i = (size_t)position;
