@@ -47,22 +47,6 @@ static void denoise_streaming(const dlsc_model_t *model, const float *in, size_t
   dlsc_stream_destroy(stream);
 }
 
-/* x (n samples at rate from) at rate to, in a new buffer of *n_out samples; exits with
- * a message on failure. */
-static float *resample(const float *x, size_t n, int from, int to, size_t *n_out) {
-  float *y = NULL;
-  dlsc_status status = dlsc_resample(x, n, (unsigned)from, (unsigned)to, NULL, 0, n_out);
-  if (status == DLSC_OK && !(y = malloc(*n_out * sizeof *y)))
-    status = DLSC_ERR_OUT_OF_MEMORY;
-  if (status == DLSC_OK)
-    status = dlsc_resample(x, n, (unsigned)from, (unsigned)to, y, *n_out, n_out);
-  if (status != DLSC_OK) {
-    fprintf(stderr, "cannot resample from %d Hz to %d Hz: %s\n", from, to, dlsc_strerror(status));
-    exit(1);
-  }
-  return y;
-}
-
 int main(int argc, char **argv) {
   const char *model_path = NULL, *in_path = NULL, *out_path = NULL;
   int downmix = 0;
@@ -123,7 +107,7 @@ int main(int argc, char **argv) {
   float *original = NULL; /* the input at its own rate, when it is not the model's */
   size_t original_n = n;
   if (rate != model_rate) {
-    float *resampled = resample(noisy, n, rate, model_rate, &n);
+    float *resampled = resample_or_exit(noisy, n, rate, model_rate, &n, in_path);
     printf("%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
            rate, model_rate, rate,
            rate > model_rate ? " (without the content above the model's band)" : "");
@@ -147,7 +131,7 @@ int main(int argc, char **argv) {
   double seconds = now_seconds() - start, audio = (double)n / (double)model_rate;
   if (original) { /* back to the input's rate; the samples past its length are dropped */
     size_t back_n;
-    float *back = resample(clean, n, model_rate, rate, &back_n);
+    float *back = resample_or_exit(clean, n, model_rate, rate, &back_n, out_path);
     free(clean);
     free(original);
     clean = back;

@@ -116,6 +116,22 @@ const char *data_directory(void) {
   return DLSC_DEFAULT_DATA_DIR;
 }
 
+float *resample_or_exit(const float *samples, size_t n, int from, int to, size_t *n_out,
+                        const char *what) {
+  float *out = NULL;
+  dlsc_status status = dlsc_resample(samples, n, (unsigned)from, (unsigned)to, NULL, 0, n_out);
+  if (status == DLSC_OK && !(out = malloc(*n_out * sizeof *out)))
+    status = DLSC_ERR_OUT_OF_MEMORY;
+  if (status == DLSC_OK)
+    status = dlsc_resample(samples, n, (unsigned)from, (unsigned)to, out, *n_out, n_out);
+  if (status != DLSC_OK) {
+    fprintf(stderr, "%s: cannot resample from %d Hz to %d Hz: %s\n", what, from, to,
+            dlsc_strerror(status));
+    exit(1);
+  }
+  return out;
+}
+
 void check_status(dlsc_status status, const char *what) {
   if (status == DLSC_OK)
     return;

@@ -3,9 +3,14 @@
  *   dlsc-train-denoiser --course [--preset fc|cnn1d|cnn|...] [options]
  *       The original project's recordings: trains on the first 85 % of the clean/noisy
  *       pair (its first tenth held out for choosing the epoch), scores the last 15 %.
+ *   dlsc-train-denoiser --pair CLEAN NOISY [options]
+ *       The same for any sample-aligned clean/noisy pair of recordings.
  *   dlsc-train-denoiser --general [options]
  *       LibriSpeech speakers mixed with the noise recordings at random SNRs, with
  *       speakers and noise files split into train / validation / dev sets.
+ *   dlsc-train-denoiser --speech DIR --noise DIR [options]
+ *       The same for any folders of clean speech and of noise (WAV or FLAC files).
+ * Recordings at another sample rate than 16 kHz are resampled (dlsc_resample).
  *
  * Prints a progress line per epoch and writes a CSV of loss and validation SNR.
  * Run with --help for the options.
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SAMPLE_RATE 16000
 #define HOP 512
@@ -70,11 +76,18 @@ typedef struct options {
   float rate, weight_decay;
   uint64_t seed;
   const char *out, *csv, *listen_dir, *data;
+  const char *clean_path, *noisy_path; /* --pair; else the course recordings */
+  const char *speech_dir, *noise_dir;  /* --speech, --noise; else LibriSpeech and the noises */
 } options;
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: dlsc-train-denoiser (--course | --general) [options]\n"
+          "usage: dlsc-train-denoiser (--course | --pair CLEAN NOISY | --general |\n"
+          "                            --speech DIR --noise DIR) [options]\n"
+          "  --pair CLEAN NOISY a sample-aligned pair instead of the course recordings\n"
+          "  --speech DIR, --noise DIR  folders of clean speech and of noise (.wav, .flac)\n"
+          "                     instead of LibriSpeech and the noise recordings; every\n"
+          "                     10th file from the 1st is dev, from the 6th validation\n"
           "  --preset NAME      model preset (default cnn for --course, general for --general):\n");
   for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
     fprintf(stderr, "                       %-8s %s\n", presets[i].name, presets[i].about);
@@ -144,6 +157,11 @@ static options parse(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--course")) o.course = 1;
+    else if (!strcmp(a, "--pair") && i + 2 < argc) {
+      o.course = 1;
+      o.clean_path = argv[++i];
+      o.noisy_path = argv[++i];
+    }
     else if (!strcmp(a, "--general")) o.general = 1;
     else if (!strcmp(a, "--constant-lr")) o.constant_rate = 1;
     else if (!strcmp(a, "--full")) o.full = 1;
@@ -172,9 +190,11 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--csv") && ++i) o.csv = v;
     else if (!strcmp(a, "--listen") && ++i) o.listen_dir = v;
     else if (!strcmp(a, "--data") && ++i) o.data = v;
+    else if (!strcmp(a, "--speech") && ++i) { o.general = 1; o.speech_dir = v; }
+    else if (!strcmp(a, "--noise") && ++i) { o.general = 1; o.noise_dir = v; }
     else usage();
   }
-  if (o.course == o.general || o.epochs < 1 || o.batch < 2)
+  if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir)
     usage();
   if (!o.preset)
     o.preset = find_preset(o.course ? "cnn" : "general");
@@ -199,20 +219,33 @@ static dlsc_stft_t *make_stft(size_t hop) {
   return stft;
 }
 
-static float *load(const char *directory, const char *name, size_t *n) {
-  char path[4096], error[512];
+/* A mono recording at 16 kHz (other rates resampled); exits with a message on error. */
+static float *load_path(const char *path, size_t *n) {
+  char error[512];
   float *samples;
   int rate;
-  snprintf(path, sizeof path, "%s/%s", directory, name);
   if (read_audio(path, 0, &samples, n, &rate, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
     exit(1);
   }
   if (rate != SAMPLE_RATE) {
-    fprintf(stderr, "%s: %d Hz, expected %d Hz\n", path, rate, SAMPLE_RATE);
-    exit(1);
+    size_t resampled_n;
+    float *resampled = resample_or_exit(samples, *n, rate, SAMPLE_RATE, &resampled_n, path);
+    free(samples);
+    samples = resampled;
+    *n = resampled_n;
   }
   return samples;
+}
+
+static float *load(const char *directory, const char *name, size_t *n) {
+  char path[4096];
+  int length = snprintf(path, sizeof path, "%s/%s", directory, name);
+  if (length < 0 || (size_t)length >= sizeof path) {
+    fprintf(stderr, "path too long: %s/%s\n", directory, name);
+    exit(1);
+  }
+  return load_path(path, n);
 }
 
 static size_t hop_floor(double samples) { return (size_t)(samples / HOP) * HOP; }
@@ -260,7 +293,11 @@ static dlsc_model_t *build_model(const options *o) {
   printf("model: %s\n  %zu parameters, context %zu+1+%zu frames, %s output\n", description,
          info.n_parameters, o->before, o->after, o->preset->mask ? "mask" : "magnitude");
   dlsc_model_set_metadata(model, "dlsc.sample_rate", "16000");
-  dlsc_model_set_metadata(model, "dlsc.trained_with", o->course ? "course" : "general");
+  dlsc_model_set_metadata(model, "dlsc.trained_with",
+                          o->clean_path   ? "pair"
+                          : o->speech_dir ? "folders"
+                          : o->course     ? "course"
+                                          : "general");
   return model;
 }
 
@@ -358,27 +395,65 @@ typedef struct corpus {
   clip_set speech[3], noise[3]; /* 0 train, 1 validation, 2 dev */
 } corpus;
 
+static int is_audio_name(const char *name) {
+  size_t length = strlen(name);
+  return (length > 4 && !strcmp(name + length - 4, ".wav")) ||
+         (length > 5 && !strcmp(name + length - 5, ".flac"));
+}
+
+/* The .wav and .flac files of a caller's folder, split by their sorted index: every
+ * 10th from the first is dev, every 10th from the sixth validation (with fewer than 6
+ * files, the second validates). */
+static void load_folder(const char *directory, clip_set sets[3]) {
+  size_t count, audio = 0;
+  char **names = list_files(directory, NULL, &count);
+  if (!names) {
+    fprintf(stderr, "cannot read the folder %s\n", directory);
+    exit(1);
+  }
+  for (size_t i = 0; i < count; i++)
+    audio += (size_t)is_audio_name(names[i]);
+  for (size_t i = 0, n = 0; i < count; i++) {
+    if (!is_audio_name(names[i]))
+      continue;
+    int set = n % 10 == 0 ? 2 : (n % 10 == 5 || (n == 1 && audio < 6)) ? 1 : 0;
+    add_clip(&sets[set], directory, names[i]);
+    n++;
+  }
+  free_list(names, count);
+  if (!sets[0].count || !sets[1].count || !sets[2].count) {
+    fprintf(stderr, "%s: %zu audio files; at least 3 (.wav or .flac) are needed, for training, "
+            "validation and dev\n", directory, audio);
+    exit(1);
+  }
+}
+
 static void load_corpus(const options *o, corpus *c) {
   char directory[4096];
   memset(c, 0, sizeof *c);
-  snprintf(directory, sizeof directory, "%s/speech/clean/librispeech-train-clean-100", o->data);
-  size_t count;
-  char **names = list_files(directory, ".flac", &count);
-  for (size_t i = 0; i < count; i++)
-    add_clip(&c->speech[i % 15 == 0 ? 2 : i % 15 == 7 ? 1 : 0], directory, names[i]);
-  free_list(names, count);
-  snprintf(directory, sizeof directory, "%s/speech/noise/speech-commands", o->data);
-  names = list_files(directory, ".flac", &count);
-  for (size_t i = 0; i < count; i++) {
-    int set = strstr(names[i], "running_tap") ? 2 : strstr(names[i], "miaowing") ? 1 : 0;
-    add_clip(&c->noise[set], directory, names[i]);
+  if (o->speech_dir) {
+    load_folder(o->speech_dir, c->speech);
+    load_folder(o->noise_dir, c->noise);
+  } else {
+    snprintf(directory, sizeof directory, "%s/speech/clean/librispeech-train-clean-100", o->data);
+    size_t count;
+    char **names = list_files(directory, ".flac", &count);
+    for (size_t i = 0; i < count; i++)
+      add_clip(&c->speech[i % 15 == 0 ? 2 : i % 15 == 7 ? 1 : 0], directory, names[i]);
+    free_list(names, count);
+    snprintf(directory, sizeof directory, "%s/speech/noise/speech-commands", o->data);
+    names = list_files(directory, ".flac", &count);
+    for (size_t i = 0; i < count; i++) {
+      int set = strstr(names[i], "running_tap") ? 2 : strstr(names[i], "miaowing") ? 1 : 0;
+      add_clip(&c->noise[set], directory, names[i]);
+    }
+    free_list(names, count);
+    snprintf(directory, sizeof directory, "%s/speech/noise/nonspeech", o->data);
+    names = list_files(directory, ".flac", &count);
+    for (size_t i = 0; i < count; i++)
+      add_clip(&c->noise[i % 10 == 0 ? 2 : i % 10 == 5 ? 1 : 0], directory, names[i]);
+    free_list(names, count);
   }
-  free_list(names, count);
-  snprintf(directory, sizeof directory, "%s/speech/noise/nonspeech", o->data);
-  names = list_files(directory, ".flac", &count);
-  for (size_t i = 0; i < count; i++)
-    add_clip(&c->noise[i % 10 == 0 ? 2 : i % 10 == 5 ? 1 : 0], directory, names[i]);
-  free_list(names, count);
   printf("speakers: %zu train, %zu validation, %zu dev; noise files: %zu train, %zu validation, "
          "%zu dev\n",
          c->speech[0].count, c->speech[1].count, c->speech[2].count, c->noise[0].count,
@@ -387,18 +462,25 @@ static void load_corpus(const options *o, corpus *c) {
 
 /* ---- the course recordings */
 
+static void report_written(const char *path, int status) {
+  if (status == 0)
+    printf("wrote %s\n", path);
+  else
+    fprintf(stderr, "cannot write %s\n", path);
+}
+
 static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *stft,
                             const char *course, const float *tail, const float *clean_tail,
                             size_t tail_n) {
+  mkdir(o->listen_dir, 0777); /* if missing; a failure shows when the files are written */
   const char *names[] = {"test_x_01.wav", "test_x_02.wav"};
   char path[4096];
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; course && i < 2; i++) { /* the course's test recordings */
     size_t n;
     float *noisy = load(course, names[i], &n), *out = malloc(n * sizeof *out);
     check_status(dlsc_denoise(model, stft, noisy, n, out), "denoise");
     snprintf(path, sizeof path, "%s/denoised_%s", o->listen_dir, names[i]);
-    if (write_wav(path, out, n, SAMPLE_RATE) == 0)
-      printf("wrote %s\n", path);
+    report_written(path, write_wav(path, out, n, SAMPLE_RATE));
     free(noisy);
     free(out);
   }
@@ -409,8 +491,7 @@ static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *
   const float *tails[] = {tail, out, clean_tail};
   for (int i = 0; i < 3; i++) {
     snprintf(path, sizeof path, "%s/%s", o->listen_dir, tail_names[i]);
-    if (write_wav(path, tails[i], tail_n, SAMPLE_RATE) == 0)
-      printf("wrote %s\n", path);
+    report_written(path, write_wav(path, tails[i], tail_n, SAMPLE_RATE));
   }
   free(out);
 }
@@ -437,10 +518,18 @@ static int run_course(const options *o) {
   char course[4096];
   snprintf(course, sizeof course, "%s/speech/course", o->data);
   size_t n, n_noisy;
-  float *clean = load(course, "train_clean_male.wav", &n);
-  float *noisy = load(course, "train_dirty_male.wav", &n_noisy);
+  float *clean = o->clean_path ? load_path(o->clean_path, &n)
+                               : load(course, "train_clean_male.wav", &n);
+  float *noisy = o->noisy_path ? load_path(o->noisy_path, &n_noisy)
+                               : load(course, "train_dirty_male.wav", &n_noisy);
   if (n != n_noisy) {
-    fprintf(stderr, "the clean and noisy recordings differ in length\n");
+    fprintf(stderr, "the clean and noisy recordings differ in length (%zu and %zu samples)\n", n,
+            n_noisy);
+    return 1;
+  }
+  if (n < 40 * HOP) { /* a validation part and a tail of a few frames each */
+    fprintf(stderr, "the recordings are too short to split (%zu samples; at least %d)\n", n,
+            40 * HOP);
     return 1;
   }
   /* Protocol: train on [0, cut), score [cut, n). Epochs are chosen on the first tenth
@@ -449,8 +538,8 @@ static int run_course(const options *o) {
   size_t cut = hop_floor(0.85 * (double)n), val_n = o->full ? 0 : hop_floor(0.1 * (double)cut);
   size_t tail_n = n - cut, train_n = cut - val_n;
   const float *train_clean = clean + val_n, *train_noisy = noisy + val_n;
-  printf("course pair: %zu samples; validation [0, %zu), train [%zu, %zu), test tail [%zu, %zu)\n",
-         n, val_n, val_n, cut, cut, n);
+  printf("%s pair: %zu samples; validation [0, %zu), train [%zu, %zu), test tail [%zu, %zu)\n",
+         o->clean_path ? "the" : "course", n, val_n, val_n, cut, cut, n);
   dlsc_stft_t *stft = make_stft(HOP), *model_stft = make_stft(o->hop);
   double noisy_snr, noisy_si;
   check_status(dlsc_snr(clean + cut, noisy + cut, tail_n, &noisy_snr), "snr");
@@ -575,7 +664,8 @@ static int run_course(const options *o) {
   check_status(dlsc_model_save_file(model, o->out), o->out);
   printf("saved %s (%zu bytes)\n", o->out, best.size);
   if (o->listen_dir)
-    write_listening(o, model, model_stft, course, noisy + cut, clean + cut, tail_n);
+    write_listening(o, model, model_stft, o->clean_path ? NULL : course, noisy + cut,
+                    clean + cut, tail_n);
   free(best.bytes);
   free(noise);
   free(mix);
