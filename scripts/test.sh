@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite: unit tests (Check) and integration tests on the real data, built
+# The test suite: unit tests (Check), the example programs on synthesised recordings
+# and integration tests on the real data, built
 # twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
 # errors; then the plain build is installed into a scratch directory and programs
 # outside the tree are built against it through pkg-config (C shared and static, C++)

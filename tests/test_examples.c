@@ -1,0 +1,159 @@
+/* The example programs as a user runs them, on synthesised recordings (no data
+ * needed): dlsc-denoise keeps a file's sample rate and length and refuses what it
+ * cannot take; dlsc-train-denoiser trains on a caller's own pair and takes its context
+ * window from a spec. */
+#include "common.h"
+
+#include <sndfile.h>
+#include <sys/stat.h>
+
+static char work[4096];
+
+static void path_of(char *path, size_t size, const char *name) {
+  snprintf(path, size, "%s/%s", work, name);
+}
+
+static void write_audio(const char *name, const float *samples, size_t frames, int channels,
+                        int rate) {
+  char path[4400];
+  path_of(path, sizeof path, name);
+  SF_INFO info = {.samplerate = rate, .channels = channels,
+                  .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+  SNDFILE *file = sf_open(path, SFM_WRITE, &info);
+  ck_assert_msg(file != NULL, "cannot write %s", path);
+  ck_assert_int_eq(sf_writef_float(file, samples, (sf_count_t)frames), (sf_count_t)frames);
+  sf_close(file);
+}
+
+static float *read_audio_file(const char *name, size_t *frames, int *rate) {
+  char path[4400];
+  path_of(path, sizeof path, name);
+  SF_INFO info = {0};
+  SNDFILE *file = sf_open(path, SFM_READ, &info);
+  ck_assert_msg(file != NULL, "cannot read %s", path);
+  ck_assert_int_eq(info.channels, 1);
+  float *samples = malloc((size_t)info.frames * sizeof *samples);
+  *frames = (size_t)sf_readf_float(file, samples, info.frames);
+  *rate = info.samplerate;
+  sf_close(file);
+  return samples;
+}
+
+/* Runs an example program with arguments, output into work/NAME.log; its exit status. */
+static int run(const char *program, const char *arguments) {
+  char command[13000];
+  snprintf(command, sizeof command, "cd '%s' && '%s/%s' %s > '%s.log' 2>&1", work,
+           DLSC_EXAMPLES_DIR, program, arguments, program);
+  int status = system(command);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Speech-like test signal: a few harmonics with a slow vibrato, plus noise. */
+static void synthesise(float *clean, float *noisy, size_t n, int rate, uint64_t seed) {
+  for (size_t i = 0; i < n; i++) {
+    double t = (double)i / rate, f0 = 150.0 + 20.0 * sin(2.0 * M_PI * 3.0 * t), s = 0.0;
+    for (int h = 1; h <= 5; h++)
+      s += sin(2.0 * M_PI * f0 * h * t) / h;
+    clean[i] = (float)(0.2 * s * (0.6 + 0.4 * sin(2.0 * M_PI * 0.7 * t)));
+    noisy[i] = clean[i] + 0.1f * ((float)(test_random(&seed) % 2001) / 1000.0f - 1.0f);
+  }
+}
+
+START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
+  enum { N = 66150 }; /* 1.5 s at 44.1 kHz */
+  float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
+  synthesise(clean, noisy, N, 44100, 1);
+  write_audio("noisy44k.wav", noisy, N, 1, 44100);
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' noisy44k.wav out44k.wav"),
+                   0);
+  size_t frames;
+  int rate;
+  float *out = read_audio_file("out44k.wav", &frames, &rate);
+  ck_assert_int_eq(rate, 44100);
+  ck_assert_uint_eq(frames, N);
+  double energy = 0.0;
+  for (size_t i = 0; i < frames; i++)
+    energy += (double)out[i] * out[i];
+  ck_assert_msg(energy > 1.0, "the output is (nearly) silent: energy %g", energy);
+  /* streaming gives the same file (16-bit samples: within one step) */
+  ck_assert_int_eq(run("dlsc-denoise",
+                       "--model '" DLSC_SHIPPED_MODEL "' --stream 333 noisy44k.wav stream.wav"),
+                   0);
+  float *streamed = read_audio_file("stream.wav", &frames, &rate);
+  ck_assert_uint_eq(frames, N);
+  for (size_t i = 0; i < frames; i++)
+    ck_assert_float_eq_tol(streamed[i], out[i], 2.0f / 32768.0f);
+  /* refused with a message, and no output written: stereo, an empty file */
+  float *stereo = malloc(2 * 1000 * sizeof *stereo);
+  for (int i = 0; i < 2000; i++)
+    stereo[i] = noisy[i];
+  write_audio("stereo.wav", stereo, 1000, 2, 16000);
+  ck_assert_int_ne(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' stereo.wav s.wav"), 0);
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' --downmix stereo.wav s.wav"),
+                   0);
+  write_audio("empty.wav", noisy, 0, 1, 16000);
+  ck_assert_int_ne(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' empty.wav e.wav"), 0);
+  char path[4400];
+  struct stat st;
+  path_of(path, sizeof path, "e.wav");
+  ck_assert_int_ne(stat(path, &st), 0);
+  free(clean);
+  free(noisy);
+  free(out);
+  free(streamed);
+  free(stereo);
+}
+END_TEST
+
+START_TEST(train_denoiser_learns_a_callers_pair) {
+  enum { N = 64000 }; /* 4 s at 16 kHz */
+  float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
+  synthesise(clean, noisy, N, 16000, 2);
+  write_audio("clean.wav", clean, N, 1, 16000);
+  write_audio("noisy.wav", noisy, N, 1, 16000);
+  write_audio("short.wav", noisy, N / 2, 1, 16000);
+  ck_assert_int_eq(run("dlsc-train-denoiser",
+                       "--pair clean.wav noisy.wav --spec 'input 1x3x513; log; batchnorm; dense "
+                       "64; relu; dense 513; sigmoid' --epochs 2 --out pair.dlsc --csv pair.csv"),
+                   0);
+  char path[4400];
+  path_of(path, sizeof path, "pair.dlsc");
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_load_file(path, &model));
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  ck_assert_ok(dlsc_model_get_denoise(model, &config));
+  /* the cnn preset's look-ahead (2 frames) and the rest of the spec's 3 frames before */
+  ck_assert_uint_eq(config.context_before, 0);
+  ck_assert_uint_eq(config.context_after, 2);
+  ck_assert_uint_eq(config.hop_length, 256);
+  dlsc_model_destroy(model);
+  path_of(path, sizeof path, "pair.csv");
+  FILE *csv = fopen(path, "r");
+  ck_assert_ptr_nonnull(csv);
+  int lines = 0;
+  for (int c; (c = fgetc(csv)) != EOF;)
+    lines += c == '\n';
+  fclose(csv);
+  ck_assert_int_eq(lines, 3); /* header and two epochs */
+  /* refused: a pair of different lengths, a context that does not fit the spec */
+  ck_assert_int_ne(run("dlsc-train-denoiser", "--pair clean.wav short.wav --epochs 1"), 0);
+  ck_assert_int_ne(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --context 2,2 "
+                                              "--spec 'input 1x3x513; dense 513' --epochs 1"),
+                   0);
+  free(clean);
+  free(noisy);
+}
+END_TEST
+
+int main(void) {
+  snprintf(work, sizeof work, "%s/examples-work", DLSC_BUILD_DIR);
+  mkdir(work, 0777);
+  Suite *suite = suite_create("examples");
+  TCase *tc = tcase_create("examples");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, denoise_keeps_the_rate_and_length_of_any_file);
+  tcase_add_test(tc, train_denoiser_learns_a_callers_pair);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}
