@@ -2,14 +2,15 @@
 # The test suite: unit tests (Check), the example programs on synthesised recordings
 # and integration tests on the real data, built
 # twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
-# errors; then the plain build is installed into a scratch directory and programs
+# errors; the unit tests once more under valgrind (Memcheck, leaks included); then the
+# plain build is installed into a scratch directory and programs
 # outside the tree are built against it through pkg-config (C shared and static, C++)
 # and run.
 # About 3 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}"
+dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind
 
 for variant in plain sanitize; do
   dir=build-test-$variant
@@ -20,6 +21,10 @@ for variant in plain sanitize; do
   echo "== tests ($variant build)"
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
     meson test -C $dir --print-errorlogs
+  if [ $variant = plain ]; then
+    echo "== unit tests under valgrind"
+    meson test -C $dir --setup valgrind --suite unit --print-errorlogs
+  fi
 done
 
 echo "== the installed library through pkg-config (shared and static)"
