@@ -1,7 +1,8 @@
-/* The example programs as a user runs them, on synthesised recordings (no data
- * needed): dlsc-denoise keeps a file's sample rate and length and refuses what it
+/* The example programs as a user runs them, on synthesised recordings and images (no
+ * data needed): dlsc-denoise keeps a file's sample rate and length and refuses what it
  * cannot take; dlsc-train-denoiser trains on a caller's own pair and takes its context
- * window from a spec. */
+ * window from a spec; the CIFAR programs refuse truncated and corrupted batches with a
+ * message; dlsc-classify classifies PPM images and CIFAR records and refuses the rest. */
 #include "common.h"
 
 #include <sndfile.h>
@@ -37,6 +38,27 @@ static float *read_audio_file(const char *name, size_t *frames, int *rate) {
   *rate = info.samplerate;
   sf_close(file);
   return samples;
+}
+
+static void write_bytes(const char *name, const void *bytes, size_t size) {
+  char path[4400];
+  path_of(path, sizeof path, name);
+  FILE *file = fopen(path, "wb");
+  ck_assert_msg(file != NULL, "cannot write %s", path);
+  ck_assert_uint_eq(fwrite(bytes, 1, size, file), size);
+  fclose(file);
+}
+
+/* Whether the last run of PROGRAM printed TEXT. */
+static int printed(const char *program, const char *text) {
+  char path[4400], log[8192] = {0};
+  snprintf(path, sizeof path, "%s/%s.log", work, program);
+  FILE *file = fopen(path, "r");
+  ck_assert_msg(file != NULL, "no log %s", path);
+  size_t n = fread(log, 1, sizeof log - 1, file);
+  log[n] = 0;
+  fclose(file);
+  return strstr(log, text) != NULL;
 }
 
 /* Runs an example program with arguments, output into work/NAME.log; its exit status. */
@@ -146,6 +168,92 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
 }
 END_TEST
 
+enum { RECORD = 3073 }; /* CIFAR-10 binary: a label byte and 32 x 32 x 3 pixel bytes */
+
+static void cifar_records(uint8_t *records, size_t count, uint64_t seed) {
+  for (size_t r = 0; r < count; r++) {
+    records[r * RECORD] = (uint8_t)(r % 10);
+    for (size_t i = 1; i < RECORD; i++)
+      records[r * RECORD + i] = (uint8_t)test_random(&seed);
+  }
+}
+
+START_TEST(cifar_programs_refuse_bad_batches) {
+  uint8_t *records = malloc(4 * RECORD);
+  cifar_records(records, 4, 3);
+  const char *programs[] = {"dlsc-cifar-train", "dlsc-cifar-transfer"};
+  const char *epochs[] = {"--epochs 1", "--pretext-epochs 1"};
+  for (int damage = 0; damage < 2; damage++) {
+    const char *cache = damage ? "cifar-label" : "cifar-short";
+    char name[128], path[4400];
+    path_of(path, sizeof path, cache);
+    mkdir(path, 0777);
+    snprintf(name, sizeof name, "%s/cifar-10-batches-bin", cache);
+    path_of(path, sizeof path, name);
+    mkdir(path, 0777);
+    snprintf(name, sizeof name, "%s/cifar-10-batches-bin/test_batch.bin", cache);
+    write_bytes(name, records, 4 * RECORD);
+    snprintf(name, sizeof name, "%s/cifar-10-batches-bin/data_batch_1.bin", cache);
+    if (damage) { /* whole records, the third labelled 12 */
+      records[2 * RECORD] = 12;
+      write_bytes(name, records, 4 * RECORD);
+      records[2 * RECORD] = 2;
+    } else { /* cut inside the third record */
+      write_bytes(name, records, 2 * RECORD + 100);
+    }
+    for (int p = 0; p < 2; p++) {
+      char arguments[128];
+      snprintf(arguments, sizeof arguments, "--cache %s %s", cache, epochs[p]);
+      ck_assert_int_eq(run(programs[p], arguments), 1);
+      ck_assert_msg(printed(programs[p], damage ? "record 2 has a label above 9" : "is truncated"),
+                    "%s gave no clear message for %s", programs[p], cache);
+    }
+  }
+  free(records);
+}
+END_TEST
+
+START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec("input 3x32x32; conv2d 4 3x3; relu; gap; dense 10", 5,
+                                           &model));
+  char path[4400];
+  path_of(path, sizeof path, "classifier.dlsc");
+  ck_assert_ok(dlsc_model_save_file(model, path));
+  dlsc_model_destroy(model);
+  uint8_t *records = malloc(3 * RECORD);
+  cifar_records(records, 3, 4);
+  write_bytes("records.bin", records, 3 * RECORD);
+  write_bytes("partial.bin", records, 2 * RECORD + 7);
+  char ppm[3200];
+  int header = snprintf(ppm, sizeof ppm, "P6 32 32 255\n");
+  memcpy(ppm + header, records + 1, 32 * 32 * 3);
+  write_bytes("image.ppm", ppm, (size_t)header + 32 * 32 * 3);
+  write_bytes("cut.ppm", ppm, (size_t)header + 100);
+  header = snprintf(ppm, sizeof ppm, "P6 16 16 255\n");
+  write_bytes("small.ppm", ppm, (size_t)header + 16 * 16 * 3);
+  write_bytes("broken.dlsc", "DLSC", 4);
+  ck_assert_int_eq(run("dlsc-classify", "--model classifier.dlsc image.ppm records.bin"), 0);
+  ck_assert(printed("dlsc-classify", "image.ppm: class "));
+  ck_assert(printed("dlsc-classify", "records.bin[2]: class "));
+  ck_assert(printed("dlsc-classify", "of 3 labeled images right"));
+  const char *refused[][2] = {{"cut.ppm", "truncated PPM"},
+                              {"small.ppm", "image is 16x16; the model takes 32x32 RGB"},
+                              {"partial.bin", "not a whole number of 3073-byte records"},
+                              {"missing.ppm", "cannot open"}};
+  for (int i = 0; i < 4; i++) {
+    char arguments[256];
+    snprintf(arguments, sizeof arguments, "--model classifier.dlsc %s", refused[i][0]);
+    ck_assert_int_eq(run("dlsc-classify", arguments), 1);
+    ck_assert_msg(printed("dlsc-classify", refused[i][1]), "no message for %s", refused[i][0]);
+  }
+  ck_assert_int_eq(run("dlsc-classify", "--model broken.dlsc image.ppm"), 1);
+  ck_assert(printed("dlsc-classify", "cannot load broken.dlsc"));
+  ck_assert_int_eq(run("dlsc-classify", "image.ppm"), 2);
+  free(records);
+}
+END_TEST
+
 int main(void) {
   snprintf(work, sizeof work, "%s/examples-work", DLSC_BUILD_DIR);
   mkdir(work, 0777);
@@ -154,6 +262,8 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, denoise_keeps_the_rate_and_length_of_any_file);
   tcase_add_test(tc, train_denoiser_learns_a_callers_pair);
+  tcase_add_test(tc, cifar_programs_refuse_bad_batches);
+  tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
