@@ -48,15 +48,15 @@ int main(int argc, char **argv) {
     i++;
     if (!strcmp(a, "--arch")) arch_name = v;
     else if (!strcmp(a, "--augment")) augment = v;
-    else if (!strcmp(a, "--labels")) labels = strcmp(v, "all") ? (size_t)atol(v) : 0;
-    else if (!strcmp(a, "--epochs")) s.epochs = atoi(v);
-    else if (!strcmp(a, "--batch")) s.batch = (size_t)atol(v);
+    else if (!strcmp(a, "--labels")) labels = strcmp(v, "all") ? (size_t)integer_option(a, v, 10, 45000) : 0;
+    else if (!strcmp(a, "--epochs")) s.epochs = (int)integer_option(a, v, 1, 100000);
+    else if (!strcmp(a, "--batch")) s.batch = (size_t)integer_option(a, v, 2, 1000000);
     else if (!strcmp(a, "--optimizer")) s.optimizer = strcmp(v, "adam") ? DLSC_OPTIMIZER_SGD : DLSC_OPTIMIZER_ADAM;
-    else if (!strcmp(a, "--lr")) { s.rate = strtof(v, NULL); rate_given = 1; }
-    else if (!strcmp(a, "--wd")) s.weight_decay = strtof(v, NULL);
-    else if (!strcmp(a, "--smoothing")) s.smoothing = strtof(v, NULL);
-    else if (!strcmp(a, "--warmup")) s.warmup_epochs = atoi(v);
-    else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--lr")) { s.rate = (float)number_option(a, v, 1e-9, 10.0); rate_given = 1; }
+    else if (!strcmp(a, "--wd")) s.weight_decay = (float)number_option(a, v, 0.0, 1.0);
+    else if (!strcmp(a, "--smoothing")) s.smoothing = (float)number_option(a, v, 0.0, 0.99);
+    else if (!strcmp(a, "--warmup")) s.warmup_epochs = (int)integer_option(a, v, 0, 100000);
+    else if (!strcmp(a, "--seed")) seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out")) out = v;
     else if (!strcmp(a, "--csv")) csv_path = v;
     else if (!strcmp(a, "--confusion")) confusion_path = v;

@@ -85,16 +85,16 @@ static options parse(int argc, char **argv) {
     i++;
     if (!strcmp(a, "--arch")) o.a = find_arch(v);
     else if (!strcmp(a, "--pretext")) o.task = strcmp(v, "rot4") ? DLSC_TASK_FLIP_ROTATE3 : DLSC_TASK_ROTATE4;
-    else if (!strcmp(a, "--labels")) o.labels = (size_t)atol(v);
-    else if (!strcmp(a, "--pretext-epochs")) o.pretext_epochs = atoi(v);
-    else if (!strcmp(a, "--probe-epochs")) o.probe_epochs = atoi(v);
-    else if (!strcmp(a, "--finetune-epochs")) o.finetune_epochs = atoi(v);
-    else if (!strcmp(a, "--backbone-lr")) o.backbone_lr = strtof(v, NULL);
-    else if (!strcmp(a, "--layer-decay")) o.layer_decay = strtof(v, NULL);
+    else if (!strcmp(a, "--labels")) o.labels = (size_t)integer_option(a, v, 10, 45000);
+    else if (!strcmp(a, "--pretext-epochs")) o.pretext_epochs = (int)integer_option(a, v, 1, 100000);
+    else if (!strcmp(a, "--probe-epochs")) o.probe_epochs = (int)integer_option(a, v, 0, 100000);
+    else if (!strcmp(a, "--finetune-epochs")) o.finetune_epochs = (int)integer_option(a, v, 0, 100000);
+    else if (!strcmp(a, "--backbone-lr")) o.backbone_lr = (float)number_option(a, v, 0.0, 100.0);
+    else if (!strcmp(a, "--layer-decay")) o.layer_decay = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--augment")) o.augment = v;
-    else if (!strcmp(a, "--lr")) o.rate = strtof(v, NULL);
-    else if (!strcmp(a, "--batch")) o.batch = (size_t)atol(v);
-    else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--lr")) o.rate = (float)number_option(a, v, 1e-9, 10.0);
+    else if (!strcmp(a, "--batch")) o.batch = (size_t)integer_option(a, v, 2, 1000000);
+    else if (!strcmp(a, "--seed")) o.seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--save-pretext")) o.save_pretext = v;
     else if (!strcmp(a, "--load-pretext")) o.load_pretext = v;
     else if (!strcmp(a, "--out")) o.out = v;
@@ -102,11 +102,11 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--confusion")) o.confusion = v;
     else if (!strcmp(a, "--data")) o.data = v;
     else if (!strcmp(a, "--cache")) o.cache = v;
-    else if (!strcmp(a, "--self-train")) o.self_rounds = atoi(v);
-    else if (!strcmp(a, "--pseudo")) o.pseudo_per_class = (size_t)atol(v);
-    else if (!strcmp(a, "--self-epochs")) o.self_epochs = atoi(v);
+    else if (!strcmp(a, "--self-train")) o.self_rounds = (int)integer_option(a, v, 0, 100);
+    else if (!strcmp(a, "--pseudo")) o.pseudo_per_class = (size_t)integer_option(a, v, 1, 45000);
+    else if (!strcmp(a, "--self-epochs")) o.self_epochs = (int)integer_option(a, v, 1, 100000);
     else if (!strcmp(a, "--self-augment")) o.self_augment = v;
-    else if (!strcmp(a, "--self-backbone-lr")) o.self_backbone_lr = strtof(v, NULL);
+    else if (!strcmp(a, "--self-backbone-lr")) o.self_backbone_lr = (float)number_option(a, v, 0.0, 100.0);
     else usage();
   }
   if (!o.a || o.labels == 0 || o.labels % 10 || o.batch < 2 || o.pretext_epochs < 1 ||

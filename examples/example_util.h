@@ -3,6 +3,7 @@
 #ifndef DLSC_EXAMPLE_UTIL_H
 #define DLSC_EXAMPLE_UTIL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,11 @@ double now_seconds(void);
 /* $DLSC_DATA, else ../shared/data relative to the working directory, else the
  * default compiled in (the source tree's ../shared/data). */
 const char *data_directory(void);
+
+/* The value of a command-line option: all of text must be a number within min..max,
+ * else a message naming the option and exit status 2 (usage). */
+double number_option(const char *option, const char *text, double min, double max);
+long long integer_option(const char *option, const char *text, long long min, long long max);
 
 /* Prints "what: status text" to stderr and exits when status is not DLSC_OK. */
 void check_status(dlsc_status status, const char *what);

@@ -172,20 +172,20 @@ static options parse(int argc, char **argv) {
       if (sscanf(v, "%zu,%zu", &o.before, &o.after) != 2) usage();
       o.context_given = 1;
     }
-    else if (!strcmp(a, "--epochs") && ++i) o.epochs = atoi(v);
-    else if (!strcmp(a, "--batch") && ++i) o.batch = (size_t)atol(v);
-    else if (!strcmp(a, "--lr") && ++i) o.rate = strtof(v, NULL);
-    else if (!strcmp(a, "--remix") && ++i) o.remix = atoi(v);
-    else if (!strcmp(a, "--hop") && ++i) o.hop = (size_t)atol(v);
-    else if (!strcmp(a, "--average") && ++i) o.average = atoi(v);
-    else if (!strcmp(a, "--extra-speech") && ++i) o.extra_speech = atoi(v);
-    else if (!strcmp(a, "--level") && ++i) o.level_range = strtof(v, NULL);
-    else if (!strcmp(a, "--speed") && ++i) { if ((o.speed = strtof(v, NULL)) < 0.0f) usage(); }
+    else if (!strcmp(a, "--epochs") && ++i) o.epochs = (int)integer_option(a, v, 1, 100000);
+    else if (!strcmp(a, "--batch") && ++i) o.batch = (size_t)integer_option(a, v, 2, 1000000);
+    else if (!strcmp(a, "--lr") && ++i) o.rate = (float)number_option(a, v, 1e-9, 10.0);
+    else if (!strcmp(a, "--remix") && ++i) o.remix = (int)integer_option(a, v, 0, 1000);
+    else if (!strcmp(a, "--hop") && ++i) o.hop = (size_t)integer_option(a, v, 1, 65536);
+    else if (!strcmp(a, "--average") && ++i) o.average = (int)integer_option(a, v, 0, 100000);
+    else if (!strcmp(a, "--extra-speech") && ++i) o.extra_speech = (int)integer_option(a, v, 0, 1000000);
+    else if (!strcmp(a, "--level") && ++i) o.level_range = (float)number_option(a, v, 0.0, 60.0);
+    else if (!strcmp(a, "--speed") && ++i) o.speed = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--noise-gain") && ++i) {
       if (sscanf(v, "%f:%f", &o.gain_low, &o.gain_high) != 2 || o.gain_low > o.gain_high) usage();
     }
-    else if (!strcmp(a, "--mixes") && ++i) o.mixes_per_utterance = atoi(v);
-    else if (!strcmp(a, "--seed") && ++i) o.seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--mixes") && ++i) o.mixes_per_utterance = (int)integer_option(a, v, 1, 1000);
+    else if (!strcmp(a, "--seed") && ++i) o.seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out") && ++i) o.out = v;
     else if (!strcmp(a, "--csv") && ++i) o.csv = v;
     else if (!strcmp(a, "--listen") && ++i) o.listen_dir = v;

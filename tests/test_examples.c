@@ -163,6 +163,11 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   ck_assert_int_ne(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --context 2,2 "
                                               "--spec 'input 1x3x513; dense 513' --epochs 1"),
                    0);
+  /* numbers that are not numbers, or out of range: usage status and the option named */
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --epochs 3x"), 2);
+  ck_assert(printed("dlsc-train-denoiser", "--epochs: '3x' is not a whole number from 1 to"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --speed -0.1"), 2);
+  ck_assert(printed("dlsc-train-denoiser", "--speed: '-0.1' is not a number from 0 to 1"));
   free(clean);
   free(noisy);
 }
@@ -209,6 +214,10 @@ START_TEST(cifar_programs_refuse_bad_batches) {
                     "%s gave no clear message for %s", programs[p], cache);
     }
   }
+  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --lr fast"), 2);
+  ck_assert(printed("dlsc-cifar-train", "--lr: 'fast' is not a number"));
+  ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --labels 5"), 2);
+  ck_assert(printed("dlsc-cifar-transfer", "--labels: '5' is not a whole number from 10 to 45000"));
   free(records);
 }
 END_TEST
