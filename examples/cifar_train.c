@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
   }
   if (expand)
     expand_original(&train);
-  printf("%s: %zu training images (%s augmentation), %zu validation, %zu test\n", run_name,
+  printf("%s: %zu training images (augmentation: %s), %zu validation, %zu test\n", run_name,
          train.count, augment, validation.count, test.count);
 
   char spec[2048];
