@@ -220,8 +220,7 @@ static double self_train(const options *o, dlsc_model_t *model, double validated
   dlsc_model_get_info(model, &info);
   dlsc_augment_config augment;
   int expand;
-  if (augment_preset(o->self_augment, &augment, &expand) != 0 || expand)
-    usage(); /* the original's expansion is not an on-the-fly augmentation */
+  augment_preset(o->self_augment, &augment, &expand); /* checked by main */
   set_layer_rates(model, backbone, o->self_backbone_lr, 1.0f);
   for (int round = 1; round <= o->self_rounds; round++) {
     cifar_set mixed = {0};
@@ -259,6 +258,10 @@ int main(int argc, char **argv) {
   dlsc_augment_config augment;
   int expand;
   if (augment_preset(o.augment, &augment, &expand) != 0)
+    usage();
+  dlsc_augment_config self_augment;
+  int self_expand; /* the original's expansion is not an on-the-fly augmentation */
+  if (augment_preset(o.self_augment, &self_augment, &self_expand) != 0 || self_expand)
     usage();
   char batches[4096], error[512];
   cifar_set train = {0}, validation = {0}, test = {0}, labeled = {0}, unlabeled = {0};

@@ -590,14 +590,10 @@ static int run_course(const options *o) {
       if (o->speed > 0.0f) { /* drawn only then: runs without --speed mix as before */
         /* played speed times as fast: read as if recorded at speed x 16 kHz */
         double speed = exp(log1p(o->speed) * (2.0 * uniform01() - 1.0));
-        unsigned rate = (unsigned)lround(speed * SAMPLE_RATE);
         size_t stretched_n;
-        check_status(dlsc_resample(speech, length, rate, SAMPLE_RATE, NULL, 0, &stretched_n),
-                     "speed");
-        stretched = realloc(stretched, stretched_n * sizeof *stretched);
-        check_status(dlsc_resample(speech, length, rate, SAMPLE_RATE, stretched, stretched_n,
-                                   &stretched_n),
-                     "speed");
+        free(stretched);
+        stretched = resample_or_exit(speech, length, (int)lround(speed * SAMPLE_RATE),
+                                     SAMPLE_RATE, &stretched_n, "--speed");
         length = stretched_n < length ? stretched_n : length; /* the mixing buffers' size */
         speech = stretched;
       }

@@ -387,11 +387,12 @@ START_TEST(resampling_keeps_the_band_and_removes_what_would_alias) {
   ck_assert_uint_eq(n, 160); /* ceil(159.64) */
   ck_assert_ok(dlsc_resample(x, 100, 16000, 48000, NULL, 0, &n));
   ck_assert_uint_eq(n, 300);
-  /* tones in the pass band come through, in both directions and odd ratios */
-  ck_assert_double_le(resampled_sine_error(1000.0, 48000, 16000, 9600, 200), 1e-4);
-  ck_assert_double_le(resampled_sine_error(5000.0, 44100, 16000, 8820, 200), 1e-4);
-  ck_assert_double_le(resampled_sine_error(3000.0, 16000, 48000, 3200, 600), 1e-4);
-  ck_assert_double_le(resampled_sine_error(440.0, 17600, 16000, 3520, 200), 1e-4);
+  /* tones in the pass band come through, in both directions and odd ratios (docs/api.md's
+   * figures; measured 3.0e-6 to 6.9e-6 and, for the 10 kHz tone below, 5.7e-6) */
+  ck_assert_double_le(resampled_sine_error(1000.0, 48000, 16000, 9600, 200), 1e-5);
+  ck_assert_double_le(resampled_sine_error(5000.0, 44100, 16000, 8820, 200), 1e-5);
+  ck_assert_double_le(resampled_sine_error(3000.0, 16000, 48000, 3200, 600), 1e-5);
+  ck_assert_double_le(resampled_sine_error(440.0, 17600, 16000, 3520, 200), 1e-5);
   /* a 10 kHz tone cannot exist at 16 kHz: it must vanish, not fold to 6 kHz */
   float tone[9600], low[3200];
   for (int i = 0; i < 9600; i++)
@@ -400,7 +401,7 @@ START_TEST(resampling_keeps_the_band_and_removes_what_would_alias) {
   double energy = 0.0;
   for (size_t j = 200; j + 200 < n; j++)
     energy += (double)low[j] * low[j];
-  ck_assert_double_le(sqrt(energy / (double)(n - 400)), 1e-4); /* below -77 dB of 0.707 */
+  ck_assert_double_le(sqrt(energy / (double)(n - 400)), 1e-5); /* below -97 dB of 0.707 */
   /* equal rates copy exactly */
   fill_uniform(x, 441, -1, 1, 5);
   ck_assert_ok(dlsc_resample(x, 441, 16000, 16000, y, 441, &n));
