@@ -99,6 +99,7 @@ static void usage(void) {
           "  --epochs N         training epochs (default 40)\n"
           "  --batch N          batch size (default 64)\n"
           "  --lr X             Adam learning rate (default 1e-3)\n"
+          "  --wd X             decoupled weight decay (AdamW) of the weights (default 0)\n"
           "  --remix N          --course: extra remixes of the training noise per epoch (4)\n"
           "  --level D          remixes: speech level varied over -D .. +D/2 dB (10)\n"
           "  --noise-gain A:B   remixes: the recorded noise scaled by A .. B dB (-3:9)\n"
@@ -175,6 +176,8 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--epochs") && ++i) o.epochs = (int)integer_option(a, v, 1, 100000);
     else if (!strcmp(a, "--batch") && ++i) o.batch = (size_t)integer_option(a, v, 2, 1000000);
     else if (!strcmp(a, "--lr") && ++i) o.rate = (float)number_option(a, v, 1e-9, 10.0);
+    else if (!strcmp(a, "--wd") && ++i)
+      o.weight_decay = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--remix") && ++i) o.remix = (int)integer_option(a, v, 0, 1000);
     else if (!strcmp(a, "--hop") && ++i) o.hop = (size_t)integer_option(a, v, 1, 65536);
     else if (!strcmp(a, "--average") && ++i) o.average = (int)integer_option(a, v, 0, 100000);
@@ -265,6 +268,7 @@ static void set_schedule(dlsc_model_t *model, const options *o, size_t examples)
   dlsc_train_config_init(&train);
   train.loss = o->preset->loss;
   train.learning_rate = o->rate;
+  train.weight_decay = o->weight_decay;
   train.batch_size = o->batch;
   train.gradient_clip = 5.0f;
   if (!o->constant_rate) {

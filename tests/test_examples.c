@@ -204,6 +204,8 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   ck_assert(printed("dlsc-train-denoiser", "--epochs: '3x' is not a whole number from 1 to"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --speed -0.1"), 2);
   ck_assert(printed("dlsc-train-denoiser", "--speed: '-0.1' is not a number from 0 to 1"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --wd 2"), 2);
+  ck_assert(printed("dlsc-train-denoiser", "--wd: '2' is not a number from 0 to 1"));
   struct stat st; /* none of the refused runs wrote its model (the default denoiser.dlsc) */
   path_of(path, sizeof path, "denoiser.dlsc");
   ck_assert_int_ne(stat(path, &st), 0);
