@@ -280,6 +280,44 @@ START_TEST(shuffle_is_a_permutation) {
 }
 END_TEST
 
+/* clear empties the dataset but keeps its task and augmentation: refilled, it gives
+ * the batches a fresh dataset with the same settings gives; it also forgets whether
+ * the images were labeled. */
+START_TEST(clear_keeps_settings_and_refills_alike) {
+  dlsc_dataset_t *used = images_dataset(1, 3, 2), *fresh = images_dataset(1, 3, 2);
+  uint8_t pixels[2 * 9];
+  for (int i = 0; i < 18; i++)
+    pixels[i] = (uint8_t)(i * 13);
+  int32_t labels[2] = {1, 0};
+  ck_assert_ok(dlsc_dataset_add_images_u8(used, pixels, labels, 2));
+  for (dlsc_dataset_t *d = used; d; d = d == used ? fresh : NULL)
+    ck_assert_ok(dlsc_dataset_set_task(d, DLSC_TASK_ROTATE4));
+  ck_assert_ok(dlsc_dataset_shuffle(used));
+  ck_assert_ok(dlsc_dataset_clear(used));
+  size_t count;
+  ck_assert_ok(dlsc_dataset_count(used, &count));
+  ck_assert_uint_eq(count, 0);
+  dlsc_batch batch, expected;
+  ck_assert_status(dlsc_dataset_get_batch(used, 0, 1, 0, &batch), DLSC_ERR_INVALID_ARGUMENT);
+  /* Unlabeled images now, where labeled ones were: allowed after clear. */
+  ck_assert_ok(dlsc_dataset_add_images_u8(used, pixels, NULL, 2));
+  ck_assert_ok(dlsc_dataset_add_images_u8(fresh, pixels, NULL, 2));
+  ck_assert_ok(dlsc_dataset_count(used, &count));
+  ck_assert_uint_eq(count, 8); /* the rotation task was kept: 4 examples per image */
+  ck_assert_ok(dlsc_dataset_get_batch(used, 0, 8, 0, &batch));
+  float inputs[8 * 9];
+  int32_t rotations[8];
+  memcpy(inputs, batch.inputs, sizeof inputs);
+  memcpy(rotations, batch.labels, sizeof rotations);
+  ck_assert_ok(dlsc_dataset_get_batch(fresh, 0, 8, 0, &expected));
+  ck_assert_mem_eq(inputs, expected.inputs, sizeof inputs); /* the stored order, not shuffled */
+  ck_assert_mem_eq(rotations, expected.labels, sizeof rotations);
+  ck_assert_status(dlsc_dataset_clear(NULL), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_dataset_destroy(used);
+  dlsc_dataset_destroy(fresh);
+}
+END_TEST
+
 START_TEST(create_rejects_bad_configs) {
   dlsc_frames_config frames;
   dlsc_frames_config_init(&frames);
@@ -308,6 +346,7 @@ int main(void) {
   tcase_add_test(tc, augmentation_is_deterministic_for_a_seed);
   tcase_add_test(tc, horizontal_flip_mirrors_rows);
   tcase_add_test(tc, shuffle_is_a_permutation);
+  tcase_add_test(tc, clear_keeps_settings_and_refills_alike);
   tcase_add_test(tc, create_rejects_bad_configs);
   suite_add_tcase(suite, tc);
   return run_suite(suite);

@@ -109,6 +109,14 @@ START_TEST(stream_matches_whole_signal_for_any_chunking) {
     double difference = stream_difference(model, stream, x, n, patterns[p], lengths[p], whole);
     ck_assert_msg(difference <= 1e-6, "pattern %zu differs by %g", p, difference);
   }
+  /* reset abandons a signal midway: the next one comes out as from a fresh stream
+   * (zeros first, then the whole-signal result). */
+  float *abandoned = malloc(3001 * sizeof *abandoned);
+  ck_assert_ok(dlsc_stream_process(stream, x + 5000, 3001, abandoned));
+  ck_assert_ok(dlsc_stream_reset(stream));
+  ck_assert_double_le(stream_difference(model, stream, x, n, odd, 5, whole), 1e-6);
+  ck_assert_status(dlsc_stream_reset(NULL), DLSC_ERR_INVALID_ARGUMENT);
+  free(abandoned);
   /* Shorter than the latency. */
   float short_whole[50];
   ck_assert_ok(dlsc_denoise(model, stft, x, 50, short_whole));
