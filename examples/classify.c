@@ -7,7 +7,6 @@
  * 3072 pixel bytes each; the label is shown next to the prediction). The library itself
  * only ever sees a buffer of pixels.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,24 +193,20 @@ int main(int argc, char **argv) {
       failures++;
       continue;
     }
-    float *logits = malloc(src.count * classes * sizeof *logits);
-    status = dlsc_model_predict(model, src.pixels, src.count, logits);
+    float *probabilities = malloc(src.count * classes * sizeof *probabilities);
+    int32_t *top = malloc(src.count * sizeof *top);
+    status = dlsc_model_classify(model, src.pixels, src.count, top, probabilities);
     if (status != DLSC_OK) {
       fprintf(stderr, "%s: %s\n", argv[a], dlsc_strerror(status));
       failures++;
     }
     for (size_t i = 0; status == DLSC_OK && i < src.count; i++) {
-      const float *z = logits + i * classes;
-      double top = z[0], sum = 0.0;
-      for (size_t c = 1; c < classes; c++)
-        top = fmax(top, z[c]);
-      for (size_t c = 0; c < classes; c++)
-        sum += exp(z[c] - top);
-      size_t order[MAX_CLASSES]; /* classes by decreasing logit */
+      const float *p = probabilities + i * classes;
+      size_t order[MAX_CLASSES]; /* classes by decreasing probability, the top one first */
       for (size_t c = 0; c < classes; c++)
         order[c] = c;
       for (size_t c = 1; c < classes; c++)
-        for (size_t j = c; j > 0 && z[order[j]] > z[order[j - 1]]; j--) {
+        for (size_t j = c; j > 0 && p[order[j]] > p[order[j - 1]]; j--) {
           size_t t = order[j];
           order[j] = order[j - 1];
           order[j - 1] = t;
@@ -220,16 +215,21 @@ int main(int argc, char **argv) {
         printf("%s[%zu]:", argv[a], i);
       else
         printf("%s:", argv[a]);
-      for (int k = 0; k < 3 && (size_t)k < classes; k++)
-        printf(" %s %.1f%%", names[order[k]], 100.0 * exp(z[order[k]] - top) / sum);
+      printf(" %s %.1f%%", names[top[i]], 100.0 * p[top[i]]);
+      for (int k = 0, shown = 1; shown < 3 && (size_t)k < classes; k++)
+        if ((int32_t)order[k] != top[i]) {
+          printf(" %s %.1f%%", names[order[k]], 100.0 * p[order[k]]);
+          shown++;
+        }
       if (src.labels[i] >= 0) {
         printf("  (label: %s)", names[src.labels[i] < (int)classes ? src.labels[i] : 0]);
         labeled++;
-        correct += (int)order[0] == src.labels[i];
+        correct += top[i] == src.labels[i];
       }
       printf("\n");
     }
-    free(logits);
+    free(probabilities);
+    free(top);
     free(src.pixels);
     free(src.labels);
   }

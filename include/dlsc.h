@@ -202,6 +202,15 @@ DLSC_API dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, 
 DLSC_API dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t count,
                                         float *outputs);
 
+/* Classification with a model whose outputs are class scores (logits, as softmax
+ * cross-entropy trains them; at least 2): labels (count, optional) gets each input's
+ * highest-scoring class (the first on ties), probabilities (count * classes, optional)
+ * the softmax of its scores; at least one of them. Image inputs are floats in [0, 1],
+ * as the image datasets store them (byte / 255). Scores that overflow:
+ * DLSC_ERR_NUMERIC; a model with one output: DLSC_ERR_SHAPE_MISMATCH. */
+DLSC_API dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *inputs, size_t count,
+                                         int32_t *labels, float *probabilities);
+
 /* Free text key/value pairs stored with the model (class names, provenance).
  * Keys: 1..63 printable ASCII characters, no '='; values up to 4095 bytes. */
 DLSC_API dlsc_status dlsc_model_set_metadata(dlsc_model_t *model, const char *key,

@@ -146,6 +146,9 @@ struct dlsc_model {
 void dlsc_model_bind(dlsc_model_t *model); /* re-points layer views at the arrays */
 void dlsc_model_reset_optimizer(dlsc_model_t *model);
 size_t dlsc_model_output_size(const dlsc_model_t *model);
+/* log(sum_c exp(z[c])) without overflow, and in *best the first index of the largest
+ * z (softmax cross-entropy and dlsc_model_classify share it). */
+double dlsc_log_sum_exp(const float *z, size_t count, size_t *best);
 bool dlsc_metadata_key_valid(const char *key);
 
 /* Workspace for batch examples in training or inference mode. */

@@ -2,6 +2,7 @@
  * per batch size and reused by every forward and backward pass. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -382,6 +383,34 @@ dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t 
     memcpy(outputs + first * out_size, y, n * out_size * sizeof *y);
   }
   return DLSC_OK;
+}
+
+dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *inputs, size_t count,
+                                int32_t *labels, float *probabilities) {
+  if (!model || (!labels && !probabilities) || count == 0)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  size_t classes = dlsc_model_output_size(model), total;
+  if (classes < 2 || classes > INT32_MAX)
+    return DLSC_ERR_SHAPE_MISMATCH;
+  if (dlsc_mul_overflows(count, classes, &total))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  float *logits = dlsc_alloc_floats(total);
+  if (!logits)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  dlsc_status status = dlsc_model_predict(model, inputs, count, logits);
+  if (status == DLSC_OK && !dlsc_all_finite(logits, total))
+    status = DLSC_ERR_NUMERIC; /* scores overflowed: no class can be named */
+  for (size_t i = 0; status == DLSC_OK && i < count; i++) {
+    const float *z = logits + i * classes;
+    size_t best;
+    double log_sum = dlsc_log_sum_exp(z, classes, &best);
+    if (labels)
+      labels[i] = (int32_t)best;
+    for (size_t c = 0; probabilities && c < classes; c++)
+      probabilities[i * classes + c] = (float)exp((double)z[c] - log_sum);
+  }
+  free(logits);
+  return status;
 }
 
 /* ---- metadata */

@@ -87,6 +87,14 @@ static size_t arg_max(const float *values, size_t count) {
   return best;
 }
 
+double dlsc_log_sum_exp(const float *z, size_t count, size_t *best) {
+  *best = arg_max(z, count);
+  double sum = 0.0;
+  for (size_t c = 0; c < count; c++)
+    sum += exp((double)z[c] - z[*best]);
+  return log(sum) + z[*best];
+}
+
 /* Softmax cross-entropy against (1 - s) one-hot + s / classes; the gradient per
  * logit is (p - target) / count. */
 static double cross_entropy(const float *logits, size_t count, size_t classes,
@@ -96,11 +104,8 @@ static double cross_entropy(const float *logits, size_t count, size_t classes,
   float off = smoothing / (float)classes, on = 1.0f - smoothing + off;
   for (size_t n = 0; n < count; n++) {
     const float *z = logits + n * classes;
-    size_t best = arg_max(z, classes);
-    double sum = 0.0;
-    for (size_t c = 0; c < classes; c++)
-      sum += exp((double)z[c] - z[best]);
-    double log_sum = log(sum) + z[best];
+    size_t best;
+    double log_sum = dlsc_log_sum_exp(z, classes, &best);
     for (size_t c = 0; c < classes; c++) {
       float target = (size_t)labels[n] == c ? on : off;
       double log_p = (double)z[c] - log_sum;

@@ -134,6 +134,61 @@ START_TEST(predict_is_batch_independent_and_rejects_nan) {
 }
 END_TEST
 
+/* classify names the arg-max class and gives the softmax of the scores, computed
+ * here in double; large scores must not overflow it, overflowing ones get a status. */
+START_TEST(classify_gives_the_top_class_and_softmax) {
+  dlsc_model_t *model = from_spec("input 1x2x3; dense 4", 5);
+  size_t count = 20, classes = 4;
+  float x[20 * 6], z[20 * 4], p[20 * 4], p_only[20 * 4];
+  int32_t labels[20], labels_only[20];
+  fill_uniform(x, count * 6, -3, 3, 8);
+  for (size_t i = 0; i < 6; i++)
+    x[6 * 19 + i] = 1e4f * x[i]; /* scores in the thousands: exp() of them overflows */
+  ck_assert_ok(dlsc_model_predict(model, x, count, z));
+  ck_assert_ok(dlsc_model_classify(model, x, count, labels, p));
+  for (size_t i = 0; i < count; i++) {
+    const float *zi = z + i * classes;
+    size_t top = 0;
+    for (size_t c = 1; c < classes; c++)
+      top = zi[c] > zi[top] ? c : top;
+    ck_assert_int_eq(labels[i], (int32_t)top);
+    double sum = 0.0, total = 0.0;
+    for (size_t c = 0; c < classes; c++)
+      sum += exp((double)zi[c] - zi[top]);
+    for (size_t c = 0; c < classes; c++) {
+      double expected = exp((double)zi[c] - zi[top]) / sum;
+      ck_assert_double_le(fabs(p[i * classes + c] - expected), 1e-6);
+      total += p[i * classes + c];
+    }
+    ck_assert_double_le(fabs(total - 1.0), 1e-5);
+  }
+  ck_assert_double_ge(fabs(z[19 * 4] - z[19 * 4 + 1]), 100.0); /* the large row is large */
+  /* either output alone */
+  ck_assert_ok(dlsc_model_classify(model, x, count, labels_only, NULL));
+  ck_assert_mem_eq(labels_only, labels, sizeof labels);
+  ck_assert_ok(dlsc_model_classify(model, x, count, NULL, p_only));
+  ck_assert_mem_eq(p_only, p, sizeof p);
+  /* refusals leave the outputs as they were */
+  memset(labels_only, 0x7f, sizeof labels_only);
+  float sentinel = p_only[0];
+  x[3] = NAN;
+  ck_assert_status(dlsc_model_classify(model, x, count, labels_only, p_only), DLSC_ERR_NUMERIC);
+  x[3] = 3e38f; /* finite, but the scores overflow */
+  x[4] = 3e38f;
+  ck_assert_status(dlsc_model_classify(model, x, count, labels_only, p_only), DLSC_ERR_NUMERIC);
+  ck_assert_int_eq(labels_only[0], 0x7f7f7f7f);
+  ck_assert_float_eq(p_only[0], sentinel);
+  ck_assert_status(dlsc_model_classify(model, x, count, NULL, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_classify(model, x, 0, labels, p), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_classify(NULL, x, 1, labels, p), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_classify(model, NULL, 1, labels, p), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_model_destroy(model);
+  model = from_spec("input 1x2x3; dense 1", 5); /* one score: not a classifier */
+  ck_assert_status(dlsc_model_classify(model, x + 6, 1, labels, p), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(metadata_round_trips) {
   dlsc_model_t *model = from_spec("input 1x1x4; dense 2", 1);
   ck_assert_ok(dlsc_model_set_metadata(model, "classes", "cat,dog"));
@@ -331,6 +386,7 @@ int main(void) {
   tcase_add_test(tc, spec_errors_are_reported);
   tcase_add_test(tc, add_layer_validates);
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
+  tcase_add_test(tc, classify_gives_the_top_class_and_softmax);
   tcase_add_test(tc, metadata_round_trips);
   tcase_add_test(tc, save_load_reproduces_predictions);
   tcase_add_test(tc, every_truncation_and_byte_flip_is_rejected);
