@@ -76,6 +76,7 @@ typedef struct options {
   float rate, weight_decay;
   uint64_t seed;
   const char *out, *csv, *listen_dir, *data;
+  const char *init; /* --init: a model file whose weights start the training */
   const char *clean_path, *noisy_path; /* --pair; else the course recordings */
   const char *speech_dir, *noise_dir;  /* --speech, --noise; else LibriSpeech and the noises */
 } options;
@@ -117,6 +118,8 @@ static void usage(void) {
           "                     whichever of average and best epoch validates better\n"
           "  --mixes N          --general: mixtures per training utterance per epoch (2)\n"
           "  --seed N           seed of model, data order and mixing (default 1)\n"
+          "  --init FILE        start from FILE's weights (a model with the spec's layers,\n"
+          "                     e.g. trained with --general): fine-tuning\n"
           "  --out FILE         model file to write (default denoiser.dlsc)\n"
           "  --csv FILE         per-epoch log (default denoiser.csv)\n"
           "  --listen DIR       --course: write the denoised test_x_01/02, and the tail\n"
@@ -190,6 +193,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--mixes") && ++i) o.mixes_per_utterance = (int)integer_option(a, v, 1, 1000);
     else if (!strcmp(a, "--seed") && ++i) o.seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out") && ++i) o.out = v;
+    else if (!strcmp(a, "--init") && ++i) o.init = v;
     else if (!strcmp(a, "--csv") && ++i) o.csv = v;
     else if (!strcmp(a, "--listen") && ++i) o.listen_dir = v;
     else if (!strcmp(a, "--data") && ++i) o.data = v;
@@ -296,6 +300,23 @@ static dlsc_model_t *build_model(const options *o) {
   dlsc_model_get_info(model, &info);
   printf("model: %s\n  %zu parameters, context %zu+1+%zu frames, %s output\n", description,
          info.n_parameters, o->before, o->after, o->preset->mask ? "mask" : "magnitude");
+  if (o->init) {
+    dlsc_model_t *init;
+    dlsc_status status = dlsc_model_load_file(o->init, &init);
+    if (status != DLSC_OK) {
+      fprintf(stderr, "cannot load %s: %s\n", o->init, dlsc_strerror(status));
+      exit(1);
+    }
+    dlsc_model_info init_info;
+    dlsc_model_get_info(init, &init_info);
+    if (init_info.n_layers != info.n_layers ||
+        dlsc_model_copy_layers(model, init, info.n_layers) != DLSC_OK) {
+      fprintf(stderr, "%s does not have the layers of the model spec\n", o->init);
+      exit(1);
+    }
+    dlsc_model_destroy(init);
+    printf("  starting from the weights of %s\n", o->init);
+  }
   dlsc_model_set_metadata(model, "dlsc.sample_rate", "16000");
   dlsc_model_set_metadata(model, "dlsc.trained_with",
                           o->clean_path   ? "pair"

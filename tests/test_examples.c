@@ -171,6 +171,24 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   test_line = log_after("dlsc-train-denoiser", "TEST tail: SNR ");
   ck_assert_msg(test_line && sscanf(test_line, "%lf", &tail) == 1, "no test line");
   ck_assert_msg(tail > noisy_tail + 1.0, "--speed: tail %.2f dB from %.2f dB", tail, noisy_tail);
+  /* --init starts from a model's weights: at a vanishing learning rate, the first
+   * model's tail score comes back (batch-norm statistics still move a little) */
+  double first_tail;
+  ck_assert_int_eq(run("dlsc-train-denoiser",
+                       "--pair clean.wav noisy.wav --init speed.dlsc --lr 1e-9 " SMALL_DENOISER
+                       " --out tuned.dlsc --csv tuned.csv"),
+                   0);
+  ck_assert(printed("dlsc-train-denoiser", "starting from the weights of speed.dlsc"));
+  test_line = log_after("dlsc-train-denoiser", "TEST tail: SNR ");
+  ck_assert_msg(test_line && sscanf(test_line, "%lf", &first_tail) == 1, "no test line");
+  ck_assert_msg(fabs(first_tail - tail) < 0.05, "--init: tail %.2f dB, the --speed run's %.2f dB",
+                first_tail, tail);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --init speed.dlsc "
+                                              "--spec 'input 1x3x513; dense 513; sigmoid'"),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "speed.dlsc does not have the layers of the model spec"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --init absent.dlsc"), 1);
+  ck_assert(printed("dlsc-train-denoiser", "cannot load absent.dlsc"));
   char path[4400];
   path_of(path, sizeof path, "pair.dlsc");
   dlsc_model_t *model;
