@@ -11,10 +11,13 @@
 #   cnn-variants the hop-256 CNN with dropout 0.2 before its dense layer (seeds 1, 2),
 #                with a 17-frame window (seed 1) and with speed-perturbed remixes
 #                (--speed 0.1, seeds 1, 2): tried, not adopted
+#   cnn-wd       the hop-256 CNN with AdamW weight decay 0.05 (seeds 1, 2)
+#   cnn-pretrained  the hop-256 CNN pre-trained on LibriSpeech x noise recordings
+#                (--general), then fine-tuned on the course pair (--init; seeds 1, 2)
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
-#        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants general; default all
-#        but cnn-variants; each CNN run
+#        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
+#        general; default all but cnn-variants, cnn-wd and cnn-pretrained; each CNN run
 #        takes 25-45 minutes on one core, the whole script about 5 hours)
 set -euo pipefail
 build=${1:-build}
@@ -63,6 +66,21 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dens
     for seed in 1 2; do
       train cnn-speed-seed$seed --course --preset cnn --speed 0.1 --epochs 30 --constant-lr \
         --average 8 --seed $seed
+    done
+    ;;
+  cnn-pretrained)
+    # the hop-256 CNN first trained on LibriSpeech x the noise recordings (--general, its
+    # own validation speakers choose the epoch), then fine-tuned on the course pair
+    train cnn-general --general --preset cnn --epochs 4
+    for seed in 1 2; do
+      train cnn-tuned-seed$seed --course --preset cnn --init "$out/cnn-general.dlsc" --epochs 30 \
+        --constant-lr --average 8 --seed $seed
+    done
+    ;;
+  cnn-wd)
+    for seed in 1 2; do
+      train cnn-wd-seed$seed --course --preset cnn --wd 0.05 --epochs 30 --constant-lr --average 8 \
+        --seed $seed
     done
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
