@@ -14,7 +14,7 @@
 #   cnn-wd       the hop-256 CNN with AdamW weight decay 0.05 (seeds 1, 2)
 #   cnn-pretrained  the hop-256 CNN pre-trained on LibriSpeech x noise recordings
 #                (--general), then fine-tuned on the course pair (--init; seeds 1, 2;
-#                learning rates 1e-3 and 3e-4)
+#                learning rates 1e-3 and 3e-4; and after 4 more epochs of pre-training)
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
@@ -78,6 +78,12 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dens
         --constant-lr --average 8 --seed $seed
       train cnn-tuned-lr3e-4-seed$seed --course --preset cnn --init "$out/cnn-general.dlsc" \
         --lr 3e-4 --epochs 30 --constant-lr --average 8 --seed $seed
+    done
+    # pre-training continued for 4 more epochs, then the same fine-tuning
+    train cnn-general8 --general --preset cnn --init "$out/cnn-general.dlsc" --epochs 4
+    for seed in 1 2; do
+      train cnn-tuned8-seed$seed --course --preset cnn --init "$out/cnn-general8.dlsc" --epochs 30 \
+        --constant-lr --average 8 --seed $seed
     done
     ;;
   cnn-wd)
