@@ -293,13 +293,18 @@ static dlsc_model_t *build_model(const options *o) {
   denoise.mask = o->preset->mask;
   check_status(dlsc_model_set_denoise(model, &denoise),
                "the spec must take 1 x (before+1+after) x 513 and give 513 values");
-  char description[1024];
   size_t length;
-  dlsc_model_describe(model, description, sizeof description, &length);
+  check_status(dlsc_model_describe(model, NULL, 0, &length), "describe");
+  char *description = malloc(length);
+  if (!description || dlsc_model_describe(model, description, length, &length) != DLSC_OK) {
+    fprintf(stderr, "out of memory\n");
+    exit(1);
+  }
   dlsc_model_info info;
   dlsc_model_get_info(model, &info);
   printf("model: %s\n  %zu parameters, context %zu+1+%zu frames, %s output\n", description,
          info.n_parameters, o->before, o->after, o->preset->mask ? "mask" : "magnitude");
+  free(description);
   if (o->init) {
     dlsc_model_t *init;
     dlsc_status status = dlsc_model_load_file(o->init, &init);

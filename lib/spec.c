@@ -243,10 +243,7 @@ static void describe_layer(text_sink *sink, const dlsc_layer *layer) {
     sink_printf(sink, " momentum=%.9g", (double)c->momentum);
 }
 
-dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, size_t capacity,
-                                size_t *length) {
-  if (!model || !length || (!text && capacity))
-    return DLSC_ERR_INVALID_ARGUMENT;
+static size_t print_model(const dlsc_model_t *model, char *text, size_t capacity) {
   text_sink sink = {text, capacity, 0};
   sink_printf(&sink, "input %zux%zux%zu", model->input.channels, model->input.height,
               model->input.width);
@@ -254,6 +251,20 @@ dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, size_t ca
     sink_printf(&sink, "; ");
     describe_layer(&sink, &model->layers[i]);
   }
-  *length = sink.length + 1;
-  return sink.length < capacity ? DLSC_OK : DLSC_ERR_BUFFER_TOO_SMALL;
+  return sink.length + 1;
+}
+
+/* Measures first, so that a buffer too small is left as it was. */
+dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, size_t capacity,
+                                size_t *length) {
+  if (!model || !length || (!text && capacity))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  size_t needed = print_model(model, NULL, 0);
+  *length = needed;
+  if (!text)
+    return DLSC_OK; /* a size query */
+  if (capacity < needed)
+    return DLSC_ERR_BUFFER_TOO_SMALL;
+  print_model(model, text, capacity);
+  return DLSC_OK;
 }

@@ -39,8 +39,15 @@ START_TEST(spec_builds_shapes_and_describes_itself) {
   size_t expected = (4 * 27 + 4) + 8 + (5 * 36) + (6 * 5 + 6);
   ck_assert_uint_eq(info.n_parameters, expected);
   size_t length;
-  ck_assert_status(dlsc_model_describe(model, NULL, 0, &length), DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_ok(dlsc_model_describe(model, NULL, 0, &length)); /* a size query */
   char *text = malloc(length);
+  memset(text, '#', length);
+  size_t short_length = 0;
+  ck_assert_status(dlsc_model_describe(model, text, length - 1, &short_length),
+                   DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_uint_eq(short_length, length);
+  for (size_t i = 0; i < length; i++) /* a buffer too small is left as it was */
+    ck_assert_int_eq(text[i], '#');
   ck_assert_ok(dlsc_model_describe(model, text, length, &length));
   ck_assert_str_eq(text, "input 3x8x8; conv2d 4 3x3 pad=1x1; batchnorm; relu; maxpool 2x2; "
                          "conv2d 5 3x3 stride=2x2 bias=0; gelu; dropout 0.25; dense 6; sigmoid");
