@@ -144,6 +144,10 @@ struct dlsc_model {
 };
 
 void dlsc_model_bind(dlsc_model_t *model); /* re-points layer views at the arrays */
+/* dlsc_model_add_layer, refusing (DLSC_ERR_SHAPE_MISMATCH) before it allocates a layer
+ * whose parameters and statistics exceed max_floats: the loader's bound by the bytes left. */
+dlsc_status dlsc_model_append_layer(dlsc_model_t *model, const dlsc_layer_config *config,
+                                    size_t max_floats);
 void dlsc_model_reset_optimizer(dlsc_model_t *model);
 size_t dlsc_model_output_size(const dlsc_model_t *model);
 /* log(sum_c exp(z[c])) without overflow, and in *best the first index of the largest

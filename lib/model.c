@@ -94,6 +94,11 @@ static float *grow_floats(const float *old, size_t old_count, size_t new_count) 
 }
 
 dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *user_config) {
+  return dlsc_model_append_layer(model, user_config, SIZE_MAX);
+}
+
+dlsc_status dlsc_model_append_layer(dlsc_model_t *model, const dlsc_layer_config *user_config,
+                                    size_t max_floats) {
   if (!model || !user_config || user_config->struct_size < offsetof(dlsc_layer_config, units))
     return DLSC_ERR_INVALID_ARGUMENT;
   dlsc_layer layer = {0};
@@ -108,7 +113,8 @@ dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *u
   size_t plane, out_size;
   if (dlsc_mul_overflows(layer.out.height, layer.out.width, &plane) ||
       dlsc_mul_overflows(plane, layer.out.channels, &out_size) || out_size == 0 ||
-      out_size > MAX_EXAMPLE_FLOATS || layer.n_params > SIZE_MAX / 4 - model->n_params)
+      out_size > MAX_EXAMPLE_FLOATS || layer.n_params > SIZE_MAX / 4 - model->n_params ||
+      layer.n_params > max_floats || layer.n_stats > max_floats - layer.n_params)
     return DLSC_ERR_SHAPE_MISMATCH;
   layer.out_size = out_size;
 

@@ -190,7 +190,12 @@ static dlsc_status read_layers(reader *r, dlsc_model_t *model, uint32_t n_layers
     c.rate = rate;
     c.epsilon = epsilon;
     c.momentum = momentum;
-    DLSC_TRY(as_format_error(dlsc_model_add_layer(model, &c)));
+    /* The tensors of this and the earlier layers all lie in the bytes left: a file
+     * cannot make the reader allocate more than it could hold. */
+    size_t left = (r->length - r->position) / 4, taken = model->n_params + model->n_stats;
+    if (taken > left)
+      return DLSC_ERR_BAD_FORMAT;
+    DLSC_TRY(as_format_error(dlsc_model_append_layer(model, &c, left - taken)));
     const dlsc_layer *layer = &model->layers[model->n_layers - 1];
     const dlsc_layer_config *built = &layer->config;
     if (layer->n_params != n_params || layer->n_stats != n_stats ||

@@ -1,6 +1,7 @@
 /* Models: building from specs, inference, metadata, the file format (round trips,
  * every truncation and byte flip rejected), atomic files and transfer copies. */
 #include "common.h"
+#include "internal.h" /* dlsc_crc32, to forge a checksum */
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -280,6 +281,29 @@ START_TEST(every_truncation_and_byte_flip_is_rejected) {
 }
 END_TEST
 
+static void put_u32_le(unsigned char *at, uint32_t value) {
+  for (int i = 0; i < 4; i++)
+    at[i] = (unsigned char)(value >> (8 * i));
+}
+
+/* A crafted file, checksum and all, that declares a layer far larger than its bytes:
+ * refused before anything of that size is allocated (17 GB of weights here, which
+ * would fail under the sanitizers, run out of memory or take minutes to initialise). */
+START_TEST(a_crafted_file_cannot_demand_memory_it_does_not_hold) {
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1);
+  size_t size;
+  unsigned char *bytes = save(model, &size);
+  put_u32_le(bytes + 32, 65536); /* input width */
+  put_u32_le(bytes + 44, 65535); /* the dense layer's units */
+  put_u32_le(bytes + size - 4, dlsc_crc32(0, bytes, size - 4));
+  dlsc_model_t *loaded = (dlsc_model_t *)0x1;
+  ck_assert_status(dlsc_model_load(bytes, size, &loaded), DLSC_ERR_BAD_FORMAT);
+  ck_assert_ptr_eq(loaded, (dlsc_model_t *)0x1);
+  free(bytes);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 static size_t count_entries(const char *directory) {
   DIR *dir = opendir(directory);
   size_t count = 0;
@@ -397,6 +421,7 @@ int main(void) {
   tcase_add_test(tc, metadata_round_trips);
   tcase_add_test(tc, save_load_reproduces_predictions);
   tcase_add_test(tc, every_truncation_and_byte_flip_is_rejected);
+  tcase_add_test(tc, a_crafted_file_cannot_demand_memory_it_does_not_hold);
   tcase_add_test(tc, files_are_written_atomically);
   tcase_add_test(tc, copy_layers_checks_the_backbone);
   tcase_add_test(tc, clone_is_deep);
