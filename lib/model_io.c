@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <fcntl.h>
 
 #define FORMAT_VERSION 1u
 #define HEADER_BYTES 24u /* magic 8, version 4, flags 4, total size 8 */
@@ -299,13 +302,49 @@ dlsc_status dlsc_model_load(const void *buffer, size_t size, dlsc_model_t **out)
 
 /* ---- files */
 
+/* A new file next to path (so that rename replaces path atomically), named path.tmp-PID-N.
+ * It gets path's permissions if path exists, else those of any new file (0666 less the
+ * umask), as a plain fopen would give; mkstemp's 0600 would hide the model from others. */
+static int open_temporary(const char *path, char *temporary, size_t capacity) {
+  struct stat existing;
+  bool replaces = stat(path, &existing) == 0 && S_ISREG(existing.st_mode);
+  for (unsigned attempt = 0; attempt < 1000; attempt++) {
+    snprintf(temporary, capacity, "%s.tmp-%ld-%u", path, (long)getpid(), attempt);
+    int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      if (replaces && fchmod(fd, existing.st_mode & 07777) != 0) {
+        close(fd);
+        unlink(temporary);
+        return -1;
+      }
+      return fd;
+    }
+    if (errno != EEXIST) /* EEXIST: another writer's (or a crashed one's) file */
+      return -1;
+  }
+  return -1;
+}
+
+static bool write_all(int fd, const unsigned char *bytes, size_t size) {
+  size_t written = 0;
+  while (written < size) {
+    ssize_t n = write(fd, bytes + written, size - written);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    written += (size_t)n;
+  }
+  return true;
+}
+
 dlsc_status dlsc_model_save_file(const dlsc_model_t *model, const char *path) {
   size_t size;
   if (!model || !path || !*path)
     return DLSC_ERR_INVALID_ARGUMENT;
   DLSC_TRY(dlsc_model_save(model, NULL, 0, &size));
-  size_t path_length = strlen(path);
-  char *temporary = malloc(path_length + 16);
+  size_t capacity = strlen(path) + 48;
+  char *temporary = malloc(capacity);
   unsigned char *bytes = malloc(size);
   if (!temporary || !bytes) {
     free(temporary);
@@ -313,22 +352,10 @@ dlsc_status dlsc_model_save_file(const dlsc_model_t *model, const char *path) {
     return DLSC_ERR_OUT_OF_MEMORY;
   }
   dlsc_model_save(model, bytes, size, &size);
-  /* Same directory as path, so that rename replaces it atomically. */
-  memcpy(temporary, path, path_length);
-  memcpy(temporary + path_length, ".tmp-XXXXXX", 12);
   dlsc_status status = DLSC_ERR_IO;
-  int fd = mkstemp(temporary);
+  int fd = open_temporary(path, temporary, capacity);
   if (fd >= 0) {
-    size_t written = 0;
-    while (written < size) {
-      ssize_t n = write(fd, bytes + written, size - written);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      written += (size_t)n;
-    }
-    bool ok = written == size && fsync(fd) == 0;
+    bool ok = write_all(fd, bytes, size) && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     if (ok && rename(temporary, path) == 0)
       status = DLSC_OK;

@@ -321,9 +321,22 @@ START_TEST(files_are_written_atomically) {
   snprintf(missing, sizeof missing, "%s/no/such/dir/model.dlsc", directory);
   dlsc_model_t *first = from_spec("input 1x1x4; dense 3", 1);
   dlsc_model_t *second = from_spec("input 1x1x4; dense 3; relu; dense 2", 2);
+  mode_t old_mask = umask(027);
   ck_assert_ok(dlsc_model_save_file(first, path));
+  struct stat info_on_disk;
+  ck_assert_int_eq(stat(path, &info_on_disk), 0);
+  ck_assert_uint_eq(info_on_disk.st_mode & 0777, 0640); /* a new file: 0666 less the umask */
+  ck_assert_int_eq(chmod(path, 0604), 0);
+  /* A stale temporary of this process's name (a crash) is stepped around. */
+  char stale[300];
+  snprintf(stale, sizeof stale, "%s.tmp-%ld-0", path, (long)getpid());
+  fclose(fopen(stale, "wb"));
   ck_assert_ok(dlsc_model_save_file(second, path)); /* replaces the first */
-  ck_assert_uint_eq(count_entries(directory), 1);   /* no temporary left behind */
+  ck_assert_int_eq(stat(path, &info_on_disk), 0);
+  ck_assert_uint_eq(info_on_disk.st_mode & 0777, 0604); /* keeps the replaced file's mode */
+  umask(old_mask);
+  ck_assert_uint_eq(count_entries(directory), 2);   /* no temporary left behind */
+  unlink(stale);
   dlsc_model_t *loaded;
   ck_assert_ok(dlsc_model_load_file(path, &loaded));
   dlsc_model_info info;
