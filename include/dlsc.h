@@ -163,7 +163,9 @@ DLSC_API dlsc_status dlsc_layer_config_init_(dlsc_layer_config *config, dlsc_lay
   dlsc_layer_config_init_((config), (kind), sizeof *(config))
 
 /* An empty model taking inputs of one shape; layers are appended with add_layer and
- * initialised (He/Glorot) from the model's own PRNG seeded here. */
+ * initialised (He/Glorot) from the model's own PRNG seeded here. add_layer resets the
+ * fields a kind does not read (a ReLU's units, a dense layer's rate) to their defaults,
+ * and refuses sizes above 2^30 and a bias other than 0 or 1. */
 DLSC_API dlsc_status dlsc_model_create(dlsc_shape input, uint64_t seed, dlsc_model_t **model);
 
 /* A model from a text spec, one layer per ';'-separated item, e.g.

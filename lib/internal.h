@@ -90,6 +90,10 @@ struct dlsc_layer {
 };
 
 const dlsc_layer_ops *dlsc_layer_ops_for(dlsc_layer_kind kind);
+/* Resets the fields config's kind does not read to their defaults; refuses sizes over
+ * DLSC_MAX_LAYER_SIZE (the spec grammar's largest number) and a bias other than 0/1. */
+#define DLSC_MAX_LAYER_SIZE ((size_t)1 << 30)
+dlsc_status dlsc_layer_config_canonical(dlsc_layer_config *config);
 const dlsc_layer_ops *dlsc_layer_ops_named(const char *name, dlsc_layer_kind *kind);
 
 static inline size_t dlsc_shape_size(dlsc_shape shape) {

@@ -104,6 +104,7 @@ dlsc_status dlsc_model_append_layer(dlsc_model_t *model, const dlsc_layer_config
   dlsc_layer layer = {0};
   DLSC_TRY(dlsc_layer_config_init(&layer.config, user_config->kind));
   DLSC_TRY(dlsc_import_config(&layer.config, sizeof layer.config, user_config));
+  DLSC_TRY(dlsc_layer_config_canonical(&layer.config));
   layer.config.struct_size = sizeof layer.config;
   layer.ops = dlsc_layer_ops_for(layer.config.kind);
   layer.in = model->n_layers ? model->layers[model->n_layers - 1].out : model->input;

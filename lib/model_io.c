@@ -166,6 +166,12 @@ static bool get_string(reader *r, char *buffer, size_t max) {
   return true;
 }
 
+static uint32_t float_bits(float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
 /* Builder statuses about shapes or values mean the bytes describe no valid model. */
 static dlsc_status as_format_error(dlsc_status status) {
   return status == DLSC_ERR_OUT_OF_MEMORY || status == DLSC_OK ? status : DLSC_ERR_BAD_FORMAT;
@@ -200,11 +206,16 @@ static dlsc_status read_layers(reader *r, dlsc_model_t *model, uint32_t n_layers
       return DLSC_ERR_BAD_FORMAT;
     DLSC_TRY(as_format_error(dlsc_model_append_layer(model, &c, left - taken)));
     const dlsc_layer *layer = &model->layers[model->n_layers - 1];
-    const dlsc_layer_config *built = &layer->config;
+    const dlsc_layer_config *b = &layer->config;
+    size_t built[9] = {b->kind,     b->units, b->kernel_h, b->kernel_w, b->stride_h,
+                       b->stride_w, b->pad_h, b->pad_w,    (size_t)b->bias};
+    for (size_t f = 0; f < 9; f++)
+      if (built[f] != fields[f])
+        return DLSC_ERR_BAD_FORMAT; /* a field the writer would write otherwise */
     if (layer->n_params != n_params || layer->n_stats != n_stats ||
-        built->kernel_h != c.kernel_h || built->stride_h != c.stride_h ||
-        built->stride_w != c.stride_w || built->pad_h != c.pad_h)
-      return DLSC_ERR_BAD_FORMAT; /* setup changed a field: the file was not canonical */
+        float_bits(b->rate) != float_bits(rate) || float_bits(b->epsilon) != float_bits(epsilon) ||
+        float_bits(b->momentum) != float_bits(momentum))
+      return DLSC_ERR_BAD_FORMAT; /* the file is not the canonical record of its layer */
   }
   return DLSC_OK;
 }

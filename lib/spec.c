@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define MAX_TOKENS 16
-#define MAX_NUMBER ((size_t)1 << 30)
+#define MAX_NUMBER DLSC_MAX_LAYER_SIZE
 
 static bool parse_size(const char *text, size_t *value) {
   char *end;

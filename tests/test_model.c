@@ -102,8 +102,21 @@ START_TEST(add_layer_validates) {
   config.pad_h = 1;
   config.stride_w = 0;
   ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.stride_w = (size_t)1 << 31; /* more than any spec can say */
+  ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT);
   config.stride_w = 1;
+  config.bias = 2;
+  ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.bias = 1;
+  config.rate = 0.5f; /* fields the kind does not read are reset to their defaults */
+  config.momentum = 0.7f;
   ck_assert_ok(dlsc_model_add_layer(model, &config));
+  dlsc_layer_config stored;
+  stored.struct_size = sizeof stored;
+  ck_assert_ok(dlsc_model_get_layer(model, 0, &stored, NULL));
+  ck_assert_float_eq(stored.rate, 0.0f);
+  ck_assert_float_eq(stored.momentum, 0.1f);
+  ck_assert_uint_eq(stored.pad_h, 1);
   ck_assert_status(dlsc_model_add_layer(NULL, &config), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_add_layer(model, NULL), DLSC_ERR_INVALID_ARGUMENT);
   dlsc_model_info info;
@@ -304,6 +317,23 @@ START_TEST(a_crafted_file_cannot_demand_memory_it_does_not_hold) {
 }
 END_TEST
 
+/* Fields a layer kind does not read must hold their defaults in a file, so that a
+ * model has one byte form (a forged ReLU record with 5 units, checksum fixed). */
+START_TEST(a_forged_record_must_be_canonical) {
+  dlsc_model_t *model = from_spec("input 1x1x4; relu; dense 3", 1);
+  size_t size;
+  unsigned char *bytes = save(model, &size);
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
+  dlsc_model_destroy(loaded);
+  put_u32_le(bytes + 44, 5); /* the ReLU record's units */
+  put_u32_le(bytes + size - 4, dlsc_crc32(0, bytes, size - 4));
+  ck_assert_status(dlsc_model_load(bytes, size, &loaded), DLSC_ERR_BAD_FORMAT);
+  free(bytes);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 static size_t count_entries(const char *directory) {
   DIR *dir = opendir(directory);
   size_t count = 0;
@@ -435,6 +465,7 @@ int main(void) {
   tcase_add_test(tc, save_load_reproduces_predictions);
   tcase_add_test(tc, every_truncation_and_byte_flip_is_rejected);
   tcase_add_test(tc, a_crafted_file_cannot_demand_memory_it_does_not_hold);
+  tcase_add_test(tc, a_forged_record_must_be_canonical);
   tcase_add_test(tc, files_are_written_atomically);
   tcase_add_test(tc, copy_layers_checks_the_backbone);
   tcase_add_test(tc, clone_is_deep);
