@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,9 @@ static bool parse_float(const char *text, float *value) {
   char *end;
   errno = 0;
   float parsed = strtof(text, &end);
-  if (errno || end == text || *end || !(parsed == parsed))
+  /* ERANGE on underflow still gives the nearest (subnormal) float, which a model may
+   * hold and print; only overflow is refused. */
+  if ((errno && isinf(parsed)) || end == text || *end || !(parsed == parsed))
     return false;
   *value = parsed;
   return true;
