@@ -171,12 +171,20 @@ START_TEST(conv_forward_is_the_direct_sum) {
   conv_matches_direct_sum("input 3x7x6; conv2d 4 3x2 stride=2x1 pad=1x1 bias=0", 3);
   conv_matches_direct_sum("input 1x4x4; conv2d 2 3x3 pad=same", 1); /* plane of 16 */
   conv_matches_direct_sum("input 1x1x20; conv1d 3 5 pad=2", 2);
+  /* Kernels wider (or taller) than the input with "same" padding: some kernel offsets
+   * see no input column at all (found by the spec fuzzer: the fast path then copied
+   * from before the plane). */
+  conv_matches_direct_sum("input 2x6x1; conv2d 3 3x9 pad=1x4", 2);
+  conv_matches_direct_sum("input 1x5x3; conv2d 2 3x7 pad=same", 2);
+  conv_matches_direct_sum("input 1x2x5; conv2d 2 5x3 pad=same", 2);
+  conv_matches_direct_sum("input 2x351x1; conv1d 4 9 pad=4", 1);
 }
 END_TEST
 
 START_TEST(conv1d) {
   gradient_check("input 2x1x20; conv1d 3 5", 2, SMOOTH, false);
   gradient_check("input 1x3x20; conv1d 2 4 stride=2 pad=1", 2, SMOOTH, false);
+  gradient_check("input 2x4x1; conv2d 2 3x5 pad=same", 2, SMOOTH, false);
 }
 END_TEST
 

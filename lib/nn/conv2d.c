@@ -94,9 +94,10 @@ static void im2col_plane(const geometry *g, const float *src, size_t kh, size_t 
   valid_range(g->out_h, g->in_h, kh, g->s_h, g->p_h, &oh0, &oh1);
   for (size_t i = 0; i < oh0 * out_w; i++)
     dst[i] = 0.0f;
-  if (g->s_w == 1 && g->s_h == 1 && g->in_w == out_w && oh1 > oh0) {
+  if (g->s_w == 1 && g->s_h == 1 && g->in_w == out_w && oh1 > oh0 && ow1 > ow0) {
     /* "Same" padding: the valid samples of all rows are one contiguous run of src. The
-     * run's wrap-around between rows lands on padding columns, zeroed afterwards. */
+     * run's wrap-around between rows lands on padding columns, zeroed afterwards. (A
+     * kernel offset that sees no column, ow1 == ow0, has no run: the loop below.) */
     size_t first = oh0 * out_w + ow0, last = (oh1 - 1) * out_w + ow1;
     const float *from = src + (oh0 + kh - g->p_h) * g->in_w + kw - g->p_w;
     memcpy(dst + first, from + ow0, (last - first) * sizeof *dst);
