@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Fuzzes the two parsers of untrusted input, the model loader (dlsc_model_load) and the
+# spec parser (dlsc_model_create_from_spec), with libFuzzer under ASan + UBSan, for
+# SECONDS each (default 300). Each target also checks what must hold for every input
+# that builds a model (tests/fuzz/fuzz.h): it saves back to the same bytes, describes
+# itself in a spec that rebuilds it, runs a forward and a denoising pass.
+# Usage: scripts/fuzz.sh [SECONDS] [BUILD-DIR]
+# The corpus grows in BUILD-DIR/fuzz-corpus/TARGET (seeded from tests/fuzz/corpus); a
+# fault leaves its input as BUILD-DIR/fuzz-TARGET-crash-*. Once it is fixed, add that
+# input to tests/fuzz/corpus/TARGET under a name saying what it found: the test suite
+# `fuzz` replays the corpus in every build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" clang
+seconds=${1:-300}
+dir=${2:-build-fuzz}
+# The library is instrumented for coverage too (fuzzer-no-link), not only the targets.
+[ -d "$dir" ] || CC=clang meson setup "$dir" --buildtype=debugoptimized -Dfuzz=true \
+  -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
+  -Dexamples=disabled -Dbench=disabled -Dopenmp=disabled >/dev/null
+ninja -C "$dir" tests/fuzz/fuzz_model tests/fuzz/fuzz_spec
+for target in model spec; do
+  mkdir -p "$dir/fuzz-corpus/$target"
+  echo "== fuzz_$target for $seconds s"
+  # Allocations over 512 MB fail (NULL) instead of stopping the fuzzer, so that specs
+  # asking for huge models exercise the out-of-memory paths.
+  ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=512 \
+    "$dir/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 \
+    -print_final_stats=1 -artifact_prefix="$dir/fuzz-$target-" \
+    "$dir/fuzz-corpus/$target" tests/fuzz/corpus/$target
+done

@@ -1,0 +1,32 @@
+/* Fuzz target: dlsc_model_create_from_spec on arbitrary text.
+ *
+ * A spec that builds a model must print back (dlsc_model_describe) as a spec that
+ * builds the same architecture and prints the same text, and the model must run a
+ * forward pass. Any other outcome aborts, which the fuzzer reports. */
+#include "fuzz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size > 4096)
+    return 0;
+  char *spec = malloc(size + 1);
+  fuzz_require(spec != NULL, "out of memory");
+  memcpy(spec, data, size);
+  spec[size] = '\0';
+  dlsc_model_t *model = NULL;
+  dlsc_status status = dlsc_model_create_from_spec(spec, 1, &model);
+  free(spec);
+  fuzz_require(status == DLSC_OK || status == DLSC_ERR_BAD_FORMAT ||
+                   status == DLSC_ERR_SHAPE_MISMATCH || status == DLSC_ERR_INVALID_ARGUMENT ||
+                   status == DLSC_ERR_OUT_OF_MEMORY,
+               "create_from_spec returned an unexpected status");
+  if (status != DLSC_OK) {
+    fuzz_require(model == NULL, "a failed create wrote its output");
+    return 0;
+  }
+  fuzz_check_model(model);
+  dlsc_model_destroy(model);
+  return 0;
+}
