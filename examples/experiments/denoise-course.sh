@@ -14,7 +14,8 @@
 #   cnn-wd       the hop-256 CNN with AdamW weight decay 0.05 (seeds 1, 2)
 #   cnn-pretrained  the hop-256 CNN pre-trained on LibriSpeech x noise recordings
 #                (--general), then fine-tuned on the course pair (--init; seeds 1, 2;
-#                learning rates 1e-3 and 3e-4; and after 4 more epochs of pre-training)
+#                learning rates 1e-3 and 3e-4; after 4 more epochs of pre-training; and
+#                with speed-perturbed remixes)
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
@@ -84,6 +85,11 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dens
     for seed in 1 2; do
       train cnn-tuned8-seed$seed --course --preset cnn --init "$out/cnn-general8.dlsc" --epochs 30 \
         --constant-lr --average 8 --seed $seed
+    done
+    # fine-tuning from the 4-epoch start with speed-perturbed remixes
+    for seed in 1 2; do
+      train cnn-tuned-speed-seed$seed --course --preset cnn --init "$out/cnn-general.dlsc" \
+        --speed 0.1 --epochs 30 --constant-lr --average 8 --seed $seed
     done
     ;;
   cnn-wd)
