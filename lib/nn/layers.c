@@ -42,11 +42,16 @@ static const struct {
 
 #define LAYER_KINDS (sizeof layer_table / sizeof layer_table[0])
 
+static size_t table_row(dlsc_layer_kind kind) { /* LAYER_KINDS: unknown */
+  size_t row = 0;
+  while (row < LAYER_KINDS && layer_table[row].kind != kind)
+    row++;
+  return row;
+}
+
 const dlsc_layer_ops *dlsc_layer_ops_for(dlsc_layer_kind kind) {
-  for (size_t i = 0; i < LAYER_KINDS; i++)
-    if (layer_table[i].kind == kind)
-      return layer_table[i].ops;
-  return NULL;
+  size_t row = table_row(kind);
+  return row < LAYER_KINDS ? layer_table[row].ops : NULL;
 }
 
 const dlsc_layer_ops *dlsc_layer_ops_named(const char *name, dlsc_layer_kind *kind) {
@@ -77,9 +82,7 @@ dlsc_status dlsc_layer_config_init_(dlsc_layer_config *config, dlsc_layer_kind k
 }
 
 dlsc_status dlsc_layer_config_canonical(dlsc_layer_config *config) {
-  size_t row = 0;
-  while (row < LAYER_KINDS && layer_table[row].kind != config->kind)
-    row++;
+  size_t row = table_row(config->kind);
   if (row == LAYER_KINDS)
     return DLSC_ERR_INVALID_ARGUMENT;
   unsigned fields = layer_table[row].fields;
