@@ -468,7 +468,9 @@ DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const 
 /* Streaming: push chunks of any size, get the same number of samples back, delayed by
  * a fixed latency of n_fft - 1 + context_after * hop samples (zeros come out first).
  * After the last chunk, flush emits the remaining latency samples. The concatenated
- * output minus its first latency samples equals dlsc_denoise's result to 1e-6.
+ * output minus its first latency samples equals dlsc_denoise's result to 1e-6 of the
+ * larger of 1 and its peak, for samples in [-1, 1] (the products are blocked
+ * differently for one frame and for many; far louder input shows it more).
  * The stream keeps its own copy of the model. */
 typedef struct dlsc_stream dlsc_stream_t;
 
