@@ -202,7 +202,10 @@ DLSC_API dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, 
 
 /* Inference: count inputs of the input shape -> count outputs of the output shape.
  * Batch-norm uses its running statistics, dropout is off. Not const: the model keeps
- * reusable workspaces. Non-finite inputs: DLSC_ERR_NUMERIC. */
+ * reusable workspaces. Non-finite inputs: DLSC_ERR_NUMERIC, outputs untouched. An
+ * output that overflows to infinity or NaN (finite inputs far out of a model's range):
+ * DLSC_ERR_NUMERIC too; the inputs run in batches of 256, so with more than 256 the
+ * outputs of the batches before the failing one may have been written. */
 DLSC_API dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t count,
                                         float *outputs);
 

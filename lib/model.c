@@ -387,6 +387,8 @@ dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t 
   for (size_t first = 0; first < count; first += batch) {
     size_t n = DLSC_MIN(batch, count - first);
     const float *y = dlsc_model_forward(model, inputs + first * in_size, n, false);
+    if (!dlsc_all_finite(y, n * out_size))
+      return DLSC_ERR_NUMERIC; /* no silent infinity from a model that overflows */
     memcpy(outputs + first * out_size, y, n * out_size * sizeof *y);
   }
   return DLSC_OK;

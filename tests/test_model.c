@@ -154,6 +154,16 @@ START_TEST(predict_is_batch_independent_and_rejects_nan) {
     ck_assert(y[i] > 0.0f && y[i] < 1.0f); /* sigmoid outputs */
   x[5] = NAN;
   ck_assert_status(dlsc_model_predict(model, x, count, y), DLSC_ERR_NUMERIC);
+  /* Finite inputs a model overflows on: a status, not a silent infinity. */
+  dlsc_model_t *linear = from_spec("input 1x1x2; dense 1", 1);
+  linear->layers[0].params[0] = linear->layers[0].params[1] = 1.0f;
+  float huge[2] = {3e38f, 3e38f}, out = 7.0f;
+  ck_assert_status(dlsc_model_predict(linear, huge, 1, &out), DLSC_ERR_NUMERIC);
+  ck_assert_float_eq(out, 7.0f);
+  huge[1] = -3e38f;
+  ck_assert_ok(dlsc_model_predict(linear, huge, 1, &out));
+  ck_assert(isfinite(out));
+  dlsc_model_destroy(linear);
   ck_assert_status(dlsc_model_predict(model, x, 0, y), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_predict(model, NULL, 1, y), DLSC_ERR_INVALID_ARGUMENT);
   free(x);
