@@ -14,8 +14,8 @@
 #   cnn-wd       the hop-256 CNN with AdamW weight decay 0.05 (seeds 1, 2)
 #   cnn-pretrained  the hop-256 CNN pre-trained on LibriSpeech x noise recordings
 #                (--general), then fine-tuned on the course pair (--init; seeds 1, 2;
-#                learning rates 1e-3 and 3e-4; after 4 more epochs of pre-training; and
-#                with speed-perturbed remixes)
+#                learning rates 1e-3 and 3e-4; after 4 more epochs of pre-training;
+#                with speed-perturbed remixes; with a cosine schedule)
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
@@ -91,6 +91,9 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dens
       train cnn-tuned-speed-seed$seed --course --preset cnn --init "$out/cnn-general.dlsc" \
         --speed 0.1 --epochs 30 --constant-lr --average 8 --seed $seed
     done
+    # and with a cosine schedule (one seed)
+    train cnn-tuned-cosine-seed1 --course --preset cnn --init "$out/cnn-general.dlsc" \
+      --epochs 30 --average 8 --seed 1
     ;;
   cnn-wd)
     for seed in 1 2; do
