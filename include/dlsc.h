@@ -233,7 +233,10 @@ DLSC_API dlsc_status dlsc_model_save(const dlsc_model_t *model, void *buffer, si
 /* Rejects any malformed buffer with a status, never reading outside it. */
 DLSC_API dlsc_status dlsc_model_load(const void *buffer, size_t size, dlsc_model_t **model);
 /* File wrappers. save_file writes a temporary file next to path and renames it over
- * path, so path holds either the old or the new model, never a partial one. */
+ * path, so path holds either the old or the new model, never a partial one. A new
+ * file gets 0666 less the umask, a replaced one keeps its permissions; a symbolic link
+ * is followed (its target is replaced, the link stays); a path naming anything but a
+ * regular file (device, FIFO, directory) or a dangling link: DLSC_ERR_IO. */
 DLSC_API dlsc_status dlsc_model_save_file(const dlsc_model_t *model, const char *path);
 DLSC_API dlsc_status dlsc_model_load_file(const char *path, dlsc_model_t **model);
 

@@ -1,6 +1,7 @@
 /* The model file format (docs/model-format.md): little-endian, versioned, CRC-32
  * protected. The reader checks size and checksum before it parses anything, then
  * rebuilds the model through the same validation as dlsc_model_add_layer. */
+#define _XOPEN_SOURCE 700 /* realpath (XSI), over the build's _POSIX_C_SOURCE */
 #include "internal.h"
 
 #include <errno.h>
@@ -316,14 +317,13 @@ dlsc_status dlsc_model_load(const void *buffer, size_t size, dlsc_model_t **out)
 /* A new file next to path (so that rename replaces path atomically), named path.tmp-PID-N.
  * It gets path's permissions if path exists, else those of any new file (0666 less the
  * umask), as a plain fopen would give; mkstemp's 0600 would hide the model from others. */
-static int open_temporary(const char *path, char *temporary, size_t capacity) {
-  struct stat existing;
-  bool replaces = stat(path, &existing) == 0 && S_ISREG(existing.st_mode);
+static int open_temporary(const char *path, const struct stat *existing, char *temporary,
+                          size_t capacity) {
   for (unsigned attempt = 0; attempt < 1000; attempt++) {
     snprintf(temporary, capacity, "%s.tmp-%ld-%u", path, (long)getpid(), attempt);
     int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0) {
-      if (replaces && fchmod(fd, existing.st_mode & 07777) != 0) {
+      if (existing && fchmod(fd, existing->st_mode & 07777) != 0) {
         close(fd);
         unlink(temporary);
         return -1;
@@ -349,30 +349,61 @@ static bool write_all(int fd, const unsigned char *bytes, size_t size) {
   return true;
 }
 
+/* The file to replace: path, or the file a symbolic link at path leads to (renaming over
+ * the link would replace the link). *target is malloc'ed; *exists says whether it does.
+ * Anything but a regular file there (a device, a FIFO, a directory) is refused: rename
+ * would put a regular file in its place (as root, even over /dev/null). */
+static dlsc_status resolve_target(const char *path, char **target, struct stat *existing,
+                                  bool *exists) {
+  struct stat link;
+  if (lstat(path, &link) == 0 && S_ISLNK(link.st_mode)) {
+    *target = realpath(path, NULL); /* NULL for a dangling link: nothing to replace */
+    if (!*target)
+      return DLSC_ERR_IO;
+  } else {
+    size_t length = strlen(path) + 1;
+    if (!(*target = malloc(length)))
+      return DLSC_ERR_OUT_OF_MEMORY;
+    memcpy(*target, path, length);
+  }
+  *exists = stat(*target, existing) == 0;
+  if (*exists && !S_ISREG(existing->st_mode)) {
+    free(*target);
+    return DLSC_ERR_IO;
+  }
+  return DLSC_OK;
+}
+
 dlsc_status dlsc_model_save_file(const dlsc_model_t *model, const char *path) {
   size_t size;
   if (!model || !path || !*path)
     return DLSC_ERR_INVALID_ARGUMENT;
   DLSC_TRY(dlsc_model_save(model, NULL, 0, &size));
-  size_t capacity = strlen(path) + 48;
+  char *target;
+  struct stat existing;
+  bool exists;
+  DLSC_TRY(resolve_target(path, &target, &existing, &exists));
+  size_t capacity = strlen(target) + 48;
   char *temporary = malloc(capacity);
   unsigned char *bytes = malloc(size);
   if (!temporary || !bytes) {
+    free(target);
     free(temporary);
     free(bytes);
     return DLSC_ERR_OUT_OF_MEMORY;
   }
   dlsc_model_save(model, bytes, size, &size);
   dlsc_status status = DLSC_ERR_IO;
-  int fd = open_temporary(path, temporary, capacity);
+  int fd = open_temporary(target, exists ? &existing : NULL, temporary, capacity);
   if (fd >= 0) {
     bool ok = write_all(fd, bytes, size) && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
-    if (ok && rename(temporary, path) == 0)
+    if (ok && rename(temporary, target) == 0)
       status = DLSC_OK;
     else
       unlink(temporary);
   }
+  free(target);
   free(temporary);
   free(bytes);
   return status;

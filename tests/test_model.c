@@ -406,6 +406,49 @@ START_TEST(files_are_written_atomically) {
 }
 END_TEST
 
+/* save_file replaces regular files only: through a symbolic link it replaces the file
+ * the link leads to (the link stays), and it refuses what rename would destroy, a FIFO
+ * here, a device such as /dev/null when run as root. */
+START_TEST(files_are_saved_through_links_and_never_over_devices) {
+  char directory[] = "/tmp/dlsc-test-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(directory));
+  char path[256], link_path[256], dangling[256], fifo[256];
+  snprintf(path, sizeof path, "%s/model.dlsc", directory);
+  snprintf(link_path, sizeof link_path, "%s/link.dlsc", directory);
+  snprintf(dangling, sizeof dangling, "%s/dangling.dlsc", directory);
+  snprintf(fifo, sizeof fifo, "%s/fifo", directory);
+  dlsc_model_t *first = from_spec("input 1x1x4; dense 3", 1);
+  dlsc_model_t *second = from_spec("input 1x1x4; dense 3; relu; dense 2", 2);
+  ck_assert_ok(dlsc_model_save_file(first, path));
+  ck_assert_int_eq(symlink("model.dlsc", link_path), 0);
+  ck_assert_ok(dlsc_model_save_file(second, link_path));
+  struct stat info_on_disk;
+  ck_assert_int_eq(lstat(link_path, &info_on_disk), 0);
+  ck_assert(S_ISLNK(info_on_disk.st_mode)); /* still a link */
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load_file(path, &loaded)); /* its target has the new model */
+  dlsc_model_info info;
+  dlsc_model_get_info(loaded, &info);
+  ck_assert_uint_eq(info.n_layers, 3);
+  dlsc_model_destroy(loaded);
+  ck_assert_int_eq(symlink("nowhere.dlsc", dangling), 0);
+  ck_assert_status(dlsc_model_save_file(first, dangling), DLSC_ERR_IO);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  ck_assert_status(dlsc_model_save_file(first, fifo), DLSC_ERR_IO);
+  ck_assert_int_eq(lstat(fifo, &info_on_disk), 0);
+  ck_assert(S_ISFIFO(info_on_disk.st_mode)); /* not replaced */
+  ck_assert_status(dlsc_model_save_file(first, directory), DLSC_ERR_IO);
+  ck_assert_uint_eq(count_entries(directory), 4); /* no temporary left behind */
+  unlink(fifo);
+  unlink(dangling);
+  unlink(link_path);
+  unlink(path);
+  rmdir(directory);
+  dlsc_model_destroy(first);
+  dlsc_model_destroy(second);
+}
+END_TEST
+
 START_TEST(copy_layers_checks_the_backbone) {
   const char *backbone = "input 3x8x8; conv2d 4 3x3; batchnorm; relu; maxpool 2";
   char pretext_spec[256], classifier_spec[256];
@@ -485,6 +528,7 @@ int main(void) {
   tcase_add_test(tc, a_crafted_file_cannot_demand_memory_it_does_not_hold);
   tcase_add_test(tc, a_forged_record_must_be_canonical);
   tcase_add_test(tc, files_are_written_atomically);
+  tcase_add_test(tc, files_are_saved_through_links_and_never_over_devices);
   tcase_add_test(tc, copy_layers_checks_the_backbone);
   tcase_add_test(tc, clone_is_deep);
   tcase_add_test(tc, blend_averages_parameters);
