@@ -314,8 +314,12 @@ static dlsc_status train_batch(dlsc_model_t *model, const dlsc_batch *batch,
   double loss;
   size_t correct;
   float *doutput = model->grad_memory[0];
-  dlsc_status status = dlsc_loss_compute(&model->train, output, count, out_size, batch, doutput,
-                                         &loss, &correct);
+  /* Huge finite inputs can overflow batch-norm's running variance: no infinite
+   * statistic may enter the model (it would not even load back from its file). */
+  dlsc_status status = dlsc_all_finite(model->stats, model->n_stats) ? DLSC_OK : DLSC_ERR_NUMERIC;
+  if (status == DLSC_OK)
+    status = dlsc_loss_compute(&model->train, output, count, out_size, batch, doutput, &loss,
+                               &correct);
   if (status == DLSC_OK) {
     dlsc_model_backward(model, batch->inputs, doutput, count);
     status = dlsc_optimizer_step(model);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the two parsers of untrusted input, the model loader (dlsc_model_load) and the
 # spec parser (dlsc_model_create_from_spec), the STFT's reconstruction over any
-# configuration and length, and streaming denoising against the whole-signal result
-# over STFTs, context windows, models and chunkings, with libFuzzer under ASan + UBSan,
-# for SECONDS each (default 300). Each target also checks what must hold for every input
+# configuration and length, streaming denoising against the whole-signal result over
+# STFTs, context windows, models and chunkings, and the atomic training step (a failed
+# step leaves no trace, a successful one a model that loads back), with libFuzzer under
+# ASan + UBSan, for SECONDS each (default 300). Each target also checks what must hold for every input
 # that builds a model (tests/fuzz/fuzz.h): it saves back to the same bytes, describes
 # itself in a spec that rebuilds it, runs a forward and a denoising pass.
 # Usage: scripts/fuzz.sh [SECONDS] [BUILD-DIR]
@@ -21,8 +22,9 @@ dir=${2:-build-fuzz}
 [ -d "$dir" ] || CC=clang meson setup "$dir" --buildtype=debugoptimized -Dfuzz=true \
   -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
   -Dexamples=disabled -Dbench=disabled -Dopenmp=disabled >/dev/null
-ninja -C "$dir" tests/fuzz/fuzz_model tests/fuzz/fuzz_spec tests/fuzz/fuzz_stft tests/fuzz/fuzz_stream
-for target in model spec stft stream; do
+ninja -C "$dir" tests/fuzz/fuzz_model tests/fuzz/fuzz_spec tests/fuzz/fuzz_stft tests/fuzz/fuzz_stream \
+  tests/fuzz/fuzz_train
+for target in model spec stft stream train; do
   mkdir -p "$dir/fuzz-corpus/$target"
   echo "== fuzz_$target for $seconds s"
   # Allocations over 512 MB fail (NULL) instead of stopping the fuzzer, so that specs

@@ -207,6 +207,28 @@ START_TEST(divergence_leaves_the_model_unchanged) {
 }
 END_TEST
 
+/* Finite inputs near 1e21 overflow batch-norm's running variance (float): the step is
+ * refused and the model stays loadable (found by the training fuzz target, which saw
+ * such a step succeed and leave an infinite statistic that the loader then refused). */
+START_TEST(huge_inputs_do_not_overflow_batchnorm_statistics) {
+  dlsc_model_t *model = from_spec("input 2x3x3; conv2d 2 3x3 pad=same; batchnorm; relu; dense 2", 5);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_MSE, 1e-1f, 4);
+  float x[4 * 18], y[4 * 2];
+  fill_uniform(x, 4 * 18, 0.0f, 1e21f, 3);
+  fill_uniform(y, 4 * 2, 0.0f, 1.0f, 4);
+  dlsc_batch batch = {4, x, y, NULL, NULL};
+  size_t size;
+  unsigned char *before = snapshot(model, &size);
+  ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_NUMERIC);
+  assert_unchanged(model, before, size);
+  for (size_t i = 0; i < 4 * 18; i++)
+    x[i] *= 1e-21f; /* the same at ordinary levels trains */
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  free(before);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(bad_batches_are_refused_without_change) {
   dlsc_model_t *model = from_spec("input 1x1x3; dense 4; batchnorm; dense 3", 4);
   set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 4);
@@ -370,6 +392,7 @@ int main(void) {
   tcase_add_test(tc, schedules_and_clipping);
   tcase_add_test(tc, frozen_layers_and_rate_scales);
   tcase_add_test(tc, divergence_leaves_the_model_unchanged);
+  tcase_add_test(tc, huge_inputs_do_not_overflow_batchnorm_statistics);
   tcase_add_test(tc, bad_batches_are_refused_without_change);
   tcase_add_test(tc, epochs_learn_and_evaluate);
   tcase_add_test(tc, epoch_arguments_are_checked);
