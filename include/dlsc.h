@@ -318,7 +318,8 @@ typedef struct dlsc_train_stats {
 } dlsc_train_stats;
 
 /* One optimizer step on a batch. If the loss or a gradient is not finite, or the step
- * would make a weight non-finite, returns DLSC_ERR_NUMERIC with the model unchanged.
+ * would make a weight or a batch-norm statistic non-finite, returns DLSC_ERR_NUMERIC
+ * with the model unchanged (weights, statistics, optimizer state, dropout PRNG).
  * stats may be NULL. */
 DLSC_API dlsc_status dlsc_model_train_batch(dlsc_model_t *model, const dlsc_batch *batch,
                                             dlsc_train_stats *stats);
