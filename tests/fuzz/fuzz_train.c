@@ -27,7 +27,7 @@ static unsigned take(input *in, unsigned range) { /* 0 .. range-1; 0 once exhaus
 }
 
 static const char *const specs[] = {
-    "input 1x1x6; dense 5; relu; dense 4",
+    "input 1x1x6; dense 5; relu; dropout 0.3; dense 4",
     "input 2x5x5; conv2d 3 3x3 pad=same; batchnorm; relu; maxpool 2; dense 4",
     "input 1x3x8; log; batchnorm; conv2d 2 3x3 pad=0x1; gelu; dense 4; sigmoid",
     "input 1x4x4; avgpool 2; tanh; dense 4; softplus",
