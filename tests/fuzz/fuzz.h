@@ -19,6 +19,23 @@ static inline void fuzz_require(int condition, const char *what) {
   }
 }
 
+/* An input read as a sequence of choices, two bytes each: fuzz_take gives 0 .. range-1,
+ * and 0 once the input is used up. */
+typedef struct fuzz_input {
+  const uint8_t *data;
+  size_t size;
+} fuzz_input;
+
+static inline unsigned fuzz_take(fuzz_input *in, unsigned range) {
+  unsigned value = 0;
+  if (in->size >= 2) {
+    value = (unsigned)in->data[0] | (unsigned)in->data[1] << 8;
+    in->data += 2;
+    in->size -= 2;
+  }
+  return value % range;
+}
+
 /* Runs a forward pass only on models small enough to keep the fuzzer fast. */
 static inline int fuzz_small_enough(const dlsc_model_t *model, const dlsc_model_info *info) {
   size_t floats = info->input.channels * info->input.height * info->input.width;

@@ -9,24 +9,9 @@
 
 #include <math.h>
 
-typedef struct input {
-  const uint8_t *data;
-  size_t size;
-} input;
-
-static unsigned take(input *in, unsigned range) { /* 0 .. range-1; 0 once exhausted */
-  unsigned value = 0;
-  if (in->size >= 2) {
-    value = (unsigned)in->data[0] | (unsigned)in->data[1] << 8;
-    in->data += 2;
-    in->size -= 2;
-  }
-  return value % range;
-}
-
-static dlsc_model_t *make_model(input *in, size_t window, size_t bins, int *mask) {
+static dlsc_model_t *make_model(fuzz_input *in, size_t window, size_t bins, int *mask) {
   char spec[512];
-  switch (take(in, 4)) {
+  switch (fuzz_take(in, 4)) {
   case 0:
     snprintf(spec, sizeof spec, "input 1x%zux%zu; log; batchnorm; dense %zu; sigmoid", window,
              bins, bins);
@@ -44,20 +29,20 @@ static dlsc_model_t *make_model(input *in, size_t window, size_t bins, int *mask
              window, bins, bins);
   }
   dlsc_model_t *model = NULL;
-  fuzz_require(dlsc_model_create_from_spec(spec, 1 + take(in, 1000), &model) == DLSC_OK, spec);
-  *mask = (int)take(in, 2);
+  fuzz_require(dlsc_model_create_from_spec(spec, 1 + fuzz_take(in, 1000), &model) == DLSC_OK, spec);
+  *mask = (int)fuzz_take(in, 2);
   return model;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  input in = {data, size};
+  fuzz_input in = {data, size};
   dlsc_denoise_config config;
   dlsc_denoise_config_init(&config);
-  config.n_fft = (size_t)8 << take(&in, 6);
-  config.hop_length = 1 + (config.n_fft - 1) / (1 + take(&in, 8)) - take(&in, 2);
-  config.window = (dlsc_window)take(&in, 4);
-  config.context_before = take(&in, 4);
-  config.context_after = take(&in, 4);
+  config.n_fft = (size_t)8 << fuzz_take(&in, 6);
+  config.hop_length = 1 + (config.n_fft - 1) / (1 + fuzz_take(&in, 8)) - fuzz_take(&in, 2);
+  config.window = (dlsc_window)fuzz_take(&in, 4);
+  config.context_before = fuzz_take(&in, 4);
+  config.context_after = fuzz_take(&in, 4);
   size_t bins = config.n_fft / 2 + 1, window = config.context_before + 1 + config.context_after;
   int mask;
   dlsc_model_t *model = make_model(&in, window, bins, &mask);
@@ -68,14 +53,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dlsc_model_destroy(model); /* a hop whose windows leave gaps */
     return 0;
   }
-  size_t n = 1 + take(&in, 6000);
+  size_t n = 1 + fuzz_take(&in, 6000);
   /* Audio levels, 1e-4 .. 1: the guarantee is for samples in [-1, 1]. Far louder input
    * drives an unnormalised model's sums so high that the different blocking of its
    * products for one frame and for many shows (1e-5 of the peak at 1e3, 1e-4 at 1e4). */
-  float level = powf(10.0f, (float)take(&in, 5) - 4.0f);
+  float level = powf(10.0f, (float)fuzz_take(&in, 5) - 4.0f);
   float *x = malloc(n * sizeof *x), *whole = malloc(n * sizeof *whole);
   fuzz_require(x && whole, "out of memory");
-  uint64_t state = take(&in, 65536);
+  uint64_t state = fuzz_take(&in, 65536);
   for (size_t i = 0; i < n; i++) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     x[i] = level * (float)((double)(state >> 40) / (double)(1 << 24) - 0.5);
@@ -90,9 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   float *out = malloc((n + latency) * sizeof *out), *poison = malloc(n * sizeof *poison);
   fuzz_require(out && poison, "out of memory");
   for (size_t done = 0; done < n;) {
-    size_t chunk = 1 + take(&in, 2 * (unsigned)config.n_fft);
+    size_t chunk = 1 + fuzz_take(&in, 2 * (unsigned)config.n_fft);
     chunk = chunk < n - done ? chunk : n - done;
-    if (take(&in, 8) == 0) { /* a chunk with a NaN: refused, nothing consumed */
+    if (fuzz_take(&in, 8) == 0) { /* a chunk with a NaN: refused, nothing consumed */
       memcpy(poison, x + done, chunk * sizeof *poison);
       poison[chunk / 2] = NAN;
       fuzz_require(dlsc_stream_process(stream, poison, chunk, out + done) == DLSC_ERR_NUMERIC,

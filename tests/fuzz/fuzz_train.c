@@ -11,21 +11,6 @@
 #include <math.h>
 #include <stdbool.h>
 
-typedef struct input {
-  const uint8_t *data;
-  size_t size;
-} input;
-
-static unsigned take(input *in, unsigned range) { /* 0 .. range-1; 0 once exhausted */
-  unsigned value = 0;
-  if (in->size >= 2) {
-    value = (unsigned)in->data[0] | (unsigned)in->data[1] << 8;
-    in->data += 2;
-    in->size -= 2;
-  }
-  return value % range;
-}
-
 static const char *const specs[] = {
     "input 1x1x6; dense 5; relu; dropout 0.3; dense 4",
     "input 2x5x5; conv2d 3 3x3 pad=same; batchnorm; relu; maxpool 2; dense 4",
@@ -43,18 +28,18 @@ typedef struct step {
   int32_t labels[MAX_BATCH];
 } step;
 
-static void fill(input *in, float *values, size_t count) {
-  float level = powf(10.0f, (float)take(in, 40) - 20.0f);
-  uint64_t state = take(in, 65536);
+static void fill(fuzz_input *in, float *values, size_t count) {
+  float level = powf(10.0f, (float)fuzz_take(in, 40) - 20.0f);
+  uint64_t state = fuzz_take(in, 65536);
   for (size_t i = 0; i < count; i++) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     values[i] = level * (float)((double)(state >> 40) / (double)(1 << 24));
   }
-  unsigned poison = take(in, 16);
+  unsigned poison = fuzz_take(in, 16);
   if (poison == 1)
-    values[take(in, (unsigned)count)] = NAN;
+    values[fuzz_take(in, (unsigned)count)] = NAN;
   else if (poison == 2)
-    values[take(in, (unsigned)count)] = -INFINITY;
+    values[fuzz_take(in, (unsigned)count)] = -INFINITY;
 }
 
 static unsigned char *saved(const dlsc_model_t *model, size_t *size) {
@@ -104,17 +89,17 @@ static unsigned char *run(const char *spec, const dlsc_train_config *config, con
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  input in = {data, size};
-  const char *spec = specs[take(&in, N_SPECS)];
+  fuzz_input in = {data, size};
+  const char *spec = specs[fuzz_take(&in, N_SPECS)];
   dlsc_train_config config;
   dlsc_train_config_init(&config);
-  config.optimizer = (dlsc_optimizer)take(&in, 2);
-  config.loss = (dlsc_loss)take(&in, 3);
-  config.learning_rate = powf(10.0f, (float)take(&in, 11) - 6.0f); /* up to the 1e4 allowed */
-  config.nesterov = (int)take(&in, 2);
-  config.weight_decay = take(&in, 2) ? 0.0f : 0.1f;
-  config.gradient_clip = take(&in, 2) ? 0.0f : 1.0f;
-  config.label_smoothing = take(&in, 2) ? 0.0f : 0.2f;
+  config.optimizer = (dlsc_optimizer)fuzz_take(&in, 2);
+  config.loss = (dlsc_loss)fuzz_take(&in, 3);
+  config.learning_rate = powf(10.0f, (float)fuzz_take(&in, 11) - 6.0f); /* up to the 1e4 allowed */
+  config.nesterov = (int)fuzz_take(&in, 2);
+  config.weight_decay = fuzz_take(&in, 2) ? 0.0f : 0.1f;
+  config.gradient_clip = fuzz_take(&in, 2) ? 0.0f : 1.0f;
+  config.label_smoothing = fuzz_take(&in, 2) ? 0.0f : 0.2f;
   dlsc_model_t *probe = NULL;
   fuzz_require(dlsc_model_create_from_spec(spec, 7, &probe) == DLSC_OK, spec);
   dlsc_model_info info;
@@ -124,15 +109,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t out_size = info.output.channels * info.output.height * info.output.width;
 
   static step steps[MAX_STEPS];
-  size_t n_steps = 1 + take(&in, MAX_STEPS);
+  size_t n_steps = 1 + fuzz_take(&in, MAX_STEPS);
   for (size_t i = 0; i < n_steps; i++) {
     step *s = &steps[i];
-    s->count = 1 + take(&in, MAX_BATCH);
+    s->count = 1 + fuzz_take(&in, MAX_BATCH);
     fill(&in, s->inputs, s->count * in_size);
     fill(&in, s->targets, s->count * out_size);
     fill(&in, s->scales, s->count * out_size);
     for (size_t j = 0; j < s->count; j++)
-      s->labels[j] = (int32_t)take(&in, (unsigned)out_size + 1) - (take(&in, 32) == 0);
+      s->labels[j] = (int32_t)fuzz_take(&in, (unsigned)out_size + 1) - (fuzz_take(&in, 32) == 0);
   }
   bool failed[MAX_STEPS] = {false};
   size_t size_a, size_b;
