@@ -14,7 +14,7 @@
 #   cnn-wd       the hop-256 CNN with AdamW weight decay 0.05 (seeds 1, 2)
 #   cnn-pretrained  the hop-256 CNN pre-trained on LibriSpeech x noise recordings
 #                (--general), then fine-tuned on the course pair (--init; seeds 1, 2;
-#                learning rates 1e-3 and 3e-4; after 4 more epochs of pre-training;
+#                learning rates 1e-3, 3e-4 and 2e-3; after 4 more epochs of pre-training;
 #                with speed-perturbed remixes; with a cosine schedule)
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
@@ -90,6 +90,11 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dens
     for seed in 1 2; do
       train cnn-tuned-speed-seed$seed --course --preset cnn --init "$out/cnn-general.dlsc" \
         --speed 0.1 --epochs 30 --constant-lr --average 8 --seed $seed
+    done
+    # at learning rate 2e-3
+    for seed in 1 2; do
+      train cnn-tuned-lr2e-3-seed$seed --course --preset cnn --init "$out/cnn-general.dlsc" \
+        --lr 2e-3 --epochs 30 --constant-lr --average 8 --seed $seed
     done
     # and with a cosine schedule (one seed)
     train cnn-tuned-cosine-seed1 --course --preset cnn --init "$out/cnn-general.dlsc" \
