@@ -56,6 +56,27 @@ START_TEST(round_trip_is_exact_for_any_length) {
 }
 END_TEST
 
+/* The bounds docs/api.md gives: 1e-5 while n_fft / 2 has no prime factor above 257
+ * (514 = 2 x 257 here), up to about 3e-5 beyond (3734 = 2 x 1867, found by the STFT
+ * fuzz target: KissFFT transforms a large prime factor by a direct DFT). */
+START_TEST(round_trip_precision_follows_the_prime_factors) {
+  static const size_t lengths[] = {1, 1000, 9000};
+  for (int window = 0; window < 4; window++) {
+    dlsc_stft_t *small_factors = make_stft(514, 257, (dlsc_window)window);
+    dlsc_stft_t *large_factor = make_stft(3734, 2608, (dlsc_window)window);
+    for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++)
+      for (int complex_path = 0; complex_path < 2; complex_path++) {
+        double small = round_trip_error(small_factors, lengths[l], complex_path);
+        double large = round_trip_error(large_factor, lengths[l], complex_path);
+        ck_assert_msg(small < 1e-5, "514, window %d, length %zu: %g", window, lengths[l], small);
+        ck_assert_msg(large < 5e-5, "3734, window %d, length %zu: %g", window, lengths[l], large);
+      }
+    dlsc_stft_destroy(small_factors);
+    dlsc_stft_destroy(large_factor);
+  }
+}
+END_TEST
+
 START_TEST(frame_count_follows_padding) {
   dlsc_stft_t *stft = make_stft(1024, 512, DLSC_WINDOW_HANN);
   size_t frames;
@@ -168,6 +189,7 @@ int main(void) {
   TCase *tc = tcase_create("stft");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, round_trip_is_exact_for_any_length);
+  tcase_add_test(tc, round_trip_precision_follows_the_prime_factors);
   tcase_add_test(tc, frame_count_follows_padding);
   tcase_add_test(tc, sinusoid_peaks_at_its_bin);
   tcase_add_test(tc, create_rejects_bad_configs);
