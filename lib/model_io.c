@@ -5,14 +5,13 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #define FORMAT_VERSION 1u
 #define HEADER_BYTES 24u /* magic 8, version 4, flags 4, total size 8 */

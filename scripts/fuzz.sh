@@ -4,9 +4,9 @@
 # configuration and length, streaming denoising against the whole-signal result over
 # STFTs, context windows, models and chunkings, and the atomic training step (a failed
 # step leaves no trace, a successful one a model that loads back), with libFuzzer under
-# ASan + UBSan, for SECONDS each (default 300). Each target also checks what must hold for every input
-# that builds a model (tests/fuzz/fuzz.h): it saves back to the same bytes, describes
-# itself in a spec that rebuilds it, runs a forward and a denoising pass.
+# ASan + UBSan, for SECONDS each (default 300). The loader and spec targets also check
+# what must hold for every model that builds (tests/fuzz/fuzz.h): it saves back to the
+# same bytes, describes itself in a spec that rebuilds it, runs forward and denoises.
 # Usage: scripts/fuzz.sh [SECONDS] [BUILD-DIR]
 # The corpus grows in BUILD-DIR/fuzz-corpus/TARGET (seeded from tests/fuzz/corpus); a
 # fault leaves its input as BUILD-DIR/fuzz-TARGET-crash-*. Once it is fixed, add that
