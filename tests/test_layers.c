@@ -120,6 +120,12 @@ START_TEST(conv2d) {
   /* 1.2 M column floats per image: the batch spans several im2col + GEMM chunks, whose
    * weight and bias gradients must add up. */
   gradient_check("input 32x64x64; conv2d 2 3x3 pad=same", 4, SMOOTH, false);
+  /* Width strides work on rows split into phases: widths that are not a multiple of
+   * the stride, strides longer than the kernel (columns no output reads), kernels wider
+   * than the input, and a strided layer over several chunks. */
+  gradient_check("input 2x5x13; conv2d 3 3x4 stride=2x3 pad=1x2", 2, SMOOTH, false);
+  gradient_check("input 2x3x4; conv2d 2 3x7 stride=1x2 pad=1x3", 2, SMOOTH, false);
+  gradient_check("input 16x40x201; conv2d 2 3x5 stride=1x2 pad=1x2", 3, SMOOTH, false);
 }
 END_TEST
 
@@ -178,12 +184,17 @@ START_TEST(conv_forward_is_the_direct_sum) {
   conv_matches_direct_sum("input 1x5x3; conv2d 2 3x7 pad=same", 2);
   conv_matches_direct_sum("input 1x2x5; conv2d 2 5x3 pad=same", 2);
   conv_matches_direct_sum("input 2x351x1; conv1d 4 9 pad=4", 1);
+  /* Width strides (rows split into phases). */
+  conv_matches_direct_sum("input 2x5x13; conv2d 3 3x4 stride=2x3 pad=1x2", 2);
+  conv_matches_direct_sum("input 2x3x4; conv2d 2 3x7 stride=1x2 pad=1x3", 2);
+  conv_matches_direct_sum("input 16x40x201; conv2d 2 3x5 stride=1x2 pad=1x2", 3);
 }
 END_TEST
 
 START_TEST(conv1d) {
   gradient_check("input 2x1x20; conv1d 3 5", 2, SMOOTH, false);
   gradient_check("input 1x3x20; conv1d 2 4 stride=2 pad=1", 2, SMOOTH, false);
+  gradient_check("input 1x3x10; conv1d 2 2 stride=4", 2, SMOOTH, false);
   gradient_check("input 2x4x1; conv2d 2 3x5 pad=same", 2, SMOOTH, false);
 }
 END_TEST

@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 /* Columns of one chunk stay within this many floats (4 MB), so that im2col's output
@@ -18,19 +19,28 @@
  * no faster; the wide CNN (one image per chunk either way) was level. */
 #define CONV_CHUNK_FLOATS ((size_t)1 << 20)
 
+/* With a width stride s > 1, im2col reads and col2im writes every s-th column of a
+ * row. Both work on rows split into their s phases (columns r, r + s, r + 2s, ... for
+ * r = 0 .. s - 1, each phase phase_w floats, a row pitch floats), where the columns one
+ * kernel offset touches are a contiguous run: a strided gather or scatter-add per
+ * element was most of im2col's and col2im's time in the course CNN denoiser. With
+ * s = 1 a split row is the row itself. */
 typedef struct geometry {
   size_t in_c, in_h, in_w, out_c, out_h, out_w;
   size_t k_h, k_w, s_h, s_w, p_h, p_w;
-  size_t k, plane; /* column rows, output plane size */
+  size_t k, plane;        /* column rows, output plane size */
+  size_t phase_w, pitch; /* split rows: phase width, row pitch (s_w * phase_w) */
 } geometry;
 
 static geometry geometry_of(const dlsc_layer *layer) {
   const dlsc_layer_config *c = &layer->config;
   geometry g = {layer->in.channels, layer->in.height, layer->in.width, layer->out.channels,
                 layer->out.height, layer->out.width, c->kernel_h, c->kernel_w, c->stride_h,
-                c->stride_w, c->pad_h, c->pad_w, 0, 0};
+                c->stride_w, c->pad_h, c->pad_w, 0, 0, 0, 0};
   g.k = g.in_c * g.k_h * g.k_w;
   g.plane = g.out_h * g.out_w;
+  g.phase_w = (g.in_w + g.s_w - 1) / g.s_w;
+  g.pitch = g.s_w * g.phase_w;
   return g;
 }
 
@@ -69,9 +79,65 @@ static size_t chunk_images(const geometry *g, size_t batch) {
   return DLSC_MIN(chunk, batch);
 }
 
+static size_t split_floats(const geometry *g, size_t images) {
+  return g->s_w == 1 ? 0 : images * g->in_c * g->in_h * g->pitch;
+}
+
+/* Columns, GEMM product and split rows of one chunk. */
 static size_t conv_scratch(const dlsc_layer *layer, size_t batch) {
   geometry g = geometry_of(layer);
-  return chunk_images(&g, batch) * g.plane * (g.k + g.out_c);
+  size_t chunk = chunk_images(&g, batch);
+  return chunk * g.plane * (g.k + g.out_c) + split_floats(&g, chunk);
+}
+
+/* The input rows of a chunk split into phases in `split`; x itself when s_w = 1. */
+static const float *split_rows(const geometry *g, const float *x, size_t images, float *split) {
+  if (g->s_w == 1)
+    return x;
+  size_t rows = images * g->in_c * g->in_h;
+  DLSC_PARALLEL_FOR(rows * g->in_w)
+  for (size_t i = 0; i < rows; i++) {
+    const float *src = x + i * g->in_w;
+    float *dst = split + i * g->pitch;
+    size_t whole = g->in_w / g->s_w; /* phase columns with every phase inside the row */
+    if (g->s_w == 2) { /* the common stride, in a loop the compiler vectorises */
+      for (size_t j = 0; j < whole; j++) {
+        dst[j] = src[2 * j];
+        dst[g->phase_w + j] = src[2 * j + 1];
+      }
+    } else {
+      for (size_t r = 0; r < g->s_w; r++)
+        for (size_t j = 0; j < whole; j++)
+          dst[r * g->phase_w + j] = src[j * g->s_w + r];
+    }
+    for (size_t r = 0; r < g->s_w && whole < g->phase_w; r++) {
+      size_t iw = whole * g->s_w + r;
+      dst[r * g->phase_w + whole] = iw < g->in_w ? src[iw] : 0.0f;
+    }
+  }
+  return split;
+}
+
+/* The inverse of split_rows: dx's rows from their phases. */
+static void merge_rows(const geometry *g, const float *split, size_t images, float *dx) {
+  size_t rows = images * g->in_c * g->in_h;
+  DLSC_PARALLEL_FOR(rows * g->in_w)
+  for (size_t i = 0; i < rows; i++) {
+    const float *src = split + i * g->pitch;
+    float *dst = dx + i * g->in_w;
+    for (size_t r = 0; r < g->s_w; r++)
+      for (size_t j = 0; j * g->s_w + r < g->in_w; j++)
+        dst[j * g->s_w + r] = src[r * g->phase_w + j];
+  }
+}
+
+/* Kernel column kw reads input column ow * s_w + kw - p_w = (ow + shift) * s_w + phase:
+ * in a split row, phase `phase` at index ow + shift. */
+static void phase_of(const geometry *g, size_t kw, size_t *phase, ptrdiff_t *shift) {
+  ptrdiff_t offset = (ptrdiff_t)kw - (ptrdiff_t)g->p_w, s = (ptrdiff_t)g->s_w;
+  ptrdiff_t r = ((offset % s) + s) % s;
+  *phase = (size_t)r;
+  *shift = (offset - r) / s;
 }
 
 /* The output columns ow whose input column ow*stride + k - pad lies inside [0, in):
@@ -85,8 +151,8 @@ static void valid_range(size_t out, size_t in, size_t k, size_t stride, size_t p
 }
 
 /* One column row of one image: out[oh][ow] = src[oh*s_h + kh - p_h][ow*s_w + kw - p_w],
- * 0 in the padding. Rows are short (tens of floats), so plain loops beat a memcpy and
- * two memsets per row. */
+ * 0 in the padding; src is the image's plane of split rows. Rows are short (tens of
+ * floats), so plain loops beat a memcpy and two memsets per row. */
 static void im2col_plane(const geometry *g, const float *src, size_t kh, size_t kw,
                          float *restrict dst) {
   size_t ow0, ow1, oh0, oh1, out_w = g->out_w;
@@ -109,18 +175,20 @@ static void im2col_plane(const geometry *g, const float *src, size_t kh, size_t 
         out[ow] = 0.0f;
     }
   } else {
+    size_t phase;
+    ptrdiff_t shift;
+    phase_of(g, kw, &phase, &shift);
     for (size_t oh = oh0; oh < oh1; oh++) {
       float *out = dst + oh * out_w;
-      const float *row = src + (oh * g->s_h + kh - g->p_h) * g->in_w + kw - g->p_w;
       size_t ow = 0;
       for (; ow < ow0; ow++)
         out[ow] = 0.0f;
-      if (g->s_w == 1)
+      if (ow1 > ow0) { /* ow0 + shift >= 0: column ow0 lies inside the input */
+        const float *run = src + (oh * g->s_h + kh - g->p_h) * g->pitch + phase * g->phase_w +
+                           (size_t)((ptrdiff_t)ow0 + shift);
         for (; ow < ow1; ow++)
-          out[ow] = row[ow];
-      else
-        for (; ow < ow1; ow++)
-          out[ow] = row[ow * g->s_w];
+          out[ow] = run[ow - ow0];
+      }
       for (; ow < out_w; ow++)
         out[ow] = 0.0f;
     }
@@ -129,9 +197,10 @@ static void im2col_plane(const geometry *g, const float *src, size_t kh, size_t 
     dst[i] = 0.0f;
 }
 
-/* cols[r][b*P + p] = x[b][c][oh*s - pad + kh][ow*s - pad + kw], 0 in the padding. */
+/* cols[r][b*P + p] = x[b][c][oh*s - pad + kh][ow*s - pad + kw], 0 in the padding;
+ * x in split rows. */
 static void im2col(const geometry *g, const float *x, size_t images, float *cols) {
-  size_t ld = images * g->plane, in_plane = g->in_h * g->in_w;
+  size_t ld = images * g->plane, in_plane = g->in_h * g->pitch;
   DLSC_PARALLEL_FOR(g->k * ld)
   for (size_t r = 0; r < g->k; r++) {
     size_t c = r / (g->k_h * g->k_w), kh = (r / g->k_w) % g->k_h, kw = r % g->k_w;
@@ -140,32 +209,51 @@ static void im2col(const geometry *g, const float *x, size_t images, float *cols
   }
 }
 
-/* The adjoint of im2col: dx[b][c][ih][iw] = sum of the columns that read it. */
-static void col2im(const geometry *g, const float *cols, size_t images, float *dx) {
-  size_t ld = images * g->plane, in_plane = g->in_h * g->in_w;
+/* The adjoint of im2col: dx[b][c][ih][iw] = sum of the columns that read it, summed in
+ * split rows (`split`, unless s_w = 1) and merged into dx. */
+static void col2im(const geometry *g, const float *cols, size_t images, float *split, float *dx) {
+  size_t ld = images * g->plane, in_plane = g->in_h * g->pitch;
+  float *sum = g->s_w == 1 ? dx : split;
   DLSC_PARALLEL_FOR(g->k * ld)
   for (size_t bc = 0; bc < images * g->in_c; bc++) {
     size_t b = bc / g->in_c, c = bc % g->in_c;
-    float *dst = dx + bc * in_plane;
+    float *dst = sum + bc * in_plane;
     memset(dst, 0, in_plane * sizeof *dst);
     for (size_t kh = 0; kh < g->k_h; kh++)
       for (size_t kw = 0; kw < g->k_w; kw++) {
         const float *src = cols + ((c * g->k_h + kh) * g->k_w + kw) * ld + b * g->plane;
-        size_t ow0, ow1, oh0, oh1;
+        size_t ow0, ow1, oh0, oh1, phase;
+        ptrdiff_t shift;
         valid_range(g->out_w, g->in_w, kw, g->s_w, g->p_w, &ow0, &ow1);
         valid_range(g->out_h, g->in_h, kh, g->s_h, g->p_h, &oh0, &oh1);
+        if (ow1 == ow0)
+          continue;
+        phase_of(g, kw, &phase, &shift);
         for (size_t oh = oh0; oh < oh1; oh++) {
-          float *row = dst + (oh * g->s_h + kh - g->p_h) * g->in_w + kw - g->p_w;
-          const float *col = src + oh * g->out_w;
-          if (g->s_w == 1)
-            for (size_t ow = ow0; ow < ow1; ow++)
-              row[ow] += col[ow];
-          else
-            for (size_t ow = ow0; ow < ow1; ow++)
-              row[ow * g->s_w] += col[ow];
+          float *run = dst + (oh * g->s_h + kh - g->p_h) * g->pitch + phase * g->phase_w +
+                       (size_t)((ptrdiff_t)ow0 + shift);
+          const float *col = src + oh * g->out_w + ow0;
+          for (size_t i = 0; i < ow1 - ow0; i++)
+            run[i] += col[i];
         }
       }
   }
+  if (g->s_w > 1)
+    merge_rows(g, split, images, dx);
+}
+
+/* Sum of n floats in 16 interleaved partial sums, which the compiler vectorises. */
+static float sum_floats(const float *x, size_t n) {
+  float part[16] = {0}, total = 0.0f;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (size_t j = 0; j < 16; j++)
+      part[j] += x[i + j];
+  for (; i < n; i++)
+    total += x[i];
+  for (size_t j = 0; j < 16; j++)
+    total += part[j];
+  return total;
 }
 
 static void conv_forward(dlsc_layer *layer, const float *x, float *y, size_t batch,
@@ -173,10 +261,11 @@ static void conv_forward(dlsc_layer *layer, const float *x, float *y, size_t bat
   geometry g = geometry_of(layer);
   size_t chunk = chunk_images(&g, batch);
   float *cols = exec->scratch, *product = cols + chunk * g.plane * g.k;
+  float *split = product + chunk * g.plane * g.out_c;
   const float *bias = layer->config.bias ? layer->params + layer->n_weights : NULL;
   for (size_t first = 0; first < batch; first += chunk) {
     size_t images = DLSC_MIN(chunk, batch - first), ld = images * g.plane;
-    im2col(&g, x + first * layer->in_size, images, cols);
+    im2col(&g, split_rows(&g, x + first * layer->in_size, images, split), images, cols);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g.out_c, (int)ld, (int)g.k, 1.0f,
                 layer->params, (int)g.k, cols, (int)ld, 0.0f, product, (int)ld);
     float *out = y + first * layer->out_size;
@@ -196,6 +285,7 @@ static void conv_backward(dlsc_layer *layer, const float *x, const float *y, con
   geometry g = geometry_of(layer);
   size_t chunk = chunk_images(&g, batch);
   float *cols = exec->scratch, *dproduct = cols + chunk * g.plane * g.k;
+  float *split = dproduct + chunk * g.plane * g.out_c;
   float *dbias = layer->config.bias ? layer->grads + layer->n_weights : NULL;
   if (!layer->frozen && dbias)
     memset(dbias, 0, g.out_c * sizeof *dbias);
@@ -208,22 +298,18 @@ static void conv_backward(dlsc_layer *layer, const float *x, const float *y, con
       memcpy(dproduct + o * ld + b * g.plane, dout + bo * g.plane, g.plane * sizeof *dout);
     }
     if (!layer->frozen) {
-      im2col(&g, x + first * layer->in_size, images, cols);
+      im2col(&g, split_rows(&g, x + first * layer->in_size, images, split), images, cols);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g.out_c, (int)g.k, (int)ld, 1.0f,
                   dproduct, (int)ld, cols, (int)ld, first == 0 ? 0.0f : 1.0f, layer->grads,
                   (int)g.k);
       if (dbias)
-        for (size_t o = 0; o < g.out_c; o++) {
-          float sum = 0.0f;
-          for (size_t i = 0; i < ld; i++)
-            sum += dproduct[o * ld + i];
-          dbias[o] += sum;
-        }
+        for (size_t o = 0; o < g.out_c; o++)
+          dbias[o] += sum_floats(dproduct + o * ld, ld);
     }
     if (dx) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.k, (int)ld, (int)g.out_c, 1.0f,
                   layer->params, (int)g.k, dproduct, (int)ld, 0.0f, cols, (int)ld);
-      col2im(&g, cols, images, dx + first * layer->in_size);
+      col2im(&g, cols, images, split, dx + first * layer->in_size);
     }
   }
 }
