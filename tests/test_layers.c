@@ -231,6 +231,36 @@ START_TEST(activations) {
 }
 END_TEST
 
+/* GELU's backward takes Phi(x) from the forward output (y / x) except near 0: its slope
+ * against the closed form Phi(x) + x phi(x) in double, at points where central
+ * differences cannot look (subnormal and tiny inputs, the switch at 1e-3, large ones). */
+START_TEST(gelu_slope_matches_the_closed_form) {
+  const float xs[] = {0.0f,   -0.0f,  1e-45f, -1e-45f, 1e-38f,   -1e-30f, 1e-7f,  -9.99e-4f,
+                      1e-3f,  -1e-3f, 1.001e-3f, 0.01f, -0.3f,   1.0f,    -2.5f,  4.0f,
+                      -6.0f,  9.0f,   -12.0f,  20.0f,   -20.0f,  1e4f,    -1e4f};
+  size_t n = sizeof xs / sizeof xs[0];
+  char spec[64];
+  snprintf(spec, sizeof spec, "input 1x1x%zu; gelu", n);
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, 1, &model));
+  ck_assert_ok(dlsc_model_reserve(model, 1, true));
+  dlsc_layer *layer = &model->layers[0];
+  dlsc_exec exec = {true, &model->rng, model->scratch};
+  float y[64], dy[64], dx[64];
+  layer->ops->forward(layer, xs, y, 1, &exec);
+  for (size_t i = 0; i < n; i++)
+    dy[i] = 1.0f;
+  layer->ops->backward(layer, xs, y, dy, dx, 1, &exec);
+  for (size_t i = 0; i < n; i++) {
+    double x = xs[i], phi = exp(-0.5 * x * x) / sqrt(2.0 * M_PI);
+    double slope = 0.5 * erfc(-x / sqrt(2.0)) + x * phi;
+    ck_assert_msg(fabs(dx[i] - slope) <= 2e-6 + 1e-5 * fabs(slope),
+                  "gelu slope at %g: %.9g, closed form %.9g", x, dx[i], slope);
+  }
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 /* Each loss's gradient w.r.t. the outputs against central differences. */
 START_TEST(losses) {
   const size_t count = 3, size = 5;
@@ -335,6 +365,7 @@ int main(void) {
   tcase_add_test(tc, batchnorm);
   tcase_add_test(tc, dropout);
   tcase_add_test(tc, activations);
+  tcase_add_test(tc, gelu_slope_matches_the_closed_form);
   tcase_add_test(tc, losses);
   tcase_add_test(tc, cross_entropy_values);
   tcase_add_test(tc, stack);
