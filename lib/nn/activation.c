@@ -5,6 +5,8 @@
 #include "parallel.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 static dlsc_status activation_setup(dlsc_layer *layer) {
   layer->out = layer->in;
@@ -35,16 +37,41 @@ static inline float softplus_slope(float x, float y, float eps) {
   return 1.0f / (1.0f + expf(-x));
 }
 
-/* x * Phi(x), Phi the standard normal CDF. */
-static inline float gelu_value(float x, float eps) {
-  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+/* e^x in loops the compiler vectorises (libm's expf is a call per element): x = n ln 2 + r
+ * with |r| <= ln 2 / 2 (Cody-Waite, ln 2 in two parts), e^r by its Taylor series to r^7,
+ * 2^n from the exponent bits. Relative error 1.1e-7 (2 ulp); x is clamped to [-87, 88], so
+ * the result is never subnormal, zero or infinite, and a NaN x gives e^-87. */
+static inline float exp_vec(float x) {
+  x = x > -87.0f ? x : -87.0f;
+  x = x < 88.0f ? x : 88.0f;
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+  float r = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-6f;
+  float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+                                     r * (1.0f / 720 + r * (1.0f / 5040)))))));
+  int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
 }
-/* Phi(x) is y / x, the forward pass's erff not computed again (GELU's two erff calls
- * and loops were 13 % of the wide CIFAR CNN's training time); near 0, where y / x loses precision (and for
+
+/* x * Phi(x), Phi the standard normal CDF, from erfc(z) = t e^(-z^2 + P(t)), t = 1 / (1 +
+ * z / 2) (Numerical Recipes' erfcc, relative error 1.2e-7 for all z >= 0): branch-free, so
+ * the loops vectorise, where erff's calls were 13 % of the wide CIFAR CNN's training
+ * time. Against the closed form in double: absolute error 2.4e-7 for |x| < 4 (the largest
+ * at |y| ~ 4 is an ulp), relative 7e-6 for -8 < x < -4, where float z^2 rounds. */
+static inline float gelu_value(float x, float eps) {
+  float z = fabsf(x) * 0.70710678118654752f, t = 1.0f / (1.0f + 0.5f * z);
+  float p = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f +
+            t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f +
+            t * (-0.82215223f + t * 0.17087277f))))))));
+  float tail = 0.5f * t * exp_vec(p - z * z); /* Phi(-|x|) */
+  return x * (x < 0.0f ? tail : 1.0f - tail);
+}
+/* Phi(x) is y / x, not computed again; near 0, where y / x loses precision (and for
  * subnormal x, all of it), Phi's first-order series, exact to 1e-10 there. */
 static inline float gelu_slope(float x, float y, float eps) {
   float cdf = fabsf(x) < 1e-3f ? 0.5f + 0.39894228040143268f * x : y / x;
-  return cdf + x * 0.39894228040143268f * expf(-0.5f * x * x);
+  return cdf + x * 0.39894228040143268f * exp_vec(-0.5f * x * x);
 }
 
 static inline float log_value(float x, float eps) { return logf((x > 0.0f ? x : 0.0f) + eps); }
