@@ -126,6 +126,56 @@ START_TEST(conv2d) {
   gradient_check("input 2x5x13; conv2d 3 3x4 stride=2x3 pad=1x2", 2, SMOOTH, false);
   gradient_check("input 2x3x4; conv2d 2 3x7 stride=1x2 pad=1x3", 2, SMOOTH, false);
   gradient_check("input 16x40x201; conv2d 2 3x5 stride=1x2 pad=1x2", 3, SMOOTH, false);
+  /* Output planes of 64 floats and more take kernel rows by views of shared columns
+   * (one GEMM per kernel row and image): no height padding, padding narrower than the
+   * kernel's half, bias off, width strides, several images per chunk, frozen. Smaller
+   * planes share one GEMM per chunk: one image per chunk here. */
+  gradient_check("input 2x20x20; conv2d 2 3x3 bias=0", 2, SMOOTH, false);
+  gradient_check("input 2x18x18; conv2d 3 5x3 pad=1x1", 3, SMOOTH, false);
+  gradient_check("input 2x9x80; conv2d 3 3x5 stride=1x2 pad=0x2", 3, SMOOTH, false);
+  gradient_check("input 2x18x18; conv2d 3 5x3 pad=1x1", 2, SMOOTH, true);
+  gradient_check("input 2048x7x7; conv2d 2 3x3 pad=same", 2, SMOOTH, false);
+}
+END_TEST
+
+/* A convolution's bias gradient is the sum of the output gradient over its plane and
+ * the batch, exactly enough to see one position missing (central differences cannot). */
+static void conv_bias_gradient_is_the_sum(const char *spec, size_t batch) {
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, 3, &model));
+  ck_assert_ok(dlsc_model_reserve(model, batch, true));
+  dlsc_layer *layer = &model->layers[0];
+  size_t in_count = batch * layer->in_size, out_count = batch * layer->out_size;
+  size_t plane = layer->out.height * layer->out.width;
+  float *x = malloc(in_count * sizeof *x), *dy = malloc(out_count * sizeof *dy);
+  ck_assert_ptr_nonnull(x);
+  ck_assert_ptr_nonnull(dy);
+  fill_uniform(x, in_count, -1.0f, 1.0f, 5);
+  fill_uniform(dy, out_count, 0.5f, 1.5f, 6);
+  dlsc_exec exec = {true, &model->rng, model->scratch};
+  layer->ops->forward(layer, x, model->acts[0], batch, &exec);
+  layer->ops->backward(layer, x, model->acts[0], dy, NULL, batch, &exec);
+  for (size_t o = 0; o < layer->out.channels; o++) {
+    double sum = 0.0;
+    for (size_t b = 0; b < batch; b++)
+      for (size_t p = 0; p < plane; p++)
+        sum += dy[(b * layer->out.channels + o) * plane + p];
+    ck_assert_msg(fabs(layer->grads[layer->n_weights + o] - sum) <= 1e-5 * sum,
+                  "%s: bias %zu gradient %.9g, sum %.9g", spec, o,
+                  layer->grads[layer->n_weights + o], sum);
+  }
+  free(x);
+  free(dy);
+  dlsc_model_destroy(model);
+}
+
+START_TEST(conv_bias_gradient) {
+  conv_bias_gradient_is_the_sum("input 2x6x7; conv2d 3 3x3", 3);             /* small planes */
+  conv_bias_gradient_is_the_sum("input 2x20x20; conv2d 3 3x3 pad=same", 3);  /* kernel rows */
+  conv_bias_gradient_is_the_sum("input 2x9x80; conv2d 3 3x5 stride=1x2 pad=0x2", 2);
+  conv_bias_gradient_is_the_sum("input 32x64x64; conv2d 2 3x3 pad=same", 2); /* chunks */
+  conv_bias_gradient_is_the_sum("input 2048x7x7; conv2d 2 3x3 pad=same", 2); /* chunks */
+  conv_bias_gradient_is_the_sum("input 2x1x300; conv1d 2 5 stride=3", 4);
 }
 END_TEST
 
@@ -188,6 +238,10 @@ START_TEST(conv_forward_is_the_direct_sum) {
   conv_matches_direct_sum("input 2x5x13; conv2d 3 3x4 stride=2x3 pad=1x2", 2);
   conv_matches_direct_sum("input 2x3x4; conv2d 2 3x7 stride=1x2 pad=1x3", 2);
   conv_matches_direct_sum("input 16x40x201; conv2d 2 3x5 stride=1x2 pad=1x2", 3);
+  /* Kernel rows by views (output planes of 64 floats and more). */
+  conv_matches_direct_sum("input 2x20x20; conv2d 3 3x3 pad=same", 3);
+  conv_matches_direct_sum("input 2x18x18; conv2d 3 5x3 pad=1x1 bias=0", 2);
+  conv_matches_direct_sum("input 2x9x80; conv2d 3 3x5 stride=1x2 pad=0x2", 2);
 }
 END_TEST
 
@@ -384,6 +438,7 @@ int main(void) {
   tcase_add_test(tc, dropout);
   tcase_add_test(tc, activations);
   tcase_add_test(tc, gelu_matches_the_closed_form);
+  tcase_add_test(tc, conv_bias_gradient);
   tcase_add_test(tc, losses);
   tcase_add_test(tc, cross_entropy_values);
   tcase_add_test(tc, stack);
