@@ -126,7 +126,7 @@ START_TEST(conv2d) {
   gradient_check("input 2x5x13; conv2d 3 3x4 stride=2x3 pad=1x2", 2, SMOOTH, false);
   gradient_check("input 2x3x4; conv2d 2 3x7 stride=1x2 pad=1x3", 2, SMOOTH, false);
   gradient_check("input 16x40x201; conv2d 2 3x5 stride=1x2 pad=1x2", 3, SMOOTH, false);
-  /* Output planes of 64 floats and more take kernel rows by views of shared columns
+  /* Output planes of 96 floats and more take kernel rows by views of shared columns
    * (one GEMM per kernel row and image): no height padding, padding narrower than the
    * kernel's half, bias off, width strides, several images per chunk, frozen. Smaller
    * planes share one GEMM per chunk: three images per chunk, two chunks here. */
@@ -238,7 +238,7 @@ START_TEST(conv_forward_is_the_direct_sum) {
   conv_matches_direct_sum("input 2x5x13; conv2d 3 3x4 stride=2x3 pad=1x2", 2);
   conv_matches_direct_sum("input 2x3x4; conv2d 2 3x7 stride=1x2 pad=1x3", 2);
   conv_matches_direct_sum("input 16x40x201; conv2d 2 3x5 stride=1x2 pad=1x2", 3);
-  /* Kernel rows by views (output planes of 64 floats and more). */
+  /* Kernel rows by views (output planes of 96 floats and more). */
   conv_matches_direct_sum("input 2x20x20; conv2d 3 3x3 pad=same", 3);
   conv_matches_direct_sum("input 2x18x18; conv2d 3 5x3 pad=1x1 bias=0", 2);
   conv_matches_direct_sum("input 2x9x80; conv2d 3 3x5 stride=1x2 pad=0x2", 2);

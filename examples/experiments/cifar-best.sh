@@ -13,8 +13,8 @@
 #   transfer150, self150
 #             the same with 150 fine-tuning epochs instead of 50 (chosen on validation,
 #             52.61 % against 49.46 % mean over the draws): 51.96 % mean test accuracy
-#             without self-training (~27 min each, 3 runs on 2 cores); not in the
-#             default stages
+#             without self-training (~27 min each, 3 runs on 2 cores), 53.24 % with it
+#             (~57 min each); not in the default stages
 #   scratch   the same 500-label draws from scratch, for comparison
 #   full      all 45,000 training labels, flips and crops, 12 epochs (~45 min on one core)
 #   wide-full the wide CNN (2 M parameters) on all labels, flips and crops, label

@@ -28,10 +28,11 @@
  * GEMM per kernel row and image replaces one GEMM over k_h times as many column rows:
  * im2col writes and col2im reads k_h * out_h / R times fewer floats. Measured (one
  * thread, builds alternating): course CNN denoiser training +8 %, tiny CIFAR CNN +75 %,
- * mid +11 %; 64 against 96 and 256 here was level on the mid and wide CNNs and put the
- * tiny CNN's second convolution (10x10) by rows. Below it the per-image GEMMs would be
- * too narrow, and the images of a chunk share one GEMM. */
-#define CONV_ROWS_MIN_PLANE 64
+ * mid +17 %, wide level. 96 puts the tiny CNN's 10x10 convolution by rows and keeps
+ * 8x8 planes batched: at 64 the wide CNN's inference on two threads fell from ~380 to
+ * ~220 img/s (per-image GEMMs of 64 columns split badly over threads); 64, 96 and 256
+ * were level on one thread. Below it the images of a chunk share one GEMM. */
+#define CONV_ROWS_MIN_PLANE 96
 
 /* With a width stride s > 1, im2col reads and col2im writes every s-th column of a
  * row. Both work on rows split into their s phases (columns r, r + s, r + 2s, ... for
