@@ -269,13 +269,16 @@ static dlsc_status inverse(dlsc_stft_t *stft, const float *magnitude, const floa
     dlsc_stft_synthesize_frame(stft, magnitude ? magnitude + k * n_bins : NULL,
                                phase ? phase + k * n_bins : NULL,
                                spectrum ? spectrum + 2 * k * n_bins : NULL, windowed);
-    for (size_t j = 0; j < n_fft; j++)
-      ring[(k * hop + j) % n_fft] += windowed[j];
-    for (size_t padded = k * hop; padded < (k + 1) * hop; padded++) {
-      double *sum = &ring[padded % n_fft];
+    size_t start = (k * hop) % n_fft, wrap = n_fft - start; /* frame k's slot in the ring */
+    for (size_t j = 0; j < wrap; j++)
+      ring[start + j] += windowed[j];
+    for (size_t j = wrap; j < n_fft; j++)
+      ring[j - wrap] += windowed[j];
+    for (size_t j = 0; j < hop; j++) {
+      size_t padded = k * hop + j, slot = j < wrap ? start + j : j - wrap;
       if (padded >= stft->pad && padded - stft->pad < n_samples)
-        samples[padded - stft->pad] = (float)(*sum * stft->inverse_norm[padded % hop]);
-      *sum = 0.0;
+        samples[padded - stft->pad] = (float)(ring[slot] * stft->inverse_norm[j]);
+      ring[slot] = 0.0;
     }
   }
   free(windowed);
