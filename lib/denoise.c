@@ -28,7 +28,8 @@ typedef struct engine {
    * and the feature row of a zero frame (outside the signal). */
   size_t prefix, feature_width, n_featured;
   float *features, *zero_features;
-  float *model_in, *frame_spectrum, *windowed, *overlap; /* overlap: n_fft from n_processed*hop */
+  float *model_in, *frame_spectrum, *windowed;
+  double *ring;          /* overlap-add of the frames up to n_processed (dlsc_stft_overlap_add) */
   float *queue;          /* finished samples not yet emitted, a ring */
   size_t queue_capacity, queue_start, queue_count;
 
@@ -120,14 +121,14 @@ static void engine_free(engine *e) {
   free(e->model_in);
   free(e->frame_spectrum);
   free(e->windowed);
-  free(e->overlap);
+  free(e->ring);
   free(e->queue);
   memset(e, 0, sizeof *e);
 }
 
 static void engine_reset(engine *e) {
   memset(e->segment, 0, e->n_fft * sizeof *e->segment);
-  memset(e->overlap, 0, e->n_fft * sizeof *e->overlap);
+  memset(e->ring, 0, e->n_fft * sizeof *e->ring);
   e->segment_fill = e->pad; /* the leading zeros of the framing */
   e->first_held = e->n_analysed = e->n_processed = e->n_featured = 0;
   e->queue_start = e->queue_count = 0;
@@ -160,11 +161,11 @@ static dlsc_status engine_init(engine *e, dlsc_model_t *model, dlsc_stft_t *stft
   e->model_in = dlsc_alloc_floats(ENGINE_BATCH * e->window * e->feature_width);
   e->frame_spectrum = dlsc_alloc_floats(2 * e->bins);
   e->windowed = dlsc_alloc_floats(e->n_fft);
-  e->overlap = dlsc_alloc_floats(e->n_fft);
+  e->ring = malloc(e->n_fft * sizeof *e->ring);
   e->queue = dlsc_alloc_floats(e->queue_capacity);
   dlsc_status status = DLSC_ERR_OUT_OF_MEMORY;
   if (e->segment && e->magnitudes && e->features && e->zero_features && e->spectra &&
-      e->model_in && e->frame_spectrum && e->windowed && e->overlap && e->queue)
+      e->model_in && e->frame_spectrum && e->windowed && e->ring && e->queue)
     status = dlsc_model_reserve(model, ENGINE_BATCH, false);
   if (status != DLSC_OK) {
     engine_free(e);
@@ -225,19 +226,13 @@ static void synthesize(engine *e, size_t frame, const float *output) {
     }
   }
   dlsc_stft_synthesize_frame(e->stft, NULL, NULL, out, e->windowed);
-  for (size_t j = 0; j < e->n_fft; j++)
-    e->overlap[j] += e->windowed[j];
-  /* No later frame reaches below (frame + 1) * hop: those samples are finished.
-   * Sample frame * hop + j takes the overlap-add factor j. */
+  dlsc_stft_overlap_add(e->stft, e->ring, frame, e->windowed, e->windowed);
   size_t limit = e->ending ? e->samples_in : SIZE_MAX;
-  const float *norm = dlsc_stft_inverse_norms(e->stft);
-  for (size_t j = 0; j < e->hop; j++) {
+  for (size_t j = 0; j < e->hop; j++) { /* the padding and what lies past the end go */
     size_t padded = frame * e->hop + j;
     if (padded >= e->pad && padded - e->pad < limit)
-      queue_push(e, e->overlap[j] * norm[j]);
+      queue_push(e, e->windowed[j]);
   }
-  memmove(e->overlap, e->overlap + e->hop, (e->n_fft - e->hop) * sizeof *e->overlap);
-  memset(e->overlap + e->n_fft - e->hop, 0, e->hop * sizeof *e->overlap);
 }
 
 static size_t frames_ready(const engine *e) {
