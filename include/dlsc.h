@@ -251,6 +251,20 @@ DLSC_API dlsc_status dlsc_model_copy_layers(dlsc_model_t *dst, const dlsc_model_
  * Keeps averages of weights along training (stochastic weight averaging, EMA). */
 DLSC_API dlsc_status dlsc_model_blend(dlsc_model_t *dst, const dlsc_model_t *src, float weight);
 
+/* Makes convolution layer index a patch-whitening filter bank (Page 2018; Jordan's
+ * airbench): over count inputs (of the model's input shape, run through the layers
+ * before index in inference mode) the layer's input patches (C x kernel_h x kernel_w =
+ * D values, at every stride-1 position inside the unpadded input) have mean m and
+ * covariance sum_i lambda_i v_i v_i^T. Filter f becomes v_f / sqrt(lambda_f + epsilon),
+ * largest lambda first, and with 2D filters filter D + f its negative; the bias, if the
+ * layer has one, -w . m. On those patches filter f's output then has mean 0 and
+ * variance lambda_f / (lambda_f + epsilon). The layer must be a convolution with D or
+ * 2D filters (else DLSC_ERR_SHAPE_MISMATCH), D at most 4096 (else
+ * DLSC_ERR_UNSUPPORTED); epsilon > 0. Non-finite inputs, patches or filters:
+ * DLSC_ERR_NUMERIC. The model changes only on success. Freeze the layer to keep it. */
+DLSC_API dlsc_status dlsc_model_init_whitening(dlsc_model_t *model, size_t index,
+                                               const float *inputs, size_t count, float epsilon);
+
 /* ---------------------------------------------------------------- training */
 
 typedef enum dlsc_optimizer {

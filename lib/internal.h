@@ -167,6 +167,9 @@ const float *dlsc_model_forward(dlsc_model_t *model, const float *inputs, size_t
 /* The same from layer first on (inputs are layer first's inputs). */
 const float *dlsc_model_forward_from(dlsc_model_t *model, size_t first, const float *inputs,
                                      size_t count, bool training);
+/* Layers first .. end-1 only; with first == end, inputs itself. */
+const float *dlsc_model_forward_range(dlsc_model_t *model, size_t first, size_t end,
+                                      const float *inputs, size_t count, bool training);
 /* The leading layers that, in inference, compute each row of a one-channel input
  * alike and alone (element-wise, one-channel batch-norm, 1-high pooling); their
  * output row width goes to *row_width. A denoiser runs them once per frame. */

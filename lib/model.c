@@ -281,16 +281,21 @@ dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training)
 
 /* ---- passes */
 
-const float *dlsc_model_forward_from(dlsc_model_t *model, size_t first, const float *inputs,
-                                     size_t count, bool training) {
+const float *dlsc_model_forward_range(dlsc_model_t *model, size_t first, size_t end,
+                                      const float *inputs, size_t count, bool training) {
   dlsc_exec exec = {training, &model->rng, model->scratch};
   const float *x = inputs;
-  for (size_t i = first; i < model->n_layers; i++) {
+  for (size_t i = first; i < end; i++) {
     dlsc_layer *layer = &model->layers[i];
     layer->ops->forward(layer, x, model->acts[i], count, &exec);
     x = model->acts[i];
   }
   return x;
+}
+
+const float *dlsc_model_forward_from(dlsc_model_t *model, size_t first, const float *inputs,
+                                     size_t count, bool training) {
+  return dlsc_model_forward_range(model, first, model->n_layers, inputs, count, training);
 }
 
 const float *dlsc_model_forward(dlsc_model_t *model, const float *inputs, size_t count,

@@ -497,6 +497,136 @@ START_TEST(blend_averages_parameters) {
 }
 END_TEST
 
+/* Images whose pixels correlate across channels and neighbours: count x c x h x w. */
+static float *correlated_images(size_t count, size_t c, size_t h, size_t w, uint64_t seed) {
+  size_t n = count * c * h * w;
+  float *noise = malloc(n * sizeof *noise), *x = malloc(n * sizeof *x);
+  fill_uniform(noise, n, -1.0f, 1.0f, seed);
+  for (size_t k = 0; k < count; k++)
+    for (size_t ch = 0; ch < c; ch++)
+      for (size_t i = 0; i < h; i++)
+        for (size_t j = 0; j < w; j++) {
+          const float *image = noise + k * c * h * w;
+          float shared = image[i * w + j], own = image[(ch * h + i) * w + j];
+          float right = image[(ch * h + i) * w + (j + 1) % w];
+          x[((k * c + ch) * h + i) * w + j] = 0.4f + 0.2f * shared + 0.1f * own + 0.1f * right;
+        }
+  free(noise);
+  return x;
+}
+
+/* Largest deviation of the outputs' covariance over channels [0, d) from the identity,
+ * and of their means from 0, over output rows/columns [lo, hi) of every image. */
+static void whitened_deviation(const float *y, size_t count, size_t channels, size_t side,
+                               size_t d, size_t lo, size_t hi, double *cov_err, double *mean_err) {
+  double *sum = calloc(d, sizeof *sum), *cross = calloc(d * d, sizeof *cross), n = 0.0;
+  for (size_t k = 0; k < count; k++)
+    for (size_t i = lo; i < hi; i++)
+      for (size_t j = lo; j < hi; j++) {
+        for (size_t a = 0; a < d; a++) {
+          double va = y[((k * channels + a) * side + i) * side + j];
+          sum[a] += va;
+          for (size_t b = 0; b < d; b++)
+            cross[a * d + b] += va * y[((k * channels + b) * side + i) * side + j];
+        }
+        n += 1.0;
+      }
+  *cov_err = *mean_err = 0.0;
+  for (size_t a = 0; a < d; a++) {
+    *mean_err = fmax(*mean_err, fabs(sum[a] / n));
+    for (size_t b = 0; b < d; b++) {
+      double cov = cross[a * d + b] / n - (sum[a] / n) * (sum[b] / n);
+      *cov_err = fmax(*cov_err, fabs(cov - (a == b ? 1.0 : 0.0)));
+    }
+  }
+  free(sum);
+  free(cross);
+}
+
+START_TEST(whitening_whitens_the_patches) {
+  /* 2x2 patches of 3 channels: D = 12, filters and their negatives, with a bias. */
+  size_t count = 300, side = 8, out = 7;
+  float *x = correlated_images(count, 3, side, side, 21);
+  dlsc_model_t *model = from_spec("input 3x8x8; conv2d 24 2x2", 4);
+  ck_assert_ok(dlsc_model_init_whitening(model, 0, x, count, 1e-7f));
+  float *y = malloc(count * 24 * out * out * sizeof *y);
+  ck_assert_ok(dlsc_model_predict(model, x, count, y));
+  double cov_err, mean_err;
+  whitened_deviation(y, count, 24, out, 12, 0, out, &cov_err, &mean_err);
+  ck_assert_double_lt(cov_err, 1e-3);
+  ck_assert_double_lt(mean_err, 1e-4);
+  for (size_t k = 0; k < count; k++) /* filters 12..23: the negatives of 0..11 */
+    for (size_t i = 0; i < 12 * out * out; i++)
+      ck_assert_float_eq(y[(k * 24 + 12) * out * out + i], -y[k * 24 * out * out + i]);
+  dlsc_model_destroy(model);
+
+  /* Behind a batch-norm layer, padded: D = 27 filters, statistics over the positions
+   * whose window lies inside the input (output rows and columns 1..6). */
+  model = from_spec("input 3x8x8; batchnorm; conv2d 27 3x3 pad=1 bias=0", 5);
+  dlsc_layer *bn = &model->layers[0];
+  for (size_t ch = 0; ch < 3; ch++) {
+    bn->stats[ch] = 0.3f;           /* running means */
+    bn->stats[3 + ch] = 4.0f + (float)ch; /* running variances */
+    bn->params[ch] = 1.5f;          /* gamma */
+  }
+  float before[6];
+  memcpy(before, bn->params, sizeof before);
+  ck_assert_ok(dlsc_model_init_whitening(model, 1, x, count, 1e-7f));
+  ck_assert_mem_eq(before, bn->params, sizeof before);
+  y = realloc(y, count * 27 * side * side * sizeof *y);
+  ck_assert_ok(dlsc_model_predict(model, x, count, y));
+  whitened_deviation(y, count, 27, side, 27, 1, side - 1, &cov_err, &mean_err);
+  ck_assert_double_lt(cov_err, 1e-3);
+  ck_assert_double_gt(mean_err, 1e-2); /* no bias: the mean stays */
+  free(y);
+  free(x);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(whitening_refuses_bad_requests_and_keeps_the_model) {
+  size_t count = 20;
+  float *x = correlated_images(count, 3, 8, 8, 5);
+  dlsc_model_t *model = from_spec("input 3x8x8; conv2d 12 2x2; relu; conv2d 10 2x2", 6);
+  size_t size;
+  unsigned char *original = save(model, &size);
+  ck_assert_int_eq(dlsc_model_init_whitening(NULL, 0, x, count, 1e-3f), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, NULL, count, 1e-3f),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, 0, 1e-3f), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 3, x, count, 1e-3f),
+                   DLSC_ERR_INVALID_ARGUMENT); /* no such layer */
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 1, x, count, 1e-3f),
+                   DLSC_ERR_INVALID_ARGUMENT); /* not a convolution */
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, 0.0f), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, NAN), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, INFINITY),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 2, x, count, 1e-3f),
+                   DLSC_ERR_SHAPE_MISMATCH); /* 10 filters for D = 48 */
+  x[777] = NAN;
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, 1e-3f), DLSC_ERR_NUMERIC);
+  x[777] = 1e30f; /* finite, but its square is not */
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, 1e-3f), DLSC_ERR_NUMERIC);
+  size_t after_size;
+  unsigned char *after = save(model, &after_size);
+  ck_assert_uint_eq(after_size, size);
+  ck_assert_mem_eq(after, original, size);
+  free(after);
+  free(original);
+  dlsc_model_destroy(model);
+
+  /* A kernel larger than the unpadded input has no patch; D over 4096 is refused. */
+  model = from_spec("input 1x2x2; conv2d 9 3x3 pad=1", 7);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, 1, 1e-3f), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_destroy(model);
+  model = from_spec("input 4097x1x1; conv2d 1 1x1", 8);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, 1, 1e-3f), DLSC_ERR_UNSUPPORTED);
+  dlsc_model_destroy(model);
+  free(x);
+}
+END_TEST
+
 START_TEST(clone_is_deep) {
   dlsc_model_t *model = from_spec(small_cnn, 9), *copy;
   ck_assert_ok(dlsc_model_set_metadata(model, "k", "v"));
@@ -532,6 +662,8 @@ int main(void) {
   tcase_add_test(tc, copy_layers_checks_the_backbone);
   tcase_add_test(tc, clone_is_deep);
   tcase_add_test(tc, blend_averages_parameters);
+  tcase_add_test(tc, whitening_whitens_the_patches);
+  tcase_add_test(tc, whitening_refuses_bad_requests_and_keeps_the_model);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
