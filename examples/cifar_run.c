@@ -23,6 +23,13 @@ static const arch archs[] = {
      "batchnorm; gelu; conv2d 256 3x3 pad=1 bias=0; maxpool 2; batchnorm; gelu; conv2d 256 3x3 "
      "pad=1 bias=0; batchnorm; gelu; maxpool 4",
      "a wide CNN after Keller Jordan's airbench (64-256-256 channels)"},
+    {"air",
+     "input 3x32x32; conv2d 24 2x2; gelu; conv2d 64 3x3 pad=1 bias=0; maxpool 2; batchnorm; "
+     "gelu; conv2d 64 3x3 pad=1 bias=0; batchnorm; gelu; conv2d 256 3x3 pad=1 bias=0; maxpool "
+     "2; batchnorm; gelu; conv2d 256 3x3 pad=1 bias=0; batchnorm; gelu; conv2d 256 3x3 pad=1 "
+     "bias=0; maxpool 2; batchnorm; gelu; conv2d 256 3x3 pad=1 bias=0; batchnorm; gelu; maxpool "
+     "3",
+     "wide's blocks behind airbench's first layer: 2x2 patch whitening (use --whiten)"},
 };
 
 const arch *find_arch(const char *name) {
@@ -166,33 +173,53 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
   return best;
 }
 
-/* Pixels 0..255 to the model's 0..1 floats, optionally mirrored. */
-static void to_floats(const uint8_t *pixels, size_t count, int mirror, float *out) {
+/* Index k of a 32-pixel line reflected at its ends (-1 -> 1, 32 -> 30). */
+static size_t reflect32(ptrdiff_t k) { return (size_t)(k < 0 ? -k : k > 31 ? 62 - k : k); }
+
+/* Pixels 0..255 to the model's 0..1 floats: mirrored, then shifted by shift pixels
+ * down and right (the image reflected at its border), as airbench's test views. */
+static void to_floats(const uint8_t *pixels, size_t count, int mirror, int shift, float *out) {
   for (size_t i = 0; i < count * CIFAR_PIXELS; i++) {
-    size_t p = i % CIFAR_PIXELS, column = p % 32;
-    size_t source = mirror ? i - column + (31 - column) : i;
+    size_t p = i % CIFAR_PIXELS, row = p / 32 % 32, column = p % 32;
+    size_t plane = i - row * 32 - column;
+    ptrdiff_t c = (ptrdiff_t)(mirror ? 31 - column : column);
+    size_t source = plane + reflect32((ptrdiff_t)row - shift) * 32 + reflect32(c - shift);
     out[i] = (float)pixels[source] * (1.0f / 255.0f);
   }
 }
 
-void predict_logits(dlsc_model_t *model, const cifar_set *set, int flip_tta, float *logits) {
+void whiten_first_layer(dlsc_model_t *model, const cifar_set *set, size_t count) {
+  count = count < set->count ? count : set->count;
+  float *inputs = malloc(count * CIFAR_PIXELS * sizeof *inputs);
+  to_floats(set->pixels, count, 0, 0, inputs);
+  /* airbench's 5e-4 on standardised pixels; these are in 0..1 (deviation ~0.25) */
+  check_status(dlsc_model_init_whitening(model, 0, inputs, count, 3e-5f), "whitening");
+  check_status(dlsc_model_set_layer_frozen(model, 0, 1), "freeze the whitening layer");
+  free(inputs);
+}
+
+void predict_logits(dlsc_model_t *model, const cifar_set *set, int tta, float *logits) {
+  /* views: {shift, weight}; each with its mirror at the same weight when tta >= 1 */
+  static const struct { int shift; float weight; } views[] = {{0, 0.5f}, {-1, 0.25f}, {1, 0.25f}};
+  size_t n_views = tta >= 2 ? 3 : 1, n_mirrors = tta >= 1 ? 2 : 1;
   const size_t chunk = 500;
   float *inputs = malloc(chunk * CIFAR_PIXELS * sizeof *inputs);
-  float *mirrored = malloc(chunk * 10 * sizeof *mirrored);
+  float *view = malloc(chunk * 10 * sizeof *view);
   for (size_t first = 0; first < set->count; first += chunk) {
     size_t n = set->count - first < chunk ? set->count - first : chunk;
     float *out = logits + first * 10;
-    to_floats(set->pixels + first * CIFAR_PIXELS, n, 0, inputs);
-    check_status(dlsc_model_predict(model, inputs, n, out), "predict");
-    if (flip_tta) {
-      to_floats(set->pixels + first * CIFAR_PIXELS, n, 1, inputs);
-      check_status(dlsc_model_predict(model, inputs, n, mirrored), "predict");
-      for (size_t i = 0; i < n * 10; i++)
-        out[i] = 0.5f * (out[i] + mirrored[i]);
-    }
+    memset(out, 0, n * 10 * sizeof *out);
+    for (size_t v = 0; v < n_views; v++)
+      for (size_t m = 0; m < n_mirrors; m++) {
+        float weight = (n_views > 1 ? views[v].weight : 1.0f) / (float)n_mirrors;
+        to_floats(set->pixels + first * CIFAR_PIXELS, n, (int)m, views[v].shift, inputs);
+        check_status(dlsc_model_predict(model, inputs, n, view), "predict");
+        for (size_t i = 0; i < n * 10; i++)
+          out[i] += weight * view[i];
+      }
   }
   free(inputs);
-  free(mirrored);
+  free(view);
 }
 
 size_t argmax10(const float *logits) {
@@ -203,9 +230,9 @@ size_t argmax10(const float *logits) {
   return best;
 }
 
-double accuracy(dlsc_model_t *model, const cifar_set *set, int flip_tta, size_t *confusion) {
+double accuracy(dlsc_model_t *model, const cifar_set *set, int tta, size_t *confusion) {
   float *logits = malloc(set->count * 10 * sizeof *logits);
-  predict_logits(model, set, flip_tta, logits);
+  predict_logits(model, set, tta, logits);
   size_t correct = 0;
   if (confusion)
     memset(confusion, 0, 100 * sizeof *confusion);

@@ -45,14 +45,19 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
 double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
                         const schedule_options *s, const char *run, FILE *csv);
 
-/* Logits (set->count x 10) of model on set's images, the mean of the image's and its
- * mirror's when flip_tta. */
-void predict_logits(dlsc_model_t *model, const cifar_set *set, int flip_tta, float *logits);
+/* Makes the model's first layer a patch-whitening convolution estimated from the
+ * first count images of set, frozen (airbench's first layer; arch "air"). */
+void whiten_first_layer(dlsc_model_t *model, const cifar_set *set, size_t count);
+
+/* Logits (set->count x 10) of model on set's images. Test-time augmentation: tta 0
+ * none, 1 the mean with the mirror's, 2 (airbench's) half that mean and a quarter each
+ * the same mean on the image shifted one pixel up-left and down-right (reflected). */
+void predict_logits(dlsc_model_t *model, const cifar_set *set, int tta, float *logits);
 size_t argmax10(const float *logits);
 
-/* Accuracy of model on set (labels known), averaging the logits of the image and its
- * mirror when flip_tta; confusion (optional) gets 10 x 10 counts [true][predicted]. */
-double accuracy(dlsc_model_t *model, const cifar_set *set, int flip_tta, size_t *confusion);
+/* Accuracy of model on set (labels known), with predict_logits' tta; confusion
+ * (optional) gets 10 x 10 counts [true][predicted]. */
+double accuracy(dlsc_model_t *model, const cifar_set *set, int tta, size_t *confusion);
 
 void write_confusion(const char *path, const size_t *confusion);
 void store_class_names(dlsc_model_t *model);

@@ -26,6 +26,9 @@ static void usage(void) {
           "  --wd X             weight decay (default 5e-4)  --smoothing X (default 0)\n"
           "  --warmup N         warm-up epochs (default 1)\n"
           "  --tta              average with the mirrored image at test time\n"
+          "  --tta-shift        also with the image shifted a pixel either way (airbench's)\n"
+          "  --whiten N         the first layer whitens 2x2 patches, estimated from N training\n"
+          "                     images, frozen (arch air; airbench uses 5000)\n"
           "  --seed N           (default 1)\n"
           "  --out FILE         model (default cifar.dlsc)  --csv FILE (default cifar.csv)\n"
           "  --confusion FILE   test confusion matrix CSV (default confusion.csv)\n"
@@ -37,13 +40,14 @@ static void usage(void) {
 int main(int argc, char **argv) {
   const char *arch_name = "tiny", *augment = "none", *out = "cifar.dlsc", *csv_path = "cifar.csv";
   const char *confusion_path = "confusion.csv", *run = NULL, *data = NULL, *cache = NULL;
-  size_t labels = 0;
+  size_t labels = 0, whiten = 0;
   int tta = 0, rate_given = 0;
   uint64_t seed = 1;
   schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--tta")) { tta = 1; continue; }
+    if (!strcmp(a, "--tta")) { tta = tta > 1 ? tta : 1; continue; }
+    if (!strcmp(a, "--tta-shift")) { tta = 2; continue; }
     if (!v) usage();
     i++;
     if (!strcmp(a, "--arch")) arch_name = v;
@@ -56,6 +60,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--wd")) s.weight_decay = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--smoothing")) s.smoothing = (float)number_option(a, v, 0.0, 0.99);
     else if (!strcmp(a, "--warmup")) s.warmup_epochs = (int)integer_option(a, v, 0, 100000);
+    else if (!strcmp(a, "--whiten")) whiten = (size_t)integer_option(a, v, 1, 50000);
     else if (!strcmp(a, "--seed")) seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out")) out = v;
     else if (!strcmp(a, "--csv")) csv_path = v;
@@ -102,7 +107,10 @@ int main(int argc, char **argv) {
   check_status(dlsc_model_create_from_spec(spec, seed, &model), "model");
   dlsc_model_info info;
   dlsc_model_get_info(model, &info);
-  printf("model %s: %zu parameters\n", arch_name, info.n_parameters);
+  if (whiten)
+    whiten_first_layer(model, &train, whiten);
+  printf("model %s: %zu parameters%s\n", arch_name, info.n_parameters,
+         whiten ? ", the first layer whitening (frozen)" : "");
   dlsc_dataset_t *train_set = image_dataset(&train, 1, seed);
   dlsc_dataset_t *validation_set = image_dataset(&validation, 1, seed);
   check_status(dlsc_dataset_set_augment(train_set, &augment_config), "augmentation");
@@ -120,7 +128,8 @@ int main(int argc, char **argv) {
   size_t confusion[100];
   double test_accuracy = accuracy(model, &test, tta, confusion);
   printf("%s: best validation %.2f%%; TEST accuracy %.2f%%%s; %.0f s training\n", run_name,
-         100.0 * best, 100.0 * test_accuracy, tta ? " (flip TTA)" : "", seconds);
+         100.0 * best, 100.0 * test_accuracy,
+         tta > 1 ? " (flip and shift TTA)" : tta ? " (flip TTA)" : "", seconds);
   write_confusion(confusion_path, confusion);
   store_class_names(model);
   check_status(dlsc_model_save_file(model, out), out);
