@@ -20,9 +20,11 @@
 #   wide-full the wide CNN (2 M parameters) on all labels, flips and crops, label
 #             smoothing 0.2, 12 epochs (~100 min on two cores: 90.35 % test); not in the
 #             default stages
+#   air-full  the same blocks behind airbench's frozen 2x2 patch-whitening layer (from
+#             5,000 training images), mirror-and-shift test views; not in the defaults
 # Validation: the last 5,000 records of data_batch_5; each run reports TEST once.
 # Usage: examples/experiments/cifar-best.sh [build-dir] [output-dir] [stage ...]
-#        (stages: pretext transfer self transfer150 self150 scratch full wide-full;
+#        (stages: pretext transfer self transfer150 self150 scratch full wide-full air-full;
 #        default pretext transfer self scratch full)
 set -euo pipefail
 build=${1:-build}
@@ -75,6 +77,11 @@ for stage in "${stages[@]}"; do
     run wide-full "$bin/dlsc-cifar-train" --arch wide --cache "$build/cache" --augment flip-crop \
       --epochs 12 --smoothing 0.2 --tta --run wide-flipcrop --out "$out/wide-full.dlsc" \
       --csv "$out/wide-full.csv" --confusion "$out/wide-full-confusion.csv" ;;
+  air-full)
+    run air-full "$bin/dlsc-cifar-train" --arch air --whiten 5000 --cache "$build/cache" \
+      --augment flip-crop --epochs 12 --smoothing 0.2 --tta-shift --run air-flipcrop \
+      --out "$out/air-full.dlsc" --csv "$out/air-full.csv" \
+      --confusion "$out/air-full-confusion.csv" ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
