@@ -403,16 +403,29 @@ typedef enum dlsc_task {
 
 DLSC_API dlsc_status dlsc_dataset_set_task(dlsc_dataset_t *dataset, dlsc_task task);
 
+/* horizontal_flip values. ALTERNATE is airbench's derandomised flip: each image has a
+ * fixed coin (from the dataset's seed and the image's index) and is mirrored when the
+ * coin differs from the parity of the number of dlsc_dataset_shuffle calls so far, so
+ * every epoch (each dlsc_model_train_epoch shuffles once) mirrors exactly the images
+ * the epoch before did not. */
+typedef enum dlsc_flip {
+  DLSC_FLIP_NONE = 0,
+  DLSC_FLIP_RANDOM = 1,   /* mirror with probability 1/2 */
+  DLSC_FLIP_ALTERNATE = 2
+} dlsc_flip;
+
 /* On-the-fly augmentation of training batches, drawn from the dataset's PRNG.
  * Evaluation batches are never augmented. */
 typedef struct dlsc_augment_config {
   size_t struct_size;
   float brightness;     /* pixel values times a factor in [1-b, 1+b]; 0 = off */
   float contrast;       /* blend with the image mean by a factor in [1-c, 1+c]; 0 = off */
-  int horizontal_flip;  /* mirror with probability 1/2 */
+  int horizontal_flip;  /* a dlsc_flip */
   int rotate90;         /* a random multiple of 90 degrees (square images) */
-  size_t crop_padding;  /* zero-pad by this many pixels and crop a random window */
+  size_t crop_padding;  /* pad by this many pixels and crop a random window */
   size_t cutout;        /* zero a random square of this side; 0 = off */
+  int crop_reflect;     /* 1: pad by mirroring the border (its edge pixel not repeated;
+                           crop_padding < height and width), 0: with zeros */
 } dlsc_augment_config;
 
 DLSC_API dlsc_status dlsc_augment_config_init_(dlsc_augment_config *config, size_t struct_size);

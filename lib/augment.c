@@ -48,35 +48,50 @@ void dlsc_image_rotate(const float *src, float *dst, size_t channels, size_t sid
   }
 }
 
-/* The window at (top, left) of the image zero-padded by pad on every side. */
+/* Source index of position at (padded index - pad) in 0 .. n-1; -1 for a zero pixel. */
+static ptrdiff_t padded_source(ptrdiff_t at, size_t n, bool reflect) {
+  ptrdiff_t last = (ptrdiff_t)n - 1;
+  if (at >= 0 && at <= last)
+    return at;
+  if (!reflect)
+    return -1;
+  return at < 0 ? -at : 2 * last - at; /* pad < n keeps this inside */
+}
+
+/* The window at (top, left) of the image padded by pad on every side (zeros or mirror). */
 static void crop(const float *src, float *dst, size_t channels, size_t height, size_t width,
-                 size_t pad, size_t top, size_t left) {
+                 size_t pad, bool reflect, size_t top, size_t left) {
   for (size_t c = 0; c < channels; c++)
     for (size_t h = 0; h < height; h++) {
-      ptrdiff_t sh = (ptrdiff_t)(h + top) - (ptrdiff_t)pad;
+      ptrdiff_t sh = padded_source((ptrdiff_t)(h + top) - (ptrdiff_t)pad, height, reflect);
       float *row = dst + (c * height + h) * width;
-      if (sh < 0 || sh >= (ptrdiff_t)height) {
+      if (sh < 0) {
         memset(row, 0, width * sizeof *row);
         continue;
       }
+      const float *in = src + (c * height + (size_t)sh) * width;
       for (size_t w = 0; w < width; w++) {
-        ptrdiff_t sw = (ptrdiff_t)(w + left) - (ptrdiff_t)pad;
-        row[w] = sw >= 0 && sw < (ptrdiff_t)width ? src[(c * height + (size_t)sh) * width + (size_t)sw]
-                                                  : 0.0f;
+        ptrdiff_t sw = padded_source((ptrdiff_t)(w + left) - (ptrdiff_t)pad, width, reflect);
+        row[w] = sw >= 0 ? in[sw] : 0.0f;
       }
     }
 }
 
 void dlsc_image_augment(float *image, float *work, size_t channels, size_t height, size_t width,
-                        const dlsc_augment_config *config, dlsc_rng *rng) {
+                        const dlsc_augment_config *config, bool alternate_mirror,
+                        dlsc_rng *rng) {
   size_t size = channels * height * width;
   if (config->crop_padding) {
     size_t span = 2 * config->crop_padding + 1;
     size_t top = dlsc_rng_below(rng, (uint32_t)span), left = dlsc_rng_below(rng, (uint32_t)span);
-    crop(image, work, channels, height, width, config->crop_padding, top, left);
+    crop(image, work, channels, height, width, config->crop_padding, config->crop_reflect != 0,
+         top, left);
     memcpy(image, work, size * sizeof *image);
   }
-  if (config->horizontal_flip && dlsc_rng_below(rng, 2))
+  bool mirror = config->horizontal_flip == DLSC_FLIP_ALTERNATE ? alternate_mirror
+                : config->horizontal_flip == DLSC_FLIP_RANDOM ? dlsc_rng_below(rng, 2) != 0
+                                                              : false;
+  if (mirror)
     dlsc_image_flip(image, channels, height, width, true);
   if (config->rotate90) {
     unsigned turns = dlsc_rng_below(rng, 4);

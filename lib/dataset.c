@@ -29,6 +29,8 @@ struct dlsc_dataset {
   bool labeled;
   dlsc_task task;
   dlsc_augment_config augment;
+  uint64_t flip_key; /* DLSC_FLIP_ALTERNATE: each image's coin comes from it */
+  bool flip_phase;   /* parity of the shuffles so far */
 
   size_t *order; /* a permutation of the examples */
   size_t order_count;
@@ -100,6 +102,7 @@ static dlsc_status create(dataset_kind kind, uint64_t seed, dlsc_dataset_t **out
     return DLSC_ERR_OUT_OF_MEMORY;
   dataset->kind = kind;
   dlsc_rng_seed(&dataset->rng, seed, 0x64617461ULL /* "data" */);
+  dataset->flip_key = seed ^ 0x666c6970ULL /* "flip" */;
   dlsc_augment_config_init(&dataset->augment);
   *out = dataset;
   return DLSC_OK;
@@ -348,7 +351,8 @@ dlsc_status dlsc_dataset_set_augment(dlsc_dataset_t *dataset,
   size_t side = DLSC_MIN(dataset->images.height, dataset->images.width);
   if (!(config.brightness >= 0.0f && config.brightness <= 1.0f) ||
       !(config.contrast >= 0.0f && config.contrast <= 1.0f) || config.crop_padding > side ||
-      config.cutout > side)
+      config.cutout > side || (unsigned)config.horizontal_flip > DLSC_FLIP_ALTERNATE ||
+      (unsigned)config.crop_reflect > 1 || (config.crop_reflect && config.crop_padding >= side))
     return DLSC_ERR_INVALID_ARGUMENT;
   if (config.rotate90 && dataset->images.height != dataset->images.width)
     return DLSC_ERR_SHAPE_MISMATCH;
@@ -410,11 +414,13 @@ dlsc_status dlsc_dataset_shuffle(dlsc_dataset_t *dataset) {
     return DLSC_ERR_INVALID_ARGUMENT;
   DLSC_TRY(ensure_order(dataset));
   dlsc_rng_permutation(&dataset->rng, dataset->order, dataset->order_count);
+  dataset->flip_phase = !dataset->flip_phase;
   return DLSC_OK;
 }
 
 typedef struct saved_order {
   dlsc_rng rng;
+  bool flip_phase;
   size_t count;
   size_t order[];
 } saved_order;
@@ -425,6 +431,7 @@ dlsc_status dlsc_dataset_save_order(const dlsc_dataset_t *dataset, void **state)
   if (!saved)
     return DLSC_ERR_OUT_OF_MEMORY;
   saved->rng = dataset->rng;
+  saved->flip_phase = dataset->flip_phase;
   saved->count = count;
   if (count)
     memcpy(saved->order, dataset->order, count * sizeof(size_t));
@@ -435,6 +442,7 @@ dlsc_status dlsc_dataset_save_order(const dlsc_dataset_t *dataset, void **state)
 void dlsc_dataset_restore_order(dlsc_dataset_t *dataset, void *state) {
   saved_order *saved = state;
   dataset->rng = saved->rng;
+  dataset->flip_phase = saved->flip_phase;
   if (saved->count == 0)
     reset_order(dataset);
   else if (dataset->order && dataset->order_count == saved->count)
@@ -497,6 +505,16 @@ static void fill_frame(const dlsc_dataset_t *dataset, size_t f, float *input, fl
   memcpy(scale, dataset->noisy + f * bins, bins * sizeof *scale);
 }
 
+/* Whether DLSC_FLIP_ALTERNATE mirrors image now: its coin (a splitmix64 hash of the
+ * key and the index) against the shuffle parity. */
+static bool alternate_mirror(const dlsc_dataset_t *dataset, size_t image) {
+  uint64_t z = dataset->flip_key + (uint64_t)(image + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return ((z & 1u) != 0) != dataset->flip_phase;
+}
+
 /* Image example: image index / transforms under transform index % transforms. */
 static int32_t fill_image(dlsc_dataset_t *dataset, size_t index, bool augment, float *input) {
   const dlsc_images_config *c = &dataset->images;
@@ -507,7 +525,7 @@ static int32_t fill_image(dlsc_dataset_t *dataset, size_t index, bool augment, f
   memcpy(work, dataset->pixels + image * size, size * sizeof *work);
   if (augment)
     dlsc_image_augment(work, scratch, c->channels, c->height, c->width, &dataset->augment,
-                       &dataset->rng);
+                       alternate_mirror(dataset, image), &dataset->rng);
   if (dataset->task == DLSC_TASK_CLASSES) {
     memcpy(input, work, size * sizeof *input);
     return dataset->labels[image];

@@ -256,6 +256,139 @@ START_TEST(horizontal_flip_mirrors_rows) {
 }
 END_TEST
 
+/* 64 two-by-two images, left column dark and right column bright, labeled by index:
+ * which ones a batch mirrors shows in its first pixel. */
+static void mirrored_per_image(dlsc_dataset_t *dataset, int augment, bool mirrored[64]) {
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 64, augment, &batch));
+  for (int i = 0; i < 64; i++) {
+    ck_assert(batch.inputs[i * 4] == 0.0f || batch.inputs[i * 4] == 1.0f);
+    ck_assert_float_eq(batch.inputs[i * 4] + batch.inputs[i * 4 + 1], 1.0f);
+    mirrored[batch.labels[i]] = batch.inputs[i * 4] == 1.0f;
+  }
+}
+
+static dlsc_dataset_t *alternating_dataset(uint64_t seed) {
+  dlsc_images_config config;
+  dlsc_images_config_init(&config);
+  config.channels = 1;
+  config.height = config.width = 2;
+  config.n_classes = 64;
+  dlsc_dataset_t *dataset;
+  ck_assert_ok(dlsc_dataset_create_images(&config, seed, &dataset));
+  uint8_t pixels[64 * 4];
+  int32_t labels[64];
+  for (int i = 0; i < 64; i++) {
+    memcpy(pixels + i * 4, (uint8_t[4]){0, 255, 0, 255}, 4);
+    labels[i] = i;
+  }
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, labels, 64));
+  dlsc_augment_config augment;
+  dlsc_augment_config_init(&augment);
+  augment.horizontal_flip = DLSC_FLIP_ALTERNATE;
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  return dataset;
+}
+
+START_TEST(alternating_flip_mirrors_each_image_every_other_epoch) {
+  dlsc_dataset_t *dataset = alternating_dataset(1);
+  bool mirrored[4][64], again[64];
+  for (int epoch = 0; epoch < 4; epoch++) {
+    ck_assert_ok(dlsc_dataset_shuffle(dataset));
+    mirrored_per_image(dataset, 1, mirrored[epoch]);
+    mirrored_per_image(dataset, 1, again); /* fixed within an epoch */
+    ck_assert_mem_eq(again, mirrored[epoch], sizeof again);
+    mirrored_per_image(dataset, 0, again); /* evaluation batches are never mirrored */
+    for (int i = 0; i < 64; i++)
+      ck_assert(!again[i]);
+  }
+  int count = 0;
+  for (int i = 0; i < 64; i++) {
+    count += mirrored[0][i];
+    ck_assert(mirrored[1][i] == !mirrored[0][i]);
+    ck_assert(mirrored[2][i] == mirrored[0][i]);
+    ck_assert(mirrored[3][i] == mirrored[1][i]);
+  }
+  ck_assert_int_gt(count, 16); /* about half of 64 */
+  ck_assert_int_lt(count, 48);
+  /* the coins come from the seed */
+  dlsc_dataset_t *same = alternating_dataset(1), *other = alternating_dataset(2);
+  bool from_same[64], from_other[64];
+  ck_assert_ok(dlsc_dataset_shuffle(same));
+  ck_assert_ok(dlsc_dataset_shuffle(other));
+  mirrored_per_image(same, 1, from_same);
+  mirrored_per_image(other, 1, from_other);
+  ck_assert_mem_eq(from_same, mirrored[0], sizeof from_same);
+  ck_assert(memcmp(from_other, mirrored[0], sizeof from_other) != 0);
+  dlsc_dataset_destroy(dataset);
+  dlsc_dataset_destroy(same);
+  dlsc_dataset_destroy(other);
+}
+END_TEST
+
+/* A 3x3 image padded by one pixel: reflection gives 9 windows without zeros, all seen. */
+START_TEST(reflect_crop_mirrors_the_border) {
+  dlsc_dataset_t *dataset = images_dataset(1, 3, 2);
+  uint8_t pixels[9];
+  for (int i = 0; i < 9; i++)
+    pixels[i] = (uint8_t)(10 * (i + 1));
+  int32_t label = 0;
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, &label, 1));
+  dlsc_augment_config augment;
+  dlsc_augment_config_init(&augment);
+  augment.crop_padding = 1;
+  augment.crop_reflect = 1;
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  static const int reflect[5] = {1, 0, 1, 2, 1}; /* padded index -> source index */
+  float stored[9];
+  dlsc_batch plain;
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 0, &plain));
+  memcpy(stored, plain.inputs, sizeof stored);
+  bool seen[9] = {false};
+  for (int trial = 0; trial < 300; trial++) {
+    dlsc_batch batch;
+    ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 1, &batch));
+    int match = -1;
+    for (int window = 0; window < 9 && match < 0; window++) {
+      int top = window / 3, left = window % 3;
+      bool equal = true;
+      for (int h = 0; h < 3; h++)
+        for (int w = 0; w < 3; w++)
+          equal = equal &&
+                  batch.inputs[h * 3 + w] == stored[reflect[h + top] * 3 + reflect[w + left]];
+      if (equal)
+        match = window;
+    }
+    ck_assert_int_ge(match, 0);
+    seen[match] = true;
+  }
+  for (int window = 0; window < 9; window++)
+    ck_assert(seen[window]);
+  /* bad settings are refused and the dataset keeps its augmentation */
+  dlsc_augment_config bad = augment;
+  bad.crop_padding = 3; /* reflection needs padding below the side */
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &bad), DLSC_ERR_INVALID_ARGUMENT);
+  bad = augment;
+  bad.crop_reflect = 2;
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &bad), DLSC_ERR_INVALID_ARGUMENT);
+  bad = augment;
+  bad.horizontal_flip = 3;
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &bad), DLSC_ERR_INVALID_ARGUMENT);
+  bad.horizontal_flip = -1;
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &bad), DLSC_ERR_INVALID_ARGUMENT);
+  for (int trial = 0; trial < 50; trial++) {
+    dlsc_batch batch;
+    ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 1, &batch));
+    for (int i = 0; i < 9; i++)
+      ck_assert_float_ne(batch.inputs[i], 0.0f); /* still reflecting, not zero-padding */
+  }
+  augment.crop_reflect = 0;
+  augment.crop_padding = 3; /* zero padding may be as wide as the image */
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  dlsc_dataset_destroy(dataset);
+}
+END_TEST
+
 START_TEST(shuffle_is_a_permutation) {
   dlsc_dataset_t *dataset = images_dataset(1, 1, 1000);
   uint8_t pixels[1000];
@@ -345,6 +478,8 @@ int main(void) {
   tcase_add_test(tc, pretext_tasks_label_their_transforms);
   tcase_add_test(tc, augmentation_is_deterministic_for_a_seed);
   tcase_add_test(tc, horizontal_flip_mirrors_rows);
+  tcase_add_test(tc, alternating_flip_mirrors_each_image_every_other_epoch);
+  tcase_add_test(tc, reflect_crop_mirrors_the_border);
   tcase_add_test(tc, shuffle_is_a_permutation);
   tcase_add_test(tc, clear_keeps_settings_and_refills_alike);
   tcase_add_test(tc, create_rejects_bad_configs);

@@ -382,6 +382,42 @@ START_TEST(failed_epoch_is_rolled_back) {
 }
 END_TEST
 
+/* The rollback covers the alternating flip's epoch parity too: after a failed epoch the
+ * batches come out mirrored as before it. */
+START_TEST(failed_epoch_keeps_the_flip_parity) {
+  dlsc_images_config images;
+  dlsc_images_config_init(&images);
+  images.channels = 1;
+  images.height = images.width = 2;
+  images.n_classes = 2;
+  dlsc_dataset_t *data;
+  ck_assert_ok(dlsc_dataset_create_images(&images, 3, &data));
+  float pixels[16 * 4];
+  int32_t labels[16];
+  fill_uniform(pixels, 16 * 4, 0.0f, 1e21f, 7); /* overflow batch-norm's variance, as above */
+  for (int i = 0; i < 16; i++)
+    labels[i] = i % 2;
+  ck_assert_ok(dlsc_dataset_add_images_f32(data, pixels, labels, 16));
+  dlsc_augment_config augment;
+  dlsc_augment_config_init(&augment);
+  augment.horizontal_flip = DLSC_FLIP_ALTERNATE;
+  ck_assert_ok(dlsc_dataset_set_augment(data, &augment));
+  ck_assert_ok(dlsc_dataset_shuffle(data));
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(data, 0, 16, 1, &batch));
+  float before[16 * 4];
+  memcpy(before, batch.inputs, sizeof before);
+  dlsc_model_t *model = from_spec("input 1x2x2; conv2d 2 2x2 pad=same; batchnorm; relu; dense 2", 6);
+  set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 4);
+  dlsc_train_stats stats;
+  ck_assert_status(dlsc_model_train_epoch(model, data, &stats), DLSC_ERR_NUMERIC);
+  ck_assert_ok(dlsc_dataset_get_batch(data, 0, 16, 1, &batch));
+  ck_assert_mem_eq(batch.inputs, before, sizeof before);
+  dlsc_model_destroy(model);
+  dlsc_dataset_destroy(data);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -397,6 +433,7 @@ int main(void) {
   tcase_add_test(tc, epochs_learn_and_evaluate);
   tcase_add_test(tc, epoch_arguments_are_checked);
   tcase_add_test(tc, failed_epoch_is_rolled_back);
+  tcase_add_test(tc, failed_epoch_keeps_the_flip_parity);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
