@@ -246,6 +246,21 @@ DLSC_API dlsc_status dlsc_model_load_file(const char *path, dlsc_model_t **model
 DLSC_API dlsc_status dlsc_model_copy_layers(dlsc_model_t *dst, const dlsc_model_t *src,
                                             size_t n_layers);
 
+/* Layer index's values as the model format lays them out (docs/model-format.md): its
+ * trainable parameters, then its statistics. Dense: weights [units][inputs], bias
+ * [units]; conv2d/conv1d: weights [filters][in_channels][kernel_h][kernel_w], bias
+ * [filters]; batch-norm: gamma [C], beta [C], running mean [C], running variance [C];
+ * other layers have none. *count gets how many: with values NULL (capacity 0) that is
+ * all, a size query; a smaller capacity gets DLSC_ERR_BUFFER_TOO_SMALL, values
+ * untouched. For custom initialisation, inspection and export. */
+DLSC_API dlsc_status dlsc_model_get_values(const dlsc_model_t *model, size_t index, float *values,
+                                          size_t capacity, size_t *count);
+/* Replaces them: count must be the layer's (else DLSC_ERR_SHAPE_MISMATCH); a value that
+ * is not finite, or a negative running variance: DLSC_ERR_NUMERIC. The model changes
+ * only on success; the optimizer's state is kept. */
+DLSC_API dlsc_status dlsc_model_set_values(dlsc_model_t *model, size_t index, const float *values,
+                                          size_t count);
+
 /* dst = (1 - weight) * dst + weight * src over all parameters and statistics, for
  * models of the same architecture (else DLSC_ERR_SHAPE_MISMATCH); weight in [0, 1].
  * Keeps averages of weights along training (stochastic weight averaging, EMA). */

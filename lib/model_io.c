@@ -469,6 +469,47 @@ dlsc_status dlsc_model_blend(dlsc_model_t *dst, const dlsc_model_t *src, float w
   return DLSC_OK;
 }
 
+dlsc_status dlsc_model_get_values(const dlsc_model_t *model, size_t index, float *values,
+                                 size_t capacity, size_t *count) {
+  if (!model || !count || index >= model->n_layers || (!values && capacity))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  const dlsc_layer *layer = &model->layers[index];
+  *count = layer->n_params + layer->n_stats;
+  if (!values)
+    return DLSC_OK;
+  if (capacity < *count)
+    return DLSC_ERR_BUFFER_TOO_SMALL;
+  if (layer->n_params)
+    memcpy(values, layer->params, layer->n_params * sizeof *values);
+  if (layer->n_stats)
+    memcpy(values + layer->n_params, layer->stats, layer->n_stats * sizeof *values);
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_set_values(dlsc_model_t *model, size_t index, const float *values,
+                                 size_t count) {
+  if (!model || index >= model->n_layers || (!values && count))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_layer *layer = &model->layers[index];
+  if (count != layer->n_params + layer->n_stats)
+    return DLSC_ERR_SHAPE_MISMATCH;
+  if (count == 0)
+    return DLSC_OK;
+  if (!dlsc_all_finite(values, count))
+    return DLSC_ERR_NUMERIC;
+  if (layer->config.kind == DLSC_LAYER_BATCHNORM) {
+    const float *variance = values + layer->n_params + layer->in.channels;
+    for (size_t c = 0; c < layer->in.channels; c++)
+      if (variance[c] < 0.0f)
+        return DLSC_ERR_NUMERIC;
+  }
+  if (layer->n_params)
+    memcpy(layer->params, values, layer->n_params * sizeof *values);
+  if (layer->n_stats)
+    memcpy(layer->stats, values + layer->n_params, layer->n_stats * sizeof *values);
+  return DLSC_OK;
+}
+
 dlsc_status dlsc_model_copy_layers(dlsc_model_t *dst, const dlsc_model_t *src, size_t n_layers) {
   if (!dst || !src || dst == src || n_layers == 0)
     return DLSC_ERR_INVALID_ARGUMENT;

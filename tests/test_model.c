@@ -629,6 +629,88 @@ START_TEST(whitening_refuses_bad_requests_and_keeps_the_model) {
 }
 END_TEST
 
+/* Values set by hand in the documented layouts give the outputs computed by hand. */
+static const char *values_spec = "input 2x3x3; conv2d 2 3x3 pad=same; batchnorm; relu; dense 2";
+
+START_TEST(values_follow_the_documented_layouts) {
+  dlsc_model_t *model = from_spec(values_spec, 3);
+  float conv[38] = {0}, norm[8] = {1, 3, 0, -1, 0.5f, 0.25f, 4, 1}, dense[38] = {0};
+  conv[0 * 18 + 1 * 9 + 4] = 1.0f; /* filter 0: the centre of channel 1 */
+  conv[1 * 18 + 0 * 9 + 4] = 2.0f; /* filter 1: twice the centre of channel 0 */
+  conv[37] = 0.5f;                 /* its bias */
+  dense[0 * 18 + 5] = 1.0f;        /* unit 0: channel 0, row 1, column 2 */
+  dense[1 * 18 + 9] = 1.0f;        /* unit 1: channel 1 at (0, 0) minus at (2, 2) */
+  dense[1 * 18 + 17] = -1.0f;
+  dense[36] = 0.1f;
+  dense[37] = 0.2f;
+  ck_assert_ok(dlsc_model_set_values(model, 0, conv, 38));
+  ck_assert_ok(dlsc_model_set_values(model, 1, norm, 8));
+  ck_assert_ok(dlsc_model_set_values(model, 2, NULL, 0)); /* ReLU has none */
+  ck_assert_ok(dlsc_model_set_values(model, 3, dense, 38));
+  float x[18], y[2];
+  fill_uniform(x, 18, -1.0f, 1.0f, 4);
+  ck_assert_ok(dlsc_model_predict(model, x, 1, y));
+  float eps = 1e-5f;
+  float a0 = x[9 + 5], b0 = (a0 - 0.5f) / sqrtf(4.0f + eps);
+  float a10 = 2.0f * x[0] + 0.5f, a18 = 2.0f * x[8] + 0.5f;
+  float b10 = 3.0f * (a10 - 0.25f) / sqrtf(1.0f + eps) - 1.0f;
+  float b18 = 3.0f * (a18 - 0.25f) / sqrtf(1.0f + eps) - 1.0f;
+  ck_assert_float_eq_tol(y[0], fmaxf(b0, 0.0f) + 0.1f, 1e-5f);
+  ck_assert_float_eq_tol(y[1], fmaxf(b10, 0.0f) - fmaxf(b18, 0.0f) + 0.2f, 1e-5f);
+  float back[38];
+  size_t count;
+  ck_assert_ok(dlsc_model_get_values(model, 0, back, 38, &count));
+  ck_assert_uint_eq(count, 38);
+  ck_assert_mem_eq(back, conv, sizeof conv);
+  ck_assert_ok(dlsc_model_get_values(model, 1, back, 38, &count));
+  ck_assert_uint_eq(count, 8);
+  ck_assert_mem_eq(back, norm, sizeof norm);
+  ck_assert_ok(dlsc_model_get_values(model, 3, back, 38, &count));
+  ck_assert_mem_eq(back, dense, sizeof dense);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(values_refuse_bad_requests_and_keep_the_model) {
+  dlsc_model_t *model = from_spec(values_spec, 5);
+  size_t count = 99, size, after_size;
+  ck_assert_ok(dlsc_model_get_values(model, 0, NULL, 0, &count));
+  ck_assert_uint_eq(count, 38);
+  ck_assert_ok(dlsc_model_get_values(model, 2, NULL, 0, &count));
+  ck_assert_uint_eq(count, 0);
+  float values[38];
+  for (int i = 0; i < 38; i++)
+    values[i] = 7.0f;
+  ck_assert_status(dlsc_model_get_values(model, 0, values, 37, &count),
+                   DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_uint_eq(count, 38);
+  for (int i = 0; i < 38; i++)
+    ck_assert_float_eq(values[i], 7.0f); /* untouched */
+  ck_assert_status(dlsc_model_get_values(NULL, 0, values, 38, &count), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_values(model, 0, values, 38, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_values(model, 4, values, 38, &count), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_values(model, 0, NULL, 38, &count), DLSC_ERR_INVALID_ARGUMENT);
+  unsigned char *before = save(model, &size);
+  ck_assert_status(dlsc_model_set_values(model, 0, values, 37), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_set_values(model, 2, values, 1), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_set_values(NULL, 0, values, 38), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_values(model, 4, values, 38), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_values(model, 0, NULL, 38), DLSC_ERR_INVALID_ARGUMENT);
+  values[20] = NAN;
+  ck_assert_status(dlsc_model_set_values(model, 0, values, 38), DLSC_ERR_NUMERIC);
+  values[20] = INFINITY;
+  ck_assert_status(dlsc_model_set_values(model, 3, values, 38), DLSC_ERR_NUMERIC);
+  float norm[8] = {1, 1, 0, 0, 0, 0, 1, -0.5f}; /* a negative running variance */
+  ck_assert_status(dlsc_model_set_values(model, 1, norm, 8), DLSC_ERR_NUMERIC);
+  unsigned char *after = save(model, &after_size);
+  ck_assert_uint_eq(after_size, size);
+  ck_assert_mem_eq(after, before, size);
+  free(before);
+  free(after);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(clone_is_deep) {
   dlsc_model_t *model = from_spec(small_cnn, 9), *copy;
   ck_assert_ok(dlsc_model_set_metadata(model, "k", "v"));
@@ -664,6 +746,8 @@ int main(void) {
   tcase_add_test(tc, copy_layers_checks_the_backbone);
   tcase_add_test(tc, clone_is_deep);
   tcase_add_test(tc, blend_averages_parameters);
+  tcase_add_test(tc, values_follow_the_documented_layouts);
+  tcase_add_test(tc, values_refuse_bad_requests_and_keep_the_model);
   tcase_add_test(tc, whitening_whitens_the_patches);
   tcase_add_test(tc, whitening_refuses_bad_requests_and_keeps_the_model);
   suite_add_tcase(suite, tc);
