@@ -1,5 +1,6 @@
 #include "cifar_run.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,13 @@ int augment_preset(const char *name, dlsc_augment_config *config, int *expand) {
     *expand = 1;
     return 0;
   }
-  config->horizontal_flip = 1;
+  if (!strcmp(name, "airbench")) { /* every other epoch mirrored, 2-pixel reflected shifts */
+    config->horizontal_flip = DLSC_FLIP_ALTERNATE;
+    config->crop_padding = 2;
+    config->crop_reflect = 1;
+    return 0;
+  }
+  config->horizontal_flip = DLSC_FLIP_RANDOM;
   config->crop_padding = 4;
   if (!strcmp(name, "flip-crop"))
     return 0;
@@ -127,6 +134,52 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
   config->total_steps = (size_t)s->epochs * steps_per_epoch + config->warmup_steps + 1;
 }
 
+/* airbench's lookahead: from the fourth epoch on, every 5 steps the average moves
+ * towards the weights by 1 - rho, rho = 0.95^5 (step / total)^3, and the weights jump
+ * back to it; after each epoch too. */
+typedef struct lookahead {
+  dlsc_model_t *average;
+  size_t step, total;
+} lookahead;
+
+static void lookahead_step(dlsc_model_t *model, lookahead *la, int epoch) {
+  la->step++;
+  if (epoch < 4 || la->step % 5 != 0)
+    return;
+  if (!la->average) {
+    check_status(dlsc_model_clone(model, &la->average), "lookahead");
+    return;
+  }
+  double progress = (double)la->step / (double)la->total;
+  float rho = (float)(pow(0.95, 5.0) * progress * progress * progress);
+  check_status(dlsc_model_blend(la->average, model, 1.0f - rho), "lookahead");
+  check_status(dlsc_model_blend(model, la->average, 1.0f), "lookahead");
+}
+
+/* What dlsc_model_train_epoch does (shuffle, batches with augmentation, a last batch of
+ * one dropped), with the lookahead between steps. */
+static void train_epoch_lookahead(dlsc_model_t *model, dlsc_dataset_t *train, size_t batch,
+                                  lookahead *la, int epoch, dlsc_train_stats *total) {
+  size_t count;
+  check_status(dlsc_dataset_count(train, &count), "training");
+  check_status(dlsc_dataset_shuffle(train), "training");
+  *total = (dlsc_train_stats){0};
+  for (size_t first = 0; first + 1 < count; first += batch) {
+    dlsc_batch b;
+    dlsc_train_stats stats;
+    size_t n = count - first < batch ? count - first : batch;
+    check_status(dlsc_dataset_get_batch(train, first, n, 1, &b), "training");
+    check_status(dlsc_model_train_batch(model, &b, &stats), "training");
+    total->loss += stats.loss * (double)stats.count;
+    total->correct += stats.correct;
+    total->count += stats.count;
+    lookahead_step(model, la, epoch);
+  }
+  total->loss /= (double)total->count;
+  if (la->average)
+    check_status(dlsc_model_blend(model, la->average, 1.0f), "lookahead");
+}
+
 double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
                         const schedule_options *s, const char *run, FILE *csv) {
   size_t examples;
@@ -134,27 +187,35 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
   dlsc_train_config config;
   train_config_for(&config, s, examples);
   check_status(dlsc_model_set_training(model, &config), "training settings");
+  lookahead la = {NULL, 0, config.total_steps - config.warmup_steps - 1};
   double best = -1.0, start = now_seconds();
   unsigned char *best_bytes = NULL;
   size_t best_size = 0;
   for (int epoch = 1; epoch <= s->epochs; epoch++) {
     dlsc_train_stats stats;
-    dlsc_eval_stats eval;
+    dlsc_eval_stats eval = {0};
     double epoch_start = now_seconds();
-    check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+    if (s->lookahead)
+      train_epoch_lookahead(model, train, s->batch, &la, epoch, &stats);
+    else
+      check_status(dlsc_model_train_epoch(model, train, &stats), "training");
     double train_seconds = now_seconds() - epoch_start;
-    check_status(dlsc_model_evaluate(model, validation, &eval, NULL), "evaluation");
+    if (validation)
+      check_status(dlsc_model_evaluate(model, validation, &eval, NULL), "evaluation");
     double train_accuracy = (double)stats.correct / (double)stats.count;
-    printf("%s epoch %3d  loss %.4f  train %5.1f%%  validation %5.1f%%  %6.0f img/s  %7.1f s\n",
-           run, epoch, stats.loss, 100.0 * train_accuracy, 100.0 * eval.accuracy,
+    char shown[16] = "      -";
+    if (validation)
+      snprintf(shown, sizeof shown, "%5.1f%%", 100.0 * eval.accuracy);
+    printf("%s epoch %3d  loss %.4f  train %5.1f%%  validation %s  %6.0f img/s  %7.1f s\n",
+           run, epoch, stats.loss, 100.0 * train_accuracy, shown,
            (double)stats.count / train_seconds, now_seconds() - start);
     fflush(stdout);
     if (csv) {
       fprintf(csv, "%s,%d,%.5f,%.5f,%.5f,%.1f\n", run, epoch, stats.loss, train_accuracy,
-              eval.accuracy, now_seconds() - start);
+              validation ? eval.accuracy : -1.0, now_seconds() - start);
       fflush(csv);
     }
-    if (eval.accuracy > best) {
+    if (validation && eval.accuracy > best) {
       best = eval.accuracy;
       free(best_bytes);
       dlsc_model_save(model, NULL, 0, &best_size);
@@ -162,6 +223,9 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
       check_status(dlsc_model_save(model, best_bytes, best_size, &best_size), "save");
     }
   }
+  dlsc_model_destroy(la.average);
+  if (!validation)
+    return -1.0; /* nothing to choose by: the last epoch's weights */
   /* Back to the best epoch's weights: same architecture, so copy every layer. */
   dlsc_model_t *best_model;
   check_status(dlsc_model_load(best_bytes, best_size, &best_model), "reload");
@@ -171,6 +235,32 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
   dlsc_model_destroy(best_model);
   free(best_bytes);
   return best;
+}
+
+void dirac_init(dlsc_model_t *model) {
+  dlsc_model_info info;
+  check_status(dlsc_model_get_info(model, &info), "model");
+  size_t in_channels = info.input.channels;
+  for (size_t i = 0; i < info.n_layers; i++) {
+    dlsc_layer_config config;
+    dlsc_shape out;
+    dlsc_layer_config_init(&config, DLSC_LAYER_DENSE); /* records the struct's size */
+    check_status(dlsc_model_get_layer(model, i, &config, &out), "model");
+    if (config.kind == DLSC_LAYER_CONV2D && config.kernel_h == config.kernel_w &&
+        config.kernel_h % 2 == 1 && config.kernel_h > 1) {
+      size_t count, k = config.kernel_h * config.kernel_w, per_filter = in_channels * k;
+      check_status(dlsc_model_get_values(model, i, NULL, 0, &count), "model");
+      float *values = malloc(count * sizeof *values);
+      check_status(dlsc_model_get_values(model, i, values, count, &count), "model");
+      for (size_t f = 0; f < config.units && f < in_channels; f++) {
+        memset(values + f * per_filter, 0, per_filter * sizeof *values);
+        values[f * per_filter + f * k + k / 2] = 1.0f; /* the centre tap of channel f */
+      }
+      check_status(dlsc_model_set_values(model, i, values, count), "identity filters");
+      free(values);
+    }
+    in_channels = out.channels;
+  }
 }
 
 /* Index k of a 32-pixel line reflected at its ends (-1 -> 1, 32 -> 30). */

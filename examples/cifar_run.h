@@ -20,7 +20,8 @@ size_t backbone_layers(const arch *a); /* what transfer copies */
 void classifier_spec(const arch *a, size_t classes, char *spec, size_t size);
 
 /* Augmentation presets: none, original (the dataset expanded with x1.1, x0.9 and
- * mirrored copies, as the original project did), flip-crop, strong. Returns -1 for an
+ * mirrored copies, as the original project did), flip-crop, strong, airbench
+ * (alternating mirror, 2-pixel shifts with the border reflected). Returns -1 for an
  * unknown name. */
 int augment_preset(const char *name, dlsc_augment_config *config, int *expand_original);
 /* The original project's expansion: each image, brighter (x1.1), darker (x0.9),
@@ -35,15 +36,22 @@ typedef struct schedule_options {
   float rate, weight_decay, smoothing, momentum;
   dlsc_optimizer optimizer;
   int warmup_epochs;
+  int lookahead; /* airbench's lookahead (an average the weights return to), 0 = off */
 } schedule_options;
 
 void train_config_for(dlsc_train_config *config, const schedule_options *s, size_t examples);
 
 /* Trains model on train for s->epochs, evaluating on validation after each epoch;
- * keeps the weights of the best validation epoch in model. Prints progress lines
- * tagged with run, appends "run,epoch,loss,train_acc,val_acc,seconds" rows to csv. */
+ * keeps the weights of the best validation epoch in model and returns its accuracy
+ * (validation NULL: the last epoch's weights, -1). Prints progress lines tagged with
+ * run, appends "run,epoch,loss,train_acc,val_acc,seconds" rows to csv. */
 double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
                         const schedule_options *s, const char *run, FILE *csv);
+
+/* airbench's identity initialisation: in every convolution with an odd square kernel
+ * larger than 1, the first min(filters, input channels) filters pass their own input
+ * channel through (centre tap 1, the rest 0). */
+void dirac_init(dlsc_model_t *model);
 
 /* Makes the model's first layer a patch-whitening convolution estimated from the
  * first count images of set, frozen (airbench's first layer; arch "air"). */

@@ -118,7 +118,7 @@ static options parse(int argc, char **argv) {
 }
 
 static schedule_options stage(const options *o, int epochs, float rate) {
-  schedule_options s = {epochs, o->batch, rate, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1};
+  schedule_options s = {epochs, o->batch, rate, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0};
   return s;
 }
 
