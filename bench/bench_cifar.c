@@ -1,6 +1,6 @@
 /* bench-cifar: classifier training and inference speed on CIFAR-shaped images.
  *
- *   bench-cifar [--batch N] [--seconds S] [--print-spec] arch ...   (tiny, mid, wide)
+ *   bench-cifar [--batch N] [--seconds S] [--print-spec] arch ...   (tiny, mid, wide, air)
  *
  * Trains on random 3x32x32 images with random labels (SGD Nesterov, cross-entropy,
  * the examples' architectures with a 10-class head) for S seconds after a warm-up
