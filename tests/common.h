@@ -56,6 +56,45 @@ static inline double max_abs(const float *a, size_t count) {
   return worst;
 }
 
+/* A model from a spec string (asserted to build). */
+static inline dlsc_model_t *from_spec(const char *spec, uint64_t seed) {
+  dlsc_model_t *model = NULL;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, seed, &model));
+  return model;
+}
+
+/* An empty images dataset of channels x height x width images and classes labels. */
+static inline dlsc_dataset_t *images_dataset(size_t channels, size_t height, size_t width,
+                                             size_t classes, uint64_t seed) {
+  dlsc_images_config config;
+  dlsc_images_config_init(&config);
+  config.channels = channels;
+  config.height = height;
+  config.width = width;
+  config.n_classes = classes;
+  dlsc_dataset_t *dataset = NULL;
+  ck_assert_ok(dlsc_dataset_create_images(&config, seed, &dataset));
+  return dataset;
+}
+
+/* A model's saved bytes (malloc'd; *size gets their count). */
+static inline unsigned char *model_bytes(const dlsc_model_t *model, size_t *size) {
+  ck_assert_ok(dlsc_model_save(model, NULL, 0, size));
+  unsigned char *bytes = malloc(*size);
+  ck_assert_ok(dlsc_model_save(model, bytes, *size, size));
+  return bytes;
+}
+
+/* The model saves to exactly before (size bytes): a refused call changed nothing. */
+static inline void assert_model_unchanged(const dlsc_model_t *model, const unsigned char *before,
+                                          size_t size) {
+  size_t now_size;
+  unsigned char *now = model_bytes(model, &now_size);
+  ck_assert_uint_eq(now_size, size);
+  ck_assert_mem_eq(now, before, size);
+  free(now);
+}
+
 /* Runs one suite; the exit status is what meson test reads. */
 static inline int run_suite(Suite *suite) {
   SRunner *runner = srunner_create(suite);

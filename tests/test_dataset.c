@@ -14,17 +14,6 @@ static dlsc_dataset_t *frames_dataset(size_t bins, size_t before, size_t after, 
   return dataset;
 }
 
-static dlsc_dataset_t *images_dataset(size_t channels, size_t side, size_t classes) {
-  dlsc_images_config config;
-  dlsc_images_config_init(&config);
-  config.channels = channels;
-  config.height = config.width = side;
-  config.n_classes = classes;
-  dlsc_dataset_t *dataset;
-  ck_assert_ok(dlsc_dataset_create_images(&config, 1, &dataset));
-  return dataset;
-}
-
 /* Frame value encodes (utterance, frame, bin) so windows can be checked exactly. */
 START_TEST(frame_windows_stay_inside_utterances) {
   dlsc_dataset_t *dataset = frames_dataset(3, 2, 1, DLSC_TARGET_MAGNITUDE);
@@ -118,7 +107,7 @@ START_TEST(signal_pairs_give_magnitude_and_phase_sensitive_targets) {
 END_TEST
 
 START_TEST(images_store_scaled_pixels_and_check_labels) {
-  dlsc_dataset_t *dataset = images_dataset(1, 2, 3);
+  dlsc_dataset_t *dataset = images_dataset(1, 2, 2, 3, 1);
   uint8_t pixels[8] = {0, 51, 102, 255, 10, 20, 30, 40};
   int32_t labels[2] = {2, 0}, bad[2] = {1, 3};
   ck_assert_status(dlsc_dataset_add_images_u8(dataset, pixels, bad, 2), DLSC_ERR_INVALID_ARGUMENT);
@@ -147,7 +136,7 @@ END_TEST
 
 /* A 1x3x3 image with distinct pixels under each pretext transform. */
 START_TEST(pretext_tasks_label_their_transforms) {
-  dlsc_dataset_t *dataset = images_dataset(1, 3, 10);
+  dlsc_dataset_t *dataset = images_dataset(1, 3, 3, 10, 1);
   uint8_t pixels[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, NULL, 1));
   ck_assert_status(dlsc_dataset_set_task(dataset, (dlsc_task)7), DLSC_ERR_INVALID_ARGUMENT);
@@ -175,24 +164,14 @@ START_TEST(pretext_tasks_label_their_transforms) {
     ck_assert_float_eq_tol(batch.inputs[18 + p] * 255.0f, rotated[1][p], 1e-4f);
   }
   dlsc_dataset_destroy(dataset);
-  dlsc_dataset_t *wide;
-  dlsc_images_config config;
-  dlsc_images_config_init(&config);
-  config.height = 4;
-  config.width = 6;
-  ck_assert_ok(dlsc_dataset_create_images(&config, 1, &wide));
+  dlsc_dataset_t *wide = images_dataset(3, 4, 6, 10, 1);
   ck_assert_status(dlsc_dataset_set_task(wide, DLSC_TASK_ROTATE4), DLSC_ERR_SHAPE_MISMATCH);
   dlsc_dataset_destroy(wide);
 }
 END_TEST
 
 static void augmented_batch(uint64_t seed, float *out, const dlsc_augment_config *augment) {
-  dlsc_images_config config;
-  dlsc_images_config_init(&config);
-  config.channels = 3;
-  config.height = config.width = 8;
-  dlsc_dataset_t *dataset;
-  ck_assert_ok(dlsc_dataset_create_images(&config, seed, &dataset));
+  dlsc_dataset_t *dataset = images_dataset(3, 8, 8, 10, seed);
   uint8_t pixels[4 * 192];
   int32_t labels[4] = {0, 1, 2, 3};
   for (int i = 0; i < 4 * 192; i++)
@@ -226,7 +205,7 @@ START_TEST(augmentation_is_deterministic_for_a_seed) {
 END_TEST
 
 START_TEST(horizontal_flip_mirrors_rows) {
-  dlsc_dataset_t *dataset = images_dataset(1, 2, 2);
+  dlsc_dataset_t *dataset = images_dataset(1, 2, 2, 2, 1);
   uint8_t pixels[4] = {0, 255, 0, 255};
   int32_t label = 1;
   ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, &label, 1));
@@ -269,13 +248,7 @@ static void mirrored_per_image(dlsc_dataset_t *dataset, int augment, bool mirror
 }
 
 static dlsc_dataset_t *alternating_dataset(uint64_t seed) {
-  dlsc_images_config config;
-  dlsc_images_config_init(&config);
-  config.channels = 1;
-  config.height = config.width = 2;
-  config.n_classes = 64;
-  dlsc_dataset_t *dataset;
-  ck_assert_ok(dlsc_dataset_create_images(&config, seed, &dataset));
+  dlsc_dataset_t *dataset = images_dataset(1, 2, 2, 64, seed);
   uint8_t pixels[64 * 4];
   int32_t labels[64];
   for (int i = 0; i < 64; i++) {
@@ -328,7 +301,7 @@ END_TEST
 
 /* A 3x3 image padded by one pixel: reflection gives 9 windows without zeros, all seen. */
 START_TEST(reflect_crop_mirrors_the_border) {
-  dlsc_dataset_t *dataset = images_dataset(1, 3, 2);
+  dlsc_dataset_t *dataset = images_dataset(1, 3, 3, 2, 1);
   uint8_t pixels[9];
   for (int i = 0; i < 9; i++)
     pixels[i] = (uint8_t)(10 * (i + 1));
@@ -390,7 +363,7 @@ START_TEST(reflect_crop_mirrors_the_border) {
 END_TEST
 
 START_TEST(shuffle_is_a_permutation) {
-  dlsc_dataset_t *dataset = images_dataset(1, 1, 1000);
+  dlsc_dataset_t *dataset = images_dataset(1, 1, 1, 1000, 1);
   uint8_t pixels[1000];
   int32_t labels[1000];
   for (int i = 0; i < 1000; i++) {
@@ -417,7 +390,7 @@ END_TEST
  * the batches a fresh dataset with the same settings gives; it also forgets whether
  * the images were labeled. */
 START_TEST(clear_keeps_settings_and_refills_alike) {
-  dlsc_dataset_t *used = images_dataset(1, 3, 2), *fresh = images_dataset(1, 3, 2);
+  dlsc_dataset_t *used = images_dataset(1, 3, 3, 2, 1), *fresh = images_dataset(1, 3, 3, 2, 1);
   uint8_t pixels[2 * 9];
   for (int i = 0; i < 18; i++)
     pixels[i] = (uint8_t)(i * 13);

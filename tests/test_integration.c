@@ -220,10 +220,7 @@ static uint8_t *read_cifar(const char *name, size_t *count) {
 }
 
 static dlsc_dataset_t *cifar_dataset(const uint8_t *records, size_t first, size_t count) {
-  dlsc_images_config config;
-  dlsc_images_config_init(&config);
-  dlsc_dataset_t *dataset;
-  ck_assert_ok(dlsc_dataset_create_images(&config, 1, &dataset));
+  dlsc_dataset_t *dataset = images_dataset(3, 32, 32, 10, 1);
   uint8_t *pixels = malloc(count * 3072);
   int32_t *labels = malloc(count * sizeof *labels);
   for (size_t i = 0; i < count; i++) {

@@ -11,19 +11,6 @@ static const char *small_cnn =
     "input 3x8x8; conv2d 4 3x3 pad=same; batchnorm; relu; maxpool 2; conv2d 5 3x3 stride=2 "
     "bias=0; gelu; dropout 0.25; dense 6; sigmoid";
 
-static dlsc_model_t *from_spec(const char *spec, uint64_t seed) {
-  dlsc_model_t *model = NULL;
-  ck_assert_ok(dlsc_model_create_from_spec(spec, seed, &model));
-  return model;
-}
-
-static unsigned char *save(const dlsc_model_t *model, size_t *size) {
-  ck_assert_ok(dlsc_model_save(model, NULL, 0, size));
-  unsigned char *bytes = malloc(*size);
-  ck_assert_ok(dlsc_model_save(model, bytes, *size, size));
-  return bytes;
-}
-
 START_TEST(spec_builds_shapes_and_describes_itself) {
   dlsc_model_t *model = from_spec(small_cnn, 1);
   dlsc_model_info info;
@@ -54,7 +41,7 @@ START_TEST(spec_builds_shapes_and_describes_itself) {
                          "conv2d 5 3x3 stride=2x2 bias=0; gelu; dropout 0.25; dense 6; sigmoid");
   dlsc_model_t *again = from_spec(text, 1); /* the description is a valid spec */
   size_t size_a, size_b;
-  unsigned char *a = save(model, &size_a), *b = save(again, &size_b);
+  unsigned char *a = model_bytes(model, &size_a), *b = model_bytes(again, &size_b);
   ck_assert_uint_eq(size_a, size_b);
   ck_assert_mem_eq(a, b, size_a); /* same seed, same weights */
   free(a);
@@ -247,7 +234,7 @@ START_TEST(metadata_round_trips) {
   ck_assert_status(dlsc_model_get_metadata(model, "missing", value, sizeof value, NULL),
                    DLSC_ERR_NOT_FOUND);
   size_t size;
-  unsigned char *bytes = save(model, &size);
+  unsigned char *bytes = model_bytes(model, &size);
   dlsc_model_t *loaded;
   ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
   ck_assert_ok(dlsc_model_get_metadata(loaded, "trained.by", value, sizeof value, NULL));
@@ -264,7 +251,7 @@ START_TEST(save_load_reproduces_predictions) {
   dlsc_denoise_config_init(&denoise);
   ck_assert_status(dlsc_model_set_denoise(model, &denoise), DLSC_ERR_SHAPE_MISMATCH);
   size_t size, capacity_size;
-  unsigned char *bytes = save(model, &size);
+  unsigned char *bytes = model_bytes(model, &size);
   ck_assert_status(dlsc_model_save(model, bytes, size - 1, &capacity_size),
                    DLSC_ERR_BUFFER_TOO_SMALL);
   dlsc_model_t *loaded;
@@ -275,7 +262,7 @@ START_TEST(save_load_reproduces_predictions) {
   ck_assert_ok(dlsc_model_predict(loaded, x, 2, b));
   ck_assert_mem_eq(a, b, sizeof a);
   size_t again_size;
-  unsigned char *again = save(loaded, &again_size);
+  unsigned char *again = model_bytes(loaded, &again_size);
   ck_assert_uint_eq(size, again_size);
   ck_assert_mem_eq(bytes, again, size); /* the format is canonical */
   free(again);
@@ -289,7 +276,7 @@ START_TEST(every_truncation_and_byte_flip_is_rejected) {
   dlsc_model_t *model = from_spec("input 1x3x5; conv2d 2 2x2; batchnorm; relu; dense 3", 7);
   ck_assert_ok(dlsc_model_set_metadata(model, "note", "x"));
   size_t size;
-  unsigned char *bytes = save(model, &size);
+  unsigned char *bytes = model_bytes(model, &size);
   dlsc_model_t *loaded = (dlsc_model_t *)0x1;
   for (size_t length = 0; length < size; length++)
     ck_assert_msg(dlsc_model_load(bytes, length, &loaded) != DLSC_OK, "truncated at %zu", length);
@@ -323,7 +310,7 @@ static void put_u32_le(unsigned char *at, uint32_t value) {
 START_TEST(a_crafted_file_cannot_demand_memory_it_does_not_hold) {
   dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1);
   size_t size;
-  unsigned char *bytes = save(model, &size);
+  unsigned char *bytes = model_bytes(model, &size);
   put_u32_le(bytes + 32, 65536); /* input width */
   put_u32_le(bytes + 44, 65535); /* the dense layer's units */
   put_u32_le(bytes + size - 4, dlsc_crc32(0, bytes, size - 4));
@@ -340,7 +327,7 @@ END_TEST
 START_TEST(a_forged_record_must_be_canonical) {
   dlsc_model_t *model = from_spec("input 1x1x4; relu; dense 3", 1);
   size_t size;
-  unsigned char *bytes = save(model, &size);
+  unsigned char *bytes = model_bytes(model, &size);
   dlsc_model_t *loaded;
   ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
   dlsc_model_destroy(loaded);
@@ -589,7 +576,7 @@ START_TEST(whitening_refuses_bad_requests_and_keeps_the_model) {
   float *x = correlated_images(count, 3, 8, 8, 5);
   dlsc_model_t *model = from_spec("input 3x8x8; conv2d 12 2x2; relu; conv2d 10 2x2", 6);
   size_t size;
-  unsigned char *original = save(model, &size);
+  unsigned char *original = model_bytes(model, &size);
   ck_assert_int_eq(dlsc_model_init_whitening(NULL, 0, x, count, 1e-3f), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(dlsc_model_init_whitening(model, 0, NULL, count, 1e-3f),
                    DLSC_ERR_INVALID_ARGUMENT);
@@ -608,11 +595,7 @@ START_TEST(whitening_refuses_bad_requests_and_keeps_the_model) {
   ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, 1e-3f), DLSC_ERR_NUMERIC);
   x[777] = 1e30f; /* finite, but its square is not */
   ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, 1e-3f), DLSC_ERR_NUMERIC);
-  size_t after_size;
-  unsigned char *after = save(model, &after_size);
-  ck_assert_uint_eq(after_size, size);
-  ck_assert_mem_eq(after, original, size);
-  free(after);
+  assert_model_unchanged(model, original, size);
   free(original);
   dlsc_model_destroy(model);
 
@@ -673,7 +656,7 @@ END_TEST
 
 START_TEST(values_refuse_bad_requests_and_keep_the_model) {
   dlsc_model_t *model = from_spec(values_spec, 5);
-  size_t count = 99, size, after_size;
+  size_t count = 99, size;
   ck_assert_ok(dlsc_model_get_values(model, 0, NULL, 0, &count));
   ck_assert_uint_eq(count, 38);
   ck_assert_ok(dlsc_model_get_values(model, 2, NULL, 0, &count));
@@ -690,7 +673,7 @@ START_TEST(values_refuse_bad_requests_and_keep_the_model) {
   ck_assert_status(dlsc_model_get_values(model, 0, values, 38, NULL), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_get_values(model, 4, values, 38, &count), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_get_values(model, 0, NULL, 38, &count), DLSC_ERR_INVALID_ARGUMENT);
-  unsigned char *before = save(model, &size);
+  unsigned char *before = model_bytes(model, &size);
   ck_assert_status(dlsc_model_set_values(model, 0, values, 37), DLSC_ERR_SHAPE_MISMATCH);
   ck_assert_status(dlsc_model_set_values(model, 2, values, 1), DLSC_ERR_SHAPE_MISMATCH);
   ck_assert_status(dlsc_model_set_values(NULL, 0, values, 38), DLSC_ERR_INVALID_ARGUMENT);
@@ -702,11 +685,8 @@ START_TEST(values_refuse_bad_requests_and_keep_the_model) {
   ck_assert_status(dlsc_model_set_values(model, 3, values, 38), DLSC_ERR_NUMERIC);
   float norm[8] = {1, 1, 0, 0, 0, 0, 1, -0.5f}; /* a negative running variance */
   ck_assert_status(dlsc_model_set_values(model, 1, norm, 8), DLSC_ERR_NUMERIC);
-  unsigned char *after = save(model, &after_size);
-  ck_assert_uint_eq(after_size, size);
-  ck_assert_mem_eq(after, before, size);
+  assert_model_unchanged(model, before, size);
   free(before);
-  free(after);
   dlsc_model_destroy(model);
 }
 END_TEST
@@ -716,9 +696,9 @@ START_TEST(clone_is_deep) {
   ck_assert_ok(dlsc_model_set_metadata(model, "k", "v"));
   ck_assert_ok(dlsc_model_clone(model, &copy));
   size_t size_a, size_b;
-  unsigned char *a = save(model, &size_a);
+  unsigned char *a = model_bytes(model, &size_a);
   dlsc_model_destroy(model); /* the copy must not share anything */
-  unsigned char *b = save(copy, &size_b);
+  unsigned char *b = model_bytes(copy, &size_b);
   ck_assert_uint_eq(size_a, size_b);
   ck_assert_mem_eq(a, b, size_a);
   free(a);

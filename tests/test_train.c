@@ -3,27 +3,6 @@
 #include "common.h"
 #include "internal.h"
 
-static dlsc_model_t *from_spec(const char *spec, uint64_t seed) {
-  dlsc_model_t *model = NULL;
-  ck_assert_ok(dlsc_model_create_from_spec(spec, seed, &model));
-  return model;
-}
-
-static unsigned char *snapshot(const dlsc_model_t *model, size_t *size) {
-  ck_assert_ok(dlsc_model_save(model, NULL, 0, size));
-  unsigned char *bytes = malloc(*size);
-  ck_assert_ok(dlsc_model_save(model, bytes, *size, size));
-  return bytes;
-}
-
-static void assert_unchanged(const dlsc_model_t *model, const unsigned char *before, size_t size) {
-  size_t now_size;
-  unsigned char *now = snapshot(model, &now_size);
-  ck_assert_uint_eq(now_size, size);
-  ck_assert_mem_eq(now, before, size);
-  free(now);
-}
-
 static void set_training(dlsc_model_t *model, dlsc_optimizer optimizer, dlsc_loss loss, float rate,
                          size_t batch_size) {
   dlsc_train_config config;
@@ -69,7 +48,7 @@ START_TEST(training_is_deterministic_for_a_seed) {
     dlsc_batch batch = {64, x, y, NULL, NULL};
     for (int step = 0; step < 20; step++)
       ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
-    bytes[run] = snapshot(model, &size[run]);
+    bytes[run] = model_bytes(model, &size[run]);
     dlsc_model_destroy(model);
   }
   ck_assert_uint_eq(size[0], size[1]);
@@ -196,10 +175,10 @@ START_TEST(divergence_leaves_the_model_unchanged) {
   dlsc_status status = DLSC_OK;
   for (int step = 0; step < 50 && status == DLSC_OK; step++) {
     size_t size;
-    unsigned char *before = snapshot(model, &size);
+    unsigned char *before = model_bytes(model, &size);
     status = dlsc_model_train_batch(model, &batch, NULL);
     if (status != DLSC_OK)
-      assert_unchanged(model, before, size);
+      assert_model_unchanged(model, before, size);
     free(before);
   }
   ck_assert_status(status, DLSC_ERR_NUMERIC);
@@ -218,9 +197,9 @@ START_TEST(huge_inputs_do_not_overflow_batchnorm_statistics) {
   fill_uniform(y, 4 * 2, 0.0f, 1.0f, 4);
   dlsc_batch batch = {4, x, y, NULL, NULL};
   size_t size;
-  unsigned char *before = snapshot(model, &size);
+  unsigned char *before = model_bytes(model, &size);
   ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_NUMERIC);
-  assert_unchanged(model, before, size);
+  assert_model_unchanged(model, before, size);
   for (size_t i = 0; i < 4 * 18; i++)
     x[i] *= 1e-21f; /* the same at ordinary levels trains */
   ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
@@ -237,7 +216,7 @@ START_TEST(bad_batches_are_refused_without_change) {
   int32_t labels[4] = {0, 1, 2, 3};
   dlsc_batch batch = {4, x, NULL, NULL, labels};
   size_t size;
-  unsigned char *before = snapshot(model, &size);
+  unsigned char *before = model_bytes(model, &size);
   ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_INVALID_ARGUMENT);
   labels[3] = -1;
   ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_INVALID_ARGUMENT);
@@ -247,14 +226,14 @@ START_TEST(bad_batches_are_refused_without_change) {
   batch.labels = labels;
   x[4] = NAN; /* a NaN input gives a NaN loss: refused, statistics restored */
   ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_NUMERIC);
-  assert_unchanged(model, before, size);
+  assert_model_unchanged(model, before, size);
   x[4] = 0.5f;
   set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_MSE, 1e-2f, 4);
   fill_uniform(y, 12, -1, 1, 2);
   y[7] = INFINITY;
   batch.targets = y;
   ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_NUMERIC);
-  assert_unchanged(model, before, size);
+  assert_model_unchanged(model, before, size);
   batch.count = 0;
   ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_train_batch(model, NULL, NULL), DLSC_ERR_INVALID_ARGUMENT);
@@ -265,13 +244,7 @@ END_TEST
 
 /* Four Gaussian blobs in 2-D: an epoch loop reaches near-perfect accuracy. */
 static dlsc_dataset_t *blobs(size_t count, uint64_t seed) {
-  dlsc_images_config config;
-  dlsc_images_config_init(&config);
-  config.channels = 2;
-  config.height = config.width = 1;
-  config.n_classes = 4;
-  dlsc_dataset_t *dataset;
-  ck_assert_ok(dlsc_dataset_create_images(&config, seed, &dataset));
+  dlsc_dataset_t *dataset = images_dataset(2, 1, 1, 4, seed);
   float *points = malloc(2 * count * sizeof *points);
   int32_t *labels = malloc(count * sizeof *labels);
   fill_uniform(points, 2 * count, -0.15f, 0.15f, seed);
@@ -322,10 +295,7 @@ START_TEST(epoch_arguments_are_checked) {
   set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 8);
   ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
   ck_assert_uint_eq(stats.count, 160);
-  dlsc_images_config config;
-  dlsc_images_config_init(&config);
-  dlsc_dataset_t *empty;
-  ck_assert_ok(dlsc_dataset_create_images(&config, 1, &empty));
+  dlsc_dataset_t *empty = images_dataset(3, 32, 32, 10, 1);
   ck_assert_status(dlsc_model_train_epoch(model, empty, &stats), DLSC_ERR_INVALID_ARGUMENT);
   dlsc_eval_stats eval;
   ck_assert_status(dlsc_model_evaluate(model, empty, &eval, NULL), DLSC_ERR_INVALID_ARGUMENT);
@@ -365,13 +335,13 @@ START_TEST(failed_epoch_is_rolled_back) {
   dlsc_model_t *model = from_spec("input 1x1x4; dense 16; relu; dense 4", 6);
   set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 4);
   size_t size;
-  unsigned char *before = snapshot(model, &size);
+  unsigned char *before = model_bytes(model, &size);
   ck_assert_ok(dlsc_dataset_get_batch(data, 0, 64, 0, &batch));
   float order_before[64 * 4];
   memcpy(order_before, batch.targets, sizeof order_before);
   dlsc_train_stats stats;
   ck_assert_status(dlsc_model_train_epoch(model, data, &stats), DLSC_ERR_NUMERIC);
-  assert_unchanged(model, before, size);
+  assert_model_unchanged(model, before, size);
   ck_assert_uint_eq(model->step, 0);
   ck_assert_ok(dlsc_dataset_get_batch(data, 0, 64, 0, &batch));
   ck_assert_mem_eq(batch.targets, order_before, sizeof order_before);
@@ -385,13 +355,7 @@ END_TEST
 /* The rollback covers the alternating flip's epoch parity too: after a failed epoch the
  * batches come out mirrored as before it. */
 START_TEST(failed_epoch_keeps_the_flip_parity) {
-  dlsc_images_config images;
-  dlsc_images_config_init(&images);
-  images.channels = 1;
-  images.height = images.width = 2;
-  images.n_classes = 2;
-  dlsc_dataset_t *data;
-  ck_assert_ok(dlsc_dataset_create_images(&images, 3, &data));
+  dlsc_dataset_t *data = images_dataset(1, 2, 2, 2, 3);
   float pixels[16 * 4];
   int32_t labels[16];
   fill_uniform(pixels, 16 * 4, 0.0f, 1e21f, 7); /* overflow batch-norm's variance, as above */
