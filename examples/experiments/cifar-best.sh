@@ -15,10 +15,10 @@
 #             52.61 % against 49.46 % mean over the draws): 51.96 % mean test accuracy
 #             without self-training (~27 min each, 3 runs on 2 cores), 53.24 % with it
 #             (~57 min each); not in the default stages
-#   pretext6, transfer150e6
+#   pretext6, transfer150e6, self150e6
 #             the pretext for 6 epochs instead of 2 (~2 h on two busy cores; pretext task
-#             82.95 % against 65.8 %), and the 150-epoch transfer from it; not in the
-#             default stages
+#             82.95 % against 65.8 %), the 150-epoch transfer from it, and that transfer
+#             followed by self-training (the self stage's rounds); not in the default stages
 #   scratch   the same 500-label draws from scratch, for comparison
 #   full      all 45,000 training labels, flips and crops, 12 epochs (~45 min on one core)
 #   wide-full the wide CNN (2 M parameters) on all labels, flips and crops, label
@@ -26,10 +26,13 @@
 #             default stages
 #   air-full  the same blocks behind airbench's frozen 2x2 patch-whitening layer (from
 #             5,000 training images), mirror-and-shift test views; not in the defaults
+#   air-airbench  the same with airbench's training tricks: alternating flips and
+#             2-pixel reflected shifts, identity-initialised convolutions, lookahead;
+#             not in the defaults
 # Validation: the last 5,000 records of data_batch_5; each run reports TEST once.
 # Usage: examples/experiments/cifar-best.sh [build-dir] [output-dir] [stage ...]
-#        (stages: pretext transfer self transfer150 self150 pretext6 transfer150e6 scratch
-#        full wide-full air-full;
+#        (stages: pretext transfer self transfer150 self150 pretext6 transfer150e6 self150e6
+#        scratch full wide-full air-full air-airbench;
 #        default pretext transfer self scratch full)
 set -euo pipefail
 build=${1:-build}
@@ -65,12 +68,13 @@ for stage in "${stages[@]}"; do
         --finetune-epochs $epochs --out "$out/$name-$seed.dlsc" --csv "$out/$name-$seed.csv" \
         --confusion "$out/$name-$seed-confusion.csv"
     done ;;
-  self | self150)
-    epochs=50 name=self500
+  self | self150 | self150e6)
+    epochs=50 name=self500 from=$pretext
     [ "$stage" = self150 ] && epochs=150 name=self150-500
+    [ "$stage" = self150e6 ] && epochs=150 name=self150e6-500 from=$pretext6
     for seed in 1 2 3; do
       run $name-$seed "$bin/dlsc-cifar-transfer" "${common[@]}" --labels 500 --seed $seed \
-        --load-pretext "$pretext" --augment flip-crop --probe-epochs 10 \
+        --load-pretext "$from" --augment flip-crop --probe-epochs 10 \
         --finetune-epochs $epochs --self-train 2 --pseudo 1000 --self-epochs 10 \
         --out "$out/$name-$seed.dlsc" --csv "$out/$name-$seed.csv" \
         --confusion "$out/$name-$seed-confusion.csv"
@@ -94,6 +98,11 @@ for stage in "${stages[@]}"; do
       --augment flip-crop --epochs 12 --smoothing 0.2 --tta-shift --run air-flipcrop \
       --out "$out/air-full.dlsc" --csv "$out/air-full.csv" \
       --confusion "$out/air-full-confusion.csv" ;;
+  air-airbench)
+    run air-airbench "$bin/dlsc-cifar-train" --arch air --whiten 5000 --dirac --lookahead \
+      --cache "$build/cache" --augment airbench --epochs 12 --smoothing 0.2 --tta-shift \
+      --run airbench12 --out "$out/air-airbench.dlsc" --csv "$out/air-airbench.csv" \
+      --confusion "$out/air-airbench-confusion.csv" ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
