@@ -22,6 +22,7 @@ curves)
   for arg in "$@"; do
     file=${arg%%=*}; title=${arg#*=}
     [ "$title" = "$arg" ] && title=$(basename "$file" .csv)
+    title=${title//\'/\'\'} # a quote inside gnuplot's single-quoted string is doubled
     [ -r "$file" ] || { echo "cannot read $file" >&2; exit 1; }
     # renumber the epochs so that the phases of a transfer run follow each other
     awk -F, 'NR > 1 { n++; print n, $4 * 100, $5 * 100 }' "$file" > "$tmp/$i.dat"
@@ -45,6 +46,7 @@ EOF
   ;;
 confusion)
   file=$1; title=${2:-$(basename "$file" .csv)}
+  title=${title//\'/\'\'}
   [ -r "$file" ] || { echo "cannot read $file" >&2; exit 1; }
   # rows: true class, columns: predicted; shown as the share of each true class
   awk -F, 'NR == 1 { for (j = 2; j <= NF; j++) name[j - 2] = $j; next }
