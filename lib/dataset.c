@@ -525,7 +525,9 @@ static int32_t fill_image(dlsc_dataset_t *dataset, size_t index, bool augment, f
   memcpy(work, dataset->pixels + image * size, size * sizeof *work);
   if (augment)
     dlsc_image_augment(work, scratch, c->channels, c->height, c->width, &dataset->augment,
-                       alternate_mirror(dataset, image), &dataset->rng);
+                       dataset->augment.horizontal_flip == DLSC_FLIP_ALTERNATE &&
+                           alternate_mirror(dataset, image),
+                       &dataset->rng);
   if (dataset->task == DLSC_TASK_CLASSES) {
     memcpy(input, work, size * sizeof *input);
     return dataset->labels[image];
