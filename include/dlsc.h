@@ -314,6 +314,17 @@ typedef struct dlsc_train_config {
   size_t warmup_steps;      /* linear warm-up from 0 over this many steps */
   size_t total_steps;       /* schedule length; required by cosine and linear */
   size_t batch_size;        /* for dlsc_model_train_epoch: 32 */
+  /* Lookahead (Zhang et al. 2019), also in airbench's form. Before the first step at or
+   * after lookahead_start steps, a slow copy of the parameters and batch-norm statistics
+   * is taken; after every step whose count is a multiple of lookahead_every, it moves
+   * towards the model, slow = rho slow + (1 - rho) model, and the model returns to it.
+   * rho = lookahead_rho, times (steps / lookahead_ramp)^3 while steps < lookahead_ramp.
+   * dlsc_model_train_epoch ends on the slow copy; see dlsc_model_lookahead_sync.
+   * Zhang's: every 5, rho 0.5; airbench's: every 5, rho 0.95^5, ramp the whole run. */
+  size_t lookahead_every;   /* 0 = off */
+  size_t lookahead_start;   /* 0 */
+  float lookahead_rho;      /* 0.5, in [0, 1] */
+  size_t lookahead_ramp;    /* 0 = constant rho */
 } dlsc_train_config;
 
 DLSC_API dlsc_status dlsc_train_config_init_(dlsc_train_config *config, size_t struct_size);
@@ -322,6 +333,11 @@ DLSC_API dlsc_status dlsc_train_config_init_(dlsc_train_config *config, size_t s
 /* Sets the optimizer, loss and schedule. The optimizer state (moments, step count)
  * is reset when the optimizer kind changes, kept otherwise. */
 DLSC_API dlsc_status dlsc_model_set_training(dlsc_model_t *model, const dlsc_train_config *config);
+
+/* Lookahead: puts the model on its slow copy (the weights to evaluate), as
+ * dlsc_model_train_epoch does at its end; for loops of dlsc_model_train_batch. Without
+ * lookahead, or before the copy is taken, the model is left as it is. */
+DLSC_API dlsc_status dlsc_model_lookahead_sync(dlsc_model_t *model);
 
 /* Per-layer learning-rate multiplier (default 1, >= 0) and freezing. A frozen layer
  * keeps its weights and, for batch-norm, its running statistics (it normalises with

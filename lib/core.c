@@ -91,3 +91,9 @@ bool dlsc_all_finite(const float *values, size_t count) {
   }
   return bad == 0;
 }
+
+void dlsc_blend_floats(float *dst, const float *src, size_t count, float weight) {
+  float keep = 1.0f - weight;
+  for (size_t i = 0; i < count; i++)
+    dst[i] = keep * dst[i] + weight * src[i];
+}

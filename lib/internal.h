@@ -31,6 +31,8 @@ dlsc_status dlsc_reserve_floats(float **buffer, size_t *capacity, size_t count);
 dlsc_status dlsc_import_config(void *dst, size_t dst_size, const void *src);
 
 bool dlsc_all_finite(const float *values, size_t count);
+/* dst = (1 - weight) dst + weight src */
+void dlsc_blend_floats(float *dst, const float *src, size_t count, float weight);
 
 /* ---- PCG32 (O'Neill), one per handle */
 typedef struct dlsc_rng {
@@ -140,6 +142,10 @@ struct dlsc_model {
   float *backup;
   size_t backup_step;
   dlsc_rng backup_rng;
+  /* Lookahead's slow copy (parameters, then statistics; allocated while lookahead is
+   * on, valid once taken) and its snapshot for a failed epoch. */
+  float *slow, *slow_backup;
+  bool slow_taken, slow_backup_taken;
 
   dlsc_meta_entry *meta;
   size_t n_meta;

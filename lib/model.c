@@ -50,6 +50,10 @@ void dlsc_model_reset_optimizer(dlsc_model_t *model) {
   free(model->spare_moment1);
   free(model->spare_moment2);
   free(model->backup);
+  free(model->slow);
+  free(model->slow_backup);
+  model->slow = model->slow_backup = NULL;
+  model->slow_taken = model->slow_backup_taken = false;
   model->moment1 = model->moment2 = NULL;
   model->spare_params = model->spare_moment1 = model->spare_moment2 = model->backup = NULL;
   model->step = 0;

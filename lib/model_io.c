@@ -461,11 +461,8 @@ dlsc_status dlsc_model_blend(dlsc_model_t *dst, const dlsc_model_t *src, float w
     return DLSC_ERR_INVALID_ARGUMENT;
   if (!same_architecture(dst, src))
     return DLSC_ERR_SHAPE_MISMATCH;
-  float keep = 1.0f - weight;
-  for (size_t i = 0; i < dst->n_params; i++)
-    dst->params[i] = keep * dst->params[i] + weight * src->params[i];
-  for (size_t i = 0; i < dst->n_stats; i++)
-    dst->stats[i] = keep * dst->stats[i] + weight * src->stats[i];
+  dlsc_blend_floats(dst->params, src->params, dst->n_params, weight);
+  dlsc_blend_floats(dst->stats, src->stats, dst->n_stats, weight);
   return DLSC_OK;
 }
 

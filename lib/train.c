@@ -21,6 +21,7 @@ dlsc_status dlsc_train_config_init_(dlsc_train_config *config, size_t struct_siz
   defaults.adam_epsilon = 1e-8f;
   defaults.schedule = DLSC_SCHEDULE_CONSTANT;
   defaults.batch_size = 32;
+  defaults.lookahead_rho = 0.5f;
   memset(config, 0, struct_size);
   memcpy(config, &defaults, DLSC_MIN(struct_size, sizeof defaults));
   config->struct_size = struct_size;
@@ -37,7 +38,8 @@ static dlsc_status check_train_config(const dlsc_train_config *c) {
                in_unit_interval(c->beta1) && in_unit_interval(c->beta2) &&
                c->adam_epsilon > 0.0f && c->adam_epsilon < 1.0f && c->weight_decay >= 0.0f &&
                c->weight_decay < 1e3f && in_unit_interval(c->label_smoothing) &&
-               c->gradient_clip >= 0.0f && isfinite(c->gradient_clip) && c->batch_size > 0;
+               c->gradient_clip >= 0.0f && isfinite(c->gradient_clip) && c->batch_size > 0 &&
+               c->lookahead_rho >= 0.0f && c->lookahead_rho <= 1.0f;
   if (valid && c->schedule != DLSC_SCHEDULE_CONSTANT)
     valid = c->total_steps > c->warmup_steps;
   return valid ? DLSC_OK : DLSC_ERR_INVALID_ARGUMENT;
@@ -53,7 +55,47 @@ dlsc_status dlsc_model_set_training(dlsc_model_t *model, const dlsc_train_config
   DLSC_TRY(check_train_config(&config));
   if (config.optimizer != model->train.optimizer)
     dlsc_model_reset_optimizer(model); /* SGD velocity is no Adam moment */
+  if (!config.lookahead_every) {
+    free(model->slow);
+    free(model->slow_backup);
+    model->slow = model->slow_backup = NULL;
+    model->slow_taken = model->slow_backup_taken = false;
+  }
   model->train = config;
+  return DLSC_OK;
+}
+
+/* ---- lookahead: the slow copy is taken before a step, pulled towards after one */
+
+static void lookahead_take(dlsc_model_t *model) {
+  const dlsc_train_config *c = &model->train;
+  if (!c->lookahead_every || model->slow_taken || model->step < c->lookahead_start)
+    return;
+  memcpy(model->slow, model->params, model->n_params * sizeof(float));
+  memcpy(model->slow + model->n_params, model->stats, model->n_stats * sizeof(float));
+  model->slow_taken = true;
+}
+
+static void lookahead_pull(dlsc_model_t *model) {
+  const dlsc_train_config *c = &model->train;
+  if (!model->slow_taken || model->step % c->lookahead_every != 0)
+    return;
+  double progress = 1.0;
+  if (model->step < c->lookahead_ramp)
+    progress = (double)model->step / (double)c->lookahead_ramp;
+  float rho = (float)((double)c->lookahead_rho * progress * progress * progress);
+  dlsc_blend_floats(model->slow, model->params, model->n_params, 1.0f - rho);
+  dlsc_blend_floats(model->slow + model->n_params, model->stats, model->n_stats, 1.0f - rho);
+  dlsc_model_lookahead_sync(model);
+}
+
+dlsc_status dlsc_model_lookahead_sync(dlsc_model_t *model) {
+  if (!model)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (model->slow_taken) {
+    memcpy(model->params, model->slow, model->n_params * sizeof(float));
+    memcpy(model->stats, model->slow + model->n_params, model->n_stats * sizeof(float));
+  }
   return DLSC_OK;
 }
 
@@ -163,16 +205,19 @@ static bool layer_updates(const dlsc_layer *layer) {
 }
 
 static dlsc_status ensure_optimizer_memory(dlsc_model_t *model) {
-  if (model->moment1)
-    return DLSC_OK;
-  float **arrays[] = {&model->moment1, &model->moment2, &model->spare_params,
-                      &model->spare_moment1, &model->spare_moment2};
-  for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
-    if (!(*arrays[i] = dlsc_alloc_floats(model->n_params))) {
-      dlsc_model_reset_optimizer(model);
-      return DLSC_ERR_OUT_OF_MEMORY;
-    }
-  model->step = 0;
+  if (!model->moment1) {
+    float **arrays[] = {&model->moment1, &model->moment2, &model->spare_params,
+                        &model->spare_moment1, &model->spare_moment2};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+      if (!(*arrays[i] = dlsc_alloc_floats(model->n_params))) {
+        dlsc_model_reset_optimizer(model);
+        return DLSC_ERR_OUT_OF_MEMORY;
+      }
+    model->step = 0;
+  }
+  if (model->train.lookahead_every && !model->slow &&
+      !(model->slow = dlsc_alloc_floats(model->n_params + model->n_stats)))
+    return DLSC_ERR_OUT_OF_MEMORY;
   return DLSC_OK;
 }
 
@@ -305,6 +350,9 @@ static dlsc_status train_batch(dlsc_model_t *model, const dlsc_batch *batch,
                                dlsc_train_stats *stats) {
   size_t count = batch->count, out_size = dlsc_model_output_size(model);
   DLSC_TRY(dlsc_model_reserve(model, count, true));
+  DLSC_TRY(ensure_optimizer_memory(model));
+  bool slow_taken = model->slow_taken;
+  lookahead_take(model);
   /* Forward passes move batch-norm statistics and the dropout PRNG: keep them. */
   float *saved_stats = model->saved_stats;
   memcpy(saved_stats, model->stats, model->n_stats * sizeof *saved_stats);
@@ -327,7 +375,11 @@ static dlsc_status train_batch(dlsc_model_t *model, const dlsc_batch *batch,
   if (status != DLSC_OK) {
     memcpy(model->stats, saved_stats, model->n_stats * sizeof *saved_stats);
     model->rng = saved_rng;
-  } else if (stats) {
+    model->slow_taken = slow_taken;
+    return status;
+  }
+  lookahead_pull(model);
+  if (stats) {
     stats->loss = loss;
     stats->correct = correct;
     stats->count = count;
@@ -356,6 +408,13 @@ dlsc_status dlsc_model_snapshot(dlsc_model_t *model) {
   memcpy(model->backup + 3 * n, model->stats, model->n_stats * sizeof(float));
   model->backup_step = model->step;
   model->backup_rng = model->rng;
+  if (model->slow) {
+    size_t floats = n + model->n_stats;
+    if (!model->slow_backup && !(model->slow_backup = dlsc_alloc_floats(floats)))
+      return DLSC_ERR_OUT_OF_MEMORY;
+    memcpy(model->slow_backup, model->slow, floats * sizeof(float));
+    model->slow_backup_taken = model->slow_taken;
+  }
   return DLSC_OK;
 }
 
@@ -367,6 +426,10 @@ void dlsc_model_restore(dlsc_model_t *model) {
   memcpy(model->stats, model->backup + 3 * n, model->n_stats * sizeof(float));
   model->step = model->backup_step;
   model->rng = model->backup_rng;
+  if (model->slow) {
+    memcpy(model->slow, model->slow_backup, (n + model->n_stats) * sizeof(float));
+    model->slow_taken = model->slow_backup_taken;
+  }
 }
 
 /* The dataset's examples must be the model's inputs, and its labels or targets the
@@ -424,6 +487,7 @@ dlsc_status dlsc_model_train_epoch(dlsc_model_t *model, dlsc_dataset_t *dataset,
     return status;
   }
   free(order);
+  dlsc_model_lookahead_sync(model);
   if (stats)
     *stats = total;
   return DLSC_OK;

@@ -382,6 +382,172 @@ START_TEST(failed_epoch_keeps_the_flip_parity) {
 }
 END_TEST
 
+/* ---- lookahead */
+
+static void set_lookahead(dlsc_model_t *model, size_t every, size_t start, float rho, size_t ramp,
+                          size_t batch_size) {
+  set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 0.05f, batch_size);
+  dlsc_train_config config = model->train;
+  config.lookahead_every = every;
+  config.lookahead_start = start;
+  config.lookahead_rho = rho;
+  config.lookahead_ramp = ramp;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+}
+
+static void assert_same_models(const dlsc_model_t *a, const dlsc_model_t *b) {
+  size_t size;
+  unsigned char *bytes = model_bytes(a, &size);
+  assert_model_unchanged(b, bytes, size);
+  free(bytes);
+}
+
+/* The library's lookahead against its definition written with clone and blend: copy
+ * before the first step at or after step 4, pull after every third step, rho ramping
+ * as (step / 10)^3 up to 0.6; batch-norm statistics included. */
+START_TEST(lookahead_follows_its_definition) {
+  dlsc_model_t *model = from_spec("input 2x3x3; conv2d 4 3x3 pad=same; batchnorm; relu; dense 1", 8);
+  dlsc_model_t *reference, *plain, *slow = NULL;
+  ck_assert_ok(dlsc_model_clone(model, &reference));
+  ck_assert_ok(dlsc_model_clone(model, &plain));
+  set_lookahead(model, 3, 4, 0.6f, 10, 16);
+  set_lookahead(reference, 0, 0, 0.5f, 0, 16);
+  set_lookahead(plain, 0, 0, 0.5f, 0, 16);
+  float x[16 * 18], y[16];
+  fill_uniform(x, 16 * 18, -1, 1, 3);
+  fill_uniform(y, 16, -1, 1, 4);
+  dlsc_batch batch = {16, x, y, NULL, NULL};
+  for (size_t step = 0; step < 15; step++) {
+    if (step >= 4 && !slow)
+      ck_assert_ok(dlsc_model_clone(reference, &slow));
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+    ck_assert_ok(dlsc_model_train_batch(reference, &batch, NULL));
+    ck_assert_ok(dlsc_model_train_batch(plain, &batch, NULL));
+    size_t done = step + 1;
+    if (slow && done % 3 == 0) {
+      double progress = done < 10 ? (double)done / 10.0 : 1.0;
+      float rho = (float)(0.6f * progress * progress * progress);
+      ck_assert_ok(dlsc_model_blend(slow, reference, 1.0f - rho));
+      ck_assert_ok(dlsc_model_blend(reference, slow, 1.0f));
+    }
+    assert_same_models(model, reference);
+  }
+  /* after 15 steps the model sits on the slow copy; two more steps move it off */
+  for (int step = 0; step < 2; step++) {
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+    ck_assert_ok(dlsc_model_train_batch(reference, &batch, NULL));
+  }
+  size_t size;
+  unsigned char *moved = model_bytes(model, &size);
+  ck_assert_ok(dlsc_model_lookahead_sync(model));
+  assert_same_models(model, slow);
+  unsigned char *synced = model_bytes(model, &size), *unsynced = model_bytes(plain, &size);
+  ck_assert_mem_ne(moved, synced, size);
+  ck_assert_mem_ne(synced, unsynced, size); /* the lookahead did something */
+  free(moved);
+  free(synced);
+  free(unsynced);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(reference);
+  dlsc_model_destroy(plain);
+  dlsc_model_destroy(slow);
+}
+END_TEST
+
+/* An epoch is its batches, in the dataset's order, with lookahead between them, and
+ * ends on the slow copy. */
+START_TEST(lookahead_epochs_end_on_the_slow_copy) {
+  dlsc_dataset_t *data = blobs(200, 1), *twin = blobs(200, 1);
+  dlsc_model_t *model = from_spec("input 2x1x1; dense 16; relu; dense 4", 3), *manual;
+  ck_assert_ok(dlsc_model_clone(model, &manual));
+  for (int m = 0; m < 2; m++) {
+    dlsc_model_t *target = m ? manual : model;
+    set_lookahead(target, 2, 0, 0.5f, 0, 32);
+    dlsc_train_config config = target->train;
+    config.loss = DLSC_LOSS_CROSS_ENTROPY;
+    ck_assert_ok(dlsc_model_set_training(target, &config));
+  }
+  dlsc_train_stats stats;
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  ck_assert_ok(dlsc_dataset_shuffle(twin));
+  for (size_t first = 0; first < 200; first += 32) {
+    dlsc_batch batch;
+    ck_assert_ok(dlsc_dataset_get_batch(twin, first, first + 32 <= 200 ? 32 : 200 - first, 1, &batch));
+    ck_assert_ok(dlsc_model_train_batch(manual, &batch, NULL));
+  }
+  ck_assert_uint_eq(manual->step, 7); /* the last pull was after step 6 */
+  size_t size;
+  unsigned char *before_sync = model_bytes(manual, &size);
+  ck_assert_ok(dlsc_model_lookahead_sync(manual));
+  unsigned char *after_sync = model_bytes(manual, &size);
+  ck_assert_mem_ne(before_sync, after_sync, size);
+  assert_model_unchanged(model, after_sync, size);
+  free(before_sync);
+  free(after_sync);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(manual);
+  dlsc_dataset_destroy(data);
+  dlsc_dataset_destroy(twin);
+}
+END_TEST
+
+/* A failed epoch restores the slow copy with everything else: the good batches before
+ * the poisoned frame had pulled it (every step). */
+START_TEST(failed_epoch_restores_the_slow_copy) {
+  dlsc_dataset_t *data = frames_with_poison();
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 16; relu; dense 4", 6);
+  set_lookahead(model, 1, 0, 0.5f, 0, 4);
+  float x[8 * 4], y[8 * 4];
+  fill_uniform(x, 8 * 4, 0, 1, 9);
+  fill_uniform(y, 8 * 4, 0, 1, 10);
+  dlsc_batch batch = {8, x, y, NULL, NULL};
+  for (int step = 0; step < 3; step++)
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert(model->slow_taken);
+  size_t floats = model->n_params + model->n_stats, size;
+  float *slow = malloc(floats * sizeof *slow);
+  memcpy(slow, model->slow, floats * sizeof *slow);
+  unsigned char *before = model_bytes(model, &size);
+  dlsc_train_stats stats;
+  ck_assert_status(dlsc_model_train_epoch(model, data, &stats), DLSC_ERR_NUMERIC);
+  assert_model_unchanged(model, before, size);
+  ck_assert_mem_eq(model->slow, slow, floats * sizeof *slow);
+  ck_assert_uint_eq(model->step, 3);
+  free(slow);
+  free(before);
+  dlsc_model_destroy(model);
+  dlsc_dataset_destroy(data);
+}
+END_TEST
+
+START_TEST(lookahead_settings_are_checked) {
+  dlsc_model_t *model = from_spec("input 1x1x3; dense 2", 1);
+  size_t size;
+  unsigned char *before = model_bytes(model, &size);
+  ck_assert_status(dlsc_model_lookahead_sync(NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_model_lookahead_sync(model)); /* no lookahead: nothing to do */
+  assert_model_unchanged(model, before, size);
+  set_lookahead(model, 5, 0, 0.25f, 0, 4);
+  const float bad[] = {-0.1f, 1.5f, NAN, INFINITY};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    dlsc_train_config config = model->train;
+    config.lookahead_rho = bad[i];
+    ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+    ck_assert_float_eq(model->train.lookahead_rho, 0.25f);
+  }
+  float x[4 * 3], y[4 * 2];
+  fill_uniform(x, 12, -1, 1, 1);
+  fill_uniform(y, 8, -1, 1, 2);
+  dlsc_batch batch = {4, x, y, NULL, NULL};
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert(model->slow && model->slow_taken);
+  set_lookahead(model, 0, 0, 0.5f, 0, 4); /* off: the copy is dropped */
+  ck_assert(!model->slow && !model->slow_taken);
+  free(before);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -398,6 +564,10 @@ int main(void) {
   tcase_add_test(tc, epoch_arguments_are_checked);
   tcase_add_test(tc, failed_epoch_is_rolled_back);
   tcase_add_test(tc, failed_epoch_keeps_the_flip_parity);
+  tcase_add_test(tc, lookahead_follows_its_definition);
+  tcase_add_test(tc, lookahead_epochs_end_on_the_slow_copy);
+  tcase_add_test(tc, failed_epoch_restores_the_slow_copy);
+  tcase_add_test(tc, lookahead_settings_are_checked);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
