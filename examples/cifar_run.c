@@ -132,53 +132,14 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
   config->schedule = DLSC_SCHEDULE_COSINE;
   config->warmup_steps = (size_t)s->warmup_epochs * steps_per_epoch;
   config->total_steps = (size_t)s->epochs * steps_per_epoch + config->warmup_steps + 1;
-}
-
-/* airbench's lookahead: from the fourth epoch on, every 5 steps the average moves
- * towards the weights by 1 - rho, rho = 0.95^5 (step / total)^3, and the weights jump
- * back to it; after each epoch too. */
-typedef struct lookahead {
-  dlsc_model_t *average;
-  size_t step, total;
-} lookahead;
-
-static void lookahead_step(dlsc_model_t *model, lookahead *la, int epoch) {
-  la->step++;
-  if (epoch < 4 || la->step % 5 != 0)
-    return;
-  if (!la->average) {
-    check_status(dlsc_model_clone(model, &la->average), "lookahead");
-    return;
+  if (s->lookahead) { /* airbench's: from the fourth epoch, rho ramping up to 0.95^5 */
+    config->lookahead_every = 5;
+    config->lookahead_start = (3 * steps_per_epoch / 5 + 1) * 5;
+    config->lookahead_rho = (float)pow(0.95, 5.0);
+    config->lookahead_ramp = (size_t)s->epochs * steps_per_epoch;
   }
-  double progress = (double)la->step / (double)la->total;
-  float rho = (float)(pow(0.95, 5.0) * progress * progress * progress);
-  check_status(dlsc_model_blend(la->average, model, 1.0f - rho), "lookahead");
-  check_status(dlsc_model_blend(model, la->average, 1.0f), "lookahead");
 }
 
-/* What dlsc_model_train_epoch does (shuffle, batches with augmentation, a last batch of
- * one dropped), with the lookahead between steps. */
-static void train_epoch_lookahead(dlsc_model_t *model, dlsc_dataset_t *train, size_t batch,
-                                  lookahead *la, int epoch, dlsc_train_stats *total) {
-  size_t count;
-  check_status(dlsc_dataset_count(train, &count), "training");
-  check_status(dlsc_dataset_shuffle(train), "training");
-  *total = (dlsc_train_stats){0};
-  for (size_t first = 0; first + 1 < count; first += batch) {
-    dlsc_batch b;
-    dlsc_train_stats stats;
-    size_t n = count - first < batch ? count - first : batch;
-    check_status(dlsc_dataset_get_batch(train, first, n, 1, &b), "training");
-    check_status(dlsc_model_train_batch(model, &b, &stats), "training");
-    total->loss += stats.loss * (double)stats.count;
-    total->correct += stats.correct;
-    total->count += stats.count;
-    lookahead_step(model, la, epoch);
-  }
-  total->loss /= (double)total->count;
-  if (la->average)
-    check_status(dlsc_model_blend(model, la->average, 1.0f), "lookahead");
-}
 
 double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
                         const schedule_options *s, const char *run, FILE *csv) {
@@ -187,7 +148,6 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
   dlsc_train_config config;
   train_config_for(&config, s, examples);
   check_status(dlsc_model_set_training(model, &config), "training settings");
-  lookahead la = {NULL, 0, config.total_steps - config.warmup_steps - 1};
   double best = -1.0, start = now_seconds();
   unsigned char *best_bytes = NULL;
   size_t best_size = 0;
@@ -195,10 +155,7 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
     dlsc_train_stats stats;
     dlsc_eval_stats eval = {0};
     double epoch_start = now_seconds();
-    if (s->lookahead)
-      train_epoch_lookahead(model, train, s->batch, &la, epoch, &stats);
-    else
-      check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+    check_status(dlsc_model_train_epoch(model, train, &stats), "training");
     double train_seconds = now_seconds() - epoch_start;
     if (validation)
       check_status(dlsc_model_evaluate(model, validation, &eval, NULL), "evaluation");
@@ -223,7 +180,6 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
       check_status(dlsc_model_save(model, best_bytes, best_size, &best_size), "save");
     }
   }
-  dlsc_model_destroy(la.average);
   if (!validation)
     return -1.0; /* nothing to choose by: the last epoch's weights */
   /* Back to the best epoch's weights: same architecture, so copy every layer. */
