@@ -345,6 +345,15 @@ DLSC_API dlsc_status dlsc_model_lookahead_sync(dlsc_model_t *model);
 DLSC_API dlsc_status dlsc_model_set_layer_lr_scale(dlsc_model_t *model, size_t index, float scale);
 DLSC_API dlsc_status dlsc_model_set_layer_frozen(dlsc_model_t *model, size_t index, int frozen);
 
+/* A further multiplier (default 1, >= 0) for one tensor of a layer: its weights
+ * (dense, convolution; batch-norm's scale gamma) or its biases (batch-norm's shift
+ * beta). 0 keeps the tensor as it is while the layer trains: a batch-norm layer still
+ * normalises with the batch. airbench: gamma fixed at 1, beta at 64 times the rate.
+ * A layer without that tensor, index or tensor out of range: DLSC_ERR_INVALID_ARGUMENT. */
+typedef enum dlsc_tensor { DLSC_TENSOR_WEIGHTS = 0, DLSC_TENSOR_BIASES = 1 } dlsc_tensor;
+DLSC_API dlsc_status dlsc_model_set_tensor_lr_scale(dlsc_model_t *model, size_t index,
+                                                    dlsc_tensor tensor, float scale);
+
 /* One batch of examples. inputs is count * input size; MSE needs targets (count *
  * output size), MASK_MSE also scales (same size), CROSS_ENTROPY needs labels
  * (0 .. output size - 1). Datasets hand out batches of this form. */

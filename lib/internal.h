@@ -88,8 +88,12 @@ struct dlsc_layer {
   float *params, *grads, *stats; /* views into the model's arrays */
   float *aux;               /* view into the model's forward-to-backward space */
   float lr_scale;
+  float tensor_lr_scale[2]; /* weights (or gamma), biases (or beta) */
   bool frozen;
 };
+
+/* Floats of a layer's first tensor (weights, batch-norm's gamma); the biases follow. */
+size_t dlsc_layer_first_tensor(const dlsc_layer *layer);
 
 const dlsc_layer_ops *dlsc_layer_ops_for(dlsc_layer_kind kind);
 /* Resets the fields config's kind does not read to their defaults; refuses sizes over

@@ -114,6 +114,7 @@ dlsc_status dlsc_model_append_layer(dlsc_model_t *model, const dlsc_layer_config
   layer.in = model->n_layers ? model->layers[model->n_layers - 1].out : model->input;
   layer.in_size = dlsc_shape_size(layer.in);
   layer.lr_scale = 1.0f;
+  layer.tensor_lr_scale[0] = layer.tensor_lr_scale[1] = 1.0f;
   DLSC_TRY(layer.ops->setup(&layer));
   size_t plane, out_size;
   if (dlsc_mul_overflows(layer.out.height, layer.out.width, &plane) ||
@@ -186,6 +187,8 @@ dlsc_status dlsc_model_clone(const dlsc_model_t *model, dlsc_model_t **out) {
   memcpy(copy->stats, model->stats, model->n_stats * sizeof *copy->stats);
   for (size_t i = 0; i < model->n_layers; i++) {
     copy->layers[i].lr_scale = model->layers[i].lr_scale;
+    memcpy(copy->layers[i].tensor_lr_scale, model->layers[i].tensor_lr_scale,
+           sizeof copy->layers[i].tensor_lr_scale);
     copy->layers[i].frozen = model->layers[i].frozen;
   }
   copy->rng = model->rng;
@@ -502,6 +505,23 @@ dlsc_status dlsc_model_set_layer_lr_scale(dlsc_model_t *model, size_t index, flo
   if (!model || index >= model->n_layers || !(scale >= 0.0f) || !(scale < 1e6f))
     return DLSC_ERR_INVALID_ARGUMENT;
   model->layers[index].lr_scale = scale;
+  return DLSC_OK;
+}
+
+size_t dlsc_layer_first_tensor(const dlsc_layer *layer) {
+  return layer->config.kind == DLSC_LAYER_BATCHNORM ? layer->n_params / 2 : layer->n_weights;
+}
+
+dlsc_status dlsc_model_set_tensor_lr_scale(dlsc_model_t *model, size_t index, dlsc_tensor tensor,
+                                           float scale) {
+  if (!model || index >= model->n_layers || (unsigned)tensor > DLSC_TENSOR_BIASES ||
+      !(scale >= 0.0f) || !(scale < 1e6f))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_layer *layer = &model->layers[index];
+  size_t first = dlsc_layer_first_tensor(layer);
+  if ((tensor == DLSC_TENSOR_WEIGHTS ? first : layer->n_params - first) == 0)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  layer->tensor_lr_scale[tensor] = scale;
   return DLSC_OK;
 }
 

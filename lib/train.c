@@ -287,25 +287,29 @@ static int sgd_range(const float *restrict p, const float *restrict g, const flo
   return bad;
 }
 
-/* One layer's new parameters and moments at offset of the spare arrays: the weights
- * (decayed) and then the rest (biases, batch-norm scales: not decayed). */
+/* One layer's new parameters and moments at offset of the spare arrays, tensor by
+ * tensor at its own rate: the weights (decayed; batch-norm's gamma is not) and then the
+ * biases (not decayed). */
 static int update_layer(dlsc_model_t *model, const dlsc_layer *layer, size_t offset, float rate,
                         float clip) {
   const dlsc_train_config *c = &model->train;
+  size_t split = dlsc_layer_first_tensor(layer);
   int bad = 0;
   for (int part = 0; part < 2; part++) {
-    size_t first = offset + (part ? layer->n_weights : 0);
-    size_t count = part ? layer->n_params - layer->n_weights : layer->n_weights;
-    float decay = part ? 0.0f : c->weight_decay;
+    size_t first = offset + (part ? split : 0);
+    size_t count = part ? layer->n_params - split : split;
+    float decay = part || !layer->n_weights ? 0.0f : c->weight_decay;
+    float part_rate = rate * layer->tensor_lr_scale[part];
     const float *g = layer->grads + (first - offset);
     if (c->optimizer == DLSC_OPTIMIZER_ADAM)
       bad |= adam_range(model->params + first, g, model->moment1 + first, model->moment2 + first,
                         model->spare_params + first, model->spare_moment1 + first,
-                        model->spare_moment2 + first, count, c, rate, decay, clip, model->step);
+                        model->spare_moment2 + first, count, c, part_rate, decay, clip,
+                        model->step);
     else
       bad |= sgd_range(model->params + first, g, model->moment1 + first, model->moment2 + first,
                        model->spare_params + first, model->spare_moment1 + first,
-                       model->spare_moment2 + first, count, c, rate, decay, clip);
+                       model->spare_moment2 + first, count, c, part_rate, decay, clip);
   }
   return bad;
 }

@@ -382,6 +382,77 @@ START_TEST(failed_epoch_keeps_the_flip_parity) {
 }
 END_TEST
 
+/* Per-tensor rates: batch-norm's gamma held at 0 while its beta moves at 4x, a dense
+ * layer's bias held while its weights move; against a twin with the default rates the
+ * first SGD step (momentum starts at zero) of each tensor is 0x or 4x the twin's. */
+START_TEST(tensor_rate_scales) {
+  dlsc_model_t *model = from_spec("input 1x1x3; dense 8; batchnorm; relu; dense 1", 2), *twin;
+  ck_assert_ok(dlsc_model_clone(model, &twin));
+  set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 32);
+  set_training(twin, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 32);
+  ck_assert_ok(dlsc_model_set_tensor_lr_scale(model, 1, DLSC_TENSOR_WEIGHTS, 0.0f));
+  ck_assert_ok(dlsc_model_set_tensor_lr_scale(model, 1, DLSC_TENSOR_BIASES, 4.0f));
+  ck_assert_ok(dlsc_model_set_tensor_lr_scale(model, 0, DLSC_TENSOR_BIASES, 0.0f));
+  float before[8 * 3 + 8 + 32], after[8 * 3 + 8 + 32], twin_after[8 * 3 + 8 + 32];
+  size_t n0, n1;
+  ck_assert_ok(dlsc_model_get_values(model, 0, before, 32, &n0));
+  ck_assert_ok(dlsc_model_get_values(model, 1, before + 32, 32, &n1));
+  float x[96], y[32];
+  regression_data(x, y, 32);
+  dlsc_batch batch = {32, x, y, NULL, NULL};
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert_ok(dlsc_model_train_batch(twin, &batch, NULL));
+  ck_assert_ok(dlsc_model_get_values(model, 0, after, 32, &n0));
+  ck_assert_ok(dlsc_model_get_values(model, 1, after + 32, 32, &n1));
+  ck_assert_ok(dlsc_model_get_values(twin, 0, twin_after, 32, &n0));
+  ck_assert_ok(dlsc_model_get_values(twin, 1, twin_after + 32, 32, &n1));
+  for (int i = 0; i < 24; i++) /* dense weights: the twin's step */
+    ck_assert_float_eq_tol(after[i] - before[i], twin_after[i] - before[i], 1e-7f);
+  ck_assert_double_gt(max_abs_diff(after, before, 24), 1e-6);
+  ck_assert_mem_eq(after + 24, before + 24, 8 * sizeof *after); /* dense bias held */
+  ck_assert_mem_eq(after + 32, before + 32, 8 * sizeof *after); /* gamma held */
+  ck_assert_double_gt(max_abs_diff(twin_after + 24, before + 24, 16), 1e-6);
+  for (int i = 40; i < 48; i++) /* beta: four times the twin's step */
+    ck_assert_float_eq_tol(after[i] - before[i], 4.0f * (twin_after[i] - before[i]), 1e-6f);
+  ck_assert_double_gt(max_abs_diff(twin_after + 40, before + 40, 8), 1e-6);
+  ck_assert_double_gt(max_abs_diff(after + 48, before + 48, 16), 1e-6); /* batch statistics */
+  /* a clone trains as its original */
+  dlsc_model_t *copy;
+  ck_assert_ok(dlsc_model_clone(model, &copy));
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert_ok(dlsc_model_train_batch(copy, &batch, NULL));
+  ck_assert_ok(dlsc_model_get_values(copy, 1, twin_after, 32, &n1));
+  ck_assert_mem_eq(twin_after, before + 32, 8 * sizeof *after); /* the copy holds gamma too */
+  dlsc_model_destroy(copy);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(twin);
+}
+END_TEST
+
+START_TEST(tensor_rate_scales_are_checked) {
+  dlsc_model_t *model = from_spec("input 1x3x3; conv2d 2 3x3 bias=0; relu; dense 2", 2);
+  ck_assert_ok(dlsc_model_set_tensor_lr_scale(model, 0, DLSC_TENSOR_WEIGHTS, 2.0f));
+  ck_assert_ok(dlsc_model_set_tensor_lr_scale(model, 2, DLSC_TENSOR_BIASES, 0.0f));
+  ck_assert_status(dlsc_model_set_tensor_lr_scale(NULL, 0, DLSC_TENSOR_WEIGHTS, 1.0f),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_tensor_lr_scale(model, 0, DLSC_TENSOR_BIASES, 1.0f),
+                   DLSC_ERR_INVALID_ARGUMENT); /* bias=0 */
+  ck_assert_status(dlsc_model_set_tensor_lr_scale(model, 1, DLSC_TENSOR_WEIGHTS, 1.0f),
+                   DLSC_ERR_INVALID_ARGUMENT); /* ReLU */
+  ck_assert_status(dlsc_model_set_tensor_lr_scale(model, 3, DLSC_TENSOR_WEIGHTS, 1.0f),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_set_tensor_lr_scale(model, 0, (dlsc_tensor)2, 1.0f),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  const float bad[] = {-1.0f, NAN, INFINITY};
+  for (int i = 0; i < 3; i++)
+    ck_assert_status(dlsc_model_set_tensor_lr_scale(model, 0, DLSC_TENSOR_WEIGHTS, bad[i]),
+                     DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_float_eq(model->layers[0].tensor_lr_scale[0], 2.0f);
+  ck_assert_float_eq(model->layers[2].tensor_lr_scale[1], 0.0f);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 /* ---- lookahead */
 
 static void set_lookahead(dlsc_model_t *model, size_t every, size_t start, float rho, size_t ramp,
@@ -557,6 +628,8 @@ int main(void) {
   tcase_add_test(tc, optimizer_first_steps);
   tcase_add_test(tc, schedules_and_clipping);
   tcase_add_test(tc, frozen_layers_and_rate_scales);
+  tcase_add_test(tc, tensor_rate_scales);
+  tcase_add_test(tc, tensor_rate_scales_are_checked);
   tcase_add_test(tc, divergence_leaves_the_model_unchanged);
   tcase_add_test(tc, huge_inputs_do_not_overflow_batchnorm_statistics);
   tcase_add_test(tc, bad_batches_are_refused_without_change);
