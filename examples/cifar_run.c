@@ -219,6 +219,33 @@ void dirac_init(dlsc_model_t *model) {
   }
 }
 
+void airbench_rates(dlsc_model_t *model, int fixed_scale, float bias_rate, float logit_scale) {
+  dlsc_model_info info;
+  check_status(dlsc_model_get_info(model, &info), "model");
+  for (size_t i = 0; i < info.n_layers; i++) {
+    dlsc_layer_config config;
+    dlsc_shape out;
+    dlsc_layer_config_init(&config, DLSC_LAYER_DENSE);
+    check_status(dlsc_model_get_layer(model, i, &config, &out), "model");
+    if (config.kind != DLSC_LAYER_BATCHNORM)
+      continue;
+    if (fixed_scale)
+      check_status(dlsc_model_set_tensor_lr_scale(model, i, DLSC_TENSOR_WEIGHTS, 0.0f), "rates");
+    check_status(dlsc_model_set_tensor_lr_scale(model, i, DLSC_TENSOR_BIASES, bias_rate), "rates");
+  }
+  if (logit_scale == 1.0f)
+    return;
+  size_t last = info.n_layers - 1, count;
+  check_status(dlsc_model_get_values(model, last, NULL, 0, &count), "model");
+  float *values = malloc(count * sizeof *values);
+  check_status(dlsc_model_get_values(model, last, values, count, &count), "model");
+  for (size_t j = 0; j < count; j++)
+    values[j] *= logit_scale;
+  check_status(dlsc_model_set_values(model, last, values, count), "logit scale");
+  check_status(dlsc_model_set_layer_lr_scale(model, last, logit_scale * logit_scale), "rates");
+  free(values);
+}
+
 /* Index k of a 32-pixel line reflected at its ends (-1 -> 1, 32 -> 30). */
 static size_t reflect32(ptrdiff_t k) { return (size_t)(k < 0 ? -k : k > 31 ? 62 - k : k); }
 

@@ -53,6 +53,12 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
  * channel through (centre tap 1, the rest 0). */
 void dirac_init(dlsc_model_t *model);
 
+/* airbench's rates: every batch-norm layer's gamma held at 1 (fixed_scale) and its beta
+ * trained at bias_rate times the rate; the last layer's outputs scaled by logit_scale,
+ * as its weights and bias times logit_scale trained at logit_scale^2 times the rate
+ * (the same training, in the model's own layers). */
+void airbench_rates(dlsc_model_t *model, int fixed_scale, float bias_rate, float logit_scale);
+
 /* Makes the model's first layer a patch-whitening convolution estimated from the
  * first count images of set, frozen (airbench's first layer; arch "air"). */
 void whiten_first_layer(dlsc_model_t *model, const cifar_set *set, size_t count);

@@ -30,6 +30,9 @@ static void usage(void) {
           "  --momentum X       SGD momentum (default 0.9)  --warmup N  warm-up epochs (default 1)\n"
           "  --lookahead        airbench's lookahead: from epoch 4 the weights return to an\n"
           "                     average every 5 steps, more strongly as training ends\n"
+          "  --bn-fixed-scale   batch-norm scales stay 1 (airbench's)\n"
+          "  --bn-bias-rate X   batch-norm shifts train at X times the rate (airbench: 64)\n"
+          "  --logit-scale X    the outputs scaled by X (airbench: 0.111, i.e. 1/9)\n"
           "  --dirac            identity-initialise the first filters of each convolution with an\n"
           "                     odd square kernel (3x3, 5x5, ...)\n"
           "  --tta              average with the mirrored image at test time\n"
@@ -48,7 +51,8 @@ int main(int argc, char **argv) {
   const char *arch_name = "tiny", *augment = "none", *out = "cifar.dlsc", *csv_path = "cifar.csv";
   const char *confusion_path = "confusion.csv", *run = NULL, *data = NULL, *cache = NULL;
   size_t labels = 0, whiten = 0;
-  int tta = 0, rate_given = 0, full = 0, dirac = 0;
+  int tta = 0, rate_given = 0, full = 0, dirac = 0, fixed_scale = 0;
+  float bias_rate = 1.0f, logit_scale = 1.0f;
   uint64_t seed = 1;
   schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0};
   for (int i = 1; i < argc; i++) {
@@ -58,6 +62,7 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--full")) { full = 1; continue; }
     if (!strcmp(a, "--dirac")) { dirac = 1; continue; }
     if (!strcmp(a, "--lookahead")) { s.lookahead = 1; continue; }
+    if (!strcmp(a, "--bn-fixed-scale")) { fixed_scale = 1; continue; }
     if (!v) usage();
     i++;
     if (!strcmp(a, "--arch")) arch_name = v;
@@ -70,6 +75,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--wd")) s.weight_decay = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--smoothing")) s.smoothing = (float)number_option(a, v, 0.0, 0.99);
     else if (!strcmp(a, "--momentum")) s.momentum = (float)number_option(a, v, 0.0, 0.999);
+    else if (!strcmp(a, "--bn-bias-rate")) bias_rate = (float)number_option(a, v, 0.0, 1e4);
+    else if (!strcmp(a, "--logit-scale")) logit_scale = (float)number_option(a, v, 1e-3, 1e3);
     else if (!strcmp(a, "--warmup")) s.warmup_epochs = (int)integer_option(a, v, 0, 100000);
     else if (!strcmp(a, "--whiten")) whiten = (size_t)integer_option(a, v, 1, 50000);
     else if (!strcmp(a, "--seed")) seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
@@ -126,6 +133,7 @@ int main(int argc, char **argv) {
     dirac_init(model);
   if (whiten)
     whiten_first_layer(model, &train, whiten);
+  airbench_rates(model, fixed_scale, bias_rate, logit_scale);
   printf("model %s: %zu parameters%s%s\n", arch_name, info.n_parameters,
          whiten ? ", the first layer whitening (frozen)" : "",
          dirac ? ", identity-initialised filters" : "");
