@@ -29,10 +29,16 @@
 #   air-airbench  the same with airbench's training tricks: alternating flips and
 #             2-pixel reflected shifts, identity-initialised convolutions, lookahead;
 #             not in the defaults
+#   air-lrwd  air-airbench at 2.5x the rate and 2.7x the decay (airbench's step and
+#             decay per image at batch 128); not in the defaults
+#   air-hp    air-airbench with airbench's hyper-parameters and batch-norm settings:
+#             batch 1024, mean-loss rate 1.5, momentum 0.85, decay 1.33e-3, batch-norm
+#             scales held at 1 and shifts at 64x the rate, outputs scaled by 1/9,
+#             10 epochs (~75 min on one core); not in the defaults
 # Validation: the last 5,000 records of data_batch_5; each run reports TEST once.
 # Usage: examples/experiments/cifar-best.sh [build-dir] [output-dir] [stage ...]
 #        (stages: pretext transfer self transfer150 self150 pretext6 transfer150e6 self150e6
-#        scratch full wide-full air-full air-airbench;
+#        scratch full wide-full air-full air-airbench air-lrwd air-hp;
 #        default pretext transfer self scratch full)
 set -euo pipefail
 build=${1:-build}
@@ -103,6 +109,17 @@ for stage in "${stages[@]}"; do
       --cache "$build/cache" --augment airbench --epochs 12 --smoothing 0.2 --tta-shift \
       --run airbench12 --out "$out/air-airbench.dlsc" --csv "$out/air-airbench.csv" \
       --confusion "$out/air-airbench-confusion.csv" ;;
+  air-lrwd)
+    run air-lrwd "$bin/dlsc-cifar-train" --arch air --whiten 5000 --dirac --lookahead \
+      --cache "$build/cache" --augment airbench --epochs 12 --smoothing 0.2 --tta-shift \
+      --lr 0.125 --wd 1.33e-3 --run lrwd --out "$out/air-lrwd.dlsc" \
+      --csv "$out/air-lrwd.csv" --confusion "$out/air-lrwd-confusion.csv" ;;
+  air-hp)
+    run air-hp "$bin/dlsc-cifar-train" --arch air --whiten 5000 --dirac --lookahead \
+      --cache "$build/cache" --augment airbench --epochs 10 --smoothing 0.2 --tta-shift \
+      --batch 1024 --lr 1.5 --momentum 0.85 --wd 1.33e-3 --bn-fixed-scale \
+      --bn-bias-rate 64 --logit-scale 0.1111 --run faithful --out "$out/air-hp.dlsc" \
+      --csv "$out/air-hp.csv" --confusion "$out/air-hp-confusion.csv" ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
