@@ -140,7 +140,6 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
   }
 }
 
-
 double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
                         const schedule_options *s, const char *run, FILE *csv) {
   size_t examples;
