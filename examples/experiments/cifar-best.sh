@@ -35,10 +35,14 @@
 #             batch 1024, mean-loss rate 1.5, momentum 0.85, decay 1.33e-3, batch-norm
 #             scales held at 1 and shifts at 64x the rate, outputs scaled by 1/9,
 #             10 epochs (~75 min on one core); not in the defaults
+#   air-hp-full  air-hp's settings on all 50,000 training images (--full: no validation,
+#             the 10 epochs chosen on air-hp's validation, the last epoch kept; ~60 min
+#             on two cores); not in the defaults
 # Validation: the last 5,000 records of data_batch_5; each run reports TEST once.
 # Usage: examples/experiments/cifar-best.sh [build-dir] [output-dir] [stage ...]
 #        (stages: pretext transfer self transfer150 self150 pretext6 transfer150e6 self150e6
-#        scratch full wide-full air-full air-airbench air-lrwd air-hp;
+#        scratch full wide-full air-full air-airbench air-lrwd air-hp
+#        air-hp-full;
 #        default pretext transfer self scratch full)
 set -euo pipefail
 build=${1:-build}
@@ -120,6 +124,13 @@ for stage in "${stages[@]}"; do
       --batch 1024 --lr 1.5 --momentum 0.85 --wd 1.33e-3 --bn-fixed-scale \
       --bn-bias-rate 64 --logit-scale 0.1111 --run faithful --out "$out/air-hp.dlsc" \
       --csv "$out/air-hp.csv" --confusion "$out/air-hp-confusion.csv" ;;
+  air-hp-full)
+    run air-hp-full "$bin/dlsc-cifar-train" --arch air --whiten 5000 --dirac --lookahead \
+      --cache "$build/cache" --augment airbench --epochs 10 --smoothing 0.2 --tta-shift \
+      --batch 1024 --lr 1.5 --momentum 0.85 --wd 1.33e-3 --bn-fixed-scale \
+      --bn-bias-rate 64 --logit-scale 0.1111 --full --run hpfull \
+      --out "$out/air-hp-full.dlsc" --csv "$out/air-hp-full.csv" \
+      --confusion "$out/air-hp-full-confusion.csv" ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
