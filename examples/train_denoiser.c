@@ -282,6 +282,19 @@ static void set_schedule(dlsc_model_t *model, const options *o, size_t examples)
   check_status(dlsc_model_set_training(model, &train), "training settings");
 }
 
+/* One epoch; the first sets the schedule from the examples it sees. */
+static dlsc_train_stats train_epoch(dlsc_model_t *model, dlsc_dataset_t *train, const options *o,
+                                    int epoch) {
+  if (epoch == 1) {
+    size_t examples;
+    check_status(dlsc_dataset_count(train, &examples), "dataset");
+    set_schedule(model, o, examples);
+  }
+  dlsc_train_stats stats;
+  check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+  return stats;
+}
+
 static dlsc_model_t *build_model(const options *o) {
   dlsc_model_t *model;
   check_status(dlsc_model_create_from_spec(o->spec, o->seed, &model), "model spec");
@@ -646,13 +659,7 @@ static int run_course(const options *o) {
                    "dataset");
       free(extra_mix);
     }
-    if (epoch == 1) {
-      size_t examples;
-      dlsc_dataset_count(train, &examples);
-      set_schedule(model, o, examples);
-    }
-    dlsc_train_stats stats;
-    check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+    dlsc_train_stats stats = train_epoch(model, train, o, epoch);
     /* --full: nothing to validate on; the last epoch (or the average) is kept. */
     scores val = {NAN, NAN};
     if (val_n)
@@ -776,13 +783,7 @@ static int run_general(const options *o) {
                      "mix");
         check_status(dlsc_dataset_add_signal_pair(train, stft, mix, cl->samples, cl->n), "dataset");
       }
-    if (epoch == 1) {
-      size_t examples;
-      dlsc_dataset_count(train, &examples);
-      set_schedule(model, o, examples);
-    }
-    dlsc_train_stats stats;
-    check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+    dlsc_train_stats stats = train_epoch(model, train, o, epoch);
     double val_snr = mean_snr(model, stft, val, n_val, work);
     keep_if_best(&best, model, val_snr, epoch);
     accumulate_average(o, &average, &averaged, model, epoch);
