@@ -70,7 +70,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--labels")) labels = strcmp(v, "all") ? (size_t)integer_option(a, v, 10, 45000) : 0;
     else if (!strcmp(a, "--epochs")) s.epochs = (int)integer_option(a, v, 1, 100000);
     else if (!strcmp(a, "--batch")) s.batch = (size_t)integer_option(a, v, 2, 1000000);
-    else if (!strcmp(a, "--optimizer")) s.optimizer = strcmp(v, "adam") ? DLSC_OPTIMIZER_SGD : DLSC_OPTIMIZER_ADAM;
+    else if (!strcmp(a, "--optimizer") && (!strcmp(v, "sgd") || !strcmp(v, "adam")))
+      s.optimizer = strcmp(v, "adam") ? DLSC_OPTIMIZER_SGD : DLSC_OPTIMIZER_ADAM;
     else if (!strcmp(a, "--lr")) { s.rate = (float)number_option(a, v, 1e-9, 10.0); rate_given = 1; }
     else if (!strcmp(a, "--wd")) s.weight_decay = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--smoothing")) s.smoothing = (float)number_option(a, v, 0.0, 0.99);

@@ -84,7 +84,8 @@ static options parse(int argc, char **argv) {
       usage();
     i++;
     if (!strcmp(a, "--arch")) o.a = find_arch(v);
-    else if (!strcmp(a, "--pretext")) o.task = strcmp(v, "rot4") ? DLSC_TASK_FLIP_ROTATE3 : DLSC_TASK_ROTATE4;
+    else if (!strcmp(a, "--pretext") && (!strcmp(v, "rot3") || !strcmp(v, "rot4")))
+      o.task = strcmp(v, "rot4") ? DLSC_TASK_FLIP_ROTATE3 : DLSC_TASK_ROTATE4;
     else if (!strcmp(a, "--labels")) o.labels = (size_t)integer_option(a, v, 10, 45000);
     else if (!strcmp(a, "--pretext-epochs")) o.pretext_epochs = (int)integer_option(a, v, 1, 100000);
     else if (!strcmp(a, "--probe-epochs")) o.probe_epochs = (int)integer_option(a, v, 0, 100000);

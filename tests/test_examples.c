@@ -282,10 +282,16 @@ START_TEST(cifar_programs_refuse_bad_batches) {
   ck_assert(printed("dlsc-cifar-train", "--momentum: '1.5' is not a number from 0 to 0.999"));
   ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --logit-scale 0"), 2);
   ck_assert(printed("dlsc-cifar-train", "--logit-scale: '0' is not a number from 0.001 to 1000"));
+  /* an optimizer other than sgd or adam is refused, not taken for SGD */
+  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --optimizer adamw"), 2);
+  ck_assert(printed("dlsc-cifar-train", "usage: dlsc-cifar-train"));
   ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --labels 5"), 2);
   ck_assert(printed("dlsc-cifar-transfer", "--labels: '5' is not a whole number from 10 to 45000"));
   /* an unknown augmentation is refused before any data is read */
   ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --self-augment sideways"), 2);
+  ck_assert(printed("dlsc-cifar-transfer", "usage: dlsc-cifar-transfer"));
+  /* a pretext task other than rot3 or rot4 is refused, not taken for rot3 */
+  ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --pretext rot-4"), 2);
   ck_assert(printed("dlsc-cifar-transfer", "usage: dlsc-cifar-transfer"));
   free(records);
 }
