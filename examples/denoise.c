@@ -35,6 +35,10 @@ static void denoise_streaming(const dlsc_model_t *model, const float *in, size_t
   check_status(dlsc_stream_create(model, &stream), "stream");
   check_status(dlsc_stream_latency(stream, &latency), "stream");
   float *delayed = malloc((n + latency) * sizeof *delayed);
+  if (!delayed) {
+    fprintf(stderr, "out of memory for %zu samples\n", n + latency);
+    exit(1);
+  }
   for (size_t done = 0; done < n; done += chunk) {
     size_t take = n - done < chunk ? n - done : chunk;
     check_status(dlsc_stream_process(stream, in + done, take, delayed + done), "stream");
@@ -57,7 +61,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--downmix"))
       downmix = 1;
     else if (!strcmp(argv[i], "--stream") && i + 1 < argc)
-      chunk = (size_t)strtoul(argv[++i], NULL, 10);
+      chunk = (size_t)integer_option("--stream", argv[++i], 1, 1000000000);
     else if (argv[i][0] == '-')
       usage();
     else if (!in_path)

@@ -117,6 +117,16 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   ck_assert_uint_eq(frames, N);
   for (size_t i = 0; i < frames; i++)
     ck_assert_float_eq_tol(streamed[i], out[i], 2.0f / 32768.0f);
+  /* a chunk size that is not a positive whole number is a usage error (it meant a
+   * whole-signal run, or a chunk of 2^64 - 5 samples) */
+  char unwritten[4400];
+  struct stat unwritten_st;
+  path_of(unwritten, sizeof unwritten, "s0.wav");
+  remove(unwritten);
+  ck_assert_int_eq(run("dlsc-denoise", "--stream 0 noisy44k.wav s0.wav"), 2);
+  ck_assert(printed("dlsc-denoise", "--stream: '0' is not a whole number from 1 to 1000000000"));
+  ck_assert_int_eq(run("dlsc-denoise", "--stream -5 noisy44k.wav s0.wav"), 2);
+  ck_assert_int_ne(stat(unwritten, &unwritten_st), 0);
   /* refused with a message, and no output written: stereo, an empty file */
   float *stereo = malloc(2 * 1000 * sizeof *stereo);
   for (int i = 0; i < 2000; i++)
