@@ -20,7 +20,8 @@ typedef struct panel {
 } panel;
 
 static void usage(void) {
-  fprintf(stderr, "usage: dlsc-spectrogram [-o out.png] [--seconds A:B] file.wav[=Title] ...\n");
+  fprintf(stderr, "usage: dlsc-spectrogram [-o out.png] [--seconds A:B] file.wav[=Title] ...\n"
+                  "  --seconds A:B  draw from A to B seconds (0 <= A < B)\n");
   exit(2);
 }
 
@@ -87,7 +88,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "-o") && i + 1 < argc) {
       output = argv[++i];
     } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-      if (sscanf(argv[++i], "%lf:%lf", &from, &to) != 2)
+      /* 0 <= A < B <= 10^7 s (NaN fails every comparison) */
+      if (sscanf(argv[++i], "%lf:%lf", &from, &to) != 2 || !(from >= 0.0 && to > from && to <= 1e7))
         usage();
     } else if (argv[i][0] == '-' || n_panels == MAX_PANELS) {
       usage();

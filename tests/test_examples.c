@@ -307,6 +307,22 @@ START_TEST(cifar_programs_refuse_bad_batches) {
 }
 END_TEST
 
+/* A time range must be 0 <= A < B: a negative or NaN start was converted to a sample
+ * index (undefined behaviour), B <= A drew nothing. Refused before any file is read. */
+START_TEST(spectrogram_refuses_bad_time_ranges) {
+  const char *ranges[] = {"-1:3", "nan:3", "2:nan", "3:2", "1:inf", "1", "a:b"};
+  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+    char arguments[64];
+    snprintf(arguments, sizeof arguments, "--seconds %s missing.wav", ranges[i]);
+    ck_assert_msg(run("dlsc-spectrogram", arguments) == 2, "--seconds %s", ranges[i]);
+    ck_assert(printed("dlsc-spectrogram", "usage: dlsc-spectrogram"));
+  }
+  /* a good range gets past the options: the missing file is what stops it */
+  ck_assert_int_eq(run("dlsc-spectrogram", "--seconds 0.5:3 missing.wav"), 1);
+  ck_assert(!printed("dlsc-spectrogram", "usage: dlsc-spectrogram"));
+}
+END_TEST
+
 START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   dlsc_model_t *model;
   ck_assert_ok(dlsc_model_create_from_spec("input 3x32x32; conv2d 4 3x3; relu; gap; dense 10", 5,
@@ -381,6 +397,7 @@ int main(void) {
   tcase_add_test(tc, train_denoiser_learns_a_callers_pair);
   tcase_add_test(tc, cifar_programs_refuse_bad_batches);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
+  tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
