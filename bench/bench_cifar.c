@@ -54,11 +54,13 @@ int main(int argc, char **argv) {
     } else if (first + 1 >= argc)
       break;
     else if (!strcmp(argv[first], "--batch"))
-      batch = (size_t)atol(argv[first + 1]);
+      batch = (size_t)integer_option("--batch", argv[first + 1], 2, 65536);
     else if (!strcmp(argv[first], "--seconds"))
-      seconds = atof(argv[first + 1]);
+      seconds = number_option("--seconds", argv[first + 1], 0.01, 86400.0);
+    else
+      break; /* an unknown option: usage */
   }
-  if (first >= argc) {
+  if (first >= argc || argv[first][0] == '-') {
     fprintf(stderr, "usage: bench-cifar [--batch N] [--seconds S] arch ...\n");
     list_archs(stderr);
     return 2;
