@@ -55,8 +55,15 @@ static int write_matrix(const char *audio, const char *matrix, double from, doub
   size_t frames, bins = 257, count = last - first;
   check_status(dlsc_stft_n_frames(stft, count, &frames), "stft");
   float *magnitude = malloc(frames * bins * sizeof *magnitude);
+  FILE *out = magnitude ? fopen(matrix, "wb") : NULL;
+  if (!out) {
+    fprintf(stderr, "%s: cannot write its spectrogram to %s\n", audio, matrix);
+    free(magnitude);
+    free(samples);
+    dlsc_stft_destroy(stft);
+    return -1;
+  }
   check_status(dlsc_stft_forward(stft, samples + first, count, magnitude, NULL, frames), "stft");
-  FILE *out = fopen(matrix, "wb");
   float header = (float)frames;
   fwrite(&header, sizeof header, 1, out);
   for (size_t k = 0; k < frames; k++) {
@@ -72,11 +79,22 @@ static int write_matrix(const char *audio, const char *matrix, double from, doub
       fwrite(&db, sizeof db, 1, out);
     }
   }
-  fclose(out);
+  int failed = ferror(out) | fclose(out);
+  if (failed)
+    fprintf(stderr, "%s: writing %s failed\n", audio, matrix);
   free(magnitude);
   free(samples);
   dlsc_stft_destroy(stft);
-  return 0;
+  return failed ? -1 : 0;
+}
+
+/* Removes the temporary folder with the first count matrices and the script. */
+static void remove_work(const char *directory, char matrix[][256], size_t count,
+                        const char *script_path) {
+  for (size_t i = 0; i < count; i++)
+    unlink(matrix[i]);
+  unlink(script_path);
+  rmdir(directory);
 }
 
 int main(int argc, char **argv) {
@@ -109,17 +127,24 @@ int main(int argc, char **argv) {
     perror("mkdtemp");
     return 1;
   }
+  snprintf(script_path, sizeof script_path, "%s/plot.gp", directory);
   double top_db = -1e9, end[MAX_PANELS];
   for (size_t i = 0; i < n_panels; i++) {
     snprintf(matrix[i], sizeof matrix[i], "%s/panel%zu.bin", directory, i);
-    if (write_matrix(panels[i].path, matrix[i], from, to, &top_db, &end[i]) != 0)
+    if (write_matrix(panels[i].path, matrix[i], from, to, &top_db, &end[i]) != 0) {
+      remove_work(directory, matrix, i + 1, script_path);
       return 1;
+    }
     for (char *c = panels[i].title; *c; c++) /* a quote would end gnuplot's string */
       if (*c == '\'')
         *c = '`';
   }
-  snprintf(script_path, sizeof script_path, "%s/plot.gp", directory);
   FILE *script = fopen(script_path, "w");
+  if (!script) {
+    perror(script_path);
+    remove_work(directory, matrix, n_panels, script_path);
+    return 1;
+  }
   fprintf(script,
           "set terminal pngcairo size 1200,%zu font 'sans,11'\nset output '%s'\n"
           "set multiplot layout %zu,1\nset palette defined (0 'black', 1 '#3b0f70', "
@@ -136,10 +161,7 @@ int main(int argc, char **argv) {
   char command[600];
   snprintf(command, sizeof command, "gnuplot '%s'", script_path);
   int status = system(command);
-  for (size_t i = 0; i < n_panels; i++)
-    unlink(matrix[i]);
-  unlink(script_path);
-  rmdir(directory);
+  remove_work(directory, matrix, n_panels, script_path);
   if (status != 0) {
     fprintf(stderr, "gnuplot failed (is it installed? apt-get install gnuplot-nox)\n");
     return 1;
