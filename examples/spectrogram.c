@@ -122,9 +122,13 @@ int main(int argc, char **argv) {
   }
   if (n_panels == 0)
     usage();
-  char directory[] = "/tmp/dlsc-spectrogram-XXXXXX", script_path[256], matrix[MAX_PANELS][256];
-  if (!mkdtemp(directory)) {
-    perror("mkdtemp");
+  /* the work folder goes under $TMPDIR (else /tmp) and is removed on every path out */
+  const char *tmp = getenv("TMPDIR");
+  char directory[160], script_path[256], matrix[MAX_PANELS][256];
+  if ((size_t)snprintf(directory, sizeof directory, "%s/dlsc-spectrogram-XXXXXX",
+                       tmp && *tmp ? tmp : "/tmp") >= sizeof directory ||
+      !mkdtemp(directory)) {
+    fprintf(stderr, "cannot make a temporary folder under %s\n", tmp && *tmp ? tmp : "/tmp");
     return 1;
   }
   snprintf(script_path, sizeof script_path, "%s/plot.gp", directory);

@@ -7,6 +7,7 @@
 
 #include <sndfile.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char work[4096];
 
@@ -317,9 +318,20 @@ START_TEST(spectrogram_refuses_bad_time_ranges) {
     ck_assert_msg(run("dlsc-spectrogram", arguments) == 2, "--seconds %s", ranges[i]);
     ck_assert(printed("dlsc-spectrogram", "usage: dlsc-spectrogram"));
   }
-  /* a good range gets past the options: the missing file is what stops it */
-  ck_assert_int_eq(run("dlsc-spectrogram", "--seconds 0.5:3 missing.wav"), 1);
+  /* a good range gets past the options: the missing file is what stops it, and the
+   * program's temporary folder (under TMPDIR) is gone again */
+  char tmp[4400];
+  char name[64];
+  snprintf(name, sizeof name, "spectrogram-tmp-%ld", (long)getpid()); /* fresh each run */
+  path_of(tmp, sizeof tmp, name);
+  ck_assert_int_eq(mkdir(tmp, 0700), 0);
+  setenv("TMPDIR", tmp, 1);
+  int status = run("dlsc-spectrogram", "--seconds 0.5:3 missing.wav");
+  unsetenv("TMPDIR");
+  ck_assert_int_eq(status, 1);
+  ck_assert(printed("dlsc-spectrogram", "missing.wav"));
   ck_assert(!printed("dlsc-spectrogram", "usage: dlsc-spectrogram"));
+  ck_assert_int_eq(rmdir(tmp), 0); /* fails if anything was left inside */
 }
 END_TEST
 
