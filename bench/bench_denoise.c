@@ -16,6 +16,7 @@
 
 #include "bench_util.h"
 #include "dlsc.h"
+#include "options.h"
 
 #define PI 3.14159265358979323846
 
@@ -121,7 +122,7 @@ int main(int argc, char **argv) {
     print_spec = 1; /* spec and context of each model, for the PyTorch comparison */
     first = 2;
   } else if (argc > 2 && !strcmp(argv[1], "--seconds")) {
-    seconds = atof(argv[2]);
+    seconds = number_option("--seconds", argv[2], 0.01, 86400.0);
     first = 3;
   }
   if (first >= argc) {

@@ -1,8 +1,6 @@
 #include "example_util.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,26 +137,4 @@ void check_status(dlsc_status status, const char *what) {
     return;
   fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
   exit(1);
-}
-
-double number_option(const char *option, const char *text, double min, double max) {
-  char *end;
-  errno = 0;
-  double value = strtod(text, &end);
-  if (end == text || *end || errno || !isfinite(value) || value < min || value > max) {
-    fprintf(stderr, "%s: '%s' is not a number from %g to %g\n", option, text, min, max);
-    exit(2);
-  }
-  return value;
-}
-
-long long integer_option(const char *option, const char *text, long long min, long long max) {
-  char *end;
-  errno = 0;
-  long long value = strtoll(text, &end, 10);
-  if (end == text || *end || errno || value < min || value > max) {
-    fprintf(stderr, "%s: '%s' is not a whole number from %lld to %lld\n", option, text, min, max);
-    exit(2);
-  }
-  return value;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "dlsc.h"
+#include "options.h"
 
 /* Reads a mono file; stereo files are refused unless downmix averages the channels.
  * On failure returns -1 with a message in error. */
@@ -30,10 +31,6 @@ double now_seconds(void);
  * default compiled in (the source tree's ../shared/data). */
 const char *data_directory(void);
 
-/* The value of a command-line option: all of text must be a number within min..max,
- * else a message naming the option and exit status 2 (usage). */
-double number_option(const char *option, const char *text, double min, double max);
-long long integer_option(const char *option, const char *text, long long min, long long max);
 
 /* Prints "what: status text" to stderr and exits when status is not DLSC_OK. */
 void check_status(dlsc_status status, const char *what);
