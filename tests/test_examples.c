@@ -144,6 +144,22 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   struct stat st;
   path_of(path, sizeof path, "e.wav");
   ck_assert_int_ne(stat(path, &st), 0);
+  /* a model whose stored sample rate is not a rate is refused by name (atoi took "abc"
+   * for 0 Hz and "-16000" for a 4 GHz resampling; a value too long to read kept 16 kHz) */
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_load_file(DLSC_SHIPPED_MODEL, &model));
+  const char *bad_rates[] = {"abc", "-16000", "16k", "0", "16000000000000000000000000000000000"};
+  path_of(path, sizeof path, "bad-rate.dlsc");
+  for (int i = 0; i < 5; i++) {
+    ck_assert_ok(dlsc_model_set_metadata(model, "dlsc.sample_rate", bad_rates[i]));
+    ck_assert_ok(dlsc_model_save_file(model, path));
+    ck_assert_int_eq(run("dlsc-denoise", "--model bad-rate.dlsc noisy44k.wav s0.wav"), 1);
+    ck_assert_msg(printed("dlsc-denoise", "bad-rate.dlsc: its sample rate (metadata "
+                                          "dlsc.sample_rate) is not a whole number of Hz"),
+                  "no message for rate '%s'", bad_rates[i]);
+    ck_assert_int_ne(stat(unwritten, &unwritten_st), 0);
+  }
+  dlsc_model_destroy(model);
   free(clean);
   free(noisy);
   free(out);
