@@ -302,6 +302,49 @@ size_t argmax10(const float *logits) {
   return best;
 }
 
+typedef struct confidence {
+  float p;
+  size_t index;
+} confidence;
+
+static int surer_first(const void *a, const void *b) {
+  const confidence *x = a, *y = b;
+  return x->p < y->p ? 1 : x->p > y->p ? -1 : (x->index > y->index) - (x->index < y->index);
+}
+
+size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t per_class, int tta,
+                    cifar_set *out) {
+  float *logits = malloc(pool->count * 10 * sizeof *logits);
+  predict_logits(model, pool, tta, logits);
+  confidence *ranked = malloc(pool->count * sizeof *ranked);
+  size_t agree = 0, first = out->count;
+  out->pixels = realloc(out->pixels, (first + 10 * per_class) * CIFAR_PIXELS);
+  out->labels = realloc(out->labels, (first + 10 * per_class) * sizeof *out->labels);
+  for (size_t c = 0; c < 10; c++) {
+    size_t n = 0;
+    for (size_t i = 0; i < pool->count; i++) {
+      const float *l = logits + i * 10;
+      if (argmax10(l) != c)
+        continue;
+      double sum = 0.0;
+      for (size_t k = 0; k < 10; k++)
+        sum += exp((double)(l[k] - l[c]));
+      ranked[n++] = (confidence){(float)(1.0 / sum), i};
+    }
+    qsort(ranked, n, sizeof *ranked, surer_first);
+    for (size_t j = 0; j < n && j < per_class; j++) {
+      size_t i = ranked[j].index;
+      memcpy(out->pixels + out->count * CIFAR_PIXELS, pool->pixels + i * CIFAR_PIXELS,
+             CIFAR_PIXELS);
+      out->labels[out->count++] = (int32_t)c;
+      agree += pool->labels[i] == (int32_t)c;
+    }
+  }
+  free(ranked);
+  free(logits);
+  return agree;
+}
+
 double accuracy(dlsc_model_t *model, const cifar_set *set, int tta, size_t *confusion) {
   float *logits = malloc(set->count * 10 * sizeof *logits);
   predict_logits(model, set, tta, logits);

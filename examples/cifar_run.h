@@ -69,6 +69,13 @@ void whiten_first_layer(dlsc_model_t *model, const cifar_set *set, size_t count)
 void predict_logits(dlsc_model_t *model, const cifar_set *set, int tta, float *logits);
 size_t argmax10(const float *logits);
 
+/* Appends to out, for each class, the per_class images of pool that model assigns to it
+ * with the highest softmax probability (logits with predict_logits' tta), labeled with
+ * model's prediction; returns how many of those agree with pool's own labels (a
+ * diagnostic of pseudo-label quality: pool's labels are never trained on). */
+size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t per_class, int tta,
+                    cifar_set *out);
+
 /* Accuracy of model on set (labels known), with predict_logits' tta; confusion
  * (optional) gets 10 x 10 counts [true][predicted]. */
 double accuracy(dlsc_model_t *model, const cifar_set *set, int tta, size_t *confusion);

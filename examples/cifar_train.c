@@ -6,7 +6,9 @@
  * Trains on the training batches without the last 5,000 records of data_batch_5, picks
  * the epoch by accuracy on those 5,000, and reports the test accuracy once at the end.
  * --labels N trains on a class-balanced draw of N labeled images (seeded); --full on
- * all 50,000 for a number of epochs chosen before, keeping the last.
+ * all 50,000 for a number of epochs chosen before, keeping the last. With --teacher, a
+ * saved classifier labels the rest of the draw's training images and the ones it is
+ * surest of (--pseudo K per class) train beside the N labeled ones (a student).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,9 @@ static void usage(void) {
           "                     airbench (every other epoch mirrored, 2-pixel reflected shifts)\n"
           "  --labels all|N     all 45,000 training labels, or a balanced draw of N (default all)\n"
           "  --full             train on all 50,000 images (no validation; the last epoch)\n"
+          "  --teacher FILE     with --labels: FILE's classifier labels the draw's unlabeled\n"
+          "                     images (six test views); the --pseudo K per class it is surest\n"
+          "                     of train too (default K 2000)\n"
           "  --epochs N         (default 20)      --batch N     (default 128)\n"
           "  --optimizer sgd|adam (default sgd: Nesterov)  --lr X  (default 0.05; adam 1e-3)\n"
           "                     (tiny has no normalisation: with flip-crop its ReLUs can die at\n"
@@ -50,8 +55,9 @@ static void usage(void) {
 int main(int argc, char **argv) {
   const char *arch_name = "tiny", *augment = "none", *out = "cifar.dlsc", *csv_path = "cifar.csv";
   const char *confusion_path = "confusion.csv", *run = NULL, *data = NULL, *cache = NULL;
-  size_t labels = 0, whiten = 0;
-  int tta = 0, rate_given = 0, full = 0, dirac = 0, fixed_scale = 0;
+  const char *teacher_path = NULL;
+  size_t labels = 0, whiten = 0, pseudo = 2000;
+  int tta = 0, rate_given = 0, full = 0, dirac = 0, fixed_scale = 0, pseudo_given = 0;
   float bias_rate = 1.0f, logit_scale = 1.0f;
   uint64_t seed = 1;
   schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0};
@@ -79,6 +85,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--bn-bias-rate")) bias_rate = (float)number_option(a, v, 0.0, 1e4);
     else if (!strcmp(a, "--logit-scale")) logit_scale = (float)number_option(a, v, 1e-3, 1e3);
     else if (!strcmp(a, "--warmup")) s.warmup_epochs = (int)integer_option(a, v, 0, 100000);
+    else if (!strcmp(a, "--teacher")) teacher_path = v;
+    else if (!strcmp(a, "--pseudo")) { pseudo = (size_t)integer_option(a, v, 1, 45000); pseudo_given = 1; }
     else if (!strcmp(a, "--whiten")) whiten = (size_t)integer_option(a, v, 1, 50000);
     else if (!strcmp(a, "--seed")) seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out")) out = v;
@@ -93,12 +101,26 @@ int main(int argc, char **argv) {
   dlsc_augment_config augment_config;
   int expand;
   if (!a || augment_preset(augment, &augment_config, &expand) != 0 || s.epochs < 1 || s.batch < 2 ||
-      (labels && labels % 10) || (labels && full))
+      (labels && labels % 10) || (labels && full) || (teacher_path && !labels) ||
+      (pseudo_given && !teacher_path))
     usage();
   if (s.optimizer == DLSC_OPTIMIZER_ADAM && !rate_given)
     s.rate = 1e-3f;
   char run_name[128];
   snprintf(run_name, sizeof run_name, "%s", run ? run : arch_name);
+  dlsc_model_t *teacher = NULL; /* checked before any data is read */
+  if (teacher_path) {
+    check_status(dlsc_model_load_file(teacher_path, &teacher), teacher_path);
+    dlsc_model_info t;
+    dlsc_model_get_info(teacher, &t);
+    if (t.input.channels != 3 || t.input.height != 32 || t.input.width != 32 ||
+        t.output.channels * t.output.height * t.output.width != 10) {
+      fprintf(stderr, "%s: not a CIFAR-10 classifier (3x32x32 images in, 10 classes out)\n",
+              teacher_path);
+      dlsc_model_destroy(teacher);
+      return 1;
+    }
+  }
 
   char batches[4096], error[512];
   cifar_set train = {0}, validation = {0}, test = {0};
@@ -106,11 +128,19 @@ int main(int argc, char **argv) {
                    sizeof error) != 0 ||
       cifar_load_splits(batches, &train, &validation, &test, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
+    dlsc_model_destroy(teacher);
     return 1;
   }
   if (labels) {
     cifar_set labeled = {0}, unlabeled = {0};
     cifar_draw_labeled(&train, labels / 10, seed, &labeled, &unlabeled);
+    if (teacher) {
+      size_t agree = pseudo_label(teacher, &unlabeled, pseudo, 2, &labeled);
+      size_t added = labeled.count - labels;
+      printf("teacher %s: %zu pseudo-labeled images (%.1f%% of them correct)\n", teacher_path,
+             added, added ? 100.0 * (double)agree / (double)added : 0.0);
+      dlsc_model_destroy(teacher);
+    }
     cifar_free(&train);
     cifar_free(&unlabeled);
     train = labeled;

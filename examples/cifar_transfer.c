@@ -163,53 +163,6 @@ static void set_layer_rates(dlsc_model_t *model, size_t backbone, float top, flo
   }
 }
 
-typedef struct confidence {
-  float p;
-  size_t index;
-} confidence;
-
-static int surer_first(const void *a, const void *b) {
-  const confidence *x = a, *y = b;
-  return x->p < y->p ? 1 : x->p > y->p ? -1 : (x->index > y->index) - (x->index < y->index);
-}
-
-/* Appends to out, for each class, the per_class images of pool that the model assigns
- * to it with the highest softmax probability (mirror-averaged logits), labeled with
- * the model's prediction. Returns how many of those predictions agree with pool's own
- * labels (known here, never used for training: a diagnostic of pseudo-label quality). */
-static size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t per_class,
-                           cifar_set *out) {
-  float *logits = malloc(pool->count * 10 * sizeof *logits);
-  predict_logits(model, pool, 1, logits);
-  confidence *ranked = malloc(pool->count * sizeof *ranked);
-  size_t agree = 0, first = out->count;
-  out->pixels = realloc(out->pixels, (first + 10 * per_class) * CIFAR_PIXELS);
-  out->labels = realloc(out->labels, (first + 10 * per_class) * sizeof *out->labels);
-  for (size_t c = 0; c < 10; c++) {
-    size_t n = 0;
-    for (size_t i = 0; i < pool->count; i++) {
-      const float *l = logits + i * 10;
-      if (argmax10(l) != c)
-        continue;
-      double sum = 0.0;
-      for (size_t k = 0; k < 10; k++)
-        sum += exp((double)(l[k] - l[c]));
-      ranked[n++] = (confidence){(float)(1.0 / sum), i};
-    }
-    qsort(ranked, n, sizeof *ranked, surer_first);
-    for (size_t j = 0; j < n && j < per_class; j++) {
-      size_t i = ranked[j].index;
-      memcpy(out->pixels + out->count * CIFAR_PIXELS, pool->pixels + i * CIFAR_PIXELS,
-             CIFAR_PIXELS);
-      out->labels[out->count++] = (int32_t)c;
-      agree += pool->labels[i] == (int32_t)c;
-    }
-  }
-  free(ranked);
-  free(logits);
-  return agree;
-}
-
 /* Stage 4: rounds of self-training on the labeled images plus pseudo-labeled ones,
  * starting from a model that validated at `validated`. A round that does not validate
  * above the model it started from is undone, and the rounds stop there. */
@@ -226,7 +179,7 @@ static double self_train(const options *o, dlsc_model_t *model, double validated
   for (int round = 1; round <= o->self_rounds; round++) {
     cifar_set mixed = {0};
     cifar_take(&mixed, labeled, 0, labeled->count);
-    size_t agree = pseudo_label(model, pool, (size_t)round * o->pseudo_per_class, &mixed);
+    size_t agree = pseudo_label(model, pool, (size_t)round * o->pseudo_per_class, 1, &mixed);
     size_t added = mixed.count - labeled->count;
     printf("self-training round %d: %zu pseudo-labeled images (%.1f%% of them correct)\n", round,
            added, added ? 100.0 * (double)agree / (double)added : 0.0);

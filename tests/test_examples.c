@@ -320,6 +320,29 @@ START_TEST(cifar_programs_refuse_bad_batches) {
   /* a pretext task other than rot3 or rot4 is refused, not taken for rot3 */
   ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --pretext rot-4"), 2);
   ck_assert(printed("dlsc-cifar-transfer", "usage: dlsc-cifar-transfer"));
+  /* a teacher labels the draw's other images: it needs a draw, and its count needs a
+   * teacher; a model that is not a CIFAR-10 classifier is refused before the data */
+  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --teacher t.dlsc"), 2);
+  ck_assert(printed("dlsc-cifar-train", "usage: dlsc-cifar-train"));
+  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --labels 100 --pseudo 50"), 2);
+  ck_assert(printed("dlsc-cifar-train", "usage: dlsc-cifar-train"));
+  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --labels 100 --teacher no.dlsc"), 1);
+  ck_assert(printed("dlsc-cifar-train", "no.dlsc: "));
+  const char *not_classifiers[] = {"input 3x32x32; conv2d 4 3x3; relu; gap; dense 4",
+                                   "input 1x9x513; conv2d 4 3x3; relu; gap; dense 10"};
+  for (int i = 0; i < 2; i++) {
+    dlsc_model_t *model;
+    char path[4400];
+    ck_assert_ok(dlsc_model_create_from_spec(not_classifiers[i], 5, &model));
+    path_of(path, sizeof path, "not-cifar.dlsc");
+    ck_assert_ok(dlsc_model_save_file(model, path));
+    dlsc_model_destroy(model);
+    ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --labels 100 --teacher "
+                                             "not-cifar.dlsc"), 1);
+    ck_assert_msg(printed("dlsc-cifar-train", "not-cifar.dlsc: not a CIFAR-10 classifier"),
+                  "no message for %s", not_classifiers[i]);
+    ck_assert(!printed("dlsc-cifar-train", "is truncated")); /* refused before the data */
+  }
   free(records);
 }
 END_TEST
