@@ -41,11 +41,18 @@
 #   air-hp14, air-hp14-full
 #             the same two with 14 epochs instead of 10 (~105 and ~115 min, one core
 #             each, side by side); not in the defaults
+#   student, student2000
+#             500 labels (the 3 draws): the self150e6 models (which the stage needs) label
+#             the draw's 44,500 other training images and the air CNN with air-hp's
+#             settings trains on the 500 and the pseudo-labeled images it is surest of:
+#             up to 4,450 per class for 6 epochs (student), or 2,000 per class for 12
+#             (student2000; about the same number of steps); ~45 min each, one core;
+#             not in the defaults
 # Validation: the last 5,000 records of data_batch_5; each run reports TEST once.
 # Usage: examples/experiments/cifar-best.sh [build-dir] [output-dir] [stage ...]
 #        (stages: pretext transfer self transfer150 self150 pretext6 transfer150e6 self150e6
 #        scratch full wide-full air-full air-airbench air-lrwd air-hp
-#        air-hp-full air-hp14 air-hp14-full;
+#        air-hp-full air-hp14 air-hp14-full student student2000;
 #        default pretext transfer self scratch full)
 set -euo pipefail
 build=${1:-build}
@@ -59,6 +66,10 @@ mkdir -p "$out"
 common=(--arch mid --cache "$build/cache")
 pretext=$out/pretext-mid-rot4.dlsc
 pretext6=$out/pretext-mid-rot4-e6.dlsc
+# the air CNN with airbench's training (stages air-hp*, student*)
+airbench=(--arch air --whiten 5000 --dirac --lookahead --cache "$build/cache" --augment airbench
+  --smoothing 0.2 --tta-shift --batch 1024 --lr 1.5 --momentum 0.85 --wd 1.33e-3
+  --bn-fixed-scale --bn-bias-rate 64 --logit-scale 0.1111)
 for stage in "${stages[@]}"; do
   case $stage in
   pretext)
@@ -125,11 +136,18 @@ for stage in "${stages[@]}"; do
     epochs=10 name=air-hp split=() runname=faithful
     case $stage in *14*) epochs=14 name=air-hp14 runname=hp14 ;; esac
     case $stage in *-full) name=$name-full split=(--full) runname=${runname/faithful/hp}full ;; esac
-    run "$name" "$bin/dlsc-cifar-train" --arch air --whiten 5000 --dirac --lookahead \
-      --cache "$build/cache" --augment airbench --epochs $epochs --smoothing 0.2 --tta-shift \
-      --batch 1024 --lr 1.5 --momentum 0.85 --wd 1.33e-3 --bn-fixed-scale \
-      --bn-bias-rate 64 --logit-scale 0.1111 ${split[@]+"${split[@]}"} --run $runname \
+    run "$name" "$bin/dlsc-cifar-train" "${airbench[@]}" --epochs $epochs \
+      ${split[@]+"${split[@]}"} --run $runname \
       --out "$out/$name.dlsc" --csv "$out/$name.csv" --confusion "$out/$name-confusion.csv" ;;
+  student | student2000)
+    pseudo=4450 epochs=6 name=student
+    [ "$stage" = student2000 ] && pseudo=2000 epochs=12 name=student2000
+    for seed in 1 2 3; do
+      run $name-$seed "$bin/dlsc-cifar-train" "${airbench[@]}" --epochs $epochs --labels 500 \
+        --seed $seed --teacher "$out/self150e6-500-$seed.dlsc" --pseudo $pseudo --run $name \
+        --out "$out/$name-$seed.dlsc" --csv "$out/$name-$seed.csv" \
+        --confusion "$out/$name-$seed-confusion.csv"
+    done ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
