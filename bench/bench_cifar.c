@@ -65,9 +65,9 @@ int main(int argc, char **argv) {
     list_archs(stderr);
     return 2;
   }
-  float *images = malloc(batch * CIFAR_PIXELS * sizeof *images);
-  float *logits = malloc(batch * 10 * sizeof *logits);
-  int32_t *labels = malloc(batch * sizeof *labels);
+  float *images = checked_alloc(NULL, batch * CIFAR_PIXELS * sizeof *images);
+  float *logits = checked_alloc(NULL, batch * 10 * sizeof *logits);
+  int32_t *labels = checked_alloc(NULL, batch * sizeof *labels);
   random_batch(images, labels, batch);
   if (!print_spec)
     printf("%-6s %10s %8s %16s %16s\n", "arch", "params", "batch", "train img/s", "infer img/s");

@@ -16,7 +16,7 @@
 
 #include "bench_util.h"
 #include "dlsc.h"
-#include "options.h"
+#include "cli.h"
 
 #define PI 3.14159265358979323846
 
@@ -30,7 +30,7 @@ static void check(dlsc_status status, const char *what) {
 
 /* Speech-like test signal: harmonics under a syllable-rate envelope, plus noise. */
 static float *test_signal(size_t n) {
-  float *x = malloc(n * sizeof *x);
+  float *x = checked_alloc(NULL, n * sizeof *x);
   uint64_t state = 12345;
   for (size_t i = 0; i < n; i++) {
     double t = (double)i / 16000.0, envelope = 0.5 + 0.5 * sin(2 * PI * 4.0 * t);
@@ -87,8 +87,8 @@ static double training_rate(dlsc_model_t *model) {
   check(dlsc_model_get_info(model, &info), "info");
   size_t in = info.input.channels * info.input.height * info.input.width;
   size_t out = info.output.channels * info.output.height * info.output.width, batch = 64;
-  float *x = malloc(batch * in * sizeof *x), *t = malloc(batch * out * sizeof *t);
-  float *s = malloc(batch * out * sizeof *s);
+  float *x = checked_alloc(NULL, batch * in * sizeof *x), *t = checked_alloc(NULL, batch * out * sizeof *t);
+  float *s = checked_alloc(NULL, batch * out * sizeof *s);
   uint64_t state = 7;
   for (size_t i = 0; i < batch * in; i++) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   size_t n = (size_t)(seconds * 16000.0);
-  float *x = test_signal(n), *out = malloc(n * sizeof *out), tail[1 << 16];
+  float *x = test_signal(n), *out = checked_alloc(NULL, n * sizeof *out), tail[1 << 16];
   if (!print_spec)
     printf("%-28s %10s %12s %12s %14s\n", "model", "params", "whole RTF", "stream RTF",
            "train frames/s");

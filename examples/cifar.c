@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
+
 const char *const cifar_class_names[10] = {"airplane", "automobile", "bird", "cat", "deer",
                                            "dog", "frog", "horse", "ship", "truck"};
 
@@ -54,9 +56,9 @@ int cifar_read(const char *path, cifar_set *set, char *error, size_t error_size)
     return -1;
   }
   size_t records = (size_t)bytes / CIFAR_RECORD, first = set->count;
-  uint8_t *record = malloc(CIFAR_RECORD);
-  set->pixels = realloc(set->pixels, (first + records) * CIFAR_PIXELS);
-  set->labels = realloc(set->labels, (first + records) * sizeof *set->labels);
+  uint8_t *record = checked_alloc(NULL, CIFAR_RECORD);
+  set->pixels = checked_alloc(set->pixels, (first + records) * CIFAR_PIXELS);
+  set->labels = checked_alloc(set->labels, (first + records) * sizeof *set->labels);
   for (size_t r = 0; r < records; r++) {
     if (fread(record, 1, CIFAR_RECORD, file) != CIFAR_RECORD || record[0] > 9) {
       snprintf(error, error_size, "%s is corrupted: record %zu %s", path, r,
@@ -75,8 +77,8 @@ int cifar_read(const char *path, cifar_set *set, char *error, size_t error_size)
 }
 
 void cifar_take(cifar_set *dst, const cifar_set *src, size_t first, size_t count) {
-  dst->pixels = realloc(dst->pixels, (dst->count + count) * CIFAR_PIXELS);
-  dst->labels = realloc(dst->labels, (dst->count + count) * sizeof *dst->labels);
+  dst->pixels = checked_alloc(dst->pixels, (dst->count + count) * CIFAR_PIXELS);
+  dst->labels = checked_alloc(dst->labels, (dst->count + count) * sizeof *dst->labels);
   memcpy(dst->pixels + dst->count * CIFAR_PIXELS, src->pixels + first * CIFAR_PIXELS,
          count * CIFAR_PIXELS);
   memcpy(dst->labels + dst->count, src->labels + first, count * sizeof *dst->labels);
@@ -111,7 +113,7 @@ int cifar_load_splits(const char *batches, cifar_set *train, cifar_set *validati
 
 void cifar_draw_labeled(const cifar_set *set, size_t per_class, uint64_t seed, cifar_set *labeled,
                         cifar_set *unlabeled) {
-  size_t *order = malloc(set->count * sizeof *order), taken[10] = {0};
+  size_t *order = checked_alloc(NULL, set->count * sizeof *order), taken[10] = {0};
   uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
   for (size_t i = 0; i < set->count; i++)
     order[i] = i;
@@ -121,7 +123,8 @@ void cifar_draw_labeled(const cifar_set *set, size_t per_class, uint64_t seed, c
     order[i - 1] = order[j];
     order[j] = t;
   }
-  char *is_labeled = calloc(set->count, 1);
+  char *is_labeled = checked_alloc(NULL, set->count);
+  memset(is_labeled, 0, set->count);
   size_t n_labeled = 0;
   for (size_t i = 0; i < set->count; i++) {
     size_t k = order[i];
@@ -136,9 +139,9 @@ void cifar_draw_labeled(const cifar_set *set, size_t per_class, uint64_t seed, c
   cifar_set *targets[2] = {unlabeled, labeled};
   size_t sizes[2] = {set->count - n_labeled, n_labeled};
   for (int t = 0; t < 2; t++) {
-    targets[t]->pixels = realloc(targets[t]->pixels, (targets[t]->count + sizes[t]) * CIFAR_PIXELS);
+    targets[t]->pixels = checked_alloc(targets[t]->pixels, (targets[t]->count + sizes[t]) * CIFAR_PIXELS);
     targets[t]->labels =
-        realloc(targets[t]->labels, (targets[t]->count + sizes[t]) * sizeof *set->labels);
+        checked_alloc(targets[t]->labels, (targets[t]->count + sizes[t]) * sizeof *set->labels);
   }
   for (size_t k = 0; k < set->count; k++) {
     cifar_set *dst = targets[is_labeled[k] ? 1 : 0];

@@ -88,8 +88,8 @@ int augment_preset(const char *name, dlsc_augment_config *config, int *expand) {
 
 void expand_original(cifar_set *set) {
   size_t n = set->count;
-  set->pixels = realloc(set->pixels, 4 * n * CIFAR_PIXELS);
-  set->labels = realloc(set->labels, 4 * n * sizeof *set->labels);
+  set->pixels = checked_alloc(set->pixels, 4 * n * CIFAR_PIXELS);
+  set->labels = checked_alloc(set->labels, 4 * n * sizeof *set->labels);
   for (size_t i = 0; i < n; i++) {
     const uint8_t *src = set->pixels + i * CIFAR_PIXELS;
     uint8_t *bright = set->pixels + (n + i) * CIFAR_PIXELS;
@@ -175,7 +175,7 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
       best = eval.accuracy;
       free(best_bytes);
       dlsc_model_save(model, NULL, 0, &best_size);
-      best_bytes = malloc(best_size);
+      best_bytes = checked_alloc(NULL, best_size);
       check_status(dlsc_model_save(model, best_bytes, best_size, &best_size), "save");
     }
   }
@@ -205,7 +205,7 @@ void dirac_init(dlsc_model_t *model) {
         config.kernel_h % 2 == 1 && config.kernel_h > 1) {
       size_t count, k = config.kernel_h * config.kernel_w, per_filter = in_channels * k;
       check_status(dlsc_model_get_values(model, i, NULL, 0, &count), "model");
-      float *values = malloc(count * sizeof *values);
+      float *values = checked_alloc(NULL, count * sizeof *values);
       check_status(dlsc_model_get_values(model, i, values, count, &count), "model");
       for (size_t f = 0; f < config.units && f < in_channels; f++) {
         memset(values + f * per_filter, 0, per_filter * sizeof *values);
@@ -236,7 +236,7 @@ void airbench_rates(dlsc_model_t *model, int fixed_scale, float bias_rate, float
     return;
   size_t last = info.n_layers - 1, count;
   check_status(dlsc_model_get_values(model, last, NULL, 0, &count), "model");
-  float *values = malloc(count * sizeof *values);
+  float *values = checked_alloc(NULL, count * sizeof *values);
   check_status(dlsc_model_get_values(model, last, values, count, &count), "model");
   for (size_t j = 0; j < count; j++)
     values[j] *= logit_scale;
@@ -262,7 +262,7 @@ static void to_floats(const uint8_t *pixels, size_t count, int mirror, int shift
 
 void whiten_first_layer(dlsc_model_t *model, const cifar_set *set, size_t count) {
   count = count < set->count ? count : set->count;
-  float *inputs = malloc(count * CIFAR_PIXELS * sizeof *inputs);
+  float *inputs = checked_alloc(NULL, count * CIFAR_PIXELS * sizeof *inputs);
   to_floats(set->pixels, count, 0, 0, inputs);
   /* airbench's 5e-4 on standardised pixels; these are in 0..1 (deviation ~0.25) */
   check_status(dlsc_model_init_whitening(model, 0, inputs, count, 3e-5f), "whitening");
@@ -275,8 +275,8 @@ void predict_logits(dlsc_model_t *model, const cifar_set *set, int tta, float *l
   static const struct { int shift; float weight; } views[] = {{0, 0.5f}, {-1, 0.25f}, {1, 0.25f}};
   size_t n_views = tta >= 2 ? 3 : 1, n_mirrors = tta >= 1 ? 2 : 1;
   const size_t chunk = 500;
-  float *inputs = malloc(chunk * CIFAR_PIXELS * sizeof *inputs);
-  float *view = malloc(chunk * 10 * sizeof *view);
+  float *inputs = checked_alloc(NULL, chunk * CIFAR_PIXELS * sizeof *inputs);
+  float *view = checked_alloc(NULL, chunk * 10 * sizeof *view);
   for (size_t first = 0; first < set->count; first += chunk) {
     size_t n = set->count - first < chunk ? set->count - first : chunk;
     float *out = logits + first * 10;
@@ -314,12 +314,12 @@ static int surer_first(const void *a, const void *b) {
 
 size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t per_class, int tta,
                     cifar_set *out) {
-  float *logits = malloc(pool->count * 10 * sizeof *logits);
+  float *logits = checked_alloc(NULL, pool->count * 10 * sizeof *logits);
   predict_logits(model, pool, tta, logits);
-  confidence *ranked = malloc(pool->count * sizeof *ranked);
+  confidence *ranked = checked_alloc(NULL, pool->count * sizeof *ranked);
   size_t agree = 0, first = out->count;
-  out->pixels = realloc(out->pixels, (first + 10 * per_class) * CIFAR_PIXELS);
-  out->labels = realloc(out->labels, (first + 10 * per_class) * sizeof *out->labels);
+  out->pixels = checked_alloc(out->pixels, (first + 10 * per_class) * CIFAR_PIXELS);
+  out->labels = checked_alloc(out->labels, (first + 10 * per_class) * sizeof *out->labels);
   for (size_t c = 0; c < 10; c++) {
     size_t n = 0;
     for (size_t i = 0; i < pool->count; i++) {
@@ -346,7 +346,7 @@ size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t per_class
 }
 
 double accuracy(dlsc_model_t *model, const cifar_set *set, int tta, size_t *confusion) {
-  float *logits = malloc(set->count * 10 * sizeof *logits);
+  float *logits = checked_alloc(NULL, set->count * 10 * sizeof *logits);
   predict_logits(model, set, tta, logits);
   size_t correct = 0;
   if (confusion)

@@ -44,11 +44,11 @@ static int read_ppm(FILE *file, dlsc_shape shape, image_source *src, char *error
     return -1;
   }
   size_t bytes = (size_t)width * (size_t)height * 3;
-  unsigned char *rgb = malloc(bytes);
+  unsigned char *rgb = checked_alloc(NULL, bytes);
   int ok = fread(rgb, 1, bytes, file) == bytes;
   if (ok) {
-    src->pixels = malloc(bytes * sizeof(float));
-    src->labels = malloc(sizeof *src->labels);
+    src->pixels = checked_alloc(NULL, bytes * sizeof(float));
+    src->labels = checked_alloc(NULL, sizeof *src->labels);
     src->labels[0] = -1;
     src->count = 1;
     planar(rgb, shape.height, shape.width, src->pixels);
@@ -76,14 +76,14 @@ static int read_png(const char *path, dlsc_shape shape, image_source *src, char 
     return -1;
   }
   image.format = PNG_FORMAT_RGB;
-  unsigned char *rgb = malloc(PNG_IMAGE_SIZE(image));
+  unsigned char *rgb = checked_alloc(NULL, PNG_IMAGE_SIZE(image));
   if (!png_image_finish_read(&image, NULL, rgb, 0, NULL)) {
     snprintf(error, size, "%s", image.message);
     free(rgb);
     return -1;
   }
-  src->pixels = malloc(shape.channels * shape.height * shape.width * sizeof(float));
-  src->labels = malloc(sizeof *src->labels);
+  src->pixels = checked_alloc(NULL, shape.channels * shape.height * shape.width * sizeof(float));
+  src->labels = checked_alloc(NULL, sizeof *src->labels);
   src->labels[0] = -1;
   src->count = 1;
   planar(rgb, shape.height, shape.width, src->pixels);
@@ -103,9 +103,9 @@ static int read_records(FILE *file, dlsc_shape shape, image_source *src, char *e
     return -1;
   }
   src->count = (size_t)bytes / record;
-  src->pixels = malloc(src->count * pixels * sizeof(float));
-  src->labels = malloc(src->count * sizeof *src->labels);
-  unsigned char *buffer = malloc(record);
+  src->pixels = checked_alloc(NULL, src->count * pixels * sizeof(float));
+  src->labels = checked_alloc(NULL, src->count * sizeof *src->labels);
+  unsigned char *buffer = checked_alloc(NULL, record);
   for (size_t i = 0; i < src->count; i++) {
     if (fread(buffer, 1, record, file) != record) {
       snprintf(error, size, "cannot read record %zu", i);
@@ -193,8 +193,8 @@ int main(int argc, char **argv) {
       failures++;
       continue;
     }
-    float *probabilities = malloc(src.count * classes * sizeof *probabilities);
-    int32_t *top = malloc(src.count * sizeof *top);
+    float *probabilities = checked_alloc(NULL, src.count * classes * sizeof *probabilities);
+    int32_t *top = checked_alloc(NULL, src.count * sizeof *top);
     status = dlsc_model_classify(model, src.pixels, src.count, top, probabilities);
     if (status != DLSC_OK) {
       fprintf(stderr, "%s: %s\n", argv[a], dlsc_strerror(status));

@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
     original = noisy;
     noisy = resampled;
   }
-  float *clean = malloc(n * sizeof *clean);
+  float *clean = checked_alloc(NULL, n * sizeof *clean);
   double start = now_seconds();
   if (chunk) {
     denoise_streaming(model, noisy, n, chunk, clean);

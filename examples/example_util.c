@@ -79,14 +79,14 @@ char **list_files(const char *directory, const char *suffix, size_t *count) {
   if (!dir)
     return NULL;
   size_t capacity = 64;
-  char **names = malloc(capacity * sizeof *names);
+  char **names = checked_alloc(NULL, capacity * sizeof *names);
   for (struct dirent *entry; (entry = readdir(dir));) {
     size_t length = strlen(entry->d_name), suffix_length = suffix ? strlen(suffix) : 0;
     if (entry->d_name[0] == '.' || length < suffix_length ||
         (suffix && strcmp(entry->d_name + length - suffix_length, suffix) != 0))
       continue;
     if (*count == capacity)
-      names = realloc(names, (capacity *= 2) * sizeof *names);
+      names = checked_alloc(names, (capacity *= 2) * sizeof *names);
     names[(*count)++] = strdup(entry->d_name);
   }
   closedir(dir);

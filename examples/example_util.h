@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "dlsc.h"
-#include "options.h"
+#include "cli.h"
 
 /* Reads a mono file; stereo files are refused unless downmix averages the channels.
  * On failure returns -1 with a message in error. */

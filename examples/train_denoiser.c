@@ -308,7 +308,7 @@ static dlsc_model_t *build_model(const options *o) {
                "the spec must take 1 x (before+1+after) x 513 and give 513 values");
   size_t length;
   check_status(dlsc_model_describe(model, NULL, 0, &length), "describe");
-  char *description = malloc(length);
+  char *description = checked_alloc(NULL, length);
   if (!description || dlsc_model_describe(model, description, length, &length) != DLSC_OK) {
     fprintf(stderr, "out of memory\n");
     exit(1);
@@ -393,7 +393,7 @@ static void keep_if_best(best_model *best, const dlsc_model_t *model, double val
     return;
   free(best->bytes);
   check_status(dlsc_model_save(model, NULL, 0, &best->size), "save");
-  best->bytes = malloc(best->size);
+  best->bytes = checked_alloc(NULL, best->size);
   check_status(dlsc_model_save(model, best->bytes, best->size, &best->size), "save");
   best->score = value;
   best->epoch = epoch;
@@ -425,7 +425,7 @@ typedef struct clip_set {
 } clip_set;
 
 static void add_clip(clip_set *set, const char *directory, const char *name) {
-  set->clips = realloc(set->clips, (set->count + 1) * sizeof *set->clips);
+  set->clips = checked_alloc(set->clips, (set->count + 1) * sizeof *set->clips);
   clip *c = &set->clips[set->count++];
   c->samples = load(directory, name, &c->n);
   snprintf(c->name, sizeof c->name, "%s", name);
@@ -520,14 +520,14 @@ static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *
   char path[4096];
   for (int i = 0; course && i < 2; i++) { /* the course's test recordings */
     size_t n;
-    float *noisy = load(course, names[i], &n), *out = malloc(n * sizeof *out);
+    float *noisy = load(course, names[i], &n), *out = checked_alloc(NULL, n * sizeof *out);
     check_status(dlsc_denoise(model, stft, noisy, n, out), "denoise");
     snprintf(path, sizeof path, "%s/denoised_%s", o->listen_dir, names[i]);
     report_written(path, write_wav(path, out, n, SAMPLE_RATE));
     free(noisy);
     free(out);
   }
-  float *out = malloc(tail_n * sizeof *out);
+  float *out = checked_alloc(NULL, tail_n * sizeof *out);
   check_status(dlsc_denoise(model, stft, tail, tail_n, out), "denoise");
   /* the tail three ways, for listening and for spectrogram pictures */
   const char *tail_names[] = {"noisy_tail.wav", "denoised_tail.wav", "clean_tail.wav"};
@@ -543,8 +543,8 @@ static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *
 static double oracle_snr(dlsc_stft_t *stft, const float *noisy, const float *clean, size_t n) {
   size_t frames;
   dlsc_stft_n_frames(stft, n, &frames);
-  float *noisy_mag = malloc(frames * 513 * sizeof(float)), *phase = malloc(frames * 513 * sizeof(float));
-  float *clean_mag = malloc(frames * 513 * sizeof(float)), *out = malloc(n * sizeof(float));
+  float *noisy_mag = checked_alloc(NULL, frames * 513 * sizeof(float)), *phase = checked_alloc(NULL, frames * 513 * sizeof(float));
+  float *clean_mag = checked_alloc(NULL, frames * 513 * sizeof(float)), *out = checked_alloc(NULL, n * sizeof(float));
   check_status(dlsc_stft_forward(stft, noisy, n, noisy_mag, phase, frames), "stft");
   check_status(dlsc_stft_forward(stft, clean, n, clean_mag, NULL, frames), "stft");
   check_status(dlsc_stft_inverse(stft, clean_mag, phase, frames, out, n), "istft");
@@ -595,10 +595,10 @@ static int run_course(const options *o) {
            oracle_snr(model_stft, noisy + cut, clean + cut, tail_n));
 
   dlsc_model_t *model = build_model(o);
-  float *noise = malloc(train_n * sizeof *noise), *mix = malloc(train_n * sizeof *mix);
-  float *scaled = malloc(train_n * sizeof *scaled);
+  float *noise = checked_alloc(NULL, train_n * sizeof *noise), *mix = checked_alloc(NULL, train_n * sizeof *mix);
+  float *scaled = checked_alloc(NULL, train_n * sizeof *scaled);
   float *stretched = NULL; /* --speed: the resampled speech */
-  float *work = malloc(n * sizeof *work);
+  float *work = checked_alloc(NULL, n * sizeof *work);
   for (size_t i = 0; i < train_n; i++)
     noise[i] = train_noisy[i] - train_clean[i];
   FILE *csv = fopen(o->csv, "w");
@@ -652,7 +652,7 @@ static int run_course(const options *o) {
       const clip *cl = &extra.speech[0].clips[(size_t)(uniform01() * (double)extra.speech[0].count)];
       double level = -3.0 + 15.0 * uniform01();
       size_t offset = (size_t)(uniform01() * (double)train_n);
-      float *extra_mix = malloc(cl->n * sizeof *extra_mix);
+      float *extra_mix = checked_alloc(NULL, cl->n * sizeof *extra_mix);
       check_status(dlsc_mix_at_snr(cl->samples, cl->n, noise, train_n, offset, level, extra_mix),
                    "mix");
       check_status(dlsc_dataset_add_signal_pair(train, model_stft, extra_mix, cl->samples, cl->n),
@@ -725,14 +725,14 @@ typedef struct mixture {
 static mixture *make_mixtures(const clip_set *speech, const clip_set *noise, const double *levels,
                               size_t n_levels, size_t *count) {
   *count = speech->count * n_levels;
-  mixture *mixes = malloc(*count * sizeof *mixes);
+  mixture *mixes = checked_alloc(NULL, *count * sizeof *mixes);
   for (size_t s = 0; s < speech->count; s++)
     for (size_t l = 0; l < n_levels; l++) {
       mixture *m = &mixes[s * n_levels + l];
       const clip *cl = &speech->clips[s], *nz = &noise->clips[(s * n_levels + l) % noise->count];
       m->clean = cl;
       m->level = levels[l];
-      m->noisy = malloc(cl->n * sizeof *m->noisy);
+      m->noisy = checked_alloc(NULL, cl->n * sizeof *m->noisy);
       check_status(dlsc_mix_at_snr(cl->samples, cl->n, nz->samples, nz->n, (s * 7919u) % nz->n,
                                    levels[l], m->noisy),
                    "mix");
@@ -759,7 +759,7 @@ static int run_general(const options *o) {
   for (int s = 0; s < 3; s++)
     for (size_t i = 0; i < c.speech[s].count; i++)
       longest = c.speech[s].clips[i].n > longest ? c.speech[s].clips[i].n : longest;
-  float *work = malloc(longest * sizeof *work), *mix = malloc(longest * sizeof *mix);
+  float *work = checked_alloc(NULL, longest * sizeof *work), *mix = checked_alloc(NULL, longest * sizeof *mix);
   dlsc_model_t *model = build_model(o);
   FILE *csv = fopen(o->csv, "w");
   if (csv)

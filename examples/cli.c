@@ -1,4 +1,4 @@
-#include "options.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <math.h>
@@ -25,4 +25,13 @@ long long integer_option(const char *option, const char *text, long long min, lo
     exit(2);
   }
   return value;
+}
+
+void *checked_alloc(void *old, size_t size) {
+  void *block = realloc(old, size ? size : 1);
+  if (!block) {
+    fprintf(stderr, "out of memory (%zu bytes)\n", size);
+    exit(1);
+  }
+  return block;
 }

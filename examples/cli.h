@@ -1,0 +1,17 @@
+/* Helpers for the example and benchmark programs that need no libsndfile: option
+ * numbers and allocation. Not part of the library. */
+#ifndef DLSC_EXAMPLE_CLI_H
+#define DLSC_EXAMPLE_CLI_H
+
+#include <stddef.h>
+
+/* The value of a command-line option: all of text must be a number within min..max,
+ * else a message naming the option and exit status 2 (usage). */
+double number_option(const char *option, const char *text, double min, double max);
+long long integer_option(const char *option, const char *text, long long min, long long max);
+
+/* realloc(old, size) that prints "out of memory (N bytes)" and exits with status 1
+ * instead of returning NULL (old NULL: a new block). */
+void *checked_alloc(void *old, size_t size);
+
+#endif
