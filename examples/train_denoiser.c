@@ -309,10 +309,7 @@ static dlsc_model_t *build_model(const options *o) {
   size_t length;
   check_status(dlsc_model_describe(model, NULL, 0, &length), "describe");
   char *description = checked_alloc(NULL, length);
-  if (!description || dlsc_model_describe(model, description, length, &length) != DLSC_OK) {
-    fprintf(stderr, "out of memory\n");
-    exit(1);
-  }
+  check_status(dlsc_model_describe(model, description, length, &length), "describe");
   dlsc_model_info info;
   dlsc_model_get_info(model, &info);
   printf("model: %s\n  %zu parameters, context %zu+1+%zu frames, %s output\n", description,
