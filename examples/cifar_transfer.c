@@ -16,7 +16,6 @@
  *     and all layers train on both (at the head's rate unless --self-backbone-lr).
  * Epochs are chosen on the 5,000 validation images; the test accuracy is reported once.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
