@@ -300,34 +300,37 @@ START_TEST(cifar_programs_refuse_bad_batches) {
                     "%s gave no clear message for %s", programs[p], cache);
     }
   }
-  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --lr fast"), 2);
-  ck_assert(printed("dlsc-cifar-train", "--lr: 'fast' is not a number"));
-  /* --full trains on every labeled image: a draw of some is a contradiction */
-  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --full --labels 100"), 2);
-  ck_assert(printed("dlsc-cifar-train", "usage: dlsc-cifar-train"));
-  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --momentum 1.5"), 2);
-  ck_assert(printed("dlsc-cifar-train", "--momentum: '1.5' is not a number from 0 to 0.999"));
-  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --logit-scale 0"), 2);
-  ck_assert(printed("dlsc-cifar-train", "--logit-scale: '0' is not a number from 0.001 to 1000"));
-  /* an optimizer other than sgd or adam is refused, not taken for SGD */
-  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --optimizer adamw"), 2);
-  ck_assert(printed("dlsc-cifar-train", "usage: dlsc-cifar-train"));
-  ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --labels 5"), 2);
-  ck_assert(printed("dlsc-cifar-transfer", "--labels: '5' is not a whole number from 10 to 45000"));
-  /* an unknown augmentation is refused before any data is read */
-  ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --self-augment sideways"), 2);
-  ck_assert(printed("dlsc-cifar-transfer", "usage: dlsc-cifar-transfer"));
-  /* a pretext task other than rot3 or rot4 is refused, not taken for rot3 */
-  ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --pretext rot-4"), 2);
-  ck_assert(printed("dlsc-cifar-transfer", "usage: dlsc-cifar-transfer"));
-  /* a teacher labels the draw's other images: it needs a draw, and its count needs a
-   * teacher; a model that is not a CIFAR-10 classifier is refused before the data */
-  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --teacher t.dlsc"), 2);
-  ck_assert(printed("dlsc-cifar-train", "usage: dlsc-cifar-train"));
-  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --labels 100 --pseudo 50"), 2);
-  ck_assert(printed("dlsc-cifar-train", "usage: dlsc-cifar-train"));
-  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --labels 100 --teacher no.dlsc"), 1);
-  ck_assert(printed("dlsc-cifar-train", "no.dlsc: "));
+  /* options refused with their message (exit status 2: usage) before any data is read;
+   * a missing teacher file once it is loaded (1) */
+  const struct { const char *program, *arguments; int status; const char *message; } refusals[] = {
+      {"dlsc-cifar-train", "--lr fast", 2, "--lr: 'fast' is not a number"},
+      /* --full trains on every labeled image: a draw of some is a contradiction */
+      {"dlsc-cifar-train", "--full --labels 100", 2, "usage: dlsc-cifar-train"},
+      {"dlsc-cifar-train", "--momentum 1.5", 2, "--momentum: '1.5' is not a number from 0 to 0.999"},
+      {"dlsc-cifar-train", "--logit-scale 0", 2,
+       "--logit-scale: '0' is not a number from 0.001 to 1000"},
+      /* an optimizer other than sgd or adam is refused, not taken for SGD */
+      {"dlsc-cifar-train", "--optimizer adamw", 2, "usage: dlsc-cifar-train"},
+      {"dlsc-cifar-transfer", "--labels 5", 2, "--labels: '5' is not a whole number from 10 to 45000"},
+      /* an unknown augmentation is refused before any data is read */
+      {"dlsc-cifar-transfer", "--self-augment sideways", 2, "usage: dlsc-cifar-transfer"},
+      /* a pretext task other than rot3 or rot4 is refused, not taken for rot3 */
+      {"dlsc-cifar-transfer", "--pretext rot-4", 2, "usage: dlsc-cifar-transfer"},
+      /* a teacher labels the draw's other images: it needs a draw, and its count needs a
+       * teacher */
+      {"dlsc-cifar-train", "--teacher t.dlsc", 2, "usage: dlsc-cifar-train"},
+      {"dlsc-cifar-train", "--labels 100 --pseudo 50", 2, "usage: dlsc-cifar-train"},
+      {"dlsc-cifar-train", "--labels 100 --teacher no.dlsc", 1, "no.dlsc: "},
+  };
+  for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+    char arguments[256];
+    snprintf(arguments, sizeof arguments, "--cache cifar-short %s", refusals[i].arguments);
+    ck_assert_msg(run(refusals[i].program, arguments) == refusals[i].status, "%s %s",
+                  refusals[i].program, arguments);
+    ck_assert_msg(printed(refusals[i].program, refusals[i].message), "%s %s: no '%s'",
+                  refusals[i].program, arguments, refusals[i].message);
+  }
+  /* a model that is not a CIFAR-10 classifier is refused as a teacher before the data */
   const char *not_classifiers[] = {"input 3x32x32; conv2d 4 3x3; relu; gap; dense 4",
                                    "input 1x9x513; conv2d 4 3x3; relu; gap; dense 10"};
   for (int i = 0; i < 2; i++) {
