@@ -42,8 +42,9 @@ static void usage(void) {
           "                     odd square kernel (3x3, 5x5, ...)\n"
           "  --tta              average with the mirrored image at test time\n"
           "  --tta-shift        also with the image shifted a pixel either way (airbench's)\n"
-          "  --whiten N         the first layer whitens 2x2 patches, estimated from N training\n"
-          "                     images, frozen (arch air; airbench uses 5000)\n"
+          "  --whiten N         the first layer whitens 2x2 patches, estimated from the first N\n"
+          "                     training images (labeled or not), frozen (arch air;\n"
+          "                     airbench uses 5000)\n"
           "  --seed N           (default 1)\n"
           "  --out FILE         model (default cifar.dlsc)  --csv FILE (default cifar.csv)\n"
           "  --confusion FILE   test confusion matrix CSV (default confusion.csv)\n"
@@ -131,6 +132,20 @@ int main(int argc, char **argv) {
     dlsc_model_destroy(teacher);
     return 1;
   }
+  char spec[2048];
+  classifier_spec(a, 10, spec, sizeof spec);
+  dlsc_model_t *model;
+  check_status(dlsc_model_create_from_spec(spec, seed, &model), "model");
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  if (dirac)
+    dirac_init(model);
+  /* Whitening needs no labels: it comes from the first images of the 45,000-image
+   * training split before any draw, a sample of every class (a draw's set of labeled and
+   * pseudo-labeled images is ordered by class). */
+  if (whiten)
+    whiten_first_layer(model, &train, whiten);
+  airbench_rates(model, fixed_scale, bias_rate, logit_scale);
   if (labels) {
     cifar_set labeled = {0}, unlabeled = {0};
     cifar_draw_labeled(&train, labels / 10, seed, &labeled, &unlabeled);
@@ -154,17 +169,6 @@ int main(int argc, char **argv) {
   printf("%s: %zu training images (augmentation: %s), %zu validation, %zu test\n", run_name,
          train.count, augment, validation.count, test.count);
 
-  char spec[2048];
-  classifier_spec(a, 10, spec, sizeof spec);
-  dlsc_model_t *model;
-  check_status(dlsc_model_create_from_spec(spec, seed, &model), "model");
-  dlsc_model_info info;
-  dlsc_model_get_info(model, &info);
-  if (dirac)
-    dirac_init(model);
-  if (whiten)
-    whiten_first_layer(model, &train, whiten);
-  airbench_rates(model, fixed_scale, bias_rate, logit_scale);
   printf("model %s: %zu parameters%s%s\n", arch_name, info.n_parameters,
          whiten ? ", the first layer whitening (frozen)" : "",
          dirac ? ", identity-initialised filters" : "");
