@@ -138,3 +138,8 @@ void check_status(dlsc_status status, const char *what) {
   fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
   exit(1);
 }
+
+void course_split(size_t n, size_t *cut, size_t *validation) {
+  *cut = (size_t)(0.85 * (double)n / 512) * 512;
+  *validation = (size_t)(0.1 * (double)*cut / 512) * 512;
+}

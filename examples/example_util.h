@@ -27,6 +27,11 @@ void free_list(char **names, size_t count);
 
 double now_seconds(void);
 
+/* The course protocol's splits of a pair of n samples (data README): train on [0, cut),
+ * the first 85 % cut at a multiple of 512, score the tail [cut, n); the first tenth of
+ * the training part, [0, validation), validates. */
+void course_split(size_t n, size_t *cut, size_t *validation);
+
 /* $DLSC_DATA, else ../shared/data relative to the working directory, else the
  * default compiled in (the source tree's ../shared/data). */
 const char *data_directory(void);

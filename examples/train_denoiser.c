@@ -255,8 +255,6 @@ static float *load(const char *directory, const char *name, size_t *n) {
   return load_path(path, n);
 }
 
-static size_t hop_floor(double samples) { return (size_t)(samples / HOP) * HOP; }
-
 /* A small deterministic generator for the examples' own choices (mixing, remixing). */
 static uint64_t mix_state;
 static double uniform01(void) {
@@ -575,7 +573,10 @@ static int run_course(const options *o) {
   /* Protocol: train on [0, cut), score [cut, n). Epochs are chosen on the first tenth
    * of the training part, [0, val_n): at 3.2 dB input it is as hard as the tail, where
    * the rest of the training part is much easier (6.4 dB on average). */
-  size_t cut = hop_floor(0.85 * (double)n), val_n = o->full ? 0 : hop_floor(0.1 * (double)cut);
+  size_t cut, val_n;
+  course_split(n, &cut, &val_n);
+  if (o->full)
+    val_n = 0;
   size_t tail_n = n - cut, train_n = cut - val_n;
   const float *train_clean = clean + val_n, *train_noisy = noisy + val_n;
   printf("%s pair: %zu samples; validation [0, %zu), train [%zu, %zu), test tail [%zu, %zu)\n",

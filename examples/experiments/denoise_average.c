@@ -66,9 +66,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "the course pair is not two aligned recordings\n");
     return 1;
   }
-  /* dlsc-train-denoiser --course's splits (hop_floor there) */
-  size_t cut = (size_t)(0.85 * (double)n[0] / 512) * 512;
-  size_t parts[2][2] = {{0, (size_t)(0.1 * (double)cut / 512) * 512}, {cut, n[0] - cut}};
+  size_t cut, validation;
+  course_split(n[0], &cut, &validation);
+  size_t parts[2][2] = {{0, validation}, {cut, n[0] - cut}};
   float *out = checked_alloc(NULL, n[0] * sizeof *out);
   float *sum[2] = {checked_alloc(NULL, n[0] * sizeof(float)),
                    checked_alloc(NULL, n[0] * sizeof(float))};
