@@ -7,7 +7,8 @@
  * (the last 15 %), the splits of dlsc-train-denoiser --course, prints each model's SNR
  * with the waveforms of K framings averaged (the signal delayed by 0, hop/K, 2 hop/K, ...
  * samples before the STFT; "cycle spinning"), for K = 1, 2, 4, then the SNR of the
- * models' outputs averaged (each with --shifts K, default 1).
+ * models' outputs averaged (each with --shifts K, default 1). Each model's SNR on the
+ * part it trained on (between the two) is printed first: how much it overfits.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,13 @@ int main(int argc, char **argv) {
     dlsc_stft_config config;
     dlsc_stft_config_init(&config);
     check_status(dlsc_stft_get_config(stft, &config), "stft");
+    /* the part it trained on, against which the others show how much it overfits */
+    size_t train = cut - validation;
+    denoise_shifted(model, stft, noisy + validation, train, 1, config.hop_length, out);
+    printf("%s: training part %.2f dB (input %.2f dB), validation input %.2f dB, tail input "
+           "%.2f dB\n", argv[a], snr_of(clean + validation, out, train),
+           snr_of(clean + validation, noisy + validation, train),
+           snr_of(clean, noisy, validation), snr_of(clean + cut, noisy + cut, n[0] - cut));
     for (int k = 1; k <= 4; k *= 2) {
       double snr[2];
       for (int p = 0; p < 2; p++) {
