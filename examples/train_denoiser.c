@@ -1,6 +1,6 @@
 /* dlsc-train-denoiser: trains a spectral denoiser end to end.
  *
- *   dlsc-train-denoiser --course [--preset fc|cnn1d|cnn|...] [options]
+ *   dlsc-train-denoiser --course [--preset fc|cnn1d|cnn|cnn2|...] [options]
  *       The original project's recordings: trains on the first 85 % of the clean/noisy
  *       pair (its first tenth held out for choosing the epoch), scores the last 15 %.
  *   dlsc-train-denoiser --pair CLEAN NOISY [options]
@@ -60,6 +60,13 @@ static const preset presets[] = {
      "dense 513; sigmoid",
      2, HOP / 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "2-D CNN over time x frequency at hop 256, mask, phase-sensitive target"},
+    {"cnn2",
+     "input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2 bias=0; batchnorm; relu; conv2d 16 "
+     "3x5 pad=0x2 stride=1x2 bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 stride=1x2 bias=0; "
+     "batchnorm; relu; conv2d 32 3x5 pad=0x2 bias=0; batchnorm; relu; dropout 0.5; dense 513; "
+     "sigmoid",
+     2, HOP / 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
+     "cnn with batch-norm after each convolution and dropout 0.5 before its dense layer"},
 };
 
 typedef struct options {
@@ -89,7 +96,7 @@ static void usage(void) {
           "  --speech DIR, --noise DIR  folders of clean speech and of noise (.wav, .flac)\n"
           "                     instead of LibriSpeech and the noise recordings; every\n"
           "                     10th file from the 1st is dev, from the 6th validation\n"
-          "  --preset NAME      model preset (default cnn for --course, general for --general):\n");
+          "  --preset NAME      model preset (default cnn2 for --course, general for --general):\n");
   for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
     fprintf(stderr, "                       %-8s %s\n", presets[i].name, presets[i].about);
   fprintf(stderr,
@@ -106,8 +113,8 @@ static void usage(void) {
           "  --noise-gain A:B   remixes: the recorded noise scaled by A .. B dB (-3:9)\n"
           "  --speed S          remixes: the speech played 1/(1+S) .. (1+S) times as fast\n"
           "                     (tempo and pitch; 0, the default, leaves it as recorded)\n"
-          "  --hop N            STFT hop of the model (default the preset's: 256 for cnn,\n"
-          "                     512 for the others; n_fft stays 1024)\n"
+          "  --hop N            STFT hop of the model (default the preset's: 256 for cnn and\n"
+          "                     cnn2, 512 for the others; n_fft stays 1024)\n"
           "  --constant-lr      no cosine decay of the learning rate\n"
           "  --full             --course: train on the whole first 85 %% (no validation part)\n"
           "                     and keep the last (or averaged) weights: the final run, with\n"
@@ -204,9 +211,7 @@ static options parse(int argc, char **argv) {
   if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir)
     usage();
   if (!o.preset)
-    o.preset = find_preset(o.course ? "cnn" : "general");
-  if (!o.preset)
-    o.preset = find_preset("cnn");
+    o.preset = find_preset(o.course ? "cnn2" : "general");
   if (!o.hop)
     o.hop = o.preset->hop;
   if (!o.spec)

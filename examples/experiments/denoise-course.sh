@@ -16,17 +16,20 @@
 #                (--general), then fine-tuned on the course pair (--init; seeds 1, 2;
 #                learning rates 1e-3, 3e-4 and 2e-3; after 4 more epochs of pre-training;
 #                with speed-perturbed remixes; with a cosine schedule)
+#   cnn2         the cnn2 preset (batch-norm after each convolution, dropout 0.5 before
+#                the dense layer; seeds 1, 2); cnn2-search the runs that chose it
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
-#        general; default all but cnn-variants, cnn-wd and cnn-pretrained; each CNN run
-#        takes 25-45 minutes on one core, the whole script about 5 hours)
+#        cnn2 cnn2-search general; default all but cnn-variants, cnn-wd, cnn-pretrained
+#        and cnn2-search; each CNN run takes 14-45 minutes on one core, the whole script
+#        about 6 hours)
 set -euo pipefail
 build=${1:-build}
 out=${2:-out/denoise-course}
 shift 2 || shift $#
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(fc-original fc fc-mask cnn-512 cnn general)
+[ ${#stages[@]} -eq 0 ] && stages=(fc-original fc fc-mask cnn-512 cnn cnn2 general)
 bin=$build/examples
 mkdir -p "$out"
 . "$(dirname "$0")/common.sh" # run NAME COMMAND..., resumable
@@ -105,6 +108,32 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dens
       train cnn-wd-seed$seed --course --preset cnn --wd 0.05 --epochs 30 --constant-lr --average 8 \
         --seed $seed
     done
+    ;;
+  cnn2)
+    # the cnn2 preset (the --course default since 2026-11-26): batch-norm after each of
+    # the hop-256 CNN's convolutions and dropout 0.5 before its dense layer
+    for seed in 1 2; do
+      train cnn2-seed$seed --course --preset cnn2 --epochs 30 --constant-lr --average 8 --seed $seed
+    done
+    ;;
+  cnn2-search)
+    # the runs that chose cnn2: batch-norm alone, 8 remixes per epoch, dropout 0.5 alone
+    # (seeds 1, 2) and batch-norm with dropout 0.7
+    cnn_bn="input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2 bias=0; batchnorm; relu; \
+conv2d 16 3x5 pad=0x2 stride=1x2 bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 stride=1x2 \
+bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 bias=0; batchnorm; relu;"
+    train cnn-bn-seed1 --course --context 6,2 --spec "$cnn_bn dense 513; sigmoid" \
+      --epochs 30 --constant-lr --average 8 --seed 1
+    train cnn-remix8-seed1 --course --preset cnn --remix 8 --epochs 20 --constant-lr --average 8 \
+      --seed 1
+    for seed in 1 2; do
+      train cnn-dropout5-seed$seed --course --context 6,2 --spec "input 1x9x513; log; batchnorm; \
+conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2 \
+stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; dropout 0.5; dense 513; sigmoid" \
+        --epochs 30 --constant-lr --average 8 --seed $seed
+    done
+    train cnn-bn-dropout7-seed1 --course --context 6,2 --spec "$cnn_bn dropout 0.7; dense 513; \
+sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
