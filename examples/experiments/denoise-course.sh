@@ -118,7 +118,7 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dens
     ;;
   cnn2-search)
     # the runs that chose cnn2: batch-norm alone, 8 remixes per epoch, dropout 0.5 alone
-    # (seeds 1, 2) and batch-norm with dropout 0.7
+    # (seeds 1, 2) and batch-norm with dropout 0.7; then cnn2's variants
     cnn_bn="input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2 bias=0; batchnorm; relu; \
 conv2d 16 3x5 pad=0x2 stride=1x2 bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 stride=1x2 \
 bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 bias=0; batchnorm; relu;"
@@ -134,6 +134,14 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; dropout 0.5; dense 513; sigmoid" 
     done
     train cnn-bn-dropout7-seed1 --course --context 6,2 --spec "$cnn_bn dropout 0.7; dense 513; \
 sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
+    # cnn2 with speed-perturbed remixes; pre-trained on LibriSpeech, then fine-tuned
+    train cnn2-speed-seed1 --course --preset cnn2 --speed 0.1 --epochs 30 --constant-lr \
+      --average 8 --seed 1
+    train cnn2-general --general --preset cnn2 --epochs 4
+    for seed in 1 2; do
+      train cnn2-tuned-seed$seed --course --preset cnn2 --init "$out/cnn2-general.dlsc" \
+        --epochs 30 --constant-lr --average 8 --seed $seed
+    done
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
