@@ -37,6 +37,11 @@ train() { # NAME OPTIONS...
   local name=$1; shift
   run "$name" "$bin/dlsc-train-denoiser" "$@" --out "$out/$name.dlsc" --csv "$out/$name.csv"
 }
+cnn_dropout() { # RATE: the cnn preset's spec with dropout RATE before its dense layer
+  echo "input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 \
+stride=1x2; relu; conv2d 32 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; \
+dropout $1; dense 513; sigmoid"
+}
 for stage in "${stages[@]}"; do
   case $stage in
   fc-original) train fc-original --course --preset fc --remix 0 --epochs 40 ;;
@@ -59,9 +64,7 @@ for stage in "${stages[@]}"; do
     ;;
   cnn-variants)
     for seed in 1 2; do
-      train cnn-dropout-seed$seed --course --context 6,2 --spec "input 1x9x513; log; batchnorm; \
-conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2 \
-stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; dropout 0.2; dense 513; sigmoid" \
+      train cnn-dropout-seed$seed --course --context 6,2 --spec "$(cnn_dropout 0.2)" \
         --epochs 30 --constant-lr --average 8 --seed $seed
     done
     train cnn-17-frames --course --context 12,4 --spec "input 1x17x513; log; batchnorm; \
@@ -127,9 +130,7 @@ bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 bias=0; batchnorm; relu;"
     train cnn-remix8-seed1 --course --preset cnn --remix 8 --epochs 20 --constant-lr --average 8 \
       --seed 1
     for seed in 1 2; do
-      train cnn-dropout5-seed$seed --course --context 6,2 --spec "input 1x9x513; log; batchnorm; \
-conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2 \
-stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; dropout 0.5; dense 513; sigmoid" \
+      train cnn-dropout5-seed$seed --course --context 6,2 --spec "$(cnn_dropout 0.5)" \
         --epochs 30 --constant-lr --average 8 --seed $seed
     done
     train cnn-bn-dropout7-seed1 --course --context 6,2 --spec "$cnn_bn dropout 0.7; dense 513; \
