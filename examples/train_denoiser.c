@@ -576,8 +576,9 @@ static int run_course(const options *o) {
     return 1;
   }
   /* Protocol: train on [0, cut), score [cut, n). Epochs are chosen on the first tenth
-   * of the training part, [0, val_n): at 3.2 dB input it is as hard as the tail, where
-   * the rest of the training part is much easier (6.4 dB on average). */
+   * of the training part, [0, val_n): on the course pair its input SNR is 4.90 dB, nearer
+   * the tail's 3.28 dB than the rest of the training part's 7.17 dB (denoise-average
+   * prints all three). */
   size_t cut, val_n;
   course_split(n, &cut, &val_n);
   if (o->full)
