@@ -79,6 +79,7 @@ typedef struct options {
   float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
   float speed; /* remixes: speech sped up or slowed down by a factor up to 1 + speed */
+  float noise_speed; /* remixes: the same for the noise */
   size_t batch;
   float rate, weight_decay;
   uint64_t seed;
@@ -113,6 +114,7 @@ static void usage(void) {
           "  --noise-gain A:B   remixes: the recorded noise scaled by A .. B dB (-3:9)\n"
           "  --speed S          remixes: the speech played 1/(1+S) .. (1+S) times as fast\n"
           "                     (tempo and pitch; 0, the default, leaves it as recorded)\n"
+          "  --noise-speed S    remixes: the same for the noise (default 0)\n"
           "  --hop N            STFT hop of the model (default the preset's: 256 for cnn and\n"
           "                     cnn2, 512 for the others; n_fft stays 1024)\n"
           "  --constant-lr      no cosine decay of the learning rate\n"
@@ -194,6 +196,8 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--extra-speech") && ++i) o.extra_speech = (int)integer_option(a, v, 0, 1000000);
     else if (!strcmp(a, "--level") && ++i) o.level_range = (float)number_option(a, v, 0.0, 60.0);
     else if (!strcmp(a, "--speed") && ++i) o.speed = (float)number_option(a, v, 0.0, 1.0);
+    else if (!strcmp(a, "--noise-speed") && ++i)
+      o.noise_speed = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--noise-gain") && ++i) {
       if (sscanf(v, "%f:%f", &o.gain_low, &o.gain_high) != 2 || o.gain_low > o.gain_high) usage();
     }
@@ -265,6 +269,14 @@ static uint64_t mix_state;
 static double uniform01(void) {
   mix_state = mix_state * 6364136223846793005ULL + 1442695040888963407ULL;
   return (double)(mix_state >> 11) * 0x1.0p-53;
+}
+
+/* x played at a random speed in 1/(1 + range) .. 1 + range times as fast (tempo and
+ * pitch together): read as if recorded at speed x 16 kHz. A new buffer, *n_out long. */
+static float *play_at_random_speed(const float *x, size_t n, float range, size_t *n_out,
+                                   const char *what) {
+  double speed = exp(log1p(range) * (2.0 * uniform01() - 1.0));
+  return resample_or_exit(x, n, (int)lround(speed * SAMPLE_RATE), SAMPLE_RATE, n_out, what);
 }
 
 /* ---- the model and its training settings */
@@ -601,7 +613,7 @@ static int run_course(const options *o) {
   dlsc_model_t *model = build_model(o);
   float *noise = checked_alloc(NULL, train_n * sizeof *noise), *mix = checked_alloc(NULL, train_n * sizeof *mix);
   float *scaled = checked_alloc(NULL, train_n * sizeof *scaled);
-  float *stretched = NULL; /* --speed: the resampled speech */
+  float *stretched = NULL, *noise_stretched = NULL; /* --speed, --noise-speed: resampled */
   float *work = checked_alloc(NULL, n * sizeof *work);
   for (size_t i = 0; i < train_n; i++)
     noise[i] = train_noisy[i] - train_clean[i];
@@ -633,20 +645,22 @@ static int run_course(const options *o) {
       double gain_db = o->gain_low + (o->gain_high - o->gain_low) * uniform01();
       float gain = (float)pow(10.0, gain_db / 20.0);
       float level = (float)pow(10.0, o->level_range * (uniform01() * 1.5 - 1.0) / 20.0);
-      const float *speech = train_clean + offset;
+      const float *speech = train_clean + offset, *noise_played = noise;
+      size_t noise_n = train_n;
       if (o->speed > 0.0f) { /* drawn only then: runs without --speed mix as before */
-        /* played speed times as fast: read as if recorded at speed x 16 kHz */
-        double speed = exp(log1p(o->speed) * (2.0 * uniform01() - 1.0));
         size_t stretched_n;
         free(stretched);
-        stretched = resample_or_exit(speech, length, (int)lround(speed * SAMPLE_RATE),
-                                     SAMPLE_RATE, &stretched_n, "--speed");
+        speech = stretched = play_at_random_speed(speech, length, o->speed, &stretched_n, "--speed");
         length = stretched_n < length ? stretched_n : length; /* the mixing buffers' size */
-        speech = stretched;
+      }
+      if (o->noise_speed > 0.0f) { /* likewise: new noise material from the recorded noise */
+        free(noise_stretched);
+        noise_played = noise_stretched =
+            play_at_random_speed(noise, train_n, o->noise_speed, &noise_n, "--noise-speed");
       }
       for (size_t i = 0; i < length; i++) {
         scaled[i] = level * speech[i];
-        mix[i] = scaled[i] + level * gain * noise[(offset + i + shift) % train_n];
+        mix[i] = scaled[i] + level * gain * noise_played[(offset + i + shift) % noise_n];
       }
       check_status(dlsc_dataset_add_signal_pair(train, model_stft, mix, scaled, length),
                    "dataset");
@@ -708,6 +722,7 @@ static int run_course(const options *o) {
   free(mix);
   free(scaled);
   free(stretched);
+  free(noise_stretched);
   free(work);
   free(clean);
   free(noisy);
