@@ -209,6 +209,18 @@ static void sink_printf(text_sink *sink, const char *format, ...) {
     sink->length += (size_t)written;
 }
 
+/* " NAME=value" (or " value" for an empty name) with the fewest digits that read back as
+ * the same float: 0.1f prints as 0.1, not 0.100000001. */
+static void sink_float(text_sink *sink, const char *name, float value) {
+  char digits[32];
+  for (int precision = 1; precision <= 9; precision++) {
+    snprintf(digits, sizeof digits, "%.*g", precision, (double)value);
+    if (strtof(digits, NULL) == value)
+      break;
+  }
+  sink_printf(sink, " %s%s%s", name, *name ? "=" : "", digits);
+}
+
 static void describe_layer(text_sink *sink, const dlsc_layer *layer) {
   const dlsc_layer_config *c = &layer->config;
   sink_printf(sink, "%s", layer->ops->name);
@@ -218,7 +230,7 @@ static void describe_layer(text_sink *sink, const dlsc_layer *layer) {
   case DLSC_LAYER_CONV1D: sink_printf(sink, " %zu %zu", c->units, c->kernel_w); break;
   case DLSC_LAYER_MAXPOOL:
   case DLSC_LAYER_AVGPOOL: sink_printf(sink, " %zux%zu", c->kernel_h, c->kernel_w); break;
-  case DLSC_LAYER_DROPOUT: sink_printf(sink, " %.9g", (double)c->rate); break;
+  case DLSC_LAYER_DROPOUT: sink_float(sink, "", c->rate); break;
   default: break;
   }
   bool conv = c->kind == DLSC_LAYER_CONV2D || c->kind == DLSC_LAYER_CONV1D;
@@ -240,10 +252,10 @@ static void describe_layer(text_sink *sink, const dlsc_layer *layer) {
   if (c->kind == DLSC_LAYER_BATCHNORM || c->kind == DLSC_LAYER_LOG) {
     float default_eps = c->kind == DLSC_LAYER_LOG ? 1e-3f : 1e-5f;
     if (c->epsilon != default_eps)
-      sink_printf(sink, " eps=%.9g", (double)c->epsilon);
+      sink_float(sink, "eps", c->epsilon);
   }
   if (c->kind == DLSC_LAYER_BATCHNORM && c->momentum != 0.1f)
-    sink_printf(sink, " momentum=%.9g", (double)c->momentum);
+    sink_float(sink, "momentum", c->momentum);
 }
 
 static size_t print_model(const dlsc_model_t *model, char *text, size_t capacity) {

@@ -78,7 +78,28 @@ START_TEST(spec_errors_are_reported) {
   char text[128];
   size_t length;
   ck_assert_ok(dlsc_model_describe(model, text, sizeof text, &length));
-  ck_assert_str_eq(text, "input 1x4x4; batchnorm eps=2.41023336e-43");
+  ck_assert_str_eq(text, "input 1x4x4; batchnorm eps=2.41e-43");
+  dlsc_model_destroy(model);
+  ck_assert_ok(dlsc_model_create_from_spec(text, 1, &model)); /* and reads it back */
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+START_TEST(spec_numbers_print_with_the_fewest_digits) {
+  /* 0.1f is 0.100000001490116...: described as 0.1, which reads back as the same float. */
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(
+      "input 1x2x4; dropout 0.1; batchnorm eps=1e-4 momentum=0.3; dropout 0.123456789", 1, &model));
+  char text[128];
+  size_t length;
+  ck_assert_ok(dlsc_model_describe(model, text, sizeof text, &length));
+  ck_assert_str_eq(text,
+                   "input 1x2x4; dropout 0.1; batchnorm eps=0.0001 momentum=0.3; dropout 0.12345679");
+  dlsc_layer_config config;
+  ck_assert_ok(dlsc_model_get_layer(model, 0, &config, NULL));
+  ck_assert_float_eq(config.rate, 0.1f);
+  ck_assert_ok(dlsc_model_get_layer(model, 1, &config, NULL));
+  ck_assert_float_eq(config.momentum, 0.3f);
   dlsc_model_destroy(model);
 }
 END_TEST
@@ -713,6 +734,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, spec_builds_shapes_and_describes_itself);
   tcase_add_test(tc, spec_errors_are_reported);
+  tcase_add_test(tc, spec_numbers_print_with_the_fewest_digits);
   tcase_add_test(tc, add_layer_validates);
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
   tcase_add_test(tc, classify_gives_the_top_class_and_softmax);
