@@ -17,12 +17,13 @@
 #                learning rates 1e-3, 3e-4 and 2e-3; after 4 more epochs of pre-training;
 #                with speed-perturbed remixes; with a cosine schedule)
 #   cnn2         the cnn2 preset (batch-norm after each convolution, dropout 0.5 before
-#                the dense layer; seeds 1, 2); cnn2-search the runs that chose it
+#                the dense layer; seeds 1, 2); cnn2-search the runs that chose it;
+#                cnn2-variants the changes tried after it
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
-#        cnn2 cnn2-search general; default all but cnn-variants, cnn-wd, cnn-pretrained
-#        and cnn2-search; each CNN run takes 14-45 minutes on one core, the whole script
+#        cnn2 cnn2-search cnn2-variants general; default all but cnn-variants, cnn-wd,
+#        cnn-pretrained, cnn2-search and cnn2-variants; each CNN run takes 14-45 minutes on one core, the whole script
 #        about 6 hours)
 set -euo pipefail
 build=${1:-build}
@@ -42,6 +43,16 @@ cnn_dropout() { # RATE: the cnn preset's spec with dropout RATE before its dense
 stride=1x2; relu; conv2d 32 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; \
 dropout $1; dense 513; sigmoid"
 }
+# the cnn preset's trunk with batch-norm after each convolution (cnn2 without its head),
+# in two halves: the first two convolutions, then the last two
+bn_front="input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2 bias=0; batchnorm; relu; \
+conv2d 16 3x5 pad=0x2 stride=1x2 bias=0; batchnorm; relu;"
+bn_back() { # DROPOUT: the last two convolutions, each after dropout DROPOUT (0: none)
+  local d=""; [ "$1" != 0 ] && d="dropout $1;"
+  echo "$d conv2d 32 3x5 pad=0x2 stride=1x2 bias=0; batchnorm; relu; $d conv2d 32 3x5 \
+pad=0x2 bias=0; batchnorm; relu;"
+}
+cnn_bn="$bn_front $(bn_back 0)"
 for stage in "${stages[@]}"; do
   case $stage in
   fc-original) train fc-original --course --preset fc --remix 0 --epochs 40 ;;
@@ -122,9 +133,6 @@ stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; conv2d 32 3x5 pad=0x2; relu; dens
   cnn2-search)
     # the runs that chose cnn2: batch-norm alone, 8 remixes per epoch, dropout 0.5 alone
     # (seeds 1, 2) and batch-norm with dropout 0.7; then cnn2's variants
-    cnn_bn="input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2 bias=0; batchnorm; relu; \
-conv2d 16 3x5 pad=0x2 stride=1x2 bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 stride=1x2 \
-bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 bias=0; batchnorm; relu;"
     train cnn-bn-seed1 --course --context 6,2 --spec "$cnn_bn dense 513; sigmoid" \
       --epochs 30 --constant-lr --average 8 --seed 1
     train cnn-remix8-seed1 --course --preset cnn --remix 8 --epochs 20 --constant-lr --average 8 \
@@ -142,6 +150,35 @@ sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
     for seed in 1 2; do
       train cnn2-tuned-seed$seed --course --preset cnn2 --init "$out/cnn2-general.dlsc" \
         --epochs 30 --constant-lr --average 8 --seed $seed
+    done
+    ;;
+  cnn2-variants)
+    # tried on 2026-11-26/27, not adopted: dropout 0.1 in the trunk; a 1x1 convolution to
+    # 16 channels before the dense layer (half the weights); a centred window (4 frames
+    # of look-ahead; seeds 1, 2; and with --speed 0.1); a cosine schedule; speed-perturbed
+    # noise in the remixes; dropout 0.1 on the input; no level variation in the remixes;
+    # training on the whole 85 % (seeds 1, 2)
+    train cnn2-trunk-dropout-seed1 --course --context 6,2 --spec "$bn_front $(bn_back 0.1) \
+dropout 0.5; dense 513; sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
+    train cnn2-bottleneck16-seed1 --course --context 6,2 --spec "$cnn_bn conv2d 16 1x1 bias=0; \
+batchnorm; relu; dropout 0.5; dense 513; sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
+    for seed in 1 2; do
+      train cnn2-centred-seed$seed --course --preset cnn2 --context 4,4 --epochs 30 \
+        --constant-lr --average 8 --seed $seed
+    done
+    train cnn2-centred-speed-seed1 --course --preset cnn2 --context 4,4 --speed 0.1 \
+      --epochs 30 --constant-lr --average 8 --seed 1
+    train cnn2-cosine-seed1 --course --preset cnn2 --epochs 30 --average 8 --seed 1
+    train cnn2-noise-speed-seed1 --course --preset cnn2 --noise-speed 0.15 --epochs 30 \
+      --constant-lr --average 8 --seed 1
+    train cnn2-input-dropout-seed1 --course --context 6,2 --spec "${bn_front/log; batchnorm;/log; \
+batchnorm; dropout 0.1;} $(bn_back 0) dropout 0.5; dense 513; sigmoid" --epochs 30 \
+      --constant-lr --average 8 --seed 1
+    train cnn2-level0-seed1 --course --preset cnn2 --level 0 --epochs 30 --constant-lr \
+      --average 8 --seed 1
+    for seed in 1 2; do
+      train cnn2-full-seed$seed --course --preset cnn2 --full --epochs 30 --constant-lr \
+        --average 8 --seed $seed
     done
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
