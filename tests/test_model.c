@@ -95,7 +95,7 @@ START_TEST(spec_numbers_print_with_the_fewest_digits) {
   ck_assert_ok(dlsc_model_describe(model, text, sizeof text, &length));
   ck_assert_str_eq(text,
                    "input 1x2x4; dropout 0.1; batchnorm eps=0.0001 momentum=0.3; dropout 0.12345679");
-  dlsc_layer_config config;
+  dlsc_layer_config config = {.struct_size = sizeof config};
   ck_assert_ok(dlsc_model_get_layer(model, 0, &config, NULL));
   ck_assert_float_eq(config.rate, 0.1f);
   ck_assert_ok(dlsc_model_get_layer(model, 1, &config, NULL));
