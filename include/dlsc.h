@@ -195,9 +195,9 @@ DLSC_API dlsc_status dlsc_model_get_info(const dlsc_model_t *model, dlsc_model_i
 DLSC_API dlsc_status dlsc_model_get_layer(const dlsc_model_t *model, size_t index,
                                           dlsc_layer_config *config, dlsc_shape *output);
 /* The model as a spec string (the grammar of create_from_spec; numbers with the fewest
- * digits that read back exactly). *length gets the size
- * needed, terminating NUL included: with text NULL (capacity 0) that is all, a size
- * query; a smaller capacity gets DLSC_ERR_BUFFER_TOO_SMALL, text untouched. */
+ * digits that read back exactly). *length gets the size needed, terminating NUL
+ * included: with text NULL (capacity 0) that is all, a size query; a smaller capacity
+ * gets DLSC_ERR_BUFFER_TOO_SMALL, text untouched. */
 DLSC_API dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, size_t capacity,
                                          size_t *length);
 
