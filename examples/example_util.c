@@ -143,3 +143,25 @@ void course_split(size_t n, size_t *cut, size_t *validation) {
   *cut = (size_t)(0.85 * (double)n / 512) * 512;
   *validation = (size_t)(0.1 * (double)*cut / 512) * 512;
 }
+
+void read_course_pair(float **clean, float **noisy, size_t *n) {
+  char path[4096], error[512];
+  float *audio[2];
+  size_t length[2];
+  int rate;
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/speech/course/train_%s_male.wav", data_directory(),
+             i ? "dirty" : "clean");
+    if (read_audio(path, 0, &audio[i], &length[i], &rate, error, sizeof error) != 0) {
+      fprintf(stderr, "%s\n", error);
+      exit(1);
+    }
+  }
+  if (length[0] != length[1] || length[0] < 40 * 512) {
+    fprintf(stderr, "the course pair is not two aligned recordings\n");
+    exit(1);
+  }
+  *clean = audio[0];
+  *noisy = audio[1];
+  *n = length[0];
+}

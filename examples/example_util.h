@@ -32,6 +32,10 @@ double now_seconds(void);
  * the training part, [0, validation), validates. */
 void course_split(size_t n, size_t *cut, size_t *validation);
 
+/* The course pair from data_directory(): clean and noisy, n samples each (free both);
+ * exits with a message when they cannot be read or are not two aligned recordings. */
+void read_course_pair(float **clean, float **noisy, size_t *n);
+
 /* $DLSC_DATA, else ../shared/data relative to the working directory, else the
  * default compiled in (the source tree's ../shared/data). */
 const char *data_directory(void);

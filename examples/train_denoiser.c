@@ -74,7 +74,8 @@ typedef struct options {
   const char *spec; /* overrides the preset's */
   size_t before, after, hop;
   int course, general, context_given, epochs, remix, mixes_per_utterance, constant_rate, average;
-  int full;
+  int full, target_given;
+  dlsc_target target; /* the preset's unless --target */
   int extra_speech; /* --course: LibriSpeech utterances mixed with the course noise */
   float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
@@ -115,6 +116,9 @@ static void usage(void) {
           "  --speed S          remixes: the speech played 1/(1+S) .. (1+S) times as fast\n"
           "                     (tempo and pitch; 0, the default, leaves it as recorded)\n"
           "  --noise-speed S    remixes: the same for the noise (default 0)\n"
+          "  --target NAME      what the mask output learns: phase-sensitive (|S| cos of the\n"
+          "                     phase difference; the mask presets' default) or magnitude\n"
+          "                     (|S|)\n"
           "  --hop N            STFT hop of the model (default the preset's: 256 for cnn and\n"
           "                     cnn2, 512 for the others; n_fft stays 1024)\n"
           "  --constant-lr      no cosine decay of the learning rate\n"
@@ -198,6 +202,12 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--speed") && ++i) o.speed = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--noise-speed") && ++i)
       o.noise_speed = (float)number_option(a, v, 0.0, 1.0);
+    else if (!strcmp(a, "--target") && ++i) {
+      if (!strcmp(v, "magnitude")) o.target = DLSC_TARGET_MAGNITUDE;
+      else if (!strcmp(v, "phase-sensitive")) o.target = DLSC_TARGET_PHASE_SENSITIVE;
+      else usage();
+      o.target_given = 1;
+    }
     else if (!strcmp(a, "--noise-gain") && ++i) {
       if (sscanf(v, "%f:%f", &o.gain_low, &o.gain_high) != 2 || o.gain_low > o.gain_high) usage();
     }
@@ -220,6 +230,8 @@ static options parse(int argc, char **argv) {
     o.hop = o.preset->hop;
   if (!o.spec)
     o.spec = o.preset->spec;
+  if (!o.target_given)
+    o.target = o.preset->target;
   set_context(&o);
   if (!o.data)
     o.data = data_directory();
@@ -361,7 +373,7 @@ static dlsc_dataset_t *new_frames(const options *o) {
   dlsc_frames_config_init(&frames);
   frames.context_before = o->before;
   frames.context_after = o->after;
-  frames.target = o->preset->target;
+  frames.target = o->target;
   dlsc_dataset_t *dataset;
   check_status(dlsc_dataset_create_frames(&frames, o->seed, &dataset), "dataset");
   return dataset;

@@ -18,13 +18,14 @@
 #                with speed-perturbed remixes; with a cosine schedule)
 #   cnn2         the cnn2 preset (batch-norm after each convolution, dropout 0.5 before
 #                the dense layer; seeds 1, 2); cnn2-search the runs that chose it;
-#                cnn2-variants the changes tried after it
+#                cnn2-variants the changes tried after it; cnn2-phase the mask learning
+#                |S| and Griffin-Lim phase re-estimation (denoise-phase)
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
-#        cnn2 cnn2-search cnn2-variants general; default all but cnn-variants, cnn-wd,
-#        cnn-pretrained, cnn2-search and cnn2-variants; each CNN run takes 14-45 minutes on one core, the whole script
-#        about 6 hours)
+#        cnn2 cnn2-search cnn2-variants cnn2-phase general; default all but cnn-variants,
+#        cnn-wd, cnn-pretrained, cnn2-search, cnn2-variants and cnn2-phase; each CNN
+#        run takes 14-45 minutes on one core, the whole script about 6 hours)
 set -euo pipefail
 build=${1:-build}
 out=${2:-out/denoise-course}
@@ -179,6 +180,22 @@ batchnorm; dropout 0.1;} $(bn_back 0) dropout 0.5; dense 513; sigmoid" --epochs 
     for seed in 1 2; do
       train cnn2-full-seed$seed --course --preset cnn2 --full --epochs 30 --constant-lr \
         --average 8 --seed $seed
+    done
+    ;;
+  cnn2-phase)
+    # tried on 2026-11-27, not adopted: the mask learning |S| instead of the
+    # phase-sensitive target (seeds 1, 2); then, for the clean magnitude, these and
+    # cnn2's models (stage cnn2), the SNR after 0, 1, 2, 4, 8, 16 Griffin-Lim iterations
+    # from the noisy phase
+    for seed in 1 2; do
+      train cnn2-magnitude-seed$seed --course --preset cnn2 --target magnitude --epochs 30 \
+        --constant-lr --average 8 --seed $seed
+    done
+    echo "the clean magnitude:"
+    "$bin/denoise-phase" --oracle
+    for model in cnn2-seed1 cnn2-seed2 cnn2-magnitude-seed1 cnn2-magnitude-seed2; do
+      echo "$model:"
+      "$bin/denoise-phase" "$out/$model.dlsc"
     done
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;

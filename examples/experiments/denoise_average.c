@@ -50,31 +50,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: denoise-average [--shifts 1|2|4] MODEL.dlsc ...\n");
     return 2;
   }
-  char path[2][4096], error[512];
-  float *audio[2];
-  size_t n[2];
-  int rate;
-  for (int i = 0; i < 2; i++) {
-    snprintf(path[i], sizeof path[i], "%s/speech/course/train_%s_male.wav", data_directory(),
-             i ? "dirty" : "clean");
-    if (read_audio(path[i], 0, &audio[i], &n[i], &rate, error, sizeof error) != 0) {
-      fprintf(stderr, "%s\n", error);
-      return 1;
-    }
-  }
-  const float *clean = audio[0], *noisy = audio[1];
-  if (n[0] != n[1] || n[0] < 40 * 512) {
-    fprintf(stderr, "the course pair is not two aligned recordings\n");
-    return 1;
-  }
+  float *clean, *noisy;
+  size_t n;
+  read_course_pair(&clean, &noisy, &n);
   size_t cut, validation;
-  course_split(n[0], &cut, &validation);
-  size_t parts[2][2] = {{0, validation}, {cut, n[0] - cut}};
-  float *out = checked_alloc(NULL, n[0] * sizeof *out);
-  float *sum[2] = {checked_alloc(NULL, n[0] * sizeof(float)),
-                   checked_alloc(NULL, n[0] * sizeof(float))};
-  memset(sum[0], 0, n[0] * sizeof(float));
-  memset(sum[1], 0, n[0] * sizeof(float));
+  course_split(n, &cut, &validation);
+  size_t parts[2][2] = {{0, validation}, {cut, n - cut}};
+  float *out = checked_alloc(NULL, n * sizeof *out);
+  float *sum[2] = {checked_alloc(NULL, n * sizeof(float)), checked_alloc(NULL, n * sizeof(float))};
+  memset(sum[0], 0, n * sizeof(float));
+  memset(sum[1], 0, n * sizeof(float));
   int models = argc - first;
   for (int a = first; a < argc; a++) {
     dlsc_model_t *model;
@@ -90,7 +75,7 @@ int main(int argc, char **argv) {
     printf("%s: training part %.2f dB (input %.2f dB), validation input %.2f dB, tail input "
            "%.2f dB\n", argv[a], snr_of(clean + validation, out, train),
            snr_of(clean + validation, noisy + validation, train),
-           snr_of(clean, noisy, validation), snr_of(clean + cut, noisy + cut, n[0] - cut));
+           snr_of(clean, noisy, validation), snr_of(clean + cut, noisy + cut, n - cut));
     for (int k = 1; k <= 4; k *= 2) {
       double snr[2];
       for (int p = 0; p < 2; p++) {
@@ -114,7 +99,7 @@ int main(int argc, char **argv) {
   free(out);
   free(sum[0]);
   free(sum[1]);
-  free(audio[0]);
-  free(audio[1]);
+  free(clean);
+  free(noisy);
   return 0;
 }
