@@ -539,6 +539,16 @@ DLSC_API dlsc_status dlsc_stft_create_for_model(const dlsc_model_t *model, dlsc_
  * noisy). The STFT must have the model's n_fft, hop and window. */
 DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *noisy,
                                   size_t n_samples, float *out);
+/* The gains dlsc_denoise applies, for callers who resynthesise themselves: magnitude
+ * holds n_frames noisy frames [n_frames][n_bins] (dlsc_stft_forward with the model's
+ * STFT); gains gets [n_frames][n_bins], the mask (or |X| / |Y|, 0 where |Y| is 0) that
+ * multiplies each noisy bin; frames outside the n_frames are zeros, as in dlsc_denoise.
+ * The noisy complex spectrum times gains, through dlsc_stft_inverse_complex, is
+ * dlsc_denoise's output to 1e-6 of the peak (a magnitude model's output at a bin where
+ * |Y| is 0 aside). gains may be magnitude (in place). Non-finite magnitudes:
+ * DLSC_ERR_NUMERIC, negative ones DLSC_ERR_INVALID_ARGUMENT, gains untouched. */
+DLSC_API dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude,
+                                        size_t n_frames, float *gains);
 
 /* Streaming: push chunks of any size, get the same number of samples back, delayed by
  * a fixed latency of n_fft - 1 + context_after * hop samples (zeros come out first).

@@ -2,7 +2,8 @@
  * frames pushed samples exactly as dlsc_stft_forward does, runs the model on each
  * frame's context window as soon as the window is complete, resynthesises with the
  * noisy phase, and queues finished samples. The whole-signal call is the stream fed
- * one big chunk, so the two agree. */
+ * one big chunk, so the two agree; dlsc_denoise_gains feeds it magnitude frames and
+ * takes each frame's gains instead of resynthesising. */
 #include "stft.h"
 
 #include <stdlib.h>
@@ -32,6 +33,8 @@ typedef struct engine {
   double *ring;          /* overlap-add of the frames up to n_processed (dlsc_stft_overlap_add) */
   float *queue;          /* finished samples not yet emitted, a ring */
   size_t queue_capacity, queue_start, queue_count;
+
+  float *gains;          /* dlsc_denoise_gains: [frame][bin] written instead of synthesis */
 
   size_t samples_in, emitted;
   bool ending;           /* flushing: the signal ended at samples_in */
@@ -204,23 +207,32 @@ static void compute_features(engine *e) {
   }
 }
 
-/* The denoised frame keeps the noisy phase: Y scaled by mask, or by |X| / |Y|. */
+/* A model output as the factor of its noisy bin: the mask, or |X| / |Y| (0 where
+ * |Y| is 0). A non-finite output mutes its bin rather than poisoning the signal. */
+static float bin_gain(int mask, float value, float noisy) {
+  value = value - value == 0.0f ? value : 0.0f;
+  if (mask)
+    return value;
+  return noisy > 0.0f && value > 0.0f ? value / noisy : 0.0f;
+}
+
+/* The denoised frame keeps the noisy phase: Y scaled by its gains. */
 static void synthesize(engine *e, size_t frame, const float *output) {
   const float *noisy = e->magnitudes + (frame - e->first_held) * e->bins;
+  if (e->gains) {
+    for (size_t b = 0; b < e->bins; b++)
+      e->gains[frame * e->bins + b] = bin_gain(e->config.mask, output[b], noisy[b]);
+    return;
+  }
   const float *spectrum = e->spectra + 2 * (frame - e->first_held) * e->bins;
   float *out = e->frame_spectrum;
   for (size_t b = 0; b < e->bins; b++) {
-    float value = output[b], re = spectrum[2 * b], im = spectrum[2 * b + 1];
-    /* A non-finite model output mutes its bin rather than poisoning the signal. */
-    value = value - value == 0.0f ? value : 0.0f;
-    if (e->config.mask) {
-      out[2 * b] = value * re;
-      out[2 * b + 1] = value * im;
-    } else if (noisy[b] > 0.0f) {
-      float gain = (value > 0.0f ? value : 0.0f) / noisy[b];
-      out[2 * b] = gain * re;
-      out[2 * b + 1] = gain * im;
-    } else { /* no noisy phase: phase 0, as atan2(0, 0) gives */
+    float gain = bin_gain(e->config.mask, output[b], noisy[b]);
+    if (e->config.mask || noisy[b] > 0.0f) {
+      out[2 * b] = gain * spectrum[2 * b];
+      out[2 * b + 1] = gain * spectrum[2 * b + 1];
+    } else { /* no noisy phase: the magnitude at phase 0, as atan2(0, 0) gives */
+      float value = bin_gain(1, output[b], 0.0f);
       out[2 * b] = value > 0.0f ? value : 0.0f;
       out[2 * b + 1] = 0.0f;
     }
@@ -373,6 +385,45 @@ dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *no
   }
   free(scratch);
   engine_free(&e);
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude, size_t n_frames,
+                               float *gains) {
+  if (!model || !magnitude || !gains || n_frames == 0 || !model->has_denoise)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  DLSC_TRY(check_model_fits(model, &model->denoise));
+  size_t bins = model->denoise.n_fft / 2 + 1;
+  if (n_frames > SIZE_MAX / sizeof(float) / bins)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (!dlsc_all_finite(magnitude, n_frames * bins))
+    return DLSC_ERR_NUMERIC;
+  for (size_t i = 0; i < n_frames * bins; i++)
+    if (magnitude[i] < 0.0f)
+      return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_stft_t *stft;
+  DLSC_TRY(dlsc_stft_create_for_model(model, &stft));
+  engine e;
+  dlsc_status status = engine_init(&e, model, stft);
+  if (status != DLSC_OK) {
+    dlsc_stft_destroy(stft);
+    return status;
+  }
+  /* Frames are copied in before any gain of theirs is written: gains may be magnitude. */
+  e.gains = gains;
+  for (size_t t = 0; t < n_frames; t++) {
+    if (e.n_analysed - e.first_held == e.held_capacity)
+      run_ready(&e, 1);
+    memcpy(e.magnitudes + (e.n_analysed - e.first_held) * bins, magnitude + t * bins,
+           bins * sizeof *magnitude);
+    e.n_analysed++;
+    run_ready(&e, ENGINE_BATCH);
+  }
+  e.ending = true;
+  e.total_frames = n_frames;
+  run_ready(&e, 1);
+  engine_free(&e);
+  dlsc_stft_destroy(stft);
   return DLSC_OK;
 }
 

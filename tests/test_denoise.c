@@ -195,6 +195,13 @@ START_TEST(denoise_is_the_model_on_every_context_window) {
                  bins * sizeof *mag);
       }
     ck_assert_ok(dlsc_model_predict(model, windows, frames, mask));
+    /* dlsc_denoise_gains gives those masks (here in place of the magnitudes) */
+    float *gains = malloc(frames * bins * sizeof *gains);
+    memcpy(gains, mag, frames * bins * sizeof *mag);
+    ck_assert_ok(dlsc_denoise_gains(model, gains, frames, gains));
+    ck_assert_msg(max_abs_diff(gains, mask, frames * bins) < 1e-6, "model %zu: gains differ by %g",
+                  m, max_abs_diff(gains, mask, frames * bins));
+    free(gains);
     for (size_t i = 0; i < frames * bins; i++)
       mag[i] *= mask[i];
     ck_assert_ok(dlsc_stft_inverse(stft, mag, phase, frames, want, n));
@@ -212,6 +219,76 @@ START_TEST(denoise_is_the_model_on_every_context_window) {
     dlsc_stft_destroy(stft);
     dlsc_model_destroy(model);
   }
+}
+END_TEST
+
+/* A model that outputs magnitudes: its gains are |X| / |Y|, and the noisy spectrum times
+ * them resynthesises to dlsc_denoise's output, for signals shorter than the context too;
+ * bad frames and models get a status and leave gains and model as they were. */
+START_TEST(gains_resynthesise_to_the_denoised_signal) {
+  dlsc_model_t *model = denoiser(256, 128, 2, 1, 0, false);
+  dlsc_stft_t *stft = stft_for(256, 128);
+  const size_t bins = 129;
+  static const size_t lengths[] = {100, 3001};
+  for (size_t l = 0; l < 2; l++) {
+    size_t n = lengths[l], frames;
+    ck_assert_ok(dlsc_stft_n_frames(stft, n, &frames));
+    float *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    float *gains = malloc(frames * bins * sizeof *gains);
+    float *spectrum = malloc(2 * frames * bins * sizeof *spectrum);
+    fill_uniform(x, n, -0.5f, 0.5f, 11 + l);
+    ck_assert_ok(dlsc_denoise(model, stft, x, n, want));
+    ck_assert_ok(dlsc_stft_forward(stft, x, n, gains, NULL, frames));
+    ck_assert_ok(dlsc_denoise_gains(model, gains, frames, gains));
+    ck_assert_ok(dlsc_stft_forward_complex(stft, x, n, spectrum, frames));
+    for (size_t i = 0; i < frames * bins; i++) {
+      spectrum[2 * i] *= gains[i];
+      spectrum[2 * i + 1] *= gains[i];
+    }
+    ck_assert_ok(dlsc_stft_inverse_complex(stft, spectrum, frames, got, n));
+    ck_assert_double_gt(max_abs_diff(x, want, n), 1e-2); /* the model does change things */
+    ck_assert_msg(max_abs_diff(want, got, n) < 1e-6, "length %zu: differs by %g", n,
+                  max_abs_diff(want, got, n));
+    free(x);
+    free(want);
+    free(got);
+    free(gains);
+    free(spectrum);
+  }
+  /* refusals */
+  float magnitude[3 * 129], gains[3 * 129], again[3 * 129];
+  fill_uniform(magnitude, 3 * bins, 0.0f, 2.0f, 5);
+  for (size_t i = 0; i < 3 * bins; i++)
+    gains[i] = 42.0f;
+  ck_assert_status(dlsc_denoise_gains(NULL, magnitude, 3, gains), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_denoise_gains(model, NULL, 3, gains), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_denoise_gains(model, magnitude, 3, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_denoise_gains(model, magnitude, 0, gains), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_denoise_gains(model, magnitude, SIZE_MAX / 8, gains),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  magnitude[200] = NAN;
+  ck_assert_status(dlsc_denoise_gains(model, magnitude, 3, gains), DLSC_ERR_NUMERIC);
+  magnitude[200] = -0.5f;
+  ck_assert_status(dlsc_denoise_gains(model, magnitude, 3, gains), DLSC_ERR_INVALID_ARGUMENT);
+  for (size_t i = 0; i < 3 * bins; i++)
+    ck_assert_float_eq(gains[i], 42.0f);
+  magnitude[200] = 0.0f; /* a zero bin: gain 0 */
+  ck_assert_ok(dlsc_denoise_gains(model, magnitude, 3, gains));
+  ck_assert_float_eq(gains[200], 0.0f);
+  ck_assert_ok(dlsc_denoise_gains(model, magnitude, 3, again)); /* the model is as it was */
+  ck_assert_mem_eq(gains, again, sizeof gains);
+  dlsc_model_t *plain;
+  ck_assert_ok(dlsc_model_create_from_spec("input 1x4x129; dense 129", 1, &plain));
+  ck_assert_status(dlsc_denoise_gains(plain, magnitude, 3, gains), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_layer_config dense;
+  dlsc_layer_config_init(&dense, DLSC_LAYER_DENSE);
+  dense.units = 3;
+  ck_assert_ok(dlsc_model_add_layer(model, &dense));
+  ck_assert_status(dlsc_denoise_gains(model, magnitude, 3, gains), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_mem_eq(gains, again, sizeof gains);
+  dlsc_model_destroy(plain);
+  dlsc_model_destroy(model);
+  dlsc_stft_destroy(stft);
 }
 END_TEST
 
@@ -467,6 +544,7 @@ int main(void) {
   tcase_add_test(tc, identity_mask_reconstructs_at_hop_1);
   tcase_add_test(tc, stream_matches_whole_signal_for_any_chunking);
   tcase_add_test(tc, denoise_is_the_model_on_every_context_window);
+  tcase_add_test(tc, gains_resynthesise_to_the_denoised_signal);
   tcase_add_test(tc, row_prefix_stops_at_the_first_layer_that_mixes_rows);
   tcase_add_test(tc, stream_outlives_its_source_model_and_refuses_nan);
   tcase_add_test(tc, mismatches_and_bad_samples_get_a_status);

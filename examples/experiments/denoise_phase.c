@@ -4,8 +4,8 @@
  *   build/examples/denoise-phase MODEL.dlsc|--oracle [ITERATIONS]
  *
  * On the course pair's validation part and test tail (the splits of dlsc-train-denoiser
- * --course), takes the model's magnitude estimate (mask x |Y|, or its output) with the
- * noisy phase, as dlsc_denoise does, then runs Griffin-Lim: the waveform's STFT keeps
+ * --course), takes the model's magnitude estimate (its gains x |Y|) with the noisy
+ * phase, as dlsc_denoise does, then runs Griffin-Lim: the waveform's STFT keeps
  * its phase and takes the estimated magnitude again, ITERATIONS times (default 16). Prints
  * the SNR after 0, 1, 2, 4, 8, ... iterations; 0 is dlsc_denoise's result. --oracle
  * takes the clean magnitude instead (1024-point Hann STFT, hop 256): what the iterations
@@ -18,29 +18,20 @@
 
 #include "example_util.h"
 
-/* The model's magnitude estimate for every frame of spectrum (n_frames x n_bins
- * interleaved complex): windows of context frames, zeros outside the signal. */
-static void estimate_magnitudes(dlsc_model_t *model, const dlsc_denoise_config *config,
-                                const float *spectrum, size_t n_frames, size_t n_bins,
+/* The estimated magnitude of each bin: the model's gains (dlsc_denoise_gains) times the
+ * noisy magnitude, or with no model the clean magnitude. */
+static void estimate_magnitudes(dlsc_model_t *model, dlsc_stft_t *stft, const float *noisy,
+                                const float *clean, size_t n, size_t n_frames, size_t n_bins,
                                 float *magnitude) {
-  size_t window = config->context_before + 1 + config->context_after;
-  float *noisy = checked_alloc(NULL, n_frames * n_bins * sizeof *noisy);
-  float *inputs = checked_alloc(NULL, n_frames * window * n_bins * sizeof *inputs);
-  for (size_t i = 0; i < n_frames * n_bins; i++)
-    noisy[i] = hypotf(spectrum[2 * i], spectrum[2 * i + 1]);
-  memset(inputs, 0, n_frames * window * n_bins * sizeof *inputs);
-  for (size_t t = 0; t < n_frames; t++)
-    for (size_t r = 0; r < window; r++) {
-      ptrdiff_t frame = (ptrdiff_t)(t + r) - (ptrdiff_t)config->context_before;
-      if (frame >= 0 && (size_t)frame < n_frames)
-        memcpy(inputs + (t * window + r) * n_bins, noisy + (size_t)frame * n_bins,
-               n_bins * sizeof *inputs);
-    }
-  check_status(dlsc_model_predict(model, inputs, n_frames, magnitude), "predict");
-  for (size_t i = 0; i < n_frames * n_bins; i++)
-    magnitude[i] = config->mask ? magnitude[i] * noisy[i] : fmaxf(magnitude[i], 0.0f);
-  free(noisy);
-  free(inputs);
+  float *gains = checked_alloc(NULL, n_frames * n_bins * sizeof *gains);
+  check_status(dlsc_stft_forward(stft, model ? noisy : clean, n, magnitude, NULL, n_frames),
+               "stft");
+  if (model) {
+    check_status(dlsc_denoise_gains(model, magnitude, n_frames, gains), "gains");
+    for (size_t i = 0; i < n_frames * n_bins; i++)
+      magnitude[i] *= gains[i];
+  }
+  free(gains);
 }
 
 /* spectrum's phase with magnitude (phase 0 where spectrum is 0, as atan2 gives). */
@@ -66,8 +57,6 @@ int main(int argc, char **argv) {
   course_split(n, &cut, &validation);
   dlsc_model_t *model = NULL;
   dlsc_stft_t *stft;
-  dlsc_denoise_config config;
-  dlsc_denoise_config_init(&config);
   if (!strcmp(argv[1], "--oracle")) {
     dlsc_stft_config stft_config;
     dlsc_stft_config_init(&stft_config);
@@ -75,7 +64,6 @@ int main(int argc, char **argv) {
     check_status(dlsc_stft_create(&stft_config, &stft), "stft");
   } else {
     check_status(dlsc_model_load_file(argv[1], &model), argv[1]);
-    check_status(dlsc_model_get_denoise(model, &config), argv[1]);
     check_status(dlsc_stft_create_for_model(model, &stft), argv[1]);
   }
   const char *names[2] = {"validation", "tail"};
@@ -87,16 +75,9 @@ int main(int argc, char **argv) {
     float *spectrum = checked_alloc(NULL, n_frames * n_bins * 2 * sizeof *spectrum);
     float *magnitude = checked_alloc(NULL, n_frames * n_bins * sizeof *magnitude);
     float *out = checked_alloc(NULL, length * sizeof *out);
-    if (model) {
-      check_status(dlsc_stft_forward_complex(stft, noisy + start, length, spectrum, n_frames),
-                   "stft");
-      estimate_magnitudes(model, &config, spectrum, n_frames, n_bins, magnitude);
-    } else {
-      check_status(dlsc_stft_forward(stft, clean + start, length, magnitude, NULL, n_frames),
-                   "stft");
-      check_status(dlsc_stft_forward_complex(stft, noisy + start, length, spectrum, n_frames),
-                   "stft");
-    }
+    estimate_magnitudes(model, stft, noisy + start, clean + start, length, n_frames, n_bins,
+                        magnitude);
+    check_status(dlsc_stft_forward_complex(stft, noisy + start, length, spectrum, n_frames), "stft");
     printf("%s, SNR after 0, 1, 2, 4, ... iterations:", names[p]);
     for (int k = 0; k <= iterations; k++) {
       impose(spectrum, magnitude, n_frames * n_bins);

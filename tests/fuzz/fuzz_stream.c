@@ -4,10 +4,41 @@
  * signal (1 .. 6,000 samples at audio levels) and the sizes of the chunks it is pushed in,
  * with a NaN chunk now and then, which must be refused and leave the stream as it was.
  * The stream's output after its latency must equal dlsc_denoise's to 1e-6 of the
- * larger of 1 and the result's peak (dlsc.h); any other outcome aborts. */
+ * larger of 1 and the result's peak (dlsc.h), and so must the noisy spectrum times
+ * dlsc_denoise_gains' gains, resynthesised; any other outcome aborts. */
 #include "fuzz.h"
 
 #include <math.h>
+
+/* The largest difference between whole and the noisy spectrum of x times the model's
+ * gains, resynthesised; 0 when a magnitude model meets a zero bin (no gain for it). */
+static double gains_difference(dlsc_model_t *model, dlsc_stft_t *stft, int mask, const float *x,
+                               size_t n, const float *whole) {
+  size_t frames, bins;
+  fuzz_require(dlsc_stft_n_frames(stft, n, &frames) == DLSC_OK &&
+               dlsc_stft_n_bins(stft, &bins) == DLSC_OK, "stft sizes");
+  float *gains = malloc(frames * bins * sizeof *gains);
+  float *spectrum = malloc(2 * frames * bins * sizeof *spectrum), *y = malloc(n * sizeof *y);
+  fuzz_require(gains && spectrum && y, "out of memory");
+  fuzz_require(dlsc_stft_forward(stft, x, n, gains, NULL, frames) == DLSC_OK, "forward");
+  int zero_bin = 0;
+  for (size_t i = 0; i < frames * bins; i++)
+    zero_bin |= gains[i] == 0.0f;
+  fuzz_require(dlsc_denoise_gains(model, gains, frames, gains) == DLSC_OK, "gains");
+  fuzz_require(dlsc_stft_forward_complex(stft, x, n, spectrum, frames) == DLSC_OK, "forward");
+  for (size_t i = 0; i < frames * bins; i++) {
+    spectrum[2 * i] *= gains[i];
+    spectrum[2 * i + 1] *= gains[i];
+  }
+  fuzz_require(dlsc_stft_inverse_complex(stft, spectrum, frames, y, n) == DLSC_OK, "inverse");
+  double difference = 0.0;
+  for (size_t i = 0; i < n && (mask || !zero_bin); i++)
+    difference = fmax(difference, fabs((double)y[i] - whole[i]));
+  free(gains);
+  free(spectrum);
+  free(y);
+  return difference;
+}
 
 static dlsc_model_t *make_model(fuzz_input *in, size_t window, size_t bins, int *mask) {
   char spec[512];
@@ -66,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     x[i] = level * (float)((double)(state >> 40) / (double)(1 << 24) - 0.5);
   }
   fuzz_require(dlsc_denoise(model, stft, x, n, whole) == DLSC_OK, "denoise");
+  double gains_off = gains_difference(model, stft, mask, x, n, whole);
 
   dlsc_stream_t *stream = NULL;
   fuzz_require(dlsc_stream_create(model, &stream) == DLSC_OK, "stream_create");
@@ -99,6 +131,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             config.n_fft, config.hop_length, (int)config.window, config.context_before,
             config.context_after, n, difference, peak);
     fuzz_require(0, "the stream differs from the whole-signal result");
+  }
+  if (!(gains_off <= 1e-6 * peak)) {
+    fprintf(stderr, "n_fft %zu hop %zu window %d context %zu+1+%zu n %zu: gains differ by %g\n",
+            config.n_fft, config.hop_length, (int)config.window, config.context_before,
+            config.context_after, n, gains_off);
+    fuzz_require(0, "the resynthesised gains differ from the whole-signal result");
   }
   free(x);
   free(whole);
