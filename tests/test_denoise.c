@@ -233,9 +233,9 @@ START_TEST(gains_resynthesise_to_the_denoised_signal) {
   for (size_t l = 0; l < 2; l++) {
     size_t n = lengths[l], frames;
     ck_assert_ok(dlsc_stft_n_frames(stft, n, &frames));
-    float *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
-    float *gains = malloc(frames * bins * sizeof *gains);
-    float *spectrum = malloc(2 * frames * bins * sizeof *spectrum);
+    /* one block: the signal, dlsc_denoise's output, the resynthesis, gains, spectrum */
+    float *x = malloc((3 * n + 3 * frames * bins) * sizeof *x), *want = x + n, *got = want + n;
+    float *gains = got + n, *spectrum = gains + frames * bins;
     fill_uniform(x, n, -0.5f, 0.5f, 11 + l);
     ck_assert_ok(dlsc_denoise(model, stft, x, n, want));
     ck_assert_ok(dlsc_stft_forward(stft, x, n, gains, NULL, frames));
@@ -250,10 +250,6 @@ START_TEST(gains_resynthesise_to_the_denoised_signal) {
     ck_assert_msg(max_abs_diff(want, got, n) < 1e-6, "length %zu: differs by %g", n,
                   max_abs_diff(want, got, n));
     free(x);
-    free(want);
-    free(got);
-    free(gains);
-    free(spectrum);
   }
   /* refusals */
   float magnitude[3 * 129], gains[3 * 129], again[3 * 129];
