@@ -19,12 +19,13 @@
 #   cnn2         the cnn2 preset (batch-norm after each convolution, dropout 0.5 before
 #                the dense layer; seeds 1, 2); cnn2-search the runs that chose it;
 #                cnn2-variants the changes tried after it; cnn2-phase the mask learning
-#                |S| and Griffin-Lim phase re-estimation (denoise-phase)
+#                |S| and Griffin-Lim phase re-estimation (denoise-phase); cnn2-width a
+#                third seed of cnn2, a hidden dense layer, twice the channels
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
-#        cnn2 cnn2-search cnn2-variants cnn2-phase general; default all but cnn-variants,
-#        cnn-wd, cnn-pretrained, cnn2-search, cnn2-variants and cnn2-phase; each CNN
+#        cnn2 cnn2-search cnn2-variants cnn2-phase cnn2-width general; default all but
+#        cnn-variants, cnn-wd, cnn-pretrained and the cnn2-* stages after cnn2; each CNN
 #        run takes 14-45 minutes on one core, the whole script about 6 hours)
 set -euo pipefail
 build=${1:-build}
@@ -196,6 +197,19 @@ batchnorm; dropout 0.1;} $(bn_back 0) dropout 0.5; dense 513; sigmoid" --epochs 
     for model in cnn2-seed1 cnn2-seed2 cnn2-magnitude-seed1 cnn2-magnitude-seed2; do
       echo "$model:"
       "$bin/denoise-phase" "$out/$model.dlsc"
+    done
+    ;;
+  cnn2-width)
+    # 2026-11-27: cnn2's third seed; a hidden dense layer of 512 units (dropout 0.5
+    # before each dense layer); twice the channels, 32-32-64-64 (4.3 M parameters, 45
+    # minutes a run; seeds 1, 2)
+    train cnn2-seed3 --course --preset cnn2 --epochs 30 --constant-lr --average 8 --seed 3
+    train cnn2-hidden512-seed1 --course --context 6,2 --spec "$cnn_bn dropout 0.5; dense 512; \
+relu; dropout 0.5; dense 513; sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
+    wide="${cnn_bn//conv2d 32/conv2d 64}"
+    for seed in 1 2; do
+      train cnn2-wide-seed$seed --course --context 6,2 --spec "${wide//conv2d 16/conv2d 32} \
+dropout 0.5; dense 513; sigmoid" --epochs 30 --constant-lr --average 8 --seed $seed
     done
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
