@@ -231,6 +231,16 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   test_line = log_after("dlsc-train-denoiser", "TEST tail: SNR ");
   ck_assert_msg(test_line && sscanf(test_line, "%lf", &tail) == 1, "no test line");
   ck_assert_msg(tail > noisy_tail + 1.0, "--speed: tail %.2f dB from %.2f dB", tail, noisy_tail);
+  /* with the noise played at random speeds too (the two once freed one buffer twice) */
+  double both_tail;
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --speed 0.1 "
+                                              "--noise-speed 0.15 " SMALL_DENOISER
+                                              " --out both.dlsc --csv both.csv"),
+                   0);
+  test_line = log_after("dlsc-train-denoiser", "TEST tail: SNR ");
+  ck_assert_msg(test_line && sscanf(test_line, "%lf", &both_tail) == 1, "no test line");
+  ck_assert_msg(both_tail > noisy_tail + 1.0, "--noise-speed: tail %.2f dB from %.2f dB",
+                both_tail, noisy_tail);
   /* --init starts from a model's weights: at a vanishing learning rate, the first
    * model's tail score comes back (batch-norm statistics still move a little) */
   double first_tail;
