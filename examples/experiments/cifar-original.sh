@@ -33,9 +33,9 @@ for seed in 1 2 3; do
     --pretext rot3 --augment none --pretext-epochs 15 --probe-epochs 40 --finetune-epochs 60 \
     --out "$out/transfer500-$seed.dlsc" --csv "$out/transfer500-$seed.csv" \
     --confusion "$out/transfer500-$seed-confusion.csv"
-  # The same two with the settings that validated best from scratch (README: flips and
-  # crops at rate 0.02, 400 epochs; for the transfer 400 fine-tuning epochs validated
-  # above 200 and 60).
+  # The same two with the settings that validated best from scratch
+  # (docs/results-cifar.md: flips and crops at rate 0.02, 400 epochs; for the transfer
+  # 400 fine-tuning epochs validated above 200 and 60).
   run scratch500-tuned-$seed "$bin/dlsc-cifar-train" "${common[@]}" --labels 500 --seed $seed \
     --augment flip-crop --lr 0.02 --epochs 400 --run scratch500-tuned \
     --out "$out/scratch500-tuned-$seed.dlsc" --csv "$out/scratch500-tuned-$seed.csv" \

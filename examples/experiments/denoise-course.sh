@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The denoisers of the README's course table, trained on the first 85 % of the course
-# pair (its first tenth validates, except with --full) and scored once on the tail:
+# The denoisers of the course table in docs/results-denoising.md, trained on the first
+# 85 % of the course pair (its first tenth validates, except with --full) and scored
+# once on the tail:
 #   fc-original  the original FC net (513-1024-512-513 ReLU, magnitude in/out, no remixes)
 #   fc           the same with noise remixes
 #   fc-mask      FC on a log-magnitude context window, mask output
