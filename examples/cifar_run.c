@@ -46,9 +46,8 @@ void list_archs(FILE *out) {
 }
 
 size_t backbone_layers(const arch *a) {
-  dlsc_model_t *model;
+  dlsc_model_t *model = model_from_spec(a->backbone, 0, a->name);
   dlsc_model_info info;
-  check_status(dlsc_model_create_from_spec(a->backbone, 0, &model), a->name);
   dlsc_model_get_info(model, &info);
   dlsc_model_destroy(model);
   return info.n_layers;

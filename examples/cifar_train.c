@@ -134,8 +134,7 @@ int main(int argc, char **argv) {
   }
   char spec[2048];
   classifier_spec(a, 10, spec, sizeof spec);
-  dlsc_model_t *model;
-  check_status(dlsc_model_create_from_spec(spec, seed, &model), "model");
+  dlsc_model_t *model = model_from_spec(spec, seed, "model");
   dlsc_model_info info;
   dlsc_model_get_info(model, &info);
   if (dirac)

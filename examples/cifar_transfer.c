@@ -128,8 +128,7 @@ static dlsc_model_t *pretrain(const options *o, const cifar_set *unlabeled,
   size_t classes = o->task == DLSC_TASK_ROTATE4 ? 4 : 3;
   char spec[2048];
   classifier_spec(o->a, classes, spec, sizeof spec);
-  dlsc_model_t *model;
-  check_status(dlsc_model_create_from_spec(spec, o->seed, &model), "pretext model");
+  dlsc_model_t *model = model_from_spec(spec, o->seed, "pretext model");
   dlsc_dataset_t *train = image_dataset(unlabeled, 0, o->seed);
   dlsc_dataset_t *check = image_dataset(validation, 0, o->seed + 1);
   check_status(dlsc_dataset_set_task(train, o->task), "pretext task");
@@ -256,8 +255,7 @@ int main(int argc, char **argv) {
 
   char spec[2048];
   classifier_spec(o.a, 10, spec, sizeof spec);
-  dlsc_model_t *model;
-  check_status(dlsc_model_create_from_spec(spec, o.seed + 7, &model), "classifier");
+  dlsc_model_t *model = model_from_spec(spec, o.seed + 7, "classifier");
   size_t backbone = backbone_layers(o.a);
   check_status(dlsc_model_copy_layers(model, pretext, backbone), "transfer the backbone");
   dlsc_model_destroy(pretext);

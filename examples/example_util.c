@@ -139,6 +139,24 @@ void check_status(dlsc_status status, const char *what) {
   exit(1);
 }
 
+dlsc_model_t *model_from_spec(const char *spec, uint64_t seed, const char *what) {
+  dlsc_model_t *model = NULL;
+  dlsc_status status = dlsc_model_create_from_spec(spec, seed, &model);
+  if (status == DLSC_OK)
+    return model;
+  dlsc_status verdict;
+  size_t offset, length;
+  if (dlsc_model_check_spec(spec, &verdict, &offset, &length) == DLSC_OK && verdict == status &&
+      length > 0)
+    fprintf(stderr, "%s: %s, at \"%.*s\"\n", what, dlsc_strerror(status), (int)length,
+            spec + offset);
+  else if (verdict == status)
+    fprintf(stderr, "%s: %s, at the end of the spec\n", what, dlsc_strerror(status));
+  else
+    fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
+  exit(1);
+}
+
 void course_split(size_t n, size_t *cut, size_t *validation) {
   *cut = (size_t)(0.85 * (double)n / 512) * 512;
   *validation = (size_t)(0.1 * (double)*cut / 512) * 512;

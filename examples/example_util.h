@@ -43,5 +43,7 @@ const char *data_directory(void);
 
 /* Prints "what: status text" to stderr and exits when status is not DLSC_OK. */
 void check_status(dlsc_status status, const char *what);
+/* The model of spec, or exit(1) after a message that quotes the part of spec at fault. */
+dlsc_model_t *model_from_spec(const char *spec, uint64_t seed, const char *what);
 
 #endif

@@ -150,8 +150,7 @@ static const preset *find_preset(const char *name) {
 
 /* The context window from the spec's input height (1 x window x 513). */
 static void set_context(options *o) {
-  dlsc_model_t *model;
-  check_status(dlsc_model_create_from_spec(o->spec, 1, &model), "model spec");
+  dlsc_model_t *model = model_from_spec(o->spec, 1, "model spec");
   dlsc_model_info info;
   dlsc_model_get_info(model, &info);
   dlsc_model_destroy(model);
@@ -323,8 +322,7 @@ static dlsc_train_stats train_epoch(dlsc_model_t *model, dlsc_dataset_t *train, 
 }
 
 static dlsc_model_t *build_model(const options *o) {
-  dlsc_model_t *model;
-  check_status(dlsc_model_create_from_spec(o->spec, o->seed, &model), "model spec");
+  dlsc_model_t *model = model_from_spec(o->spec, o->seed, "model spec");
   dlsc_denoise_config denoise;
   dlsc_denoise_config_init(&denoise);
   denoise.hop_length = o->hop;

@@ -178,6 +178,13 @@ DLSC_API dlsc_status dlsc_model_create(dlsc_shape input, uint64_t seed, dlsc_mod
  * Malformed text: DLSC_ERR_BAD_FORMAT; impossible shapes: DLSC_ERR_SHAPE_MISMATCH. */
 DLSC_API dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed,
                                                  dlsc_model_t **model);
+/* What create_from_spec would say of spec, and where, for a message: *verdict gets the
+ * status it would return; when that is not DLSC_OK, *offset and *length give the bytes
+ * of spec at fault: the item it refused (the text between separators, blanks trimmed),
+ * or an empty span at the end of spec when no item is at fault (no input item).
+ * DLSC_OK writes 0 and 0. Builds the model to check its shapes, then frees it. */
+DLSC_API dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdict,
+                                           size_t *offset, size_t *length);
 DLSC_API dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *config);
 DLSC_API void dlsc_model_destroy(dlsc_model_t *model);
 

@@ -143,10 +143,24 @@ static dlsc_status parse_layer(char **tokens, size_t count, dlsc_layer_config *c
   return ok ? DLSC_OK : DLSC_ERR_BAD_FORMAT;
 }
 
-dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed, dlsc_model_t **out) {
-  if (!spec || !out)
-    return DLSC_ERR_INVALID_ARGUMENT;
+/* The bytes of an item, its blanks trimmed: what a message about it should quote. */
+static void item_span(const char *text, const char *item, size_t *offset, size_t *length) {
+  const char *end = item + strlen(item);
+  while (*item == ' ' || *item == '\t' || *item == '\r')
+    item++;
+  while (end > item && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+    end--;
+  *offset = (size_t)(item - text);
+  *length = (size_t)(end - item);
+}
+
+/* Builds the model of spec; on failure *fault_offset and *fault_length locate the item
+ * refused (an empty span at the end when no item is at fault: no input item). */
+static dlsc_status build_from_spec(const char *spec, uint64_t seed, dlsc_model_t **out,
+                                   size_t *fault_offset, size_t *fault_length) {
   size_t length = strlen(spec);
+  *fault_offset = 0;
+  *fault_length = 0;
   char *text = malloc(length + 1);
   if (!text)
     return DLSC_ERR_OUT_OF_MEMORY;
@@ -159,6 +173,7 @@ dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed, dlsc_mo
     cursor = separator ? separator + 1 : NULL;
     if (separator)
       *separator = '\0';
+    item_span(text, item, fault_offset, fault_length); /* before strtok cuts the item */
     char *tokens[MAX_TOKENS];
     size_t count = tokenize(item, tokens);
     if (count == 0)
@@ -179,13 +194,36 @@ dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed, dlsc_mo
     }
   }
   free(text);
-  if (status == DLSC_OK && !model)
+  if (status == DLSC_OK && !model) {
     status = DLSC_ERR_BAD_FORMAT;
+    *fault_offset = length;
+    *fault_length = 0;
+  }
   if (status != DLSC_OK) {
     dlsc_model_destroy(model);
     return status;
   }
   *out = model;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed, dlsc_model_t **out) {
+  if (!spec || !out)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  size_t offset, length;
+  return build_from_spec(spec, seed, out, &offset, &length);
+}
+
+dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdict, size_t *offset,
+                                  size_t *length) {
+  if (!spec || !verdict || !offset || !length)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_model_t *model = NULL;
+  size_t fault_offset, fault_length;
+  *verdict = build_from_spec(spec, 0, &model, &fault_offset, &fault_length);
+  dlsc_model_destroy(model);
+  *offset = *verdict == DLSC_OK ? 0 : fault_offset;
+  *length = *verdict == DLSC_OK ? 0 : fault_length;
   return DLSC_OK;
 }
 

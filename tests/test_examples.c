@@ -287,6 +287,11 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                    2);
   ck_assert(printed("dlsc-train-denoiser", "--context 2,2 makes a window of 5 frames; the "
                                            "spec's input has 3"));
+  /* a spec it cannot build: the message quotes the item at fault */
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --spec 'input 1x3x513; "
+                                              "log; conv2d 8 5x5; dense 513' --epochs 1"),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "model spec: shapes do not match, at \"conv2d 8 5x5\""));
   /* numbers that are not numbers, or out of range: usage status and the option named */
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --epochs 3x"), 2);
   ck_assert(printed("dlsc-train-denoiser", "--epochs: '3x' is not a whole number from 1 to"));

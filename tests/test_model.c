@@ -85,6 +85,61 @@ START_TEST(spec_errors_are_reported) {
 }
 END_TEST
 
+START_TEST(spec_check_locates_the_fault) {
+  static const struct {
+    const char *spec;
+    dlsc_status verdict;
+    const char *quoted; /* the span, or NULL: empty at the end of the spec */
+  } cases[] = {
+      {"input 3x8x8; conv2d 4 3x3; wobble 3; relu", DLSC_ERR_BAD_FORMAT, "wobble 3"},
+      {"input 1x4x4;\n  conv2d 2 5x5 \t; relu", DLSC_ERR_SHAPE_MISMATCH, "conv2d 2 5x5"},
+      {"input 1x4x4; dropout 1.5", DLSC_ERR_INVALID_ARGUMENT, "dropout 1.5"},
+      {"input 3x8x8; conv2d 4 3x3 pad=maybe;", DLSC_ERR_BAD_FORMAT, "conv2d 4 3x3 pad=maybe"},
+      {"dense 4; input 1x4x4", DLSC_ERR_BAD_FORMAT, "dense 4"},
+      {" input 3x8 ; dense 4", DLSC_ERR_BAD_FORMAT, "input 3x8"},
+      {"input 1x4x4; relu a b c d e f g h i j k l m n o p", DLSC_ERR_BAD_FORMAT,
+       "relu a b c d e f g h i j k l m n o p"},
+      {"", DLSC_ERR_BAD_FORMAT, NULL},
+      {" ; ;\n", DLSC_ERR_BAD_FORMAT, NULL},
+      {"input 3x8x8; dense 4;", DLSC_OK, ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *spec = cases[i].spec;
+    dlsc_status verdict = DLSC_ERR_IO;
+    size_t offset = 99, length = 99;
+    ck_assert_ok(dlsc_model_check_spec(spec, &verdict, &offset, &length));
+    ck_assert_msg(verdict == cases[i].verdict, "'%s' gave %d", spec, verdict);
+    dlsc_model_t *model = NULL; /* the verdict is create_from_spec's status */
+    ck_assert_status(dlsc_model_create_from_spec(spec, 1, &model), verdict);
+    dlsc_model_destroy(model);
+    if (verdict == DLSC_OK) {
+      ck_assert_uint_eq(offset, 0);
+      ck_assert_uint_eq(length, 0);
+    } else if (!cases[i].quoted) {
+      ck_assert_uint_eq(offset, strlen(spec));
+      ck_assert_uint_eq(length, 0);
+    } else {
+      ck_assert_uint_eq(length, strlen(cases[i].quoted));
+      ck_assert_msg(strncmp(spec + offset, cases[i].quoted, length) == 0, "'%s': quoted '%.*s'",
+                    spec, (int)length, spec + offset);
+    }
+  }
+  dlsc_status verdict = DLSC_ERR_IO;
+  size_t offset = 99, length = 99;
+  ck_assert_status(dlsc_model_check_spec(NULL, &verdict, &offset, &length),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_check_spec("input 1x1x1", NULL, &offset, &length),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_check_spec("input 1x1x1", &verdict, NULL, &length),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_check_spec("input 1x1x1", &verdict, &offset, NULL),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(verdict, DLSC_ERR_IO); /* refused calls leave the outputs alone */
+  ck_assert_uint_eq(offset, 99);
+  ck_assert_uint_eq(length, 99);
+}
+END_TEST
+
 START_TEST(spec_numbers_print_with_the_fewest_digits) {
   /* 0.1f is 0.100000001490116...: described as 0.1, which reads back as the same float. */
   dlsc_model_t *model;
@@ -734,6 +789,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, spec_builds_shapes_and_describes_itself);
   tcase_add_test(tc, spec_errors_are_reported);
+  tcase_add_test(tc, spec_check_locates_the_fault);
   tcase_add_test(tc, spec_numbers_print_with_the_fewest_digits);
   tcase_add_test(tc, add_layer_validates);
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);

@@ -2,7 +2,8 @@
  *
  * A spec that builds a model must print back (dlsc_model_describe) as a spec that
  * builds the same architecture and prints the same text, and the model must run a
- * forward pass. Any other outcome aborts, which the fuzzer reports. */
+ * forward pass. dlsc_model_check_spec must give create's status and a span inside the
+ * text. Any other outcome aborts, which the fuzzer reports. */
 #include "fuzz.h"
 
 #include <stdlib.h>
@@ -17,6 +18,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   spec[size] = '\0';
   dlsc_model_t *model = NULL;
   dlsc_status status = dlsc_model_create_from_spec(spec, 1, &model);
+  dlsc_status verdict;
+  size_t offset, length;
+  fuzz_require(dlsc_model_check_spec(spec, &verdict, &offset, &length) == DLSC_OK,
+               "check_spec refused a text");
+  fuzz_require(verdict == status || verdict == DLSC_ERR_OUT_OF_MEMORY ||
+                   status == DLSC_ERR_OUT_OF_MEMORY,
+               "check_spec's verdict is not create's status");
+  fuzz_require(offset <= strlen(spec) && length <= strlen(spec) - offset,
+               "check_spec's span leaves the text");
+  fuzz_require(verdict != DLSC_OK || (offset == 0 && length == 0), "a span for a good spec");
   free(spec);
   fuzz_require(status == DLSC_OK || status == DLSC_ERR_BAD_FORMAT ||
                    status == DLSC_ERR_SHAPE_MISMATCH || status == DLSC_ERR_INVALID_ARGUMENT ||
