@@ -77,6 +77,7 @@ typedef struct options {
   int full, target_given;
   dlsc_target target; /* the preset's unless --target */
   int extra_speech; /* --course: LibriSpeech utterances mixed with the course noise */
+  const char *extra_dir; /* --extra-speech-dir: those utterances from a folder instead */
   float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
   float speed; /* remixes: speech sped up or slowed down by a factor up to 1 + speed */
@@ -127,6 +128,8 @@ static void usage(void) {
           "                     settings chosen by a run with validation\n"
           "  --extra-speech N   --course: per epoch, also N LibriSpeech utterances (training\n"
           "                     speakers) mixed with the noise of the course training part\n"
+          "  --extra-speech-dir DIR  --course, with --extra-speech: draw them from all the\n"
+          "                     .wav/.flac files of DIR instead (e.g. more of the speaker)\n"
           "  --average K        also average the weights of the last K epochs; keep\n"
           "                     whichever of average and best epoch validates better\n"
           "  --mixes N          --general: mixtures per training utterance per epoch (2)\n"
@@ -197,6 +200,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--hop") && ++i) o.hop = (size_t)integer_option(a, v, 1, 65536);
     else if (!strcmp(a, "--average") && ++i) o.average = (int)integer_option(a, v, 0, 100000);
     else if (!strcmp(a, "--extra-speech") && ++i) o.extra_speech = (int)integer_option(a, v, 0, 1000000);
+    else if (!strcmp(a, "--extra-speech-dir") && ++i) o.extra_dir = v;
     else if (!strcmp(a, "--level") && ++i) o.level_range = (float)number_option(a, v, 0.0, 60.0);
     else if (!strcmp(a, "--speed") && ++i) o.speed = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--noise-speed") && ++i)
@@ -221,7 +225,8 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--noise") && ++i) { o.general = 1; o.noise_dir = v; }
     else usage();
   }
-  if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir)
+  if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir ||
+      (o.extra_dir && (!o.course || o.extra_speech == 0)))
     usage();
   if (!o.preset)
     o.preset = find_preset(o.course ? "cnn2" : "general");
@@ -496,6 +501,20 @@ static void load_folder(const char *directory, clip_set sets[3]) {
 static void load_corpus(const options *o, corpus *c) {
   char directory[4096];
   memset(c, 0, sizeof *c);
+  if (o->extra_dir) { /* all of it trains: the course has its own validation part */
+    size_t count;
+    char **names = list_files(o->extra_dir, NULL, &count);
+    for (size_t i = 0; names && i < count; i++)
+      if (is_audio_name(names[i]))
+        add_clip(&c->speech[0], o->extra_dir, names[i]);
+    free_list(names, count);
+    if (c->speech[0].count == 0) {
+      fprintf(stderr, "%s: no .wav or .flac files\n", o->extra_dir);
+      exit(1);
+    }
+    printf("extra speech: %zu files from %s\n", c->speech[0].count, o->extra_dir);
+    return;
+  }
   if (o->speech_dir) {
     load_folder(o->speech_dir, c->speech);
     load_folder(o->noise_dir, c->noise);

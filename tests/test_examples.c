@@ -241,6 +241,33 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   ck_assert_msg(test_line && sscanf(test_line, "%lf", &both_tail) == 1, "no test line");
   ck_assert_msg(both_tail > noisy_tail + 1.0, "--noise-speed: tail %.2f dB from %.2f dB",
                 both_tail, noisy_tail);
+  /* --extra-speech-dir: the extra speech from a folder's files (here the pair's clean
+   * recording once more), mixed with the pair's noise: it learns, other weights than
+   * without; refused without --extra-speech, and a folder without audio files */
+  char extra[4400];
+  path_of(extra, sizeof extra, "extra");
+  mkdir(extra, 0777);
+  path_of(extra, sizeof extra, "no-audio");
+  mkdir(extra, 0777);
+  write_audio("extra/speech.wav", clean, N, 1, 16000);
+  double extra_tail;
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --extra-speech 2 "
+                                              "--extra-speech-dir extra " SMALL_DENOISER
+                                              " --out extra.dlsc --csv extra.csv"),
+                   0);
+  ck_assert(printed("dlsc-train-denoiser", "extra speech: 1 files from extra"));
+  test_line = log_after("dlsc-train-denoiser", "TEST tail: SNR ");
+  ck_assert_msg(test_line && sscanf(test_line, "%lf", &extra_tail) == 1, "no test line");
+  ck_assert_msg(extra_tail > noisy_tail + 1.0, "--extra-speech-dir: tail %.2f dB from %.2f dB",
+                extra_tail, noisy_tail);
+  ck_assert(!same_weights("pair.dlsc", "extra.dlsc", 4));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --extra-speech-dir extra "
+                                              SMALL_DENOISER),
+                   2);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --extra-speech 2 "
+                                              "--extra-speech-dir no-audio " SMALL_DENOISER),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "no-audio: no .wav or .flac files"));
   /* --init starts from a model's weights: at a vanishing learning rate, the first
    * model's tail score comes back (batch-norm statistics still move a little) */
   double first_tail;
