@@ -144,7 +144,7 @@ dlsc_model_t *model_from_spec(const char *spec, uint64_t seed, const char *what)
   dlsc_status status = dlsc_model_create_from_spec(spec, seed, &model);
   if (status == DLSC_OK)
     return model;
-  dlsc_status verdict;
+  dlsc_status verdict = DLSC_OK; /* unlike status: no place to name if the check fails */
   size_t offset, length;
   if (dlsc_model_check_spec(spec, &verdict, &offset, &length) == DLSC_OK && verdict == status &&
       length > 0)
