@@ -458,12 +458,25 @@ static void add_clip(clip_set *set, const char *directory, const char *name) {
   snprintf(c->name, sizeof c->name, "%s", name);
 }
 
+static void free_clips(clip_set *set) {
+  for (size_t i = 0; i < set->count; i++)
+    free(set->clips[i].samples);
+  free(set->clips);
+}
+
 /* Speakers: every 15th file (from 0) is dev, every 15th from 7 validation. Noise files:
  * running_tap and every 10th nonspeech file are dev, dude_miaowing and every 10th
  * from 5 validation; the rest train. No speaker or noise file is in two sets. */
 typedef struct corpus {
   clip_set speech[3], noise[3]; /* 0 train, 1 validation, 2 dev */
 } corpus;
+
+static void free_corpus(corpus *c) {
+  for (int s = 0; s < 3; s++) {
+    free_clips(&c->speech[s]);
+    free_clips(&c->noise[s]);
+  }
+}
 
 static int is_audio_name(const char *name) {
   size_t length = strlen(name);
@@ -755,6 +768,7 @@ static int run_course(const options *o) {
   free(work);
   free(clean);
   free(noisy);
+  free_corpus(&extra);
   dlsc_model_destroy(model);
   dlsc_stft_destroy(stft);
   dlsc_stft_destroy(model_stft);
@@ -786,6 +800,12 @@ static mixture *make_mixtures(const clip_set *speech, const clip_set *noise, con
                    "mix");
     }
   return mixes;
+}
+
+static void free_mixtures(mixture *mixes, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    free(mixes[i].noisy);
+  free(mixes);
 }
 
 static double mean_snr(dlsc_model_t *model, dlsc_stft_t *stft, const mixture *mixes, size_t count,
@@ -873,6 +893,12 @@ static int run_general(const options *o) {
   }
   check_status(dlsc_model_save_file(model, o->out), o->out);
   printf("saved %s (%zu bytes)\n", o->out, best.size);
+  free(best.bytes);
+  free(work);
+  free(mix);
+  free_mixtures(val, n_val);
+  free_mixtures(dev, n_dev);
+  free_corpus(&c);
   dlsc_model_destroy(model);
   dlsc_stft_destroy(stft);
   return 0;

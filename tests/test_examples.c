@@ -211,6 +211,54 @@ static double pair_tail(const char *options, const char *name, double *noisy) {
   return tail;
 }
 
+/* --speech DIR --noise DIR: a general model from a caller's folders, three files each
+ * (one trains, one validates, one is the dev set), and a folder too small for that. */
+START_TEST(train_denoiser_learns_from_folders) {
+  enum { N = 32000 }; /* 2 s at 16 kHz */
+  float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
+  char path[4400];
+  static const char *folders[] = {"speech", "noise", "two-files"};
+  for (size_t f = 0; f < 3; f++) {
+    path_of(path, sizeof path, folders[f]);
+    mkdir(path, 0777);
+  }
+  for (int i = 0; i < 3; i++) {
+    synthesise(clean, noisy, N, 16000, (uint64_t)i + 5);
+    for (size_t k = 0; k < N; k++)
+      noisy[k] = 2.0f * (noisy[k] - clean[k]); /* the noise alone */
+    char name[64];
+    snprintf(name, sizeof name, "speech/%d.wav", i);
+    write_audio(name, clean, N - 1000 * (size_t)i, 1, 16000);
+    snprintf(name, sizeof name, "noise/%d.wav", i);
+    write_audio(name, noisy, N, 1, 16000);
+    snprintf(name, sizeof name, "two-files/%d.wav", i);
+    if (i < 2)
+      write_audio(name, clean, N, 1, 16000);
+  }
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise " SMALL_DENOISER
+                                              " --out folders.dlsc --csv folders.csv"),
+                   0);
+  ck_assert(printed("dlsc-train-denoiser", "speakers: 1 train, 1 validation, 1 dev; noise files: "
+                                           "1 train, 1 validation, 1 dev"));
+  /* the dev set's rows: input SNR, output SNR, gain, SI-SDR at -5, 0, 5, 10 dB */
+  const char *table = log_after("dlsc-train-denoiser", "output SI-SDR\n");
+  double input, output, gain, si_sdr;
+  ck_assert_msg(table && sscanf(table, "%lf %lf %lf %lf", &input, &output, &gain, &si_sdr) == 4,
+                "no dev table");
+  ck_assert_double_eq_tol(input, -5.0, 0.01);
+  ck_assert_msg(gain > 2.0, "dev gain at -5 dB: %.2f dB", gain); /* measured 4.58 */
+  path_of(path, sizeof path, "folders.dlsc");
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_load_file(path, &model));
+  dlsc_model_destroy(model);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech two-files --noise noise " SMALL_DENOISER),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "two-files: 2 audio files; at least 3 (.wav or .flac)"));
+  free(clean);
+  free(noisy);
+}
+END_TEST
+
 START_TEST(train_denoiser_learns_a_callers_pair) {
   enum { N = 64000 }; /* 4 s at 16 kHz */
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
@@ -527,6 +575,7 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, denoise_keeps_the_rate_and_length_of_any_file);
   tcase_add_test(tc, train_denoiser_learns_a_callers_pair);
+  tcase_add_test(tc, train_denoiser_learns_from_folders);
   tcase_add_test(tc, cifar_programs_refuse_bad_batches);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
