@@ -21,11 +21,13 @@
 #                the dense layer; seeds 1, 2); cnn2-search the runs that chose it;
 #                cnn2-variants the changes tried after it; cnn2-phase the mask learning
 #                |S| and Griffin-Lim phase re-estimation (denoise-phase); cnn2-width a
-#                third seed of cnn2, a hidden dense layer, twice the channels
+#                third seed of cnn2, a hidden dense layer, twice the channels;
+#                cnn2-more a fifth convolution, 60 epochs, the test recordings denoised
+#                as extra speech, a lower rate, a larger batch
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
-#        cnn2 cnn2-search cnn2-variants cnn2-phase cnn2-width general; default all but
+#        cnn2 cnn2-search cnn2-variants cnn2-phase cnn2-width cnn2-more general; default all but
 #        cnn-variants, cnn-wd, cnn-pretrained and the cnn2-* stages after cnn2; each CNN
 #        run takes 14-45 minutes on one core, the whole script about 6 hours)
 set -euo pipefail
@@ -212,6 +214,29 @@ relu; dropout 0.5; dense 513; sigmoid" --epochs 30 --constant-lr --average 8 --s
       train cnn2-wide-seed$seed --course --context 6,2 --spec "${wide//conv2d 16/conv2d 32} \
 dropout 0.5; dense 513; sigmoid" --epochs 30 --constant-lr --average 8 --seed $seed
     done
+    ;;
+  cnn2-more)
+    # 2026-11-27, seed 1, not adopted: a fifth convolution (32 channels, 3x5, time
+    # padded) before the last; 60 epochs with the last 16 averaged; extra speech from
+    # the speaker, test_x_01/02 as cnn2 seed 2 (stage cnn2) denoises them, 4 a epoch
+    # under the training noise; learning rate 5e-4; batch 128
+    deep="$bn_front conv2d 32 3x5 pad=0x2 stride=1x2 bias=0; batchnorm; relu; conv2d 32 3x5 \
+pad=1x2 bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 bias=0; batchnorm; relu;"
+    train cnn2-deep-seed1 --course --context 6,2 --spec "$deep dropout 0.5; dense 513; \
+sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
+    train cnn2-long-seed1 --course --preset cnn2 --epochs 60 --constant-lr --average 16 --seed 1
+    data=${DLSC_DATA:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/data}
+    mkdir -p "$out/pseudo"
+    for x in 01 02; do
+      [ -f "$out/pseudo/test_x_$x.wav" ] || "$bin/dlsc-denoise" --model "$out/cnn2-seed2.dlsc" \
+        "$data/speech/course/test_x_$x.wav" "$out/pseudo/test_x_$x.wav"
+    done
+    train cnn2-pseudo-seed1 --course --preset cnn2 --extra-speech 4 --extra-speech-dir \
+      "$out/pseudo" --epochs 30 --constant-lr --average 8 --seed 1
+    train cnn2-lr5e-4-seed1 --course --preset cnn2 --lr 5e-4 --epochs 30 --constant-lr \
+      --average 8 --seed 1
+    train cnn2-batch128-seed1 --course --preset cnn2 --batch 128 --epochs 30 --constant-lr \
+      --average 8 --seed 1
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
