@@ -251,9 +251,13 @@ START_TEST(train_denoiser_learns_from_folders) {
   dlsc_model_t *model;
   ck_assert_ok(dlsc_model_load_file(path, &model));
   dlsc_model_destroy(model);
-  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech two-files --noise noise " SMALL_DENOISER),
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech two-files --noise noise " SMALL_DENOISER
+                                              " --out refused.dlsc"),
                    1);
   ck_assert(printed("dlsc-train-denoiser", "two-files: 2 audio files; at least 3 (.wav or .flac)"));
+  struct stat st;
+  path_of(path, sizeof path, "refused.dlsc");
+  ck_assert_int_ne(stat(path, &st), 0);
   free(clean);
   free(noisy);
 }
