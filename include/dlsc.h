@@ -60,7 +60,8 @@ typedef enum dlsc_status {
   DLSC_ERR_UNSUPPORTED = -8,    /* a valid request this version cannot do */
   DLSC_ERR_IO = -9,             /* a *_file function could not read or write */
   DLSC_ERR_BUFFER_TOO_SMALL = -10,
-  DLSC_ERR_NOT_FOUND = -11      /* a metadata key that is not set */
+  DLSC_ERR_NOT_FOUND = -11,     /* a metadata key that is not set */
+  DLSC_ERR_CANCELLED = -12      /* a progress callback asked to stop */
 } dlsc_status;
 
 /* A static English sentence for a status; never NULL (unknown codes get a generic one). */
@@ -308,6 +309,21 @@ typedef enum dlsc_schedule {
   DLSC_SCHEDULE_LINEAR = 2  /* warm-up, then linear to 0 at total_steps */
 } dlsc_schedule;
 
+typedef struct dlsc_train_stats {
+  double loss;      /* mean loss over the examples */
+  size_t correct;   /* cross-entropy: examples whose arg-max is the label */
+  size_t count;     /* examples seen */
+} dlsc_train_stats;
+
+/* Progress of dlsc_model_train_epoch, called after each of its batches with the number
+ * of batches done, the number in the epoch, and the epoch's statistics so far (loss:
+ * the mean over the examples so far). Return 0 to go on; anything else stops the
+ * epoch, which returns DLSC_ERR_CANCELLED with the model and dataset as they were
+ * before the call. It runs on the training thread and must not call dlsc functions
+ * on the model or dataset being trained. */
+typedef int (*dlsc_progress_fn)(void *user, size_t batches_done, size_t batches,
+                                const dlsc_train_stats *so_far);
+
 typedef struct dlsc_train_config {
   size_t struct_size;
   dlsc_optimizer optimizer; /* Adam */
@@ -334,6 +350,9 @@ typedef struct dlsc_train_config {
   size_t lookahead_start;   /* 0 */
   float lookahead_rho;      /* 0.5, in [0, 1] */
   size_t lookahead_ramp;    /* 0 = constant rho */
+  dlsc_progress_fn progress; /* dlsc_model_train_epoch's callback; NULL = none.
+                                dlsc_model_clone copies it with the settings */
+  void *progress_user;       /* its first argument */
 } dlsc_train_config;
 
 DLSC_API dlsc_status dlsc_train_config_init_(dlsc_train_config *config, size_t struct_size);
@@ -373,12 +392,6 @@ typedef struct dlsc_batch {
   const float *scales;
   const int32_t *labels;
 } dlsc_batch;
-
-typedef struct dlsc_train_stats {
-  double loss;      /* mean loss over the examples */
-  size_t correct;   /* cross-entropy: examples whose arg-max is the label */
-  size_t count;     /* examples seen */
-} dlsc_train_stats;
 
 /* One optimizer step on a batch. If the loss or a gradient is not finite, or the step
  * would make a weight or a batch-norm statistic non-finite, returns DLSC_ERR_NUMERIC

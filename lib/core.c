@@ -19,6 +19,7 @@ const char *dlsc_strerror(dlsc_status status) {
   case DLSC_ERR_IO: return "file input/output failed";
   case DLSC_ERR_BUFFER_TOO_SMALL: return "buffer too small";
   case DLSC_ERR_NOT_FOUND: return "not found";
+  case DLSC_ERR_CANCELLED: return "cancelled";
   }
   return "unknown status";
 }

@@ -452,7 +452,8 @@ static dlsc_status check_fit(const dlsc_model_t *model, const dlsc_dataset_t *da
 
 static dlsc_status run_epoch(dlsc_model_t *model, dlsc_dataset_t *dataset, size_t count,
                              dlsc_train_stats *total) {
-  size_t batch_size = model->train.batch_size;
+  size_t batch_size = model->train.batch_size, done = 0;
+  size_t batches = count / batch_size + (count % batch_size > 1);
   DLSC_TRY(dlsc_dataset_shuffle(dataset));
   for (size_t first = 0; first < count; first += batch_size) {
     size_t n = DLSC_MIN(batch_size, count - first);
@@ -466,6 +467,12 @@ static dlsc_status run_epoch(dlsc_model_t *model, dlsc_dataset_t *dataset, size_
     total->loss += stats.loss * (double)n;
     total->correct += stats.correct;
     total->count += n;
+    if (model->train.progress) {
+      dlsc_train_stats so_far = *total;
+      so_far.loss /= (double)so_far.count;
+      if (model->train.progress(model->train.progress_user, ++done, batches, &so_far))
+        return DLSC_ERR_CANCELLED;
+    }
   }
   total->loss /= (double)total->count;
   return DLSC_OK;

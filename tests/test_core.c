@@ -5,7 +5,7 @@ START_TEST(strerror_covers_every_status) {
   dlsc_status all[] = {DLSC_OK, DLSC_ERR_INVALID_ARGUMENT, DLSC_ERR_OUT_OF_MEMORY,
                        DLSC_ERR_SHAPE_MISMATCH, DLSC_ERR_BAD_FORMAT, DLSC_ERR_VERSION,
                        DLSC_ERR_CHECKSUM, DLSC_ERR_NUMERIC, DLSC_ERR_UNSUPPORTED, DLSC_ERR_IO,
-                       DLSC_ERR_BUFFER_TOO_SMALL, DLSC_ERR_NOT_FOUND};
+                       DLSC_ERR_BUFFER_TOO_SMALL, DLSC_ERR_NOT_FOUND, DLSC_ERR_CANCELLED};
   const char *unknown = dlsc_strerror((dlsc_status)-999);
   ck_assert_ptr_nonnull(unknown);
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {

@@ -306,6 +306,96 @@ START_TEST(epoch_arguments_are_checked) {
 }
 END_TEST
 
+/* The progress callback of dlsc_model_train_epoch: one call per batch with the epoch's
+ * statistics so far; a non-zero return cancels the epoch, which is rolled back like a
+ * failed one; a callback that lets the epoch run changes nothing in its result. */
+typedef struct progress_log {
+  size_t calls, stop_at, batches, done[8];
+  dlsc_train_stats last;
+} progress_log;
+
+static int log_progress(void *user, size_t done, size_t batches, const dlsc_train_stats *so_far) {
+  progress_log *log = user;
+  log->done[log->calls++ % 8] = done;
+  log->batches = batches;
+  log->last = *so_far;
+  return done == log->stop_at;
+}
+
+START_TEST(progress_reports_batches_and_cancels) {
+  /* 41 examples in batches of 8: five batches, the lone last example dropped. */
+  dlsc_dataset_t *data = blobs(41, 1), *twin = blobs(41, 1);
+  dlsc_model_t *model = from_spec("input 2x1x1; dense 8; relu; dense 4", 3), *plain;
+  ck_assert_ok(dlsc_model_clone(model, &plain));
+  set_training(plain, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 8);
+  progress_log log = {0};
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  ck_assert(config.progress == NULL && config.progress_user == NULL);
+  config.loss = DLSC_LOSS_CROSS_ENTROPY;
+  config.learning_rate = 1e-2f;
+  config.batch_size = 8;
+  config.progress = log_progress;
+  config.progress_user = &log;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+
+  dlsc_train_stats stats, plain_stats;
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  ck_assert_ok(dlsc_model_train_epoch(plain, twin, &plain_stats));
+  ck_assert_uint_eq(log.calls, 5);
+  ck_assert_uint_eq(log.batches, 5);
+  for (size_t i = 0; i < 5; i++)
+    ck_assert_uint_eq(log.done[i], i + 1);
+  ck_assert_uint_eq(log.last.count, 40);
+  ck_assert_uint_eq(log.last.correct, stats.correct);
+  ck_assert_double_eq_tol(log.last.loss, stats.loss, 1e-12);
+  size_t size, plain_size;
+  unsigned char *before = model_bytes(model, &size), *expected = model_bytes(plain, &plain_size);
+  ck_assert_uint_eq(size, plain_size);
+  ck_assert_mem_eq(before, expected, size);
+  free(expected);
+
+  /* Cancelled after the third batch: status, nothing changed, the next epoch as if the
+   * cancelled one had never run. */
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(data, 0, 41, 0, &batch));
+  float order_before[41 * 2];
+  memcpy(order_before, batch.inputs, sizeof order_before);
+  log.calls = 0;
+  log.stop_at = 3;
+  dlsc_train_stats untouched = {.loss = -1.0, .correct = 99, .count = 99};
+  stats = untouched;
+  ck_assert_status(dlsc_model_train_epoch(model, data, &stats), DLSC_ERR_CANCELLED);
+  ck_assert_uint_eq(log.calls, 3);
+  ck_assert_mem_eq(&stats, &untouched, sizeof stats);
+  assert_model_unchanged(model, before, size);
+  ck_assert_ok(dlsc_dataset_get_batch(data, 0, 41, 0, &batch));
+  ck_assert_mem_eq(batch.inputs, order_before, sizeof order_before);
+  log.stop_at = 0;
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  ck_assert_ok(dlsc_model_train_epoch(plain, twin, &plain_stats));
+  ck_assert_double_eq(stats.loss, plain_stats.loss);
+  free(before);
+  before = model_bytes(model, &size);
+  expected = model_bytes(plain, &plain_size);
+  ck_assert_mem_eq(before, expected, size);
+
+  /* A clone keeps the callback. */
+  dlsc_model_t *copy;
+  ck_assert_ok(dlsc_model_clone(model, &copy));
+  log.calls = 0;
+  ck_assert_ok(dlsc_model_train_epoch(copy, data, &stats));
+  ck_assert_uint_eq(log.calls, 5);
+  free(before);
+  free(expected);
+  dlsc_model_destroy(copy);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(plain);
+  dlsc_dataset_destroy(data);
+  dlsc_dataset_destroy(twin);
+}
+END_TEST
+
 /* An epoch that fails half-way is rolled back: model and dataset order as before. One
  * frame's target is too large to square; a twin dataset with the same seed shows that
  * the shuffle puts it after two good batches, which did update the model. */
@@ -636,6 +726,7 @@ int main(void) {
   tcase_add_test(tc, epochs_learn_and_evaluate);
   tcase_add_test(tc, epoch_arguments_are_checked);
   tcase_add_test(tc, failed_epoch_is_rolled_back);
+  tcase_add_test(tc, progress_reports_batches_and_cancels);
   tcase_add_test(tc, failed_epoch_keeps_the_flip_parity);
   tcase_add_test(tc, lookahead_follows_its_definition);
   tcase_add_test(tc, lookahead_epochs_end_on_the_slow_copy);
