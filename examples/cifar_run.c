@@ -145,6 +145,7 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
   dlsc_dataset_count(train, &examples);
   dlsc_train_config config;
   train_config_for(&config, s, examples);
+  watch_training(&config);
   check_status(dlsc_model_set_training(model, &config), "training settings");
   double best = -1.0, start = now_seconds();
   unsigned char *best_bytes = NULL;
@@ -153,7 +154,8 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
     dlsc_train_stats stats;
     dlsc_eval_stats eval = {0};
     double epoch_start = now_seconds();
-    check_status(dlsc_model_train_epoch(model, train, &stats), "training");
+    if (epoch_interrupted(dlsc_model_train_epoch(model, train, &stats), epoch))
+      break;
     double train_seconds = now_seconds() - epoch_start;
     if (validation)
       check_status(dlsc_model_evaluate(model, validation, &eval, NULL), "evaluation");

@@ -49,7 +49,9 @@ static void usage(void) {
           "  --out FILE         model (default cifar.dlsc)  --csv FILE (default cifar.csv)\n"
           "  --confusion FILE   test confusion matrix CSV (default confusion.csv)\n"
           "  --run NAME         label of this run in progress lines and the CSV\n"
-          "  --data DIR, --cache DIR  where the data is and where to unpack it\n");
+          "  --data DIR, --cache DIR  where the data is and where to unpack it\n"
+          "Ctrl-C ends training after the last finished epoch, which is then chosen from,\n"
+          "scored and saved as usual; a second Ctrl-C quits.\n");
   exit(2);
 }
 

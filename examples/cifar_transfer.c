@@ -50,7 +50,9 @@ static void usage(void) {
           "  --self-augment NAME    augmentation while self-training (default flip-crop)\n"
           "  --self-backbone-lr X   self-training rate of the backbone relative to the\n"
           "                         head (default 1)\n"
-          "  --out FILE, --csv FILE, --confusion FILE, --data DIR, --cache DIR\n");
+          "  --out FILE, --csv FILE, --confusion FILE, --data DIR, --cache DIR\n"
+          "Ctrl-C ends the training stage under way (pretext, head, fine-tuning) after its\n"
+          "last finished epoch; the program goes on with the next; a second Ctrl-C quits.\n");
   exit(2);
 }
 

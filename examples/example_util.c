@@ -1,12 +1,14 @@
 #include "example_util.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int read_audio(const char *path, int downmix, float **samples, size_t *n_samples, int *sample_rate,
                char *error, size_t error_size) {
@@ -137,6 +139,59 @@ void check_status(dlsc_status status, const char *what) {
     return;
   fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
   exit(1);
+}
+
+static volatile sig_atomic_t interrupt_pressed;
+
+static void on_interrupt(int signal_number) {
+  (void)signal_number;
+  interrupt_pressed = 1;
+}
+
+/* Ctrl-C sets the flag once; the handler then reverts to the default, so a second one
+ * ends the program. A SIGINT ignored at start (nohup, background jobs) stays ignored. */
+static void arm_interrupt(void) {
+  struct sigaction action, previous;
+  if (sigaction(SIGINT, NULL, &previous) == 0 && previous.sa_handler == SIG_IGN)
+    return;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = on_interrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, NULL);
+}
+
+static int show_progress(void *user, size_t done, size_t batches, const dlsc_train_stats *so_far) {
+  const int *terminal = user;
+  if (*terminal && done == batches)
+    fputs("\r\033[K", stderr); /* the epoch's line on stdout follows */
+  else if (*terminal && done % 16 == 0)
+    fprintf(stderr, "\r  batch %zu/%zu  loss %.4g\033[K", done, batches, so_far->loss);
+  return interrupt_pressed != 0;
+}
+
+void watch_training(dlsc_train_config *config) {
+  static int terminal;
+  terminal = isatty(STDERR_FILENO);
+  config->progress = show_progress;
+  config->progress_user = &terminal;
+  arm_interrupt();
+}
+
+int epoch_interrupted(dlsc_status status, int epoch) {
+  if (status != DLSC_ERR_CANCELLED) {
+    check_status(status, "training");
+    return 0;
+  }
+  if (epoch <= 1) {
+    fprintf(stderr, "interrupted in the first epoch: nothing trained to keep\n");
+    exit(130);
+  }
+  printf("interrupted in epoch %d: this training ends after epoch %d\n", epoch, epoch - 1);
+  fflush(stdout);
+  interrupt_pressed = 0;
+  arm_interrupt();
+  return 1;
 }
 
 dlsc_model_t *model_from_spec(const char *spec, uint64_t seed, const char *what) {

@@ -41,6 +41,18 @@ void read_course_pair(float **clean, float **noisy, size_t *n);
 const char *data_directory(void);
 
 
+/* Progress and Ctrl-C in the training loops, through the training settings' progress
+ * callback. watch_training(config) makes dlsc_model_train_epoch redraw "batch i/n
+ * loss x" on stderr when stderr is a terminal, and stop the epoch after Ctrl-C
+ * (DLSC_ERR_CANCELLED: the epoch is rolled back). A second Ctrl-C quits at once; where
+ * SIGINT was ignored when the program started (nohup), it stays ignored.
+ * epoch_interrupted(status, epoch) is 1 when an epoch's status is that stop, after a
+ * line on stdout: the program then ends that training stage with the epochs before,
+ * and Ctrl-C is armed again for the next stage; an interrupted first epoch exits(130).
+ * Any other failure goes to check_status. */
+void watch_training(dlsc_train_config *config);
+int epoch_interrupted(dlsc_status status, int epoch);
+
 /* Prints "what: status text" to stderr and exits when status is not DLSC_OK. */
 void check_status(dlsc_status status, const char *what);
 /* The model of spec, or exit(1) after a message that quotes the part of spec at fault. */

@@ -140,7 +140,9 @@ static void usage(void) {
           "  --csv FILE         per-epoch log (default denoiser.csv)\n"
           "  --listen DIR       --course: write the denoised test_x_01/02, and the tail\n"
           "                     noisy, denoised and clean, here\n"
-          "  --data DIR         data folder (default $DLSC_DATA or ../shared/data)\n");
+          "  --data DIR         data folder (default $DLSC_DATA or ../shared/data)\n"
+          "Ctrl-C ends training after the last finished epoch, which is then chosen from,\n"
+          "scored and saved as usual; a second Ctrl-C quits.\n");
   exit(2);
 }
 
@@ -310,20 +312,20 @@ static void set_schedule(dlsc_model_t *model, const options *o, size_t examples)
     train.schedule = DLSC_SCHEDULE_COSINE;
     train.total_steps = (size_t)o->epochs * (examples / o->batch + 1) + 1;
   }
+  watch_training(&train);
   check_status(dlsc_model_set_training(model, &train), "training settings");
 }
 
-/* One epoch; the first sets the schedule from the examples it sees. */
-static dlsc_train_stats train_epoch(dlsc_model_t *model, dlsc_dataset_t *train, const options *o,
-                                    int epoch) {
+/* One epoch; the first sets the schedule from the examples it sees. 1 when Ctrl-C
+ * stopped it (rolled back): training ends with the epochs before. */
+static int train_epoch(dlsc_model_t *model, dlsc_dataset_t *train, const options *o, int epoch,
+                       dlsc_train_stats *stats) {
   if (epoch == 1) {
     size_t examples;
     check_status(dlsc_dataset_count(train, &examples), "dataset");
     set_schedule(model, o, examples);
   }
-  dlsc_train_stats stats;
-  check_status(dlsc_model_train_epoch(model, train, &stats), "training");
-  return stats;
+  return epoch_interrupted(dlsc_model_train_epoch(model, train, stats), epoch);
 }
 
 static dlsc_model_t *build_model(const options *o) {
@@ -719,7 +721,9 @@ static int run_course(const options *o) {
                    "dataset");
       free(extra_mix);
     }
-    dlsc_train_stats stats = train_epoch(model, train, o, epoch);
+    dlsc_train_stats stats;
+    if (train_epoch(model, train, o, epoch, &stats))
+      break;
     /* --full: nothing to validate on; the last epoch (or the average) is kept. */
     scores val = {NAN, NAN};
     if (val_n)
@@ -851,7 +855,9 @@ static int run_general(const options *o) {
                      "mix");
         check_status(dlsc_dataset_add_signal_pair(train, stft, mix, cl->samples, cl->n), "dataset");
       }
-    dlsc_train_stats stats = train_epoch(model, train, o, epoch);
+    dlsc_train_stats stats;
+    if (train_epoch(model, train, o, epoch, &stats))
+      break;
     double val_snr = mean_snr(model, stft, val, n_val, work);
     keep_if_best(&best, model, val_snr, epoch);
     accumulate_average(o, &average, &averaged, model, epoch);

@@ -5,8 +5,11 @@
  * message; dlsc-classify classifies PPM images and CIFAR records and refuses the rest. */
 #include "common.h"
 
+#include <signal.h>
 #include <sndfile.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char work[4096];
@@ -258,6 +261,63 @@ START_TEST(train_denoiser_learns_from_folders) {
   struct stat st;
   path_of(path, sizeof path, "refused.dlsc");
   ck_assert_int_ne(stat(path, &st), 0);
+  free(clean);
+  free(noisy);
+}
+END_TEST
+
+/* Ctrl-C (SIGINT) while training: the epoch under way is rolled back, the program goes
+ * on with the epochs before (best one chosen, tail scored, model saved) and exits 0. */
+START_TEST(train_denoiser_stops_at_ctrl_c) {
+  enum { N = 64000 };
+  float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
+  synthesise(clean, noisy, N, 16000, 3);
+  write_audio("ctrl-c-clean.wav", clean, N, 1, 16000);
+  write_audio("ctrl-c-noisy.wav", noisy, N, 1, 16000);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    if (chdir(work) != 0 || !freopen("ctrl-c.log", "w", stdout) || dup2(1, 2) < 0)
+      _exit(127);
+    signal(SIGINT, SIG_DFL);
+    execl(DLSC_EXAMPLES_DIR "/dlsc-train-denoiser", "dlsc-train-denoiser", "--pair",
+          "ctrl-c-clean.wav", "ctrl-c-noisy.wav", "--spec",
+          "input 1x3x513; log; batchnorm; dense 64; relu; dense 513; sigmoid", "--epochs", "1000",
+          "--out", "ctrl-c.dlsc", "--csv", "ctrl-c.csv", (char *)NULL);
+    _exit(127);
+  }
+  struct timespec pause = {0, 50 * 1000 * 1000};
+  char path[4400];
+  struct stat st;
+  path_of(path, sizeof path, "ctrl-c.log");
+  int first_epoch_seen = 0;
+  for (int waited = 0; waited < 2400 && !first_epoch_seen; waited++) {
+    nanosleep(&pause, NULL); /* up to 2 minutes for the first epoch's line */
+    first_epoch_seen = stat(path, &st) == 0 && printed("ctrl-c", "\nepoch   1 ");
+  }
+  ck_assert_int_eq(kill(pid, SIGINT), 0);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(first_epoch_seen, "no epoch line before the interrupt");
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+  const char *line = log_after("ctrl-c", "interrupted in epoch ");
+  int epoch = 0;
+  ck_assert_msg(line && sscanf(line, "%d", &epoch) == 1 && epoch >= 2, "no interruption line");
+  ck_assert(printed("ctrl-c", "TEST tail: SNR "));
+  ck_assert(printed("ctrl-c", "saved ctrl-c.dlsc"));
+  path_of(path, sizeof path, "ctrl-c.dlsc");
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_load_file(path, &model));
+  dlsc_model_destroy(model);
+  /* the CSV has a row for each finished epoch, none for the interrupted one */
+  path_of(path, sizeof path, "ctrl-c.csv");
+  FILE *csv = fopen(path, "r");
+  ck_assert_ptr_nonnull(csv);
+  int rows = 0, c;
+  while ((c = fgetc(csv)) != EOF)
+    rows += c == '\n';
+  fclose(csv);
+  ck_assert_int_eq(rows, epoch); /* a header and epochs 1 .. epoch - 1 */
   free(clean);
   free(noisy);
 }
@@ -580,6 +640,7 @@ int main(void) {
   tcase_add_test(tc, denoise_keeps_the_rate_and_length_of_any_file);
   tcase_add_test(tc, train_denoiser_learns_a_callers_pair);
   tcase_add_test(tc, train_denoiser_learns_from_folders);
+  tcase_add_test(tc, train_denoiser_stops_at_ctrl_c);
   tcase_add_test(tc, cifar_programs_refuse_bad_batches);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
