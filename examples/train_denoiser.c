@@ -78,6 +78,7 @@ typedef struct options {
   dlsc_target target; /* the preset's unless --target */
   int extra_speech; /* --course: LibriSpeech utterances mixed with the course noise */
   const char *extra_dir; /* --extra-speech-dir: those utterances from a folder instead */
+  const char *extra_noise_dir; /* --extra-noise-dir: more noise for the remixes */
   float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
   float speed; /* remixes: speech sped up or slowed down by a factor up to 1 + speed */
@@ -130,6 +131,9 @@ static void usage(void) {
           "                     speakers) mixed with the noise of the course training part\n"
           "  --extra-speech-dir DIR  --course, with --extra-speech: draw them from all the\n"
           "                     .wav/.flac files of DIR instead (e.g. more of the speaker)\n"
+          "  --extra-noise-dir DIR  --course: the remixes (and extra speech) draw their noise\n"
+          "                     from the training part's noise followed by all the\n"
+          "                     .wav/.flac files of DIR (e.g. more of the recording's noise)\n"
           "  --average K        also average the weights of the last K epochs; keep\n"
           "                     whichever of average and best epoch validates better\n"
           "  --mixes N          --general: mixtures per training utterance per epoch (2)\n"
@@ -203,6 +207,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--average") && ++i) o.average = (int)integer_option(a, v, 0, 100000);
     else if (!strcmp(a, "--extra-speech") && ++i) o.extra_speech = (int)integer_option(a, v, 0, 1000000);
     else if (!strcmp(a, "--extra-speech-dir") && ++i) o.extra_dir = v;
+    else if (!strcmp(a, "--extra-noise-dir") && ++i) o.extra_noise_dir = v;
     else if (!strcmp(a, "--level") && ++i) o.level_range = (float)number_option(a, v, 0.0, 60.0);
     else if (!strcmp(a, "--speed") && ++i) o.speed = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--noise-speed") && ++i)
@@ -228,7 +233,7 @@ static options parse(int argc, char **argv) {
     else usage();
   }
   if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir ||
-      (o.extra_dir && (!o.course || o.extra_speech == 0)))
+      (o.extra_dir && (!o.course || o.extra_speech == 0)) || (o.extra_noise_dir && !o.course))
     usage();
   if (!o.preset)
     o.preset = find_preset(o.course ? "cnn2" : "general");
@@ -513,21 +518,26 @@ static void load_folder(const char *directory, clip_set sets[3]) {
   }
 }
 
+/* Every .wav/.flac file of directory into set; exits when there is none. */
+static void load_all(const char *directory, clip_set *set, const char *what) {
+  size_t count;
+  char **names = list_files(directory, NULL, &count);
+  for (size_t i = 0; names && i < count; i++)
+    if (is_audio_name(names[i]))
+      add_clip(set, directory, names[i]);
+  free_list(names, count);
+  if (set->count == 0) {
+    fprintf(stderr, "%s: no .wav or .flac files\n", directory);
+    exit(1);
+  }
+  printf("%s: %zu files from %s\n", what, set->count, directory);
+}
+
 static void load_corpus(const options *o, corpus *c) {
   char directory[4096];
   memset(c, 0, sizeof *c);
   if (o->extra_dir) { /* all of it trains: the course has its own validation part */
-    size_t count;
-    char **names = list_files(o->extra_dir, NULL, &count);
-    for (size_t i = 0; names && i < count; i++)
-      if (is_audio_name(names[i]))
-        add_clip(&c->speech[0], o->extra_dir, names[i]);
-    free_list(names, count);
-    if (c->speech[0].count == 0) {
-      fprintf(stderr, "%s: no .wav or .flac files\n", o->extra_dir);
-      exit(1);
-    }
-    printf("extra speech: %zu files from %s\n", c->speech[0].count, o->extra_dir);
+    load_all(o->extra_dir, &c->speech[0], "extra speech");
     return;
   }
   if (o->speech_dir) {
@@ -655,12 +665,23 @@ static int run_course(const options *o) {
            oracle_snr(model_stft, noisy + cut, clean + cut, tail_n));
 
   dlsc_model_t *model = build_model(o);
-  float *noise = checked_alloc(NULL, train_n * sizeof *noise), *mix = checked_alloc(NULL, train_n * sizeof *mix);
+  /* The remixes' noise: the training part's, then --extra-noise-dir's recordings. */
+  clip_set extra_noise = {0};
+  size_t noise_total = train_n;
+  if (o->extra_noise_dir) {
+    load_all(o->extra_noise_dir, &extra_noise, "extra noise");
+    for (size_t i = 0; i < extra_noise.count; i++)
+      noise_total += extra_noise.clips[i].n;
+  }
+  float *noise = checked_alloc(NULL, noise_total * sizeof *noise), *mix = checked_alloc(NULL, train_n * sizeof *mix);
   float *scaled = checked_alloc(NULL, train_n * sizeof *scaled);
   float *stretched = NULL, *noise_stretched = NULL; /* --speed, --noise-speed: resampled */
   float *work = checked_alloc(NULL, n * sizeof *work);
   for (size_t i = 0; i < train_n; i++)
     noise[i] = train_noisy[i] - train_clean[i];
+  for (size_t i = 0, at = train_n; i < extra_noise.count; at += extra_noise.clips[i++].n)
+    memcpy(noise + at, extra_noise.clips[i].samples, extra_noise.clips[i].n * sizeof *noise);
+  free_clips(&extra_noise);
   FILE *csv = fopen(o->csv, "w");
   if (csv)
     fprintf(csv, "epoch,train_loss,val_snr_db,val_si_sdr_db,seconds\n");
@@ -684,13 +705,13 @@ static int run_course(const options *o) {
                                               train_n),
                  "dataset");
     for (int r = 0; r < o->remix; r++) {
-      size_t shift = (size_t)(uniform01() * (double)train_n);
+      size_t shift = (size_t)(uniform01() * (double)noise_total);
       size_t offset = (size_t)(uniform01() * (double)o->hop), length = train_n - offset;
       double gain_db = o->gain_low + (o->gain_high - o->gain_low) * uniform01();
       float gain = (float)pow(10.0, gain_db / 20.0);
       float level = (float)pow(10.0, o->level_range * (uniform01() * 1.5 - 1.0) / 20.0);
       const float *speech = train_clean + offset, *noise_played = noise;
-      size_t noise_n = train_n;
+      size_t noise_n = noise_total;
       if (o->speed > 0.0f) { /* drawn only then: runs without --speed mix as before */
         size_t stretched_n;
         free(stretched);
@@ -700,7 +721,7 @@ static int run_course(const options *o) {
       if (o->noise_speed > 0.0f) { /* likewise: new noise material from the recorded noise */
         free(noise_stretched);
         noise_played = noise_stretched =
-            play_at_random_speed(noise, train_n, o->noise_speed, &noise_n, "--noise-speed");
+            play_at_random_speed(noise, noise_total, o->noise_speed, &noise_n, "--noise-speed");
       }
       for (size_t i = 0; i < length; i++) {
         scaled[i] = level * speech[i];
@@ -715,7 +736,7 @@ static int run_course(const options *o) {
       double level = -3.0 + 15.0 * uniform01();
       size_t offset = (size_t)(uniform01() * (double)train_n);
       float *extra_mix = checked_alloc(NULL, cl->n * sizeof *extra_mix);
-      check_status(dlsc_mix_at_snr(cl->samples, cl->n, noise, train_n, offset, level, extra_mix),
+      check_status(dlsc_mix_at_snr(cl->samples, cl->n, noise, noise_total, offset, level, extra_mix),
                    "mix");
       check_status(dlsc_dataset_add_signal_pair(train, model_stft, extra_mix, cl->samples, cl->n),
                    "dataset");

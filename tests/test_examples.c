@@ -337,20 +337,31 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   /* Options that change what it learns: each learns too (measured 5.92 dB for the mask
    * learning |S| instead of the phase-sensitive target, 6.02 dB with speed-perturbed
    * remixes, the noise at random speeds too: the two once freed one buffer twice; extra
-   * speech from a folder's files, here the pair's clean recording once more), each with
-   * other weights than the defaults give from the same seed. */
+   * speech from a folder's files, here the pair's clean recording once more; extra noise
+   * from a folder, here the pair's noise shifted by half its length), each with other
+   * weights than the defaults give from the same seed. */
   char extra[4400];
   path_of(extra, sizeof extra, "extra");
   mkdir(extra, 0777);
   path_of(extra, sizeof extra, "no-audio");
   mkdir(extra, 0777);
   write_audio("extra/speech.wav", clean, N, 1, 16000);
+  path_of(extra, sizeof extra, "extra-noise");
+  mkdir(extra, 0777);
+  float *noise_only = malloc(N * sizeof *noise_only);
+  for (size_t k = 0; k < N; k++)
+    noise_only[k] = noisy[(k + N / 2) % N] - clean[(k + N / 2) % N];
+  write_audio("extra-noise/noise.wav", noise_only, N, 1, 16000);
+  free(noise_only);
   static const struct {
-    const char *options, *name;
-  } variants[] = {{"--target magnitude", "magnitude"},
-                  {"--speed 0.1", "speed"},
-                  {"--speed 0.1 --noise-speed 0.15", "both"},
-                  {"--extra-speech 2 --extra-speech-dir extra", "extra"}};
+    const char *options, *name, *says; /* says: a line the run prints, or NULL */
+  } variants[] = {{"--target magnitude", "magnitude", NULL},
+                  {"--speed 0.1", "speed", NULL},
+                  {"--speed 0.1 --noise-speed 0.15", "both", NULL},
+                  {"--extra-speech 2 --extra-speech-dir extra", "extra",
+                   "extra speech: 1 files from extra"},
+                  {"--extra-noise-dir extra-noise", "extra-noise",
+                   "extra noise: 1 files from extra-noise"}};
   double speed_tail = 0.0;
   for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
     double variant_tail = pair_tail(variants[i].options, variants[i].name, NULL);
@@ -359,10 +370,11 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
     char model[64];
     snprintf(model, sizeof model, "%s.dlsc", variants[i].name);
     ck_assert(!same_weights("pair.dlsc", model, 4));
+    ck_assert_msg(!variants[i].says || printed("dlsc-train-denoiser", variants[i].says), "%s",
+                  variants[i].options);
     if (i == 1)
       speed_tail = variant_tail;
   }
-  ck_assert(printed("dlsc-train-denoiser", "extra speech: 1 files from extra"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --extra-speech-dir extra "
                                               SMALL_DENOISER),
                    2);
@@ -370,6 +382,13 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                                               "--extra-speech-dir no-audio " SMALL_DENOISER),
                    1);
   ck_assert(printed("dlsc-train-denoiser", "no-audio: no .wav or .flac files"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --extra-noise-dir "
+                                              "no-audio " SMALL_DENOISER),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "no-audio: no .wav or .flac files"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech extra --noise extra --extra-noise-dir "
+                                              "extra-noise " SMALL_DENOISER),
+                   2);
   /* --init starts from a model's weights: at a vanishing learning rate, the first
    * model's tail score comes back (batch-norm statistics still move a little) */
   double first_tail = pair_tail("--init speed.dlsc --lr 1e-9", "tuned", NULL);
