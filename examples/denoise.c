@@ -1,12 +1,14 @@
 /* dlsc-denoise: denoises a mono recording with a dlsc model.
  *
- *   dlsc-denoise [--model FILE] [--downmix] [--stream N] in.wav out.wav
+ *   dlsc-denoise [--model FILE] [--downmix] [--stream N] [--removed FILE] in.wav out.wav
  *
  * Reads anything libsndfile reads (WAV, FLAC, ...), writes WAV or FLAC by the output
  * name. Without --model it uses the general model installed with dlsc. --stream N
  * feeds the stream API N samples at a time instead of the whole-signal call; the
  * result is the same to 1e-6. A recording at another sample rate is resampled to the
- * model's (dlsc_resample), denoised, and written back at its own rate.
+ * model's (dlsc_resample), denoised, and written back at its own rate. --removed FILE
+ * also writes what was taken out, the input minus the output (the noise as the model
+ * hears it).
  */
 #include "example_util.h"
 
@@ -16,12 +18,14 @@
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: dlsc-denoise [--model FILE] [--downmix] [--stream N] in.wav out.wav\n"
+          "usage: dlsc-denoise [--model FILE] [--downmix] [--stream N] [--removed FILE]\n"
+          "                    in.wav out.wav\n"
           "  any sample rate: resampled to the model's (16 kHz) and back\n"
           "  --model FILE  a dlsc denoising model (default: %s,\n"
           "                or %s before installation)\n"
           "  --downmix     average the channels of a stereo file instead of refusing it\n"
-          "  --stream N    process through the streaming API, N samples per call\n",
+          "  --stream N    process through the streaming API, N samples per call\n"
+          "  --removed FILE  also write the input minus the output: what was removed\n",
           DLSC_DEFAULT_MODEL, DLSC_SOURCE_MODEL);
   exit(2);
 }
@@ -52,7 +56,7 @@ static void denoise_streaming(const dlsc_model_t *model, const float *in, size_t
 }
 
 int main(int argc, char **argv) {
-  const char *model_path = NULL, *in_path = NULL, *out_path = NULL;
+  const char *model_path = NULL, *in_path = NULL, *out_path = NULL, *removed_path = NULL;
   int downmix = 0;
   size_t chunk = 0;
   for (int i = 1; i < argc; i++) {
@@ -60,6 +64,8 @@ int main(int argc, char **argv) {
       model_path = argv[++i];
     else if (!strcmp(argv[i], "--downmix"))
       downmix = 1;
+    else if (!strcmp(argv[i], "--removed") && i + 1 < argc)
+      removed_path = argv[++i];
     else if (!strcmp(argv[i], "--stream") && i + 1 < argc)
       chunk = (size_t)integer_option("--stream", argv[++i], 1, 1000000000);
     else if (argv[i][0] == '-')
@@ -145,7 +151,6 @@ int main(int argc, char **argv) {
     size_t back_n;
     float *back = resample_or_exit(clean, n, model_rate, rate, &back_n, out_path);
     free(clean);
-    free(original);
     clean = back;
     n = original_n < back_n ? original_n : back_n;
   }
@@ -155,6 +160,20 @@ int main(int argc, char **argv) {
   }
   printf("%s: %.2f s of audio denoised in %.3f s (%.0fx real time) -> %s\n", in_path, audio,
          seconds, audio / seconds, out_path);
+  if (removed_path) { /* input minus output, both at the input's rate */
+    const float *input = original ? original : noisy;
+    float *removed = checked_alloc(NULL, n * sizeof *removed);
+    for (size_t i = 0; i < n; i++)
+      removed[i] = input[i] - clean[i];
+    int failed = write_wav(removed_path, removed, n, rate);
+    free(removed);
+    if (failed) {
+      fprintf(stderr, "cannot write %s\n", removed_path);
+      return 1;
+    }
+    printf("removed part -> %s\n", removed_path);
+  }
+  free(original);
   free(noisy);
   free(clean);
   dlsc_model_destroy(model);

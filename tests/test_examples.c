@@ -118,13 +118,26 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
   synthesise(clean, noisy, N, 44100, 1);
   write_audio("noisy44k.wav", noisy, N, 1, 44100);
-  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' noisy44k.wav out44k.wav"),
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' --removed removed44k.wav "
+                                       "noisy44k.wav out44k.wav"),
                    0);
   size_t frames;
   int rate;
   float *out = read_audio_file("out44k.wav", &frames, &rate);
   ck_assert_int_eq(rate, 44100);
   ck_assert_uint_eq(frames, N);
+  /* --removed: the input minus the output, at the input's rate (16-bit files: the sum
+   * comes back within two steps, one per file's rounding, and one of the input's) */
+  float *removed = read_audio_file("removed44k.wav", &frames, &rate);
+  ck_assert_int_eq(rate, 44100);
+  ck_assert_uint_eq(frames, N);
+  double removed_energy = 0.0;
+  for (size_t i = 0; i < frames; i++) {
+    ck_assert_float_eq_tol(out[i] + removed[i], noisy[i], 3.0f / 32768.0f);
+    removed_energy += (double)removed[i] * removed[i];
+  }
+  ck_assert_msg(removed_energy > 1.0, "nothing removed: energy %g", removed_energy);
+  free(removed);
   double energy = 0.0;
   for (size_t i = 0; i < frames; i++)
     energy += (double)out[i] * out[i];
