@@ -8,6 +8,14 @@
 
 #define DLSC_PARALLEL_MIN_WORK 32768
 
+/* For element-wise loops heavier on arithmetic than on memory: AVX-512 and AVX2 copies
+ * beside the baseline, chosen when the library loads (meson checks the toolchain can). */
+#ifdef DLSC_HAVE_TARGET_CLONES
+#define DLSC_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DLSC_VECTOR_CLONES
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
 #ifdef DLSC_HAVE_OPENBLAS_PARALLEL
