@@ -80,7 +80,8 @@ static inline float log_slope(float x, float y, float eps) {
 }
 
 #define ACTIVATION(kind, setup_fn)                                                          \
-  DLSC_VECTOR_CLONES static void kind##_forward(dlsc_layer *layer, const float *x, float *y, size_t batch,     \
+  DLSC_VECTOR_CLONES                                                                        \
+  static void kind##_forward(dlsc_layer *layer, const float *x, float *y, size_t batch,     \
                              const dlsc_exec *exec) {                                       \
     size_t count = batch * layer->in_size;                                                  \
     float eps = layer->config.epsilon;                                                      \
@@ -88,7 +89,8 @@ static inline float log_slope(float x, float y, float eps) {
     for (size_t i = 0; i < count; i++)                                                      \
       y[i] = kind##_value(x[i], eps);                                                       \
   }                                                                                         \
-  DLSC_VECTOR_CLONES static void kind##_backward(dlsc_layer *layer, const float *x, const float *y,            \
+  DLSC_VECTOR_CLONES                                                                        \
+  static void kind##_backward(dlsc_layer *layer, const float *x, const float *y,            \
                               const float *dy, float *dx, size_t batch,                     \
                               const dlsc_exec *exec) {                                      \
     if (!dx)                                                                                \
