@@ -734,7 +734,7 @@ static int run_course(const options *o) {
     for (int u = 0; u < o->extra_speech; u++) {
       const clip *cl = &extra.speech[0].clips[(size_t)(uniform01() * (double)extra.speech[0].count)];
       double level = -3.0 + 15.0 * uniform01();
-      size_t offset = (size_t)(uniform01() * (double)train_n);
+      size_t offset = (size_t)(uniform01() * (double)noise_total);
       float *extra_mix = checked_alloc(NULL, cl->n * sizeof *extra_mix);
       check_status(dlsc_mix_at_snr(cl->samples, cl->n, noise, noise_total, offset, level, extra_mix),
                    "mix");
