@@ -83,6 +83,7 @@ typedef struct options {
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
   float speed; /* remixes: speech sped up or slowed down by a factor up to 1 + speed */
   float noise_speed; /* remixes: the same for the noise */
+  float overlay_db; /* remixes: a second stretch of noise, -overlay_db .. 0 dB under the first */
   size_t batch;
   float rate, weight_decay;
   uint64_t seed;
@@ -118,6 +119,8 @@ static void usage(void) {
           "  --speed S          remixes: the speech played 1/(1+S) .. (1+S) times as fast\n"
           "                     (tempo and pitch; 0, the default, leaves it as recorded)\n"
           "  --noise-speed S    remixes: the same for the noise (default 0)\n"
+          "  --noise-overlay D  remixes: add a second stretch of the noise from elsewhere,\n"
+          "                     -D .. 0 dB under the first: denser noise (default 0: none)\n"
           "  --target NAME      what the mask output learns: phase-sensitive (|S| cos of the\n"
           "                     phase difference; the mask presets' default) or magnitude\n"
           "                     (|S|)\n"
@@ -212,6 +215,8 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--speed") && ++i) o.speed = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--noise-speed") && ++i)
       o.noise_speed = (float)number_option(a, v, 0.0, 1.0);
+    else if (!strcmp(a, "--noise-overlay") && ++i)
+      o.overlay_db = (float)number_option(a, v, 0.0, 60.0);
     else if (!strcmp(a, "--target") && ++i) {
       if (!strcmp(v, "magnitude")) o.target = DLSC_TARGET_MAGNITUDE;
       else if (!strcmp(v, "phase-sensitive")) o.target = DLSC_TARGET_PHASE_SENSITIVE;
@@ -723,9 +728,18 @@ static int run_course(const options *o) {
         noise_played = noise_stretched =
             play_at_random_speed(noise, noise_total, o->noise_speed, &noise_n, "--noise-speed");
       }
+      size_t shift2 = 0;
+      float gain2 = 0.0f;
+      if (o->overlay_db > 0.0f) { /* drawn only then, like --speed */
+        shift2 = (size_t)(uniform01() * (double)noise_n);
+        gain2 = (float)pow(10.0, -o->overlay_db * uniform01() / 20.0);
+      }
       for (size_t i = 0; i < length; i++) {
+        float played = noise_played[(offset + i + shift) % noise_n];
+        if (gain2 > 0.0f)
+          played += gain2 * noise_played[(offset + i + shift2) % noise_n];
         scaled[i] = level * speech[i];
-        mix[i] = scaled[i] + level * gain * noise_played[(offset + i + shift) % noise_n];
+        mix[i] = scaled[i] + level * gain * played;
       }
       check_status(dlsc_dataset_add_signal_pair(train, model_stft, mix, scaled, length),
                    "dataset");

@@ -351,8 +351,9 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
    * learning |S| instead of the phase-sensitive target, 6.02 dB with speed-perturbed
    * remixes, the noise at random speeds too: the two once freed one buffer twice; extra
    * speech from a folder's files, here the pair's clean recording once more; extra noise
-   * from a folder, here the pair's noise shifted by half its length), each with other
-   * weights than the defaults give from the same seed. */
+   * from a folder, here the pair's noise shifted by half its length; a second stretch
+   * of noise over the first), each with other weights than the defaults give from the
+   * same seed. */
   char extra[4400];
   path_of(extra, sizeof extra, "extra");
   mkdir(extra, 0777);
@@ -374,7 +375,8 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                   {"--extra-speech 2 --extra-speech-dir extra", "extra",
                    "extra speech: 1 files from extra"},
                   {"--extra-noise-dir extra-noise", "extra-noise",
-                   "extra noise: 1 files from extra-noise"}};
+                   "extra noise: 1 files from extra-noise"},
+                  {"--noise-overlay 10", "overlay", NULL}};
   double speed_tail = 0.0;
   for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
     double variant_tail = pair_tail(variants[i].options, variants[i].name, NULL);
