@@ -160,22 +160,22 @@ int main(int argc, char **argv) {
   }
   printf("%s: %.2f s of audio denoised in %.3f s (%.0fx real time) -> %s\n", in_path, audio,
          seconds, audio / seconds, out_path);
+  int result = 0;
   if (removed_path) { /* input minus output, both at the input's rate */
     const float *input = original ? original : noisy;
     float *removed = checked_alloc(NULL, n * sizeof *removed);
     for (size_t i = 0; i < n; i++)
       removed[i] = input[i] - clean[i];
-    int failed = write_wav(removed_path, removed, n, rate);
+    result = write_wav(removed_path, removed, n, rate) != 0;
     free(removed);
-    if (failed) {
+    if (result)
       fprintf(stderr, "cannot write %s\n", removed_path);
-      return 1;
-    }
-    printf("removed part -> %s\n", removed_path);
+    else
+      printf("removed part -> %s\n", removed_path);
   }
   free(original);
   free(noisy);
   free(clean);
   dlsc_model_destroy(model);
-  return 0;
+  return result;
 }
