@@ -171,6 +171,8 @@ bool dlsc_metadata_key_valid(const char *key);
 
 /* Workspace for batch examples in training or inference mode. */
 dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training);
+/* The floats an inference workspace for batch examples takes (SIZE_MAX on overflow). */
+size_t dlsc_model_inference_floats(const dlsc_model_t *model, size_t batch);
 /* Forward pass of count examples; returns the output buffer (inside the workspace). */
 const float *dlsc_model_forward(dlsc_model_t *model, const float *inputs, size_t count,
                                 bool training);

@@ -27,7 +27,14 @@ dlsc_status dlsc_model_create(dlsc_shape input, uint64_t seed, dlsc_model_t **ou
   return DLSC_OK;
 }
 
+/* The workspace: activations and scratch for a batch size, and for training also the
+ * parameter gradients, the gradients flowing between layers, the layers' auxiliary
+ * memory and a copy of the batch-norm statistics. Inference-only models never hold the
+ * training parts. */
 static void free_workspace(dlsc_model_t *model) {
+  free(model->grads);
+  model->grads = NULL;
+  dlsc_model_bind(model);
   free(model->acts);
   free(model->act_memory);
   free(model->grad_memory[0]);
@@ -66,7 +73,6 @@ void dlsc_model_destroy(dlsc_model_t *model) {
   dlsc_model_reset_optimizer(model);
   free(model->layers);
   free(model->params);
-  free(model->grads);
   free(model->stats);
   for (size_t i = 0; i < model->n_meta; i++) {
     free(model->meta[i].key);
@@ -82,7 +88,7 @@ void dlsc_model_bind(dlsc_model_t *model) {
   for (size_t i = 0; i < model->n_layers; i++) {
     dlsc_layer *layer = &model->layers[i];
     layer->params = model->params + param_offset;
-    layer->grads = model->grads + param_offset;
+    layer->grads = model->grads ? model->grads + param_offset : NULL;
     layer->stats = model->stats + stat_offset;
     param_offset += layer->n_params;
     stat_offset += layer->n_stats;
@@ -134,21 +140,17 @@ dlsc_status dlsc_model_append_layer(dlsc_model_t *model, const dlsc_layer_config
   }
   size_t n_params = model->n_params + layer.n_params, n_stats = model->n_stats + layer.n_stats;
   float *params = grow_floats(model->params, model->n_params, n_params);
-  float *grads = dlsc_alloc_floats(n_params);
   float *stats = grow_floats(model->stats, model->n_stats, n_stats);
-  if (!params || !grads || !stats) {
+  if (!params || !stats) {
     free(params);
-    free(grads);
     free(stats);
     return DLSC_ERR_OUT_OF_MEMORY;
   }
   free_workspace(model);
   dlsc_model_reset_optimizer(model); /* the moments no longer match the parameters */
   free(model->params);
-  free(model->grads);
   free(model->stats);
   model->params = params;
-  model->grads = grads;
   model->stats = stats;
   model->n_params = n_params;
   model->n_stats = n_stats;
@@ -233,10 +235,15 @@ size_t dlsc_model_output_size(const dlsc_model_t *model) {
 
 /* ---- workspaces */
 
-dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training) {
-  if (batch <= model->batch_capacity && (model->workspace_training || !training))
-    return DLSC_OK;
-  free_workspace(model);
+typedef struct workspace_size {
+  size_t activations; /* training: every layer's outputs; inference: two alternating buffers */
+  size_t largest;     /* the largest layer output (or input) of the batch */
+  size_t aux, scratch;
+} workspace_size;
+
+/* The workspace's arrays in floats; false if a size overflows. */
+static bool size_workspace(const dlsc_model_t *model, size_t batch, bool training,
+                           workspace_size *size) {
   size_t act_floats = 0, max_floats = dlsc_shape_size(model->input), aux_floats = 0;
   size_t scratch_floats = 1;
   for (size_t i = 0; i < model->n_layers; i++) {
@@ -248,23 +255,40 @@ dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training)
     if (layer->ops->scratch_floats)
       scratch_floats = DLSC_MAX(scratch_floats, layer->ops->scratch_floats(layer, batch));
   }
-  /* Inference needs only two alternating activation buffers. */
-  size_t per_example = training ? act_floats : 2 * max_floats, total;
-  if (dlsc_mul_overflows(per_example, batch, &total) ||
-      dlsc_mul_overflows(max_floats, batch, &max_floats))
+  size->aux = aux_floats;
+  size->scratch = scratch_floats;
+  return !dlsc_mul_overflows(training ? act_floats : 2 * max_floats, batch, &size->activations) &&
+         !dlsc_mul_overflows(max_floats, batch, &size->largest);
+}
+
+size_t dlsc_model_inference_floats(const dlsc_model_t *model, size_t batch) {
+  workspace_size size;
+  if (!size_workspace(model, batch, false, &size) ||
+      size.activations > SIZE_MAX - size.scratch)
+    return SIZE_MAX;
+  return size.activations + size.scratch;
+}
+
+dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training) {
+  if (batch <= model->batch_capacity && (model->workspace_training || !training))
+    return DLSC_OK;
+  free_workspace(model);
+  workspace_size size;
+  if (!size_workspace(model, batch, training, &size))
     return DLSC_ERR_OUT_OF_MEMORY;
   model->acts = dlsc_alloc_array(model->n_layers + 1, sizeof *model->acts);
-  model->act_memory = dlsc_alloc_floats(total);
-  model->scratch = dlsc_alloc_floats(scratch_floats);
+  model->act_memory = dlsc_alloc_floats(size.activations);
+  model->scratch = dlsc_alloc_floats(size.scratch);
   if (training) {
-    model->grad_memory[0] = dlsc_alloc_floats(max_floats);
-    model->grad_memory[1] = dlsc_alloc_floats(max_floats);
-    model->aux_memory = dlsc_alloc_floats(aux_floats);
+    model->grads = dlsc_alloc_floats(model->n_params);
+    model->grad_memory[0] = dlsc_alloc_floats(size.largest);
+    model->grad_memory[1] = dlsc_alloc_floats(size.largest);
+    model->aux_memory = dlsc_alloc_floats(size.aux);
     model->saved_stats = dlsc_alloc_floats(model->n_stats);
   }
   if (!model->acts || !model->act_memory || !model->scratch ||
-      (training && (!model->grad_memory[0] || !model->grad_memory[1] || !model->aux_memory ||
-                    !model->saved_stats))) {
+      (training && (!model->grads || !model->grad_memory[0] || !model->grad_memory[1] ||
+                    !model->aux_memory || !model->saved_stats))) {
     free_workspace(model);
     return DLSC_ERR_OUT_OF_MEMORY;
   }
@@ -278,9 +302,10 @@ dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training)
       if (layer->ops->aux_floats)
         aux_offset += layer->ops->aux_floats(layer, batch);
     } else {
-      model->acts[i] = model->act_memory + (i % 2) * (max_floats);
+      model->acts[i] = model->act_memory + (i % 2) * size.largest;
     }
   }
+  dlsc_model_bind(model); /* the gradients' views */
   model->batch_capacity = batch;
   model->workspace_training = training;
   return DLSC_OK;

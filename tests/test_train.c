@@ -61,6 +61,7 @@ END_TEST
 /* One step from known gradients: the optimizers' closed forms. */
 START_TEST(optimizer_first_steps) {
   dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1);
+  ck_assert_ok(dlsc_model_reserve(model, 1, true)); /* the gradients live in it */
   dlsc_train_config config;
   dlsc_train_config_init(&config);
   float before[15];
@@ -114,6 +115,7 @@ START_TEST(schedules_and_clipping) {
   config.learning_rate = 1.0f;
   config.gradient_clip = 2.0f;
   ck_assert_ok(dlsc_model_set_training(model, &config));
+  ck_assert_ok(dlsc_model_reserve(model, 1, true));
   for (size_t i = 0; i < 15; i++)
     model->grads[i] = 100.0f;
   float before[15];
