@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite: unit tests (Check), the example programs on synthesised recordings,
+# The test suite: unit tests (Check), the exported functions and public struct layouts
+# against the soname's ABI lists (suite abi), the example programs on synthesised recordings,
 # images and damaged CIFAR files
 # and integration tests on the real data, built
 # twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
