@@ -190,7 +190,9 @@ DLSC_API dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdic
 DLSC_API dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *config);
 DLSC_API void dlsc_model_destroy(dlsc_model_t *model);
 
-/* A deep copy: weights, statistics, metadata, training settings; fresh optimizer state. */
+/* A deep copy: weights, statistics, metadata, training settings; fresh optimizer state.
+ * The copy holds no gradients, optimizer moments or workspaces until it is used, so a
+ * clone of a trained model keeps it for inference at the size of its weights. */
 DLSC_API dlsc_status dlsc_model_clone(const dlsc_model_t *model, dlsc_model_t **copy);
 
 typedef struct dlsc_model_info {
@@ -577,7 +579,8 @@ DLSC_API dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnit
  * output minus its first latency samples equals dlsc_denoise's result to 1e-6 of the
  * larger of 1 and its peak, for samples in [-1, 1] (the products are blocked
  * differently for one frame and for many; far louder input shows it more).
- * The stream keeps its own copy of the model. */
+ * The stream keeps its own copy of the model's weights and an inference workspace for
+ * up to 64 frames, fewer where that would pass 16 MiB (wide models). */
 typedef struct dlsc_stream dlsc_stream_t;
 
 DLSC_API dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **stream);
