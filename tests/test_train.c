@@ -382,9 +382,14 @@ START_TEST(progress_reports_batches_and_cancels) {
   expected = model_bytes(plain, &plain_size);
   ck_assert_mem_eq(before, expected, size);
 
-  /* A clone keeps the callback. */
+  /* A clone keeps the callback, but none of the trained model's training memory. */
   dlsc_model_t *copy;
   ck_assert_ok(dlsc_model_clone(model, &copy));
+  ck_assert_ptr_nonnull(model->grads);
+  ck_assert_ptr_nonnull(model->moment1);
+  ck_assert_ptr_null(copy->grads);
+  ck_assert_ptr_null(copy->moment1);
+  ck_assert_ptr_null(copy->act_memory);
   log.calls = 0;
   ck_assert_ok(dlsc_model_train_epoch(copy, data, &stats));
   ck_assert_uint_eq(log.calls, 5);
