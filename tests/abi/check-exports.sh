@@ -1,6 +1,6 @@
 #!/bin/sh
 # The shared library's exported functions against the public header and the ABI list.
-#   check-exports.sh LIBDLSC.so include/dlsc.h tests/abi/libdlsc.so.N.symbols
+#   check-exports.sh LIBDLSC.so include/dlsc.h tests/abi/exports-N.txt (N: the soname major)
 # Three sets must be equal: the functions the header declares DLSC_API, the defined
 # dynamic symbols of the library, and the list for this soname. A function missing from
 # the library lacks DLSC_API (consumers would not link); a symbol missing from the
