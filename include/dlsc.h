@@ -535,6 +535,33 @@ typedef struct dlsc_eval_stats {
 DLSC_API dlsc_status dlsc_model_evaluate(dlsc_model_t *model, dlsc_dataset_t *dataset,
                                          dlsc_eval_stats *stats, size_t *confusion);
 
+/* ---------------------------------------------------------------- resuming training */
+
+/* What a saved model lacks to resume training to the same bits: the optimizer's step
+ * count and moments, lookahead's slow copy, the model's PRNG (dropout) and, with a
+ * dataset, the dataset's PRNG and example order (shuffles, augmentation). The state is
+ * tied to the weights it was saved with (their CRC-32). To resume: load the model saved
+ * alongside (dlsc_model_load), set the same training config, rebuild the dataset with
+ * the same seed, examples, task and augmentation, then load the state; the run goes on
+ * as if never stopped. dataset may be NULL (loops of dlsc_model_train_batch). Format:
+ * docs/model-format.md. With buffer NULL, *size gets the bytes needed. */
+DLSC_API dlsc_status dlsc_training_state_save(const dlsc_model_t *model,
+                                              const dlsc_dataset_t *dataset, void *buffer,
+                                              size_t capacity, size_t *size);
+/* Rejects any malformed buffer with a status, never reading outside it. A state of other
+ * weights or parameter counts, another optimizer kind, with lookahead's copy for a model
+ * without lookahead, or of a dataset with another number of examples:
+ * DLSC_ERR_SHAPE_MISMATCH; saved with a dataset and loaded without, or the reverse:
+ * DLSC_ERR_INVALID_ARGUMENT. On failure model and dataset train on as before the call. */
+DLSC_API dlsc_status dlsc_training_state_load(dlsc_model_t *model, dlsc_dataset_t *dataset,
+                                              const void *buffer, size_t size);
+/* File wrappers; save_file replaces path atomically, as dlsc_model_save_file does. */
+DLSC_API dlsc_status dlsc_training_state_save_file(const dlsc_model_t *model,
+                                                   const dlsc_dataset_t *dataset,
+                                                   const char *path);
+DLSC_API dlsc_status dlsc_training_state_load_file(dlsc_model_t *model, dlsc_dataset_t *dataset,
+                                                   const char *path);
+
 /* ---------------------------------------------------------------- denoising */
 
 /* How a model denoises: the STFT it was trained with, its context window, and

@@ -450,6 +450,45 @@ void dlsc_dataset_restore_order(dlsc_dataset_t *dataset, void *state) {
   free(saved);
 }
 
+void dlsc_dataset_get_state(const dlsc_dataset_t *dataset, dlsc_dataset_state *state) {
+  state->rng = dataset->rng;
+  state->flip_phase = dataset->flip_phase;
+  state->n_examples = example_count(dataset);
+  state->order = dataset->order && dataset->order_count == state->n_examples ? dataset->order
+                                                                             : NULL;
+}
+
+dlsc_status dlsc_dataset_set_state(dlsc_dataset_t *dataset, const dlsc_dataset_state *state) {
+  size_t count = state->n_examples;
+  if (count != example_count(dataset))
+    return DLSC_ERR_SHAPE_MISMATCH;
+  size_t *order = NULL;
+  if (state->order) {
+    order = dlsc_alloc_array(count, sizeof *order);
+    unsigned char *seen = dlsc_alloc_array(count, 1);
+    bool permutation = order && seen;
+    for (size_t i = 0; permutation && i < count; i++) {
+      size_t k = state->order[i];
+      permutation = k < count && !seen[k];
+      if (permutation)
+        seen[k] = 1;
+    }
+    free(seen);
+    if (!permutation) {
+      dlsc_status status = order ? DLSC_ERR_BAD_FORMAT : DLSC_ERR_OUT_OF_MEMORY;
+      free(order);
+      return status;
+    }
+    memcpy(order, state->order, count * sizeof *order);
+  }
+  reset_order(dataset);
+  dataset->order = order;
+  dataset->order_count = order ? count : 0;
+  dataset->rng = state->rng;
+  dataset->flip_phase = state->flip_phase;
+  return DLSC_OK;
+}
+
 /* ---- batches */
 
 static dlsc_status reserve_batch(dlsc_dataset_t *dataset, size_t count) {

@@ -229,6 +229,11 @@ dlsc_status dlsc_read_file(const char *path, unsigned char **out, size_t *out_si
   FILE *file = fopen(path, "rb");
   if (!file)
     return DLSC_ERR_IO;
+  struct stat info;
+  if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
+    fclose(file); /* a directory opens, and seems endless */
+    return DLSC_ERR_IO;
+  }
   long size = -1;
   if (fseek(file, 0, SEEK_END) == 0)
     size = ftell(file);

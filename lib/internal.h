@@ -203,6 +203,9 @@ dlsc_status dlsc_loss_compute(const dlsc_train_config *config, const float *outp
 dlsc_status dlsc_optimizer_step(dlsc_model_t *model);
 float dlsc_schedule_rate(const dlsc_train_config *config, size_t step);
 
+/* The optimizer's arrays (moments, spares; a fresh start at step 0 when they were
+ * missing) and lookahead's slow copy when lookahead is on. */
+dlsc_status dlsc_model_ensure_optimizer(dlsc_model_t *model);
 /* Snapshot / restore of everything a training call changes. */
 dlsc_status dlsc_model_snapshot(dlsc_model_t *model);
 void dlsc_model_restore(dlsc_model_t *model);
@@ -218,5 +221,17 @@ size_t dlsc_dataset_label_count(const dlsc_dataset_t *dataset); /* 0: no labels 
 size_t dlsc_dataset_target_size(const dlsc_dataset_t *dataset); /* 0: no targets */
 dlsc_status dlsc_dataset_save_order(const dlsc_dataset_t *dataset, void **state);
 void dlsc_dataset_restore_order(dlsc_dataset_t *dataset, void *state); /* frees state */
+
+/* What a training checkpoint keeps of a dataset (dlsc_training_state_*). */
+typedef struct dlsc_dataset_state {
+  dlsc_rng rng;
+  bool flip_phase;
+  size_t n_examples;
+  const size_t *order; /* NULL: the stored order (no shuffle since the examples changed) */
+} dlsc_dataset_state;
+void dlsc_dataset_get_state(const dlsc_dataset_t *dataset, dlsc_dataset_state *state);
+/* n_examples must be the dataset's (else SHAPE_MISMATCH), order NULL or a permutation
+ * of them (else BAD_FORMAT); the dataset is unchanged on failure. */
+dlsc_status dlsc_dataset_set_state(dlsc_dataset_t *dataset, const dlsc_dataset_state *state);
 
 #endif

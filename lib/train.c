@@ -204,7 +204,7 @@ static bool layer_updates(const dlsc_layer *layer) {
   return !layer->frozen && layer->lr_scale > 0.0f && layer->n_params > 0;
 }
 
-static dlsc_status ensure_optimizer_memory(dlsc_model_t *model) {
+dlsc_status dlsc_model_ensure_optimizer(dlsc_model_t *model) {
   if (!model->moment1) {
     float **arrays[] = {&model->moment1, &model->moment2, &model->spare_params,
                         &model->spare_moment1, &model->spare_moment2};
@@ -315,7 +315,7 @@ static int update_layer(dlsc_model_t *model, const dlsc_layer *layer, size_t off
 }
 
 dlsc_status dlsc_optimizer_step(dlsc_model_t *model) {
-  DLSC_TRY(ensure_optimizer_memory(model));
+  DLSC_TRY(dlsc_model_ensure_optimizer(model));
   double norm;
   DLSC_TRY(gradient_norm(model, &norm));
   float clip = model->train.gradient_clip;
@@ -354,7 +354,7 @@ static dlsc_status train_batch(dlsc_model_t *model, const dlsc_batch *batch,
                                dlsc_train_stats *stats) {
   size_t count = batch->count, out_size = dlsc_model_output_size(model);
   DLSC_TRY(dlsc_model_reserve(model, count, true));
-  DLSC_TRY(ensure_optimizer_memory(model));
+  DLSC_TRY(dlsc_model_ensure_optimizer(model));
   bool slow_taken = model->slow_taken;
   lookahead_take(model);
   /* Forward passes move batch-norm statistics and the dropout PRNG: keep them. */
@@ -402,7 +402,7 @@ dlsc_status dlsc_model_train_batch(dlsc_model_t *model, const dlsc_batch *batch,
 /* ---- epochs: a snapshot taken at the start is restored if any batch fails */
 
 dlsc_status dlsc_model_snapshot(dlsc_model_t *model) {
-  DLSC_TRY(ensure_optimizer_memory(model));
+  DLSC_TRY(dlsc_model_ensure_optimizer(model));
   if (!model->backup && !(model->backup = dlsc_alloc_floats(3 * model->n_params + model->n_stats)))
     return DLSC_ERR_OUT_OF_MEMORY;
   size_t n = model->n_params;

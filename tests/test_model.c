@@ -456,6 +456,7 @@ START_TEST(files_are_written_atomically) {
   dlsc_model_destroy(loaded);
   ck_assert_status(dlsc_model_save_file(first, missing), DLSC_ERR_IO);
   ck_assert_status(dlsc_model_load_file(missing, &loaded), DLSC_ERR_IO);
+  ck_assert_status(dlsc_model_load_file(directory, &loaded), DLSC_ERR_IO);
   /* A corrupted file on disk is refused, not half-loaded. */
   FILE *file = fopen(path, "r+b");
   fseek(file, 40, SEEK_SET);

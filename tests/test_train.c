@@ -3,6 +3,8 @@
 #include "common.h"
 #include "internal.h"
 
+#include <unistd.h>
+
 static void set_training(dlsc_model_t *model, dlsc_optimizer optimizer, dlsc_loss loss, float rate,
                          size_t batch_size) {
   dlsc_train_config config;
@@ -716,6 +718,247 @@ START_TEST(lookahead_settings_are_checked) {
 }
 END_TEST
 
+/* ---- resuming: dlsc_training_state_* */
+
+/* 4x4 one-channel images of 4 classes, augmented with alternating flips (the shuffle
+ * parity), brightness and crops (the PRNG). */
+static dlsc_dataset_t *resume_images(void) {
+  dlsc_dataset_t *data = images_dataset(1, 4, 4, 4, 21);
+  float pixels[40 * 16];
+  int32_t labels[40];
+  fill_uniform(pixels, 40 * 16, 0.0f, 1.0f, 5);
+  for (int i = 0; i < 40; i++)
+    labels[i] = i % 4;
+  ck_assert_ok(dlsc_dataset_add_images_f32(data, pixels, labels, 40));
+  dlsc_augment_config augment;
+  dlsc_augment_config_init(&augment);
+  augment.horizontal_flip = DLSC_FLIP_ALTERNATE;
+  augment.brightness = 0.2f;
+  augment.crop_padding = 1;
+  ck_assert_ok(dlsc_dataset_set_augment(data, &augment));
+  return data;
+}
+
+/* Adam with lookahead from step 2, dropout (the model's PRNG) and batch-norm. */
+static void resume_training(dlsc_model_t *model) {
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.loss = DLSC_LOSS_CROSS_ENTROPY;
+  config.learning_rate = 1e-2f;
+  config.batch_size = 8;
+  config.lookahead_every = 3;
+  config.lookahead_start = 2;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+}
+
+static dlsc_model_t *resume_model(void) {
+  dlsc_model_t *model =
+      from_spec("input 1x4x4; conv2d 4 3x3 pad=same; batchnorm; relu; dropout 0.3; dense 4", 17);
+  resume_training(model);
+  return model;
+}
+
+static unsigned char *state_bytes(const dlsc_model_t *model, const dlsc_dataset_t *data,
+                                  size_t *size) {
+  ck_assert_ok(dlsc_training_state_save(model, data, NULL, 0, size));
+  unsigned char *bytes = malloc(*size);
+  ck_assert_ok(dlsc_training_state_save(model, data, bytes, *size, size));
+  return bytes;
+}
+
+/* Two epochs, stopped after the first: the model saved then and the state, loaded into
+ * a fresh process's objects, train the second epoch to the bits of the uninterrupted
+ * run; without the state they do not. */
+START_TEST(training_state_resumes_to_the_same_bits) {
+  dlsc_model_t *model = resume_model();
+  dlsc_dataset_t *data = resume_images();
+  dlsc_train_stats stats, resumed_stats;
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  size_t model_size, state_size, final_size;
+  unsigned char *saved = model_bytes(model, &model_size);
+  unsigned char *state = state_bytes(model, data, &state_size);
+  ck_assert(model->slow_taken && model->moment1 && model->step == 5);
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  unsigned char *final = model_bytes(model, &final_size);
+
+  for (int with_state = 1; with_state >= 0; with_state--) {
+    dlsc_model_t *resumed;
+    ck_assert_ok(dlsc_model_load(saved, model_size, &resumed));
+    resume_training(resumed);
+    dlsc_dataset_t *again = resume_images();
+    if (with_state)
+      ck_assert_ok(dlsc_training_state_load(resumed, again, state, state_size));
+    ck_assert_ok(dlsc_model_train_epoch(resumed, again, &resumed_stats));
+    size_t size;
+    unsigned char *bytes = model_bytes(resumed, &size);
+    ck_assert_uint_eq(size, final_size);
+    if (with_state) {
+      ck_assert_mem_eq(bytes, final, size);
+      ck_assert_double_eq(resumed_stats.loss, stats.loss);
+      ck_assert_uint_eq(resumed->step, model->step);
+      /* and the state it would save now is the uninterrupted run's */
+      size_t now_size, then_size;
+      unsigned char *now = state_bytes(resumed, again, &now_size);
+      unsigned char *then = state_bytes(model, data, &then_size);
+      ck_assert_uint_eq(now_size, then_size);
+      ck_assert_mem_eq(now, then, now_size);
+      free(now);
+      free(then);
+    } else {
+      ck_assert(memcmp(bytes, final, size) != 0);
+    }
+    free(bytes);
+    dlsc_dataset_destroy(again);
+    dlsc_model_destroy(resumed);
+  }
+  free(saved);
+  free(state);
+  free(final);
+  dlsc_dataset_destroy(data);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+/* A state saved before the first step resumes too (no moments, stored order), also
+ * without a dataset, and through the file wrappers. */
+START_TEST(training_state_before_training_and_in_files) {
+  dlsc_model_t *model = resume_model(), *twin;
+  ck_assert_ok(dlsc_model_clone(model, &twin));
+  resume_training(twin);
+  dlsc_dataset_t *data = resume_images(), *twin_data = resume_images();
+  char directory[] = "/tmp/dlsc-test-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(directory));
+  char path[64];
+  snprintf(path, sizeof path, "%s/state", directory);
+  ck_assert_ok(dlsc_training_state_save_file(model, data, path));
+  /* the twin trains a little, then goes back to the saved state */
+  dlsc_train_stats stats;
+  ck_assert_ok(dlsc_model_train_epoch(twin, twin_data, &stats));
+  dlsc_model_t *fresh;
+  ck_assert_ok(dlsc_model_clone(model, &fresh));
+  resume_training(fresh);
+  ck_assert_ok(dlsc_training_state_load_file(fresh, twin_data, path));
+  ck_assert_ptr_null(fresh->moment1);
+  ck_assert_ok(dlsc_model_train_epoch(fresh, twin_data, &stats));
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  assert_same_models(fresh, model);
+  /* Without a dataset, in a loop of batches: saved between two lookahead pulls, when
+   * the slow copy is not the model. */
+  float x[8 * 16];
+  int32_t y[8] = {0, 1, 2, 3, 0, 1, 2, 3};
+  fill_uniform(x, 8 * 16, 0.0f, 1.0f, 9);
+  dlsc_batch batch = {8, x, NULL, NULL, y};
+  for (int step = 0; step < 2; step++)
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert(model->slow_taken && model->step % 3 != 0);
+  ck_assert_ok(dlsc_training_state_save_file(model, NULL, path));
+  size_t size;
+  unsigned char *saved = model_bytes(model, &size);
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load(saved, size, &loaded));
+  resume_training(loaded);
+  ck_assert_ok(dlsc_training_state_load_file(loaded, NULL, path));
+  for (int step = 0; step < 4; step++) {
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+    ck_assert_ok(dlsc_model_train_batch(loaded, &batch, NULL));
+  }
+  assert_same_models(loaded, model);
+  free(saved);
+  dlsc_model_destroy(loaded);
+  ck_assert_status(dlsc_training_state_load_file(fresh, NULL, directory), DLSC_ERR_IO);
+  ck_assert_int_eq(remove(path), 0);
+  ck_assert_int_eq(rmdir(directory), 0);
+  dlsc_dataset_destroy(data);
+  dlsc_dataset_destroy(twin_data);
+  dlsc_model_destroy(fresh);
+  dlsc_model_destroy(twin);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+/* Every truncation and every flipped bit gets a status; states that do not belong get
+ * theirs; after any refusal model and dataset train on as if nothing had happened. */
+START_TEST(training_state_refusals_change_nothing) {
+  dlsc_model_t *model = resume_model();
+  dlsc_dataset_t *data = resume_images();
+  dlsc_train_stats stats;
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  size_t size;
+  unsigned char *state = state_bytes(model, data, &size);
+  ck_assert_status(dlsc_training_state_save(model, data, state, size - 1, &size),
+                   DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_status(dlsc_training_state_save(NULL, data, NULL, 0, &size),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_training_state_load(model, data, NULL, size), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_model_t *target;
+  ck_assert_ok(dlsc_model_clone(model, &target));
+  resume_training(target);
+  ck_assert_ok(dlsc_training_state_load(target, data, state, size));
+  size_t before_size, data_state_size;
+  unsigned char *before = model_bytes(target, &before_size);
+  unsigned char *data_state = state_bytes(target, data, &data_state_size);
+  unsigned char *damaged = malloc(size);
+  for (size_t cut = 0; cut < size; cut++) {
+    dlsc_status status = dlsc_training_state_load(target, data, state, cut);
+    ck_assert_msg(status == DLSC_ERR_BAD_FORMAT, "cut at %zu: %d", cut, status);
+  }
+  for (size_t bit = 0; bit < 8 * size; bit++) {
+    memcpy(damaged, state, size);
+    damaged[bit / 8] ^= (unsigned char)(1u << bit % 8);
+    dlsc_status status = dlsc_training_state_load(target, data, damaged, size);
+    ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_CHECKSUM ||
+                      status == DLSC_ERR_VERSION,
+                  "bit %zu: %d", bit, status);
+  }
+  /* Forged with a valid checksum: an order that is no permutation. */
+  memcpy(damaged, state, size);
+  size_t last_order = size - 4 - 8;
+  damaged[last_order] = damaged[last_order - 8]; /* two entries alike */
+  uint32_t crc = dlsc_crc32(0, damaged, size - 4);
+  for (int i = 0; i < 4; i++)
+    damaged[size - 4 + i] = (unsigned char)(crc >> 8 * i);
+  ck_assert_status(dlsc_training_state_load(target, data, damaged, size), DLSC_ERR_BAD_FORMAT);
+
+  /* States that do not belong. */
+  ck_assert_status(dlsc_training_state_load(target, NULL, state, size), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_dataset_t *smaller = images_dataset(1, 4, 4, 4, 21);
+  float pixels[16] = {0};
+  int32_t label = 0;
+  ck_assert_ok(dlsc_dataset_add_images_f32(smaller, pixels, &label, 1));
+  ck_assert_status(dlsc_training_state_load(target, smaller, state, size), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_t *other = resume_model(); /* same layers, other weights */
+  ck_assert_status(dlsc_training_state_load(other, data, state, size), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_t *sgd;
+  ck_assert_ok(dlsc_model_clone(model, &sgd));
+  set_training(sgd, DLSC_OPTIMIZER_SGD, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 8);
+  ck_assert_status(dlsc_training_state_load(sgd, data, state, size), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_t *no_lookahead;
+  ck_assert_ok(dlsc_model_clone(model, &no_lookahead));
+  set_training(no_lookahead, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 8);
+  ck_assert_status(dlsc_training_state_load(no_lookahead, data, state, size),
+                   DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_ptr_null(no_lookahead->moment1);
+
+  assert_model_unchanged(target, before, before_size);
+  size_t now_size;
+  unsigned char *now = state_bytes(target, data, &now_size);
+  ck_assert_uint_eq(now_size, data_state_size);
+  ck_assert_mem_eq(now, data_state, now_size);
+  free(now);
+  free(before);
+  free(data_state);
+  free(damaged);
+  free(state);
+  dlsc_dataset_destroy(smaller);
+  dlsc_dataset_destroy(data);
+  dlsc_model_destroy(no_lookahead);
+  dlsc_model_destroy(sgd);
+  dlsc_model_destroy(other);
+  dlsc_model_destroy(target);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -739,6 +982,9 @@ int main(void) {
   tcase_add_test(tc, lookahead_epochs_end_on_the_slow_copy);
   tcase_add_test(tc, failed_epoch_restores_the_slow_copy);
   tcase_add_test(tc, lookahead_settings_are_checked);
+  tcase_add_test(tc, training_state_resumes_to_the_same_bits);
+  tcase_add_test(tc, training_state_before_training_and_in_files);
+  tcase_add_test(tc, training_state_refusals_change_nothing);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
