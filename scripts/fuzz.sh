@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the two parsers of untrusted input, the model loader (dlsc_model_load) and the
-# spec parser (dlsc_model_create_from_spec), the STFT's reconstruction over any
+# Fuzzes the three parsers of untrusted input, the model loader (dlsc_model_load), the
+# spec parser (dlsc_model_create_from_spec) and the training-state loader
+# (dlsc_training_state_load: a refused state changes nothing), the STFT's reconstruction over any
 # configuration and length, streaming denoising against the whole-signal result over
 # STFTs, context windows, models and chunkings, and the atomic training step (a failed
 # step leaves no trace, a successful one a model that loads back), with libFuzzer under
@@ -22,9 +23,9 @@ dir=${2:-build-fuzz}
 [ -d "$dir" ] || CC=clang meson setup "$dir" --buildtype=debugoptimized -Dfuzz=true \
   -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
   -Dexamples=disabled -Dbench=disabled -Dopenmp=disabled >/dev/null
-ninja -C "$dir" tests/fuzz/fuzz_model tests/fuzz/fuzz_spec tests/fuzz/fuzz_stft tests/fuzz/fuzz_stream \
-  tests/fuzz/fuzz_train
-for target in model spec stft stream train; do
+ninja -C "$dir" tests/fuzz/fuzz_model tests/fuzz/fuzz_spec tests/fuzz/fuzz_state \
+  tests/fuzz/fuzz_stft tests/fuzz/fuzz_stream tests/fuzz/fuzz_train
+for target in model spec state stft stream train; do
   mkdir -p "$dir/fuzz-corpus/$target"
   echo "== fuzz_$target for $seconds s"
   # Allocations over 128 MB fail (NULL) instead of stopping the fuzzer, so that specs
