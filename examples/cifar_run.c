@@ -139,6 +139,80 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
   }
 }
 
+/* ---- checkpoints: PREFIX.dlsc, PREFIX.state, PREFIX.best.dlsc */
+
+static void checkpoint_path(char *path, size_t size, const char *prefix, const char *suffix) {
+  if ((size_t)snprintf(path, size, "%s%s", prefix, suffix) >= size) {
+    fprintf(stderr, "%s: checkpoint path too long\n", prefix);
+    exit(2);
+  }
+}
+
+static void save_checkpoint(const dlsc_model_t *model, dlsc_dataset_t *train, const char *prefix,
+                            int epoch, double best, const unsigned char *best_bytes,
+                            size_t best_size, int improved) {
+  char path[4096], text[64];
+  if (improved) {
+    dlsc_model_t *best_model;
+    checkpoint_path(path, sizeof path, prefix, ".best.dlsc");
+    check_status(dlsc_model_load(best_bytes, best_size, &best_model), "checkpoint");
+    check_status(dlsc_model_save_file(best_model, path), path);
+    dlsc_model_destroy(best_model);
+  }
+  dlsc_model_t *copy; /* the metadata goes on a copy: the model itself stays as trained */
+  check_status(dlsc_model_clone(model, &copy), "checkpoint");
+  snprintf(text, sizeof text, "%d", epoch);
+  check_status(dlsc_model_set_metadata(copy, "dlsc.checkpoint_epoch", text), "checkpoint");
+  snprintf(text, sizeof text, "%.17g", best);
+  check_status(dlsc_model_set_metadata(copy, "dlsc.checkpoint_best", text), "checkpoint");
+  checkpoint_path(path, sizeof path, prefix, ".dlsc");
+  check_status(dlsc_model_save_file(copy, path), path);
+  dlsc_model_destroy(copy);
+  checkpoint_path(path, sizeof path, prefix, ".state");
+  check_status(dlsc_training_state_save_file(model, train, path), path);
+}
+
+/* Puts model and train where the checkpoint left them; returns its epoch, and the best
+ * validation so far in *best and *best_bytes. */
+static int resume_checkpoint(dlsc_model_t *model, dlsc_dataset_t *train, const char *prefix,
+                             double *best, unsigned char **best_bytes, size_t *best_size) {
+  char path[4096], text[64];
+  dlsc_model_t *saved;
+  checkpoint_path(path, sizeof path, prefix, ".dlsc");
+  check_status(dlsc_model_load_file(path, &saved), path);
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  int epoch = 0;
+  if (dlsc_model_get_metadata(saved, "dlsc.checkpoint_epoch", text, sizeof text, NULL) != DLSC_OK ||
+      sscanf(text, "%d", &epoch) != 1 || epoch < 1 ||
+      dlsc_model_get_metadata(saved, "dlsc.checkpoint_best", text, sizeof text, NULL) != DLSC_OK ||
+      sscanf(text, "%lf", best) != 1 ||
+      dlsc_model_copy_layers(model, saved, info.n_layers) != DLSC_OK) {
+    fprintf(stderr, "%s: not a checkpoint of this model\n", path);
+    exit(1);
+  }
+  dlsc_model_destroy(saved);
+  checkpoint_path(path, sizeof path, prefix, ".state");
+  dlsc_status status = dlsc_training_state_load_file(model, train, path);
+  if (status == DLSC_ERR_SHAPE_MISMATCH || status == DLSC_ERR_INVALID_ARGUMENT) {
+    fprintf(stderr, "%s: does not belong to %s.dlsc and this run's data and settings (%s)\n",
+            path, prefix, dlsc_strerror(status));
+    exit(1);
+  }
+  check_status(status, path);
+  if (*best >= 0.0) {
+    checkpoint_path(path, sizeof path, prefix, ".best.dlsc");
+    check_status(dlsc_model_load_file(path, &saved), path);
+    check_status(dlsc_model_save(saved, NULL, 0, best_size), path);
+    *best_bytes = checked_alloc(NULL, *best_size);
+    check_status(dlsc_model_save(saved, *best_bytes, *best_size, best_size), path);
+    dlsc_model_destroy(saved);
+  }
+  printf("resuming after epoch %d of %s (best validation so far %.2f%%)\n", epoch, prefix,
+         *best >= 0.0 ? 100.0 * *best : 0.0);
+  return epoch;
+}
+
 double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
                         const schedule_options *s, const char *run, FILE *csv) {
   size_t examples;
@@ -150,7 +224,10 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
   double best = -1.0, start = now_seconds();
   unsigned char *best_bytes = NULL;
   size_t best_size = 0;
-  for (int epoch = 1; epoch <= s->epochs; epoch++) {
+  int first = 1;
+  if (s->checkpoint && s->resume)
+    first = resume_checkpoint(model, train, s->checkpoint, &best, &best_bytes, &best_size) + 1;
+  for (int epoch = first; epoch <= s->epochs; epoch++) {
     dlsc_train_stats stats;
     dlsc_eval_stats eval = {0};
     double epoch_start = now_seconds();
@@ -172,13 +249,16 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
               validation ? eval.accuracy : -1.0, now_seconds() - start);
       fflush(csv);
     }
-    if (validation && eval.accuracy > best) {
+    int improved = validation && eval.accuracy > best;
+    if (improved) {
       best = eval.accuracy;
       free(best_bytes);
       dlsc_model_save(model, NULL, 0, &best_size);
       best_bytes = checked_alloc(NULL, best_size);
       check_status(dlsc_model_save(model, best_bytes, best_size, &best_size), "save");
     }
+    if (s->checkpoint)
+      save_checkpoint(model, train, s->checkpoint, epoch, best, best_bytes, best_size, improved);
   }
   if (!validation)
     return -1.0; /* nothing to choose by: the last epoch's weights */

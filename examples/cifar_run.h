@@ -37,6 +37,11 @@ typedef struct schedule_options {
   dlsc_optimizer optimizer;
   int warmup_epochs;
   int lookahead; /* airbench's lookahead (an average the weights return to), 0 = off */
+  /* After each epoch: PREFIX.dlsc (the weights, with the epoch and the best validation
+   * accuracy in its metadata), PREFIX.state (dlsc_training_state) and, when validation
+   * improves, PREFIX.best.dlsc. With resume, training goes on from them. */
+  const char *checkpoint;
+  int resume;
 } schedule_options;
 
 void train_config_for(dlsc_train_config *config, const schedule_options *s, size_t examples);
@@ -44,7 +49,9 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
 /* Trains model on train for s->epochs, evaluating on validation after each epoch;
  * keeps the weights of the best validation epoch in model and returns its accuracy
  * (validation NULL: the last epoch's weights, -1). Prints progress lines tagged with
- * run, appends "run,epoch,loss,train_acc,val_acc,seconds" rows to csv. */
+ * run, appends "run,epoch,loss,train_acc,val_acc,seconds" rows to csv. With
+ * s->checkpoint, saves a checkpoint after each epoch; with s->resume, first continues
+ * from one (the same model, train set and settings: bit for bit the run it stopped). */
 double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset_t *validation,
                         const schedule_options *s, const char *run, FILE *csv);
 

@@ -49,6 +49,10 @@ static void usage(void) {
           "  --out FILE         model (default cifar.dlsc)  --csv FILE (default cifar.csv)\n"
           "  --confusion FILE   test confusion matrix CSV (default confusion.csv)\n"
           "  --run NAME         label of this run in progress lines and the CSV\n"
+          "  --checkpoint P     after each epoch write P.dlsc (the weights), P.state (the\n"
+          "                     optimizer, PRNGs and data order) and P.best.dlsc (the best so far)\n"
+          "  --resume           go on from --checkpoint P's files: with the options of the run\n"
+          "                     that wrote them, the same result bit for bit\n"
           "  --data DIR, --cache DIR  where the data is and where to unpack it\n"
           "Ctrl-C ends training after the last finished epoch, which is then chosen from,\n"
           "scored and saved as usual; a second Ctrl-C quits.\n");
@@ -63,7 +67,7 @@ int main(int argc, char **argv) {
   int tta = 0, rate_given = 0, full = 0, dirac = 0, fixed_scale = 0, pseudo_given = 0;
   float bias_rate = 1.0f, logit_scale = 1.0f;
   uint64_t seed = 1;
-  schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0};
+  schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0, NULL, 0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--tta")) { tta = tta > 1 ? tta : 1; continue; }
@@ -71,6 +75,7 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--full")) { full = 1; continue; }
     if (!strcmp(a, "--dirac")) { dirac = 1; continue; }
     if (!strcmp(a, "--lookahead")) { s.lookahead = 1; continue; }
+    if (!strcmp(a, "--resume")) { s.resume = 1; continue; }
     if (!strcmp(a, "--bn-fixed-scale")) { fixed_scale = 1; continue; }
     if (!v) usage();
     i++;
@@ -96,6 +101,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--csv")) csv_path = v;
     else if (!strcmp(a, "--confusion")) confusion_path = v;
     else if (!strcmp(a, "--run")) run = v;
+    else if (!strcmp(a, "--checkpoint")) s.checkpoint = v;
     else if (!strcmp(a, "--data")) data = v;
     else if (!strcmp(a, "--cache")) cache = v;
     else usage();
@@ -105,7 +111,7 @@ int main(int argc, char **argv) {
   int expand;
   if (!a || augment_preset(augment, &augment_config, &expand) != 0 || s.epochs < 1 || s.batch < 2 ||
       (labels && labels % 10) || (labels && full) || (teacher_path && !labels) ||
-      (pseudo_given && !teacher_path))
+      (pseudo_given && !teacher_path) || (s.resume && !s.checkpoint))
     usage();
   if (s.optimizer == DLSC_OPTIMIZER_ADAM && !rate_given)
     s.rate = 1e-3f;
@@ -179,8 +185,8 @@ int main(int argc, char **argv) {
   if (s.batch > train.count)
     s.batch = train.count;
 
-  FILE *csv = fopen(csv_path, "w");
-  if (csv)
+  FILE *csv = fopen(csv_path, s.resume ? "a" : "w"); /* resumed: the rows go on */
+  if (csv && !s.resume)
     fprintf(csv, "run,epoch,train_loss,train_accuracy,validation_accuracy,seconds\n");
   double start = now_seconds();
   double best = train_and_select(model, train_set, validation_set, &s, run_name, csv);

@@ -120,7 +120,8 @@ static options parse(int argc, char **argv) {
 }
 
 static schedule_options stage(const options *o, int epochs, float rate) {
-  schedule_options s = {epochs, o->batch, rate, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0};
+  schedule_options s = {epochs, o->batch, rate, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0,
+                        NULL, 0};
   return s;
 }
 

@@ -561,6 +561,106 @@ START_TEST(cifar_programs_refuse_bad_batches) {
 }
 END_TEST
 
+/* dlsc-cifar-train --checkpoint, stopped by Ctrl-C and resumed, ends where the same run
+ * without a stop ends: the same final model, checkpoint files and CSV rows, to the bit.
+ * Needs the real CIFAR-10 archive (skipped without it); unpacked once into the build
+ * folder, as the integration tests do. */
+static void cifar_command(char *arguments, size_t size, const char *prefix, const char *data) {
+  snprintf(arguments, size,
+           "--arch tiny --labels 100 --epochs 6 --lr 0.02 --augment flip-crop --seed 3 "
+           "--data '%s' --cache '%s/cifar' --checkpoint %s --out %s-out.dlsc --csv %s.csv "
+           "--confusion %s-confusion.csv",
+           data, DLSC_BUILD_DIR, prefix, prefix, prefix, prefix);
+}
+
+static int same_file(const char *name_a, const char *name_b) {
+  char path[4400];
+  size_t sizes[2];
+  unsigned char *bytes[2];
+  const char *names[2] = {name_a, name_b};
+  for (int i = 0; i < 2; i++) {
+    path_of(path, sizeof path, names[i]);
+    FILE *file = fopen(path, "rb");
+    ck_assert_msg(file != NULL, "no %s", path);
+    bytes[i] = malloc(1 << 20);
+    sizes[i] = fread(bytes[i], 1, 1 << 20, file);
+    fclose(file);
+  }
+  int same = sizes[0] == sizes[1] && !memcmp(bytes[0], bytes[1], sizes[0]);
+  free(bytes[0]);
+  free(bytes[1]);
+  return same;
+}
+
+START_TEST(cifar_train_resumes_after_ctrl_c) {
+  const char *data = getenv("DLSC_DATA");
+  if (!data || !*data)
+    data = getenv("DLSC_DATA_DEFAULT");
+  char archive[4400], arguments[4000];
+  struct stat st;
+  snprintf(archive, sizeof archive, "%s/cifar-10-binary.tar.xz", data ? data : "");
+  if (!data || stat(archive, &st) != 0) {
+    fprintf(stderr, "no CIFAR-10 archive at '%s': resume test skipped\n", archive);
+    return;
+  }
+  cifar_command(arguments, sizeof arguments, "whole", data);
+  ck_assert_int_eq(run("dlsc-cifar-train", arguments), 0);
+  /* the same run, interrupted after its second epoch's line */
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    char command[4100];
+    cifar_command(arguments, sizeof arguments, "stopped", data);
+    snprintf(command, sizeof command, "exec '%s/dlsc-cifar-train' %s > stopped.log 2>&1",
+             DLSC_EXAMPLES_DIR, arguments);
+    if (chdir(work) != 0)
+      _exit(127);
+    signal(SIGINT, SIG_DFL);
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+  }
+  struct timespec pause = {0, 20 * 1000 * 1000};
+  char path[4400];
+  path_of(path, sizeof path, "stopped.log");
+  int seen = 0;
+  for (int waited = 0; waited < 6000 && !seen; waited++) {
+    nanosleep(&pause, NULL); /* up to 2 minutes */
+    seen = stat(path, &st) == 0 && printed("stopped", "epoch   2 ");
+  }
+  ck_assert_int_eq(kill(pid, SIGINT), 0);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(seen && WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+  ck_assert_msg(printed("stopped", "interrupted in epoch "), "it was not interrupted");
+  ck_assert(!same_file("whole.dlsc", "stopped.dlsc")); /* it did stop early */
+  cifar_command(arguments, sizeof arguments, "stopped", data);
+  char resume[4100];
+  snprintf(resume, sizeof resume, "%s --resume", arguments);
+  ck_assert_int_eq(run("dlsc-cifar-train", resume), 0);
+  ck_assert(printed("dlsc-cifar-train", "resuming after epoch "));
+  ck_assert(same_file("whole-out.dlsc", "stopped-out.dlsc"));
+  ck_assert(same_file("whole.dlsc", "stopped.dlsc"));
+  ck_assert(same_file("whole.state", "stopped.state"));
+  ck_assert(same_file("whole.best.dlsc", "stopped.best.dlsc"));
+  /* the CSV rows match but for the seconds column */
+  for (int i = 0; i < 2; i++) {
+    char name[32], cut[64];
+    snprintf(name, sizeof name, "%s.csv", i ? "stopped" : "whole");
+    snprintf(cut, sizeof cut, "%s-rows.csv", i ? "stopped" : "whole");
+    char shell[4300];
+    snprintf(shell, sizeof shell, "cd '%s' && cut -d, -f1-5 %s > %s", work, name, cut);
+    ck_assert_int_eq(system(shell), 0);
+  }
+  ck_assert(same_file("whole-rows.csv", "stopped-rows.csv"));
+  /* a checkpoint of another model is refused with a message */
+  cifar_command(arguments, sizeof arguments, "stopped", data);
+  snprintf(resume, sizeof resume, "%s --resume --arch mid", arguments);
+  ck_assert_int_eq(run("dlsc-cifar-train", resume), 1);
+  ck_assert(printed("dlsc-cifar-train", "stopped.dlsc: not a checkpoint of this model"));
+  ck_assert_int_eq(run("dlsc-cifar-train", "--resume"), 2); /* --resume needs --checkpoint */
+}
+END_TEST
+
 /* A time range must be 0 <= A < B: a negative or NaN start was converted to a sample
  * index (undefined behaviour), B <= A drew nothing. Refused before any file is read. */
 START_TEST(spectrogram_refuses_bad_time_ranges) {
@@ -680,6 +780,7 @@ int main(void) {
   tcase_add_test(tc, train_denoiser_learns_from_folders);
   tcase_add_test(tc, train_denoiser_stops_at_ctrl_c);
   tcase_add_test(tc, cifar_programs_refuse_bad_batches);
+  tcase_add_test(tc, cifar_train_resumes_after_ctrl_c);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
   suite_add_tcase(suite, tc);
