@@ -137,12 +137,13 @@ static dlsc_status read_state(dlsc_reader *r, const dlsc_model_t *model, state *
   if (!get_flag(r, &s->has_dataset))
     return DLSC_ERR_BAD_FORMAT;
   if (s->has_dataset) {
-    bool ordered;
+    bool flip_phase, ordered;
     s->dataset.rng.state = dlsc_get_u64(r);
     s->dataset.rng.increment = dlsc_get_u64(r);
-    bool flip_phase;
-    uint64_t n_examples;
-    if (!get_flag(r, &flip_phase) || (n_examples = dlsc_get_u64(r), !get_flag(r, &ordered)))
+    if (!get_flag(r, &flip_phase))
+      return DLSC_ERR_BAD_FORMAT;
+    uint64_t n_examples = dlsc_get_u64(r);
+    if (!get_flag(r, &ordered))
       return DLSC_ERR_BAD_FORMAT;
     s->dataset.flip_phase = flip_phase;
     s->dataset.n_examples = (size_t)n_examples;
