@@ -43,6 +43,9 @@ static void usage(void) {
           "  --pretext-only         stop after stage 1 (with --save-pretext)\n"
           "  --load-pretext FILE    skip stage 1 and start from this pretext model (its\n"
           "                         backbone must be --arch's)\n"
+          "  --checkpoint P         stage 1 writes P.dlsc, P.state and P.best.dlsc after each\n"
+          "                         epoch; --resume goes on from them (the same options:\n"
+          "                         the same result bit for bit)\n"
           "  --self-train R         rounds of self-training after fine-tuning (default 0)\n"
           "  --pseudo K             round r adds the r x K images per class the model is\n"
           "                         surest of, with its labels (default 1000)\n"
@@ -64,8 +67,9 @@ typedef struct options {
   float backbone_lr, layer_decay, rate, self_backbone_lr;
   const char *augment, *self_augment, *out, *csv, *confusion, *save_pretext, *load_pretext;
   const char *data, *cache;
+  const char *checkpoint; /* stage 1's checkpoint files (cifar_run.h) */
   uint64_t seed;
-  int pretext_all, pretext_only;
+  int pretext_all, pretext_only, resume;
   int self_rounds, self_epochs;
   size_t pseudo_per_class;
 } options;
@@ -81,6 +85,7 @@ static options parse(int argc, char **argv) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--pretext-all")) { o.pretext_all = 1; continue; }
     if (!strcmp(a, "--pretext-only")) { o.pretext_only = 1; continue; }
+    if (!strcmp(a, "--resume")) { o.resume = 1; continue; }
     if (!v)
       usage();
     i++;
@@ -99,6 +104,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--seed")) o.seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--save-pretext")) o.save_pretext = v;
     else if (!strcmp(a, "--load-pretext")) o.load_pretext = v;
+    else if (!strcmp(a, "--checkpoint")) o.checkpoint = v;
     else if (!strcmp(a, "--out")) o.out = v;
     else if (!strcmp(a, "--csv")) o.csv = v;
     else if (!strcmp(a, "--confusion")) o.confusion = v;
@@ -114,7 +120,8 @@ static options parse(int argc, char **argv) {
   if (!o.a || o.labels == 0 || o.labels % 10 || o.batch < 2 || o.pretext_epochs < 1 ||
       o.probe_epochs < 0 || o.finetune_epochs < 0 || !(o.backbone_lr >= 0.0f) ||
       o.self_rounds < 0 || o.self_epochs < 1 || o.pseudo_per_class < 1 ||
-      !(o.self_backbone_lr >= 0.0f))
+      !(o.self_backbone_lr >= 0.0f) || (o.resume && !o.checkpoint) ||
+      (o.checkpoint && o.load_pretext))
     usage();
   return o;
 }
@@ -146,6 +153,8 @@ static dlsc_model_t *pretrain(const options *o, const cifar_set *unlabeled,
   printf("pretext %s: %zu examples (%zu unlabeled images x %zu transforms)\n",
          classes == 4 ? "rot4" : "rot3", count, unlabeled->count, classes);
   schedule_options s = stage(o, o->pretext_epochs, o->rate);
+  s.checkpoint = o->checkpoint;
+  s.resume = o->resume;
   double best = train_and_select(model, train, check, &s, "pretext", csv);
   printf("pretext: validation accuracy on the pretext task %.2f%%\n", 100.0 * best);
   dlsc_dataset_destroy(train);
@@ -235,8 +244,8 @@ int main(int argc, char **argv) {
     expand_original(&labeled);
   printf("%zu labeled, %zu unlabeled images; %zu validation, %zu test\n", labeled.count,
          unlabeled.count, validation.count, test.count);
-  FILE *csv = fopen(o.csv, "w");
-  if (csv)
+  FILE *csv = fopen(o.csv, o.resume ? "a" : "w"); /* resumed: the rows go on */
+  if (csv && !o.resume)
     fprintf(csv, "run,epoch,train_loss,train_accuracy,validation_accuracy,seconds\n");
   double start = now_seconds();
 

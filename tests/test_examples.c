@@ -534,6 +534,11 @@ START_TEST(cifar_programs_refuse_bad_batches) {
       {"dlsc-cifar-train", "--teacher t.dlsc", 2, "usage: dlsc-cifar-train"},
       {"dlsc-cifar-train", "--labels 100 --pseudo 50", 2, "usage: dlsc-cifar-train"},
       {"dlsc-cifar-train", "--labels 100 --teacher no.dlsc", 1, "no.dlsc: "},
+      /* --resume needs checkpoint files; a checkpoint is of stage 1, which
+       * --load-pretext skips */
+      {"dlsc-cifar-transfer", "--resume", 2, "usage: dlsc-cifar-transfer"},
+      {"dlsc-cifar-transfer", "--checkpoint p --load-pretext p.dlsc", 2,
+       "usage: dlsc-cifar-transfer"},
   };
   for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
     char arguments[256];
