@@ -139,75 +139,35 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
   }
 }
 
-/* ---- checkpoints: PREFIX.dlsc, PREFIX.state, PREFIX.best.dlsc */
+/* ---- checkpoints: P.dlsc (the epoch and best validation in its metadata), P.state,
+ * P.best.dlsc */
 
-static void checkpoint_path(char *path, size_t size, const char *prefix, const char *suffix) {
-  if ((size_t)snprintf(path, size, "%s%s", prefix, suffix) >= size) {
-    fprintf(stderr, "%s: checkpoint path too long\n", prefix);
-    exit(2);
-  }
-}
+static const char *const checkpoint_keys[] = {"dlsc.checkpoint_epoch", "dlsc.checkpoint_best"};
 
 static void save_checkpoint(const dlsc_model_t *model, dlsc_dataset_t *train, const char *prefix,
                             int epoch, double best, const unsigned char *best_bytes,
                             size_t best_size, int improved) {
-  char path[4096], text[64];
-  if (improved) {
-    dlsc_model_t *best_model;
-    checkpoint_path(path, sizeof path, prefix, ".best.dlsc");
-    check_status(dlsc_model_load(best_bytes, best_size, &best_model), "checkpoint");
-    check_status(dlsc_model_save_file(best_model, path), path);
-    dlsc_model_destroy(best_model);
-  }
-  dlsc_model_t *copy; /* the metadata goes on a copy: the model itself stays as trained */
-  check_status(dlsc_model_clone(model, &copy), "checkpoint");
-  snprintf(text, sizeof text, "%d", epoch);
-  check_status(dlsc_model_set_metadata(copy, "dlsc.checkpoint_epoch", text), "checkpoint");
-  snprintf(text, sizeof text, "%.17g", best);
-  check_status(dlsc_model_set_metadata(copy, "dlsc.checkpoint_best", text), "checkpoint");
-  checkpoint_path(path, sizeof path, prefix, ".dlsc");
-  check_status(dlsc_model_save_file(copy, path), path);
-  dlsc_model_destroy(copy);
-  checkpoint_path(path, sizeof path, prefix, ".state");
-  check_status(dlsc_training_state_save_file(model, train, path), path);
+  if (improved)
+    checkpoint_save_bytes(prefix, ".best.dlsc", best_bytes, best_size);
+  char values[2][64];
+  snprintf(values[0], sizeof values[0], "%d", epoch);
+  snprintf(values[1], sizeof values[1], "%.17g", best);
+  checkpoint_save(model, train, prefix, checkpoint_keys, values, 2);
 }
 
 /* Puts model and train where the checkpoint left them; returns its epoch, and the best
  * validation so far in *best and *best_bytes. */
 static int resume_checkpoint(dlsc_model_t *model, dlsc_dataset_t *train, const char *prefix,
                              double *best, unsigned char **best_bytes, size_t *best_size) {
-  char path[4096], text[64];
-  dlsc_model_t *saved;
-  checkpoint_path(path, sizeof path, prefix, ".dlsc");
-  check_status(dlsc_model_load_file(path, &saved), path);
-  dlsc_model_info info;
-  dlsc_model_get_info(model, &info);
+  char values[2][64];
+  checkpoint_resume(model, train, prefix, checkpoint_keys, values, 2);
   int epoch = 0;
-  if (dlsc_model_get_metadata(saved, "dlsc.checkpoint_epoch", text, sizeof text, NULL) != DLSC_OK ||
-      sscanf(text, "%d", &epoch) != 1 || epoch < 1 ||
-      dlsc_model_get_metadata(saved, "dlsc.checkpoint_best", text, sizeof text, NULL) != DLSC_OK ||
-      sscanf(text, "%lf", best) != 1 ||
-      dlsc_model_copy_layers(model, saved, info.n_layers) != DLSC_OK) {
-    fprintf(stderr, "%s: not a checkpoint of this model\n", path);
+  if (sscanf(values[0], "%d", &epoch) != 1 || epoch < 1 || sscanf(values[1], "%lf", best) != 1) {
+    fprintf(stderr, "%s.dlsc: not a checkpoint of this program\n", prefix);
     exit(1);
   }
-  dlsc_model_destroy(saved);
-  checkpoint_path(path, sizeof path, prefix, ".state");
-  dlsc_status status = dlsc_training_state_load_file(model, train, path);
-  if (status == DLSC_ERR_SHAPE_MISMATCH || status == DLSC_ERR_INVALID_ARGUMENT) {
-    fprintf(stderr, "%s: does not belong to %s.dlsc and this run's data and settings (%s)\n",
-            path, prefix, dlsc_strerror(status));
-    exit(1);
-  }
-  check_status(status, path);
-  if (*best >= 0.0) {
-    checkpoint_path(path, sizeof path, prefix, ".best.dlsc");
-    check_status(dlsc_model_load_file(path, &saved), path);
-    check_status(dlsc_model_save(saved, NULL, 0, best_size), path);
-    *best_bytes = checked_alloc(NULL, *best_size);
-    check_status(dlsc_model_save(saved, *best_bytes, *best_size, best_size), path);
-    dlsc_model_destroy(saved);
-  }
+  if (*best >= 0.0)
+    *best_bytes = checkpoint_load_bytes(prefix, ".best.dlsc", best_size);
   printf("resuming after epoch %d of %s (best validation so far %.2f%%)\n", epoch, prefix,
          *best >= 0.0 ? 100.0 * *best : 0.0);
   return epoch;

@@ -141,6 +141,77 @@ void check_status(dlsc_status status, const char *what) {
   exit(1);
 }
 
+/* ---- checkpoints */
+
+static void checkpoint_path(char *path, size_t size, const char *prefix, const char *suffix) {
+  if ((size_t)snprintf(path, size, "%s%s", prefix, suffix) >= size) {
+    fprintf(stderr, "%s: checkpoint path too long\n", prefix);
+    exit(2);
+  }
+}
+
+void checkpoint_save(const dlsc_model_t *model, const dlsc_dataset_t *data, const char *prefix,
+                     const char *const *keys, char (*values)[64], size_t n_keys) {
+  char path[4096];
+  dlsc_model_t *copy;
+  check_status(dlsc_model_clone(model, &copy), "checkpoint");
+  for (size_t i = 0; i < n_keys; i++)
+    check_status(dlsc_model_set_metadata(copy, keys[i], values[i]), "checkpoint");
+  checkpoint_path(path, sizeof path, prefix, ".dlsc");
+  check_status(dlsc_model_save_file(copy, path), path);
+  dlsc_model_destroy(copy);
+  checkpoint_path(path, sizeof path, prefix, ".state");
+  check_status(dlsc_training_state_save_file(model, data, path), path);
+}
+
+void checkpoint_resume(dlsc_model_t *model, dlsc_dataset_t *data, const char *prefix,
+                       const char *const *keys, char (*values)[64], size_t n_keys) {
+  char path[4096];
+  dlsc_model_t *saved;
+  checkpoint_path(path, sizeof path, prefix, ".dlsc");
+  check_status(dlsc_model_load_file(path, &saved), path);
+  dlsc_model_info info;
+  dlsc_model_get_info(model, &info);
+  int fits = dlsc_model_copy_layers(model, saved, info.n_layers) == DLSC_OK;
+  for (size_t i = 0; fits && i < n_keys; i++)
+    fits = dlsc_model_get_metadata(saved, keys[i], values[i], 64, NULL) == DLSC_OK;
+  dlsc_model_destroy(saved);
+  if (!fits) {
+    fprintf(stderr, "%s: not a checkpoint of this model\n", path);
+    exit(1);
+  }
+  checkpoint_path(path, sizeof path, prefix, ".state");
+  dlsc_status status = dlsc_training_state_load_file(model, data, path);
+  if (status == DLSC_ERR_SHAPE_MISMATCH || status == DLSC_ERR_INVALID_ARGUMENT) {
+    fprintf(stderr, "%s: does not belong to %s.dlsc and this run's data and settings (%s)\n",
+            path, prefix, dlsc_strerror(status));
+    exit(1);
+  }
+  check_status(status, path);
+}
+
+void checkpoint_save_bytes(const char *prefix, const char *suffix, const unsigned char *bytes,
+                           size_t size) {
+  char path[4096];
+  dlsc_model_t *model;
+  checkpoint_path(path, sizeof path, prefix, suffix);
+  check_status(dlsc_model_load(bytes, size, &model), path);
+  check_status(dlsc_model_save_file(model, path), path);
+  dlsc_model_destroy(model);
+}
+
+unsigned char *checkpoint_load_bytes(const char *prefix, const char *suffix, size_t *size) {
+  char path[4096];
+  dlsc_model_t *model;
+  checkpoint_path(path, sizeof path, prefix, suffix);
+  check_status(dlsc_model_load_file(path, &model), path);
+  check_status(dlsc_model_save(model, NULL, 0, size), path);
+  unsigned char *bytes = checked_alloc(NULL, *size);
+  check_status(dlsc_model_save(model, bytes, *size, size), path);
+  dlsc_model_destroy(model);
+  return bytes;
+}
+
 static volatile sig_atomic_t interrupt_pressed;
 
 static void on_interrupt(int signal_number) {

@@ -53,6 +53,21 @@ const char *data_directory(void);
 void watch_training(dlsc_train_config *config);
 int epoch_interrupted(dlsc_status status, int epoch);
 
+/* Checkpoints of the training loops (--checkpoint P). checkpoint_save writes P.dlsc,
+ * the model's weights with the loop's counters as metadata (keys[i] = values[i], on a
+ * copy: the model itself is untouched), then P.state, the training state of model and
+ * data (dlsc_training_state_save). checkpoint_resume puts them back into a model of the
+ * same layers (else exit 1 with a message) and a dataset built as before, and reads the
+ * counters into values[i] (64 bytes each). checkpoint_save_bytes / _load_bytes keep a
+ * saved model's bytes (the best so far, an average) in P<suffix>. */
+void checkpoint_save(const dlsc_model_t *model, const dlsc_dataset_t *data, const char *prefix,
+                     const char *const *keys, char (*values)[64], size_t n_keys);
+void checkpoint_resume(dlsc_model_t *model, dlsc_dataset_t *data, const char *prefix,
+                       const char *const *keys, char (*values)[64], size_t n_keys);
+void checkpoint_save_bytes(const char *prefix, const char *suffix, const unsigned char *bytes,
+                           size_t size);
+unsigned char *checkpoint_load_bytes(const char *prefix, const char *suffix, size_t *size);
+
 /* Prints "what: status text" to stderr and exits when status is not DLSC_OK. */
 void check_status(dlsc_status status, const char *what);
 /* The model of spec, or exit(1) after a message that quotes the part of spec at fault. */
