@@ -89,6 +89,8 @@ typedef struct options {
   uint64_t seed;
   const char *out, *csv, *listen_dir, *data;
   const char *init; /* --init: a model file whose weights start the training */
+  const char *checkpoint; /* --checkpoint P: files to resume from (--resume) */
+  int resume;
   const char *clean_path, *noisy_path; /* --pair; else the course recordings */
   const char *speech_dir, *noise_dir;  /* --speech, --noise; else LibriSpeech and the noises */
 } options;
@@ -145,6 +147,10 @@ static void usage(void) {
           "                     e.g. trained with --general): fine-tuning\n"
           "  --out FILE         model file to write (default denoiser.dlsc)\n"
           "  --csv FILE         per-epoch log (default denoiser.csv)\n"
+          "  --checkpoint P     --course/--pair: after each epoch write P.dlsc (the weights),\n"
+          "                     P.state (optimizer, PRNGs), P.best.dlsc and P.average.dlsc\n"
+          "  --resume           go on from --checkpoint P's files: with the options of the run\n"
+          "                     that wrote them, the same result bit for bit\n"
           "  --listen DIR       --course: write the denoised test_x_01/02, and the tail\n"
           "                     noisy, denoised and clean, here\n"
           "  --data DIR         data folder (default $DLSC_DATA or ../shared/data)\n"
@@ -193,6 +199,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--general")) o.general = 1;
     else if (!strcmp(a, "--constant-lr")) o.constant_rate = 1;
     else if (!strcmp(a, "--full")) o.full = 1;
+    else if (!strcmp(a, "--resume")) o.resume = 1;
     else if (!v) usage();
     else if (!strcmp(a, "--preset") && ++i) { if (!(o.preset = find_preset(v))) usage(); }
     else if (!strcmp(a, "--spec") && ++i) o.spec = v;
@@ -230,6 +237,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--seed") && ++i) o.seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out") && ++i) o.out = v;
     else if (!strcmp(a, "--init") && ++i) o.init = v;
+    else if (!strcmp(a, "--checkpoint") && ++i) o.checkpoint = v;
     else if (!strcmp(a, "--csv") && ++i) o.csv = v;
     else if (!strcmp(a, "--listen") && ++i) o.listen_dir = v;
     else if (!strcmp(a, "--data") && ++i) o.data = v;
@@ -238,7 +246,8 @@ static options parse(int argc, char **argv) {
     else usage();
   }
   if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir ||
-      (o.extra_dir && (!o.course || o.extra_speech == 0)) || (o.extra_noise_dir && !o.course))
+      (o.extra_dir && (!o.course || o.extra_speech == 0)) || (o.extra_noise_dir && !o.course) ||
+      (o.checkpoint && !o.course) || (o.resume && !o.checkpoint))
     usage();
   if (!o.preset)
     o.preset = find_preset(o.course ? "cnn2" : "general");
@@ -326,14 +335,13 @@ static void set_schedule(dlsc_model_t *model, const options *o, size_t examples)
   check_status(dlsc_model_set_training(model, &train), "training settings");
 }
 
-/* One epoch; the first sets the schedule from the examples it sees. 1 when Ctrl-C
- * stopped it (rolled back): training ends with the epochs before. */
+/* One epoch; the first sets the schedule from the examples it sees (*examples). 1 when
+ * Ctrl-C stopped it (rolled back): training ends with the epochs before. */
 static int train_epoch(dlsc_model_t *model, dlsc_dataset_t *train, const options *o, int epoch,
-                       dlsc_train_stats *stats) {
+                       dlsc_train_stats *stats, size_t *examples) {
   if (epoch == 1) {
-    size_t examples;
-    check_status(dlsc_dataset_count(train, &examples), "dataset");
-    set_schedule(model, o, examples);
+    check_status(dlsc_dataset_count(train, examples), "dataset");
+    set_schedule(model, o, *examples);
   }
   return epoch_interrupted(dlsc_model_train_epoch(model, train, stats), epoch);
 }
@@ -436,6 +444,71 @@ static void keep_if_best(best_model *best, const dlsc_model_t *model, double val
   check_status(dlsc_model_save(model, best->bytes, best->size, &best->size), "save");
   best->score = value;
   best->epoch = epoch;
+}
+
+/* ---- checkpoints (--checkpoint P): after each epoch P.dlsc with the loop's counters,
+ * P.state, P.best.dlsc and, once averaging has begun, P.average.dlsc */
+
+static const char *const checkpoint_keys[] = {
+    "dlsc.checkpoint_epoch", "dlsc.checkpoint_mixing",    "dlsc.checkpoint_examples",
+    "dlsc.checkpoint_best",  "dlsc.checkpoint_best_epoch", "dlsc.checkpoint_averaged"};
+enum { CHECKPOINT_KEYS = 6 };
+
+static void save_model_bytes(const char *prefix, const char *suffix, const dlsc_model_t *model) {
+  size_t size;
+  check_status(dlsc_model_save(model, NULL, 0, &size), "checkpoint");
+  unsigned char *bytes = checked_alloc(NULL, size);
+  check_status(dlsc_model_save(model, bytes, size, &size), "checkpoint");
+  checkpoint_save_bytes(prefix, suffix, bytes, size);
+  free(bytes);
+}
+
+static void save_checkpoint(const options *o, const dlsc_model_t *model, dlsc_dataset_t *train,
+                            int epoch, size_t examples, const best_model *best,
+                            const dlsc_model_t *average, int averaged) {
+  /* The next epoch refills the dataset: emptied now, its state is its PRNG alone, and a
+   * resumed run starts from an empty dataset, as this one goes on. */
+  check_status(dlsc_dataset_clear(train), "dataset");
+  checkpoint_save_bytes(o->checkpoint, ".best.dlsc", best->bytes, best->size);
+  if (average)
+    save_model_bytes(o->checkpoint, ".average.dlsc", average);
+  char values[CHECKPOINT_KEYS][64];
+  snprintf(values[0], 64, "%d", epoch);
+  snprintf(values[1], 64, "%llu", (unsigned long long)mix_state);
+  snprintf(values[2], 64, "%zu", examples);
+  snprintf(values[3], 64, "%.17g", best->score);
+  snprintf(values[4], 64, "%d", best->epoch);
+  snprintf(values[5], 64, "%d", averaged);
+  checkpoint_save(model, train, o->checkpoint, checkpoint_keys, values, CHECKPOINT_KEYS);
+}
+
+/* Model, dataset, mixing, schedule, best model and average as the checkpoint left
+ * them; returns its epoch. */
+static int resume_checkpoint(const options *o, dlsc_model_t *model, dlsc_dataset_t *train,
+                             size_t *examples, best_model *best, dlsc_model_t **average,
+                             int *averaged) {
+  char values[CHECKPOINT_KEYS][64];
+  checkpoint_resume(model, train, o->checkpoint, checkpoint_keys, values, CHECKPOINT_KEYS);
+  int epoch;
+  unsigned long long mixing;
+  if (sscanf(values[0], "%d", &epoch) != 1 || epoch < 1 ||
+      sscanf(values[1], "%llu", &mixing) != 1 || sscanf(values[2], "%zu", examples) != 1 ||
+      sscanf(values[3], "%lf", &best->score) != 1 || sscanf(values[4], "%d", &best->epoch) != 1 ||
+      sscanf(values[5], "%d", averaged) != 1 || *averaged < 0) {
+    fprintf(stderr, "%s.dlsc: not a checkpoint of this program\n", o->checkpoint);
+    exit(1);
+  }
+  mix_state = mixing;
+  set_schedule(model, o, *examples); /* the same optimizer: its state stays */
+  best->bytes = checkpoint_load_bytes(o->checkpoint, ".best.dlsc", &best->size);
+  if (*averaged > 0) {
+    size_t size;
+    unsigned char *bytes = checkpoint_load_bytes(o->checkpoint, ".average.dlsc", &size);
+    check_status(dlsc_model_load(bytes, size, average), "average");
+    free(bytes);
+  }
+  printf("resuming after epoch %d of %s\n", epoch, o->checkpoint);
+  return epoch;
 }
 
 /* Says which weights were kept: without validation (--full) the last epoch's or the
@@ -687,8 +760,8 @@ static int run_course(const options *o) {
   for (size_t i = 0, at = train_n; i < extra_noise.count; at += extra_noise.clips[i++].n)
     memcpy(noise + at, extra_noise.clips[i].samples, extra_noise.clips[i].n * sizeof *noise);
   free_clips(&extra_noise);
-  FILE *csv = fopen(o->csv, "w");
-  if (csv)
+  FILE *csv = fopen(o->csv, o->resume ? "a" : "w"); /* resumed: the rows go on */
+  if (csv && !o->resume)
     fprintf(csv, "epoch,train_loss,val_snr_db,val_si_sdr_db,seconds\n");
   best_model best = {0};
   dlsc_model_t *average = NULL;
@@ -699,8 +772,12 @@ static int run_course(const options *o) {
     load_corpus(o, &extra);
   mix_state = o->seed;
   dlsc_dataset_t *train = new_frames(o);
+  size_t examples = 0; /* the first epoch's, which set the schedule */
+  int first = 1;
+  if (o->resume)
+    first = resume_checkpoint(o, model, train, &examples, &best, &average, &averaged) + 1;
   double start = now_seconds();
-  for (int epoch = 1; epoch <= o->epochs; epoch++) {
+  for (int epoch = first; epoch <= o->epochs; epoch++) {
     /* The recorded pair plus remixes: the training noise shifted in time and scaled
      * (by default -3 .. +9 dB: noisier mixtures than the recording's own, too); the
      * whole mixture's level varied; and the start moved by part of a hop, so that the
@@ -757,7 +834,7 @@ static int run_course(const options *o) {
       free(extra_mix);
     }
     dlsc_train_stats stats;
-    if (train_epoch(model, train, o, epoch, &stats))
+    if (train_epoch(model, train, o, epoch, &stats, &examples))
       break;
     /* --full: nothing to validate on; the last epoch (or the average) is kept. */
     scores val = {NAN, NAN};
@@ -772,8 +849,12 @@ static int run_course(const options *o) {
     else
       printf("epoch %3d  loss %.5g  %6.1f s\n", epoch, stats.loss, elapsed);
     fflush(stdout);
-    if (csv)
+    if (csv) {
       fprintf(csv, "%d,%.6g,%.4f,%.4f,%.2f\n", epoch, stats.loss, val.snr, val.si_sdr, elapsed);
+      fflush(csv);
+    }
+    if (o->checkpoint)
+      save_checkpoint(o, model, train, epoch, examples, &best, average, averaged);
   }
   if (average) {
     scores avg = {INFINITY, INFINITY}; /* --full: the average is taken without a check */
@@ -891,7 +972,8 @@ static int run_general(const options *o) {
         check_status(dlsc_dataset_add_signal_pair(train, stft, mix, cl->samples, cl->n), "dataset");
       }
     dlsc_train_stats stats;
-    if (train_epoch(model, train, o, epoch, &stats))
+    size_t examples;
+    if (train_epoch(model, train, o, epoch, &stats, &examples))
       break;
     double val_snr = mean_snr(model, stft, val, n_val, work);
     keep_if_best(&best, model, val_snr, epoch);

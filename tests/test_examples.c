@@ -568,6 +568,40 @@ START_TEST(cifar_programs_refuse_bad_batches) {
 }
 END_TEST
 
+/* Runs PROGRAM with arguments (output into work/LOG.log) and presses Ctrl-C once it has
+ * printed line; it must then end training early ("interrupted in epoch") and exit 0. */
+static void interrupt_after(const char *program, const char *arguments, const char *log,
+                            const char *line) {
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    char command[8400];
+    snprintf(command, sizeof command, "exec '%s/%s' %s > %s.log 2>&1", DLSC_EXAMPLES_DIR, program,
+             arguments, log);
+    if (chdir(work) != 0)
+      _exit(127);
+    signal(SIGINT, SIG_DFL); /* as at a terminal, even where the tests run with it ignored */
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+  }
+  struct timespec pause = {0, 10 * 1000 * 1000};
+  char path[4400], name[64];
+  struct stat st;
+  snprintf(name, sizeof name, "%s.log", log);
+  path_of(path, sizeof path, name);
+  int seen = 0;
+  for (int waited = 0; waited < 12000 && !seen; waited++) {
+    nanosleep(&pause, NULL); /* up to 2 minutes */
+    seen = stat(path, &st) == 0 && printed(log, line);
+  }
+  ck_assert_int_eq(kill(pid, SIGINT), 0);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(seen && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %d", program,
+                status);
+  ck_assert_msg(printed(log, "interrupted in epoch "), "%s was not interrupted", program);
+}
+
 /* dlsc-cifar-train --checkpoint, stopped by Ctrl-C and resumed, ends where the same run
  * without a stop ends: the same final model, checkpoint files and CSV rows, to the bit.
  * Needs the real CIFAR-10 archive (skipped without it); unpacked once into the build
@@ -613,34 +647,9 @@ START_TEST(cifar_train_resumes_after_ctrl_c) {
   cifar_command(arguments, sizeof arguments, "whole", data);
   ck_assert_int_eq(run("dlsc-cifar-train", arguments), 0);
   /* the same run, interrupted after its second epoch's line */
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    char command[4100];
-    cifar_command(arguments, sizeof arguments, "stopped", data);
-    snprintf(command, sizeof command, "exec '%s/dlsc-cifar-train' %s > stopped.log 2>&1",
-             DLSC_EXAMPLES_DIR, arguments);
-    if (chdir(work) != 0)
-      _exit(127);
-    signal(SIGINT, SIG_DFL);
-    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
-    _exit(127);
-  }
-  struct timespec pause = {0, 20 * 1000 * 1000};
-  char path[4400];
-  path_of(path, sizeof path, "stopped.log");
-  int seen = 0;
-  for (int waited = 0; waited < 6000 && !seen; waited++) {
-    nanosleep(&pause, NULL); /* up to 2 minutes */
-    seen = stat(path, &st) == 0 && printed("stopped", "epoch   2 ");
-  }
-  ck_assert_int_eq(kill(pid, SIGINT), 0);
-  int status;
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_msg(seen && WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
-  ck_assert_msg(printed("stopped", "interrupted in epoch "), "it was not interrupted");
-  ck_assert(!same_file("whole.dlsc", "stopped.dlsc")); /* it did stop early */
   cifar_command(arguments, sizeof arguments, "stopped", data);
+  interrupt_after("dlsc-cifar-train", arguments, "stopped", "epoch   2 ");
+  ck_assert(!same_file("whole.dlsc", "stopped.dlsc")); /* it did stop early */
   char resume[4100];
   snprintf(resume, sizeof resume, "%s --resume", arguments);
   ck_assert_int_eq(run("dlsc-cifar-train", resume), 0);
@@ -665,6 +674,47 @@ START_TEST(cifar_train_resumes_after_ctrl_c) {
   ck_assert_int_eq(run("dlsc-cifar-train", resume), 1);
   ck_assert(printed("dlsc-cifar-train", "stopped.dlsc: not a checkpoint of this model"));
   ck_assert_int_eq(run("dlsc-cifar-train", "--resume"), 2); /* --resume needs --checkpoint */
+}
+END_TEST
+
+/* dlsc-train-denoiser --checkpoint, stopped by Ctrl-C and resumed, ends bit for bit
+ * where the same run without a stop ends: remixes (with speed perturbation and overlay),
+ * dropout, the schedule, the best epoch and the weight average all carry over. */
+START_TEST(train_denoiser_resumes_after_ctrl_c) {
+  enum { N = 64000 };
+  float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
+  synthesise(clean, noisy, N, 16000, 5);
+  write_audio("resume-clean.wav", clean, N, 1, 16000);
+  write_audio("resume-noisy.wav", noisy, N, 1, 16000);
+  const char *common = "--pair resume-clean.wav resume-noisy.wav --spec 'input 1x3x513; log; "
+                       "batchnorm; dense 32; relu; dropout 0.2; dense 513; sigmoid' --epochs 12 "
+                       "--average 4 --remix 12 --speed 0.1 --noise-overlay 6";
+  char arguments[1024];
+  snprintf(arguments, sizeof arguments, "%s --checkpoint whole --out whole-out.dlsc --csv whole.csv",
+           common);
+  ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 0);
+  snprintf(arguments, sizeof arguments,
+           "%s --checkpoint stopped --out stopped-first.dlsc --csv stopped.csv", common);
+  /* after epoch 9, in the average's window (epochs 9-12) */
+  interrupt_after("dlsc-train-denoiser", arguments, "stopped", "\nepoch   9 ");
+  ck_assert(!same_file("whole.dlsc", "stopped.dlsc")); /* it did stop early */
+  snprintf(arguments, sizeof arguments,
+           "%s --checkpoint stopped --resume --out stopped-out.dlsc --csv stopped.csv", common);
+  ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 0);
+  ck_assert(printed("dlsc-train-denoiser", "resuming after epoch "));
+  ck_assert(printed("dlsc-train-denoiser", "average of the last 4 epochs"));
+  const char *suffixes[] = {"-out.dlsc", ".dlsc", ".state", ".best.dlsc", ".average.dlsc"};
+  for (int i = 0; i < 5; i++) {
+    char a[64], b[64];
+    snprintf(a, sizeof a, "whole%s", suffixes[i]);
+    snprintf(b, sizeof b, "stopped%s", suffixes[i]);
+    ck_assert_msg(same_file(a, b), "%s and %s differ", a, b);
+  }
+  /* --resume needs --checkpoint; checkpoints are for --course and --pair runs */
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair resume-clean.wav resume-noisy.wav --resume"), 2);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--general --checkpoint g"), 2);
+  free(clean);
+  free(noisy);
 }
 END_TEST
 
@@ -788,6 +838,7 @@ int main(void) {
   tcase_add_test(tc, train_denoiser_stops_at_ctrl_c);
   tcase_add_test(tc, cifar_programs_refuse_bad_batches);
   tcase_add_test(tc, cifar_train_resumes_after_ctrl_c);
+  tcase_add_test(tc, train_denoiser_resumes_after_ctrl_c);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
   suite_add_tcase(suite, tc);
