@@ -285,40 +285,83 @@ START_TEST(train_denoiser_learns_from_folders) {
 }
 END_TEST
 
-/* Ctrl-C (SIGINT) while training: the epoch under way is rolled back, the program goes
- * on with the epochs before (best one chosen, tail scored, model saved) and exits 0. */
-START_TEST(train_denoiser_stops_at_ctrl_c) {
+/* A synthesised 4-second pair at 16 kHz, NAME-clean.wav and NAME-noisy.wav. */
+static void write_pair(const char *name, uint64_t seed) {
   enum { N = 64000 };
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
-  synthesise(clean, noisy, N, 16000, 3);
-  write_audio("ctrl-c-clean.wav", clean, N, 1, 16000);
-  write_audio("ctrl-c-noisy.wav", noisy, N, 1, 16000);
+  synthesise(clean, noisy, N, 16000, seed);
+  char file[256];
+  snprintf(file, sizeof file, "%s-clean.wav", name);
+  write_audio(file, clean, N, 1, 16000);
+  snprintf(file, sizeof file, "%s-noisy.wav", name);
+  write_audio(file, noisy, N, 1, 16000);
+  free(clean);
+  free(noisy);
+}
+
+/* Runs PROGRAM with arguments (output into work/LOG.log) and presses Ctrl-C once it has
+ * printed line; it must then end training early ("interrupted in epoch") and exit 0. */
+static void interrupt_after(const char *program, const char *arguments, const char *log,
+                            const char *line) {
   pid_t pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
-    if (chdir(work) != 0 || !freopen("ctrl-c.log", "w", stdout) || dup2(1, 2) < 0)
+    char command[8400];
+    snprintf(command, sizeof command, "exec '%s/%s' %s > %s.log 2>&1", DLSC_EXAMPLES_DIR, program,
+             arguments, log);
+    if (chdir(work) != 0)
       _exit(127);
-    signal(SIGINT, SIG_DFL);
-    execl(DLSC_EXAMPLES_DIR "/dlsc-train-denoiser", "dlsc-train-denoiser", "--pair",
-          "ctrl-c-clean.wav", "ctrl-c-noisy.wav", "--spec",
-          "input 1x3x513; log; batchnorm; dense 64; relu; dense 513; sigmoid", "--epochs", "1000",
-          "--out", "ctrl-c.dlsc", "--csv", "ctrl-c.csv", (char *)NULL);
+    signal(SIGINT, SIG_DFL); /* as at a terminal, even where the tests run with it ignored */
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
     _exit(127);
   }
-  struct timespec pause = {0, 50 * 1000 * 1000};
-  char path[4400];
+  struct timespec pause = {0, 10 * 1000 * 1000};
+  char path[4400], name[64];
   struct stat st;
-  path_of(path, sizeof path, "ctrl-c.log");
-  int first_epoch_seen = 0;
-  for (int waited = 0; waited < 2400 && !first_epoch_seen; waited++) {
-    nanosleep(&pause, NULL); /* up to 2 minutes for the first epoch's line */
-    first_epoch_seen = stat(path, &st) == 0 && printed("ctrl-c", "\nepoch   1 ");
+  snprintf(name, sizeof name, "%s.log", log);
+  path_of(path, sizeof path, name);
+  int seen = 0;
+  for (int waited = 0; waited < 12000 && !seen; waited++) {
+    nanosleep(&pause, NULL); /* up to 2 minutes */
+    seen = stat(path, &st) == 0 && printed(log, line);
   }
   ck_assert_int_eq(kill(pid, SIGINT), 0);
   int status;
   ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_msg(first_epoch_seen, "no epoch line before the interrupt");
-  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+  ck_assert_msg(seen && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %d", program,
+                status);
+  ck_assert_msg(printed(log, "interrupted in epoch "), "%s was not interrupted", program);
+}
+
+static int same_file(const char *name_a, const char *name_b) {
+  char path[4400];
+  size_t sizes[2];
+  unsigned char *bytes[2];
+  const char *names[2] = {name_a, name_b};
+  for (int i = 0; i < 2; i++) {
+    path_of(path, sizeof path, names[i]);
+    FILE *file = fopen(path, "rb");
+    ck_assert_msg(file != NULL, "no %s", path);
+    bytes[i] = malloc(1 << 20);
+    sizes[i] = fread(bytes[i], 1, 1 << 20, file);
+    fclose(file);
+  }
+  int same = sizes[0] == sizes[1] && !memcmp(bytes[0], bytes[1], sizes[0]);
+  free(bytes[0]);
+  free(bytes[1]);
+  return same;
+}
+
+/* Ctrl-C (SIGINT) while training: the epoch under way is rolled back, the program goes
+ * on with the epochs before (best one chosen, tail scored, model saved) and exits 0. */
+START_TEST(train_denoiser_stops_at_ctrl_c) {
+  write_pair("ctrl-c", 3);
+  interrupt_after("dlsc-train-denoiser",
+                  "--pair ctrl-c-clean.wav ctrl-c-noisy.wav --spec 'input 1x3x513; log; "
+                  "batchnorm; dense 64; relu; dense 513; sigmoid' --epochs 1000 --out ctrl-c.dlsc "
+                  "--csv ctrl-c.csv",
+                  "ctrl-c", "\nepoch   1 ");
+  char path[4400];
   const char *line = log_after("ctrl-c", "interrupted in epoch ");
   int epoch = 0;
   ck_assert_msg(line && sscanf(line, "%d", &epoch) == 1 && epoch >= 2, "no interruption line");
@@ -337,8 +380,6 @@ START_TEST(train_denoiser_stops_at_ctrl_c) {
     rows += c == '\n';
   fclose(csv);
   ck_assert_int_eq(rows, epoch); /* a header and epochs 1 .. epoch - 1 */
-  free(clean);
-  free(noisy);
 }
 END_TEST
 
@@ -568,40 +609,6 @@ START_TEST(cifar_programs_refuse_bad_batches) {
 }
 END_TEST
 
-/* Runs PROGRAM with arguments (output into work/LOG.log) and presses Ctrl-C once it has
- * printed line; it must then end training early ("interrupted in epoch") and exit 0. */
-static void interrupt_after(const char *program, const char *arguments, const char *log,
-                            const char *line) {
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    char command[8400];
-    snprintf(command, sizeof command, "exec '%s/%s' %s > %s.log 2>&1", DLSC_EXAMPLES_DIR, program,
-             arguments, log);
-    if (chdir(work) != 0)
-      _exit(127);
-    signal(SIGINT, SIG_DFL); /* as at a terminal, even where the tests run with it ignored */
-    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
-    _exit(127);
-  }
-  struct timespec pause = {0, 10 * 1000 * 1000};
-  char path[4400], name[64];
-  struct stat st;
-  snprintf(name, sizeof name, "%s.log", log);
-  path_of(path, sizeof path, name);
-  int seen = 0;
-  for (int waited = 0; waited < 12000 && !seen; waited++) {
-    nanosleep(&pause, NULL); /* up to 2 minutes */
-    seen = stat(path, &st) == 0 && printed(log, line);
-  }
-  ck_assert_int_eq(kill(pid, SIGINT), 0);
-  int status;
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert_msg(seen && WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: status %d", program,
-                status);
-  ck_assert_msg(printed(log, "interrupted in epoch "), "%s was not interrupted", program);
-}
-
 /* dlsc-cifar-train --checkpoint, stopped by Ctrl-C and resumed, ends where the same run
  * without a stop ends: the same final model, checkpoint files and CSV rows, to the bit.
  * Needs the real CIFAR-10 archive (skipped without it); unpacked once into the build
@@ -612,25 +619,6 @@ static void cifar_command(char *arguments, size_t size, const char *prefix, cons
            "--data '%s' --cache '%s/cifar' --checkpoint %s --out %s-out.dlsc --csv %s.csv "
            "--confusion %s-confusion.csv",
            data, DLSC_BUILD_DIR, prefix, prefix, prefix, prefix);
-}
-
-static int same_file(const char *name_a, const char *name_b) {
-  char path[4400];
-  size_t sizes[2];
-  unsigned char *bytes[2];
-  const char *names[2] = {name_a, name_b};
-  for (int i = 0; i < 2; i++) {
-    path_of(path, sizeof path, names[i]);
-    FILE *file = fopen(path, "rb");
-    ck_assert_msg(file != NULL, "no %s", path);
-    bytes[i] = malloc(1 << 20);
-    sizes[i] = fread(bytes[i], 1, 1 << 20, file);
-    fclose(file);
-  }
-  int same = sizes[0] == sizes[1] && !memcmp(bytes[0], bytes[1], sizes[0]);
-  free(bytes[0]);
-  free(bytes[1]);
-  return same;
 }
 
 START_TEST(cifar_train_resumes_after_ctrl_c) {
@@ -681,11 +669,7 @@ END_TEST
  * where the same run without a stop ends: remixes (with speed perturbation and overlay),
  * dropout, the schedule, the best epoch and the weight average all carry over. */
 START_TEST(train_denoiser_resumes_after_ctrl_c) {
-  enum { N = 64000 };
-  float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
-  synthesise(clean, noisy, N, 16000, 5);
-  write_audio("resume-clean.wav", clean, N, 1, 16000);
-  write_audio("resume-noisy.wav", noisy, N, 1, 16000);
+  write_pair("resume", 5);
   const char *common = "--pair resume-clean.wav resume-noisy.wav --spec 'input 1x3x513; log; "
                        "batchnorm; dense 32; relu; dropout 0.2; dense 513; sigmoid' --epochs 12 "
                        "--average 4 --remix 12 --speed 0.1 --noise-overlay 6";
@@ -713,8 +697,6 @@ START_TEST(train_denoiser_resumes_after_ctrl_c) {
   /* --resume needs --checkpoint; checkpoints are for --course and --pair runs */
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair resume-clean.wav resume-noisy.wav --resume"), 2);
   ck_assert_int_eq(run("dlsc-train-denoiser", "--general --checkpoint g"), 2);
-  free(clean);
-  free(noisy);
 }
 END_TEST
 
