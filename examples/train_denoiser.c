@@ -147,10 +147,12 @@ static void usage(void) {
           "                     e.g. trained with --general): fine-tuning\n"
           "  --out FILE         model file to write (default denoiser.dlsc)\n"
           "  --csv FILE         per-epoch log (default denoiser.csv)\n"
-          "  --checkpoint P     --course/--pair: after each epoch write P.dlsc (the weights),\n"
-          "                     P.state (optimizer, PRNGs), P.best.dlsc and P.average.dlsc\n"
+          "  --checkpoint P     after each epoch write P.dlsc (the weights), P.state (optimizer,\n"
+          "                     PRNGs), P.best.dlsc and P.average.dlsc\n"
           "  --resume           go on from --checkpoint P's files: with the options of the run\n"
-          "                     that wrote them, the same result bit for bit\n"
+          "                     that wrote them, the same result bit for bit; a larger --epochs\n"
+          "                     trains on (with --constant-lr and no --average: as if that\n"
+          "                     many from the start)\n"
           "  --listen DIR       --course: write the denoised test_x_01/02, and the tail\n"
           "                     noisy, denoised and clean, here\n"
           "  --data DIR         data folder (default $DLSC_DATA or ../shared/data)\n"
@@ -247,7 +249,7 @@ static options parse(int argc, char **argv) {
   }
   if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir ||
       (o.extra_dir && (!o.course || o.extra_speech == 0)) || (o.extra_noise_dir && !o.course) ||
-      (o.checkpoint && !o.course) || (o.resume && !o.checkpoint))
+      (o.resume && !o.checkpoint))
     usage();
   if (!o.preset)
     o.preset = find_preset(o.course ? "cnn2" : "general");
@@ -949,8 +951,8 @@ static int run_general(const options *o) {
       longest = c.speech[s].clips[i].n > longest ? c.speech[s].clips[i].n : longest;
   float *work = checked_alloc(NULL, longest * sizeof *work), *mix = checked_alloc(NULL, longest * sizeof *mix);
   dlsc_model_t *model = build_model(o);
-  FILE *csv = fopen(o->csv, "w");
-  if (csv)
+  FILE *csv = fopen(o->csv, o->resume ? "a" : "w"); /* resumed: the rows go on */
+  if (csv && !o->resume)
     fprintf(csv, "epoch,train_loss,val_snr_db,seconds\n");
   best_model best = {0};
   dlsc_model_t *average = NULL;
@@ -959,7 +961,11 @@ static int run_general(const options *o) {
   double start = now_seconds();
   const clip_set *speech = &c.speech[0], *noise = &c.noise[0];
   dlsc_dataset_t *train = new_frames(o);
-  for (int epoch = 1; epoch <= o->epochs; epoch++) {
+  size_t examples = 0; /* the first epoch's, which set the schedule */
+  int first = 1;
+  if (o->resume)
+    first = resume_checkpoint(o, model, train, &examples, &best, &average, &averaged) + 1;
+  for (int epoch = first; epoch <= o->epochs; epoch++) {
     check_status(dlsc_dataset_clear(train), "dataset");
     for (size_t s = 0; s < speech->count; s++)
       for (int k = 0; k < o->mixes_per_utterance; k++) {
@@ -972,7 +978,6 @@ static int run_general(const options *o) {
         check_status(dlsc_dataset_add_signal_pair(train, stft, mix, cl->samples, cl->n), "dataset");
       }
     dlsc_train_stats stats;
-    size_t examples;
     if (train_epoch(model, train, o, epoch, &stats, &examples))
       break;
     double val_snr = mean_snr(model, stft, val, n_val, work);
@@ -982,8 +987,12 @@ static int run_general(const options *o) {
     printf("epoch %3d  loss %.5g  validation SNR %6.2f dB  %7.1f s\n", epoch, stats.loss, val_snr,
            elapsed);
     fflush(stdout);
-    if (csv)
+    if (csv) {
       fprintf(csv, "%d,%.6g,%.4f,%.2f\n", epoch, stats.loss, val_snr, elapsed);
+      fflush(csv);
+    }
+    if (o->checkpoint)
+      save_checkpoint(o, model, train, epoch, examples, &best, average, averaged);
   }
   if (average) {
     double avg_snr = mean_snr(average, stft, val, n_val, work);
