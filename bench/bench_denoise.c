@@ -4,13 +4,17 @@
  *
  * For each model: the real-time factor of whole-signal denoising (dlsc_denoise) and of
  * streaming in 512-sample chunks (dlsc_stream_process), on S seconds of synthetic
- * audio (default 60), best of 3; then training throughput in frames per second
+ * audio (default 60), best of 3; the heap a stream takes (glibc's mallinfo2: its model
+ * copy, workspace and buffers); then training throughput in frames per second
  * (dlsc_model_train_batch on batches of 64 random frames, the model's own loss), the
  * fastest quarter second of three (bench_best_rate).
  * Run with OPENBLAS_NUM_THREADS=1 for one core.
  */
 #include <math.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +30,16 @@ static void check(dlsc_status status, const char *what) {
     fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
     exit(1);
   }
+}
+
+/* Heap bytes in use (glibc; 0 elsewhere): a stream's footprint is the difference. */
+static double heap_bytes(void) {
+#ifdef __GLIBC__
+  struct mallinfo2 info = mallinfo2();
+  return (double)info.uordblks + (double)info.hblkhd;
+#else
+  return 0.0;
+#endif
 }
 
 /* Speech-like test signal: harmonics under a syllable-rate envelope, plus noise. */
@@ -132,8 +146,8 @@ int main(int argc, char **argv) {
   size_t n = (size_t)(seconds * 16000.0);
   float *x = test_signal(n), *out = checked_alloc(NULL, n * sizeof *out), tail[1 << 16];
   if (!print_spec)
-    printf("%-28s %10s %12s %12s %14s\n", "model", "params", "whole RTF", "stream RTF",
-           "train frames/s");
+    printf("%-28s %10s %12s %12s %10s %14s\n", "model", "params", "whole RTF", "stream RTF",
+           "stream MB", "train frames/s");
   for (int a = first; a < argc; a++) {
     dlsc_model_t *model;
     check(dlsc_model_load_file(argv[a], &model), argv[a]);
@@ -152,14 +166,16 @@ int main(int argc, char **argv) {
     dlsc_stft_t *stft;
     check(dlsc_stft_create_for_model(model, &stft), "stft");
     dlsc_stream_t *stream;
+    double heap_before = heap_bytes();
     check(dlsc_stream_create(model, &stream), "stream");
+    double stream_mb = (heap_bytes() - heap_before) / 1e6;
     double whole = best_of_3_whole(model, stft, x, n, out);
     double streamed = best_of_3_stream(stream, x, n, out, tail);
     dlsc_model_info info;
     dlsc_model_get_info(model, &info);
     const char *name = strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a];
-    printf("%-28s %10zu %11.0fx %11.0fx %14.0f\n", name, info.n_parameters, seconds / whole,
-           seconds / streamed, training_rate(model));
+    printf("%-28s %10zu %11.0fx %11.0fx %10.1f %14.0f\n", name, info.n_parameters,
+           seconds / whole, seconds / streamed, stream_mb, training_rate(model));
     fflush(stdout);
     dlsc_stream_destroy(stream);
     dlsc_stft_destroy(stft);
