@@ -541,9 +541,9 @@ DLSC_API dlsc_status dlsc_model_evaluate(dlsc_model_t *model, dlsc_dataset_t *da
  * count and moments, lookahead's slow copy, the model's PRNG (dropout) and, with a
  * dataset, the dataset's PRNG and example order (shuffles, augmentation). The state is
  * tied to the weights it was saved with (their CRC-32). To resume: load the model saved
- * alongside (dlsc_model_load), set the same training config, rebuild the dataset with
- * the same seed, examples, task and augmentation, then load the state; the run goes on
- * as if never stopped. dataset may be NULL (loops of dlsc_model_train_batch). Format:
+ * alongside (dlsc_model_load), set the same training config, layer and tensor rate
+ * scales and frozen layers, rebuild the dataset with the same seed, examples, task and
+ * augmentation, then load the state; the run goes on as if never stopped. dataset may be NULL (loops of dlsc_model_train_batch). Format:
  * docs/model-format.md. With buffer NULL, *size gets the bytes needed. */
 DLSC_API dlsc_status dlsc_training_state_save(const dlsc_model_t *model,
                                               const dlsc_dataset_t *dataset, void *buffer,
