@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Frames per model call: large enough to feed GEMM, small enough for a short stall. */
-/* Frames per model call: up to 64, fewer where the model's inference workspace for a
- * batch would pass ENGINE_WORKSPACE (models with wide early layers; each stream holds
- * one). The cnn2 denoiser gets 16 (12.4 MiB instead of 33.6 for 64): whole signals run
- * as fast (33x real time on one core either way), 4 would cost a quarter. */
+/* Frames per model call: up to 64, enough to feed GEMM and few enough for a short stall;
+ * fewer where the model's inference workspace for a batch would pass ENGINE_WORKSPACE
+ * (models with wide early layers; each stream holds one). The cnn2 denoiser gets 16
+ * (12.4 MiB instead of 33.6 for 64): whole signals run as fast (33x real time on one
+ * core either way), 4 would cost a quarter. */
 #define ENGINE_MAX_BATCH 64
 #define ENGINE_WORKSPACE ((size_t)4 << 20) /* floats: 16 MiB */
 
