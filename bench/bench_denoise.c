@@ -4,8 +4,9 @@
  *
  * For each model: the real-time factor of whole-signal denoising (dlsc_denoise) and of
  * streaming in 512-sample chunks (dlsc_stream_process), on S seconds of synthetic
- * audio (default 60), best of 3; the heap a stream takes (glibc's mallinfo2: its model
- * copy, workspace and buffers); then training throughput in frames per second
+ * audio (default 60), best of 3; the heap a loaded model and a stream take (glibc's
+ * mallinfo2; a stream holds a model copy, a workspace and buffers); then training
+ * throughput in frames per second
  * (dlsc_model_train_batch on batches of 64 random frames, the model's own loss), the
  * fastest quarter second of three (bench_best_rate).
  * Run with OPENBLAS_NUM_THREADS=1 for one core.
@@ -146,11 +147,13 @@ int main(int argc, char **argv) {
   size_t n = (size_t)(seconds * 16000.0);
   float *x = test_signal(n), *out = checked_alloc(NULL, n * sizeof *out), tail[1 << 16];
   if (!print_spec)
-    printf("%-28s %10s %12s %12s %10s %14s\n", "model", "params", "whole RTF", "stream RTF",
-           "stream MB", "train frames/s");
+    printf("%-28s %10s %12s %12s %8s %10s %14s\n", "model", "params", "whole RTF",
+           "stream RTF", "load MB", "stream MB", "train frames/s");
   for (int a = first; a < argc; a++) {
     dlsc_model_t *model;
+    double heap_start = heap_bytes();
     check(dlsc_model_load_file(argv[a], &model), argv[a]);
+    double load_mb = (heap_bytes() - heap_start) / 1e6;
     dlsc_denoise_config config;
     dlsc_denoise_config_init(&config);
     check(dlsc_model_get_denoise(model, &config), "not a denoising model");
@@ -174,8 +177,8 @@ int main(int argc, char **argv) {
     dlsc_model_info info;
     dlsc_model_get_info(model, &info);
     const char *name = strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a];
-    printf("%-28s %10zu %11.0fx %11.0fx %10.1f %14.0f\n", name, info.n_parameters,
-           seconds / whole, seconds / streamed, stream_mb, training_rate(model));
+    printf("%-28s %10zu %11.0fx %11.0fx %8.1f %10.1f %14.0f\n", name, info.n_parameters,
+           seconds / whole, seconds / streamed, load_mb, stream_mb, training_rate(model));
     fflush(stdout);
     dlsc_stream_destroy(stream);
     dlsc_stft_destroy(stft);
