@@ -8,7 +8,7 @@
 # plain build is installed into a scratch directory and programs
 # outside the tree are built against it through pkg-config (C shared and static, C++)
 # and run.
-# About 4 minutes on 2 cores.
+# About 5-6 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
