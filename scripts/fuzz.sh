@@ -2,10 +2,10 @@
 # Fuzzes the three parsers of untrusted input, the model loader (dlsc_model_load), the
 # spec parser (dlsc_model_create_from_spec) and the training-state loader
 # (dlsc_training_state_load: a refused state changes nothing), the STFT's
-# reconstruction over any configuration and length, streaming denoising against the whole-signal result over
-# STFTs, context windows, models and chunkings, and the atomic training step (a failed
-# step leaves no trace, a successful one a model that loads back), with libFuzzer under
-# ASan + UBSan, for SECONDS each (default 300). The loader and spec targets also check
+# reconstruction over any configuration and length, streaming denoising against the
+# whole-signal result over STFTs, context windows, models and chunkings, and the atomic
+# training step (a failed step leaves no trace, a successful one a model that loads
+# back), with libFuzzer under ASan + UBSan, for SECONDS each (default 300). The loader and spec targets also check
 # what must hold for every model that builds (tests/fuzz/fuzz.h): it saves back to the
 # same bytes, describes itself in a spec that rebuilds it, runs forward and denoises.
 # Usage: scripts/fuzz.sh [SECONDS] [BUILD-DIR]
