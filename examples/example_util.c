@@ -190,13 +190,17 @@ void checkpoint_resume(dlsc_model_t *model, dlsc_dataset_t *data, const char *pr
   check_status(status, path);
 }
 
+void checkpoint_save_model(const char *prefix, const char *suffix, const dlsc_model_t *model) {
+  char path[4096];
+  checkpoint_path(path, sizeof path, prefix, suffix);
+  check_status(dlsc_model_save_file(model, path), path);
+}
+
 void checkpoint_save_bytes(const char *prefix, const char *suffix, const unsigned char *bytes,
                            size_t size) {
-  char path[4096];
-  dlsc_model_t *model;
-  checkpoint_path(path, sizeof path, prefix, suffix);
-  check_status(dlsc_model_load(bytes, size, &model), path);
-  check_status(dlsc_model_save_file(model, path), path);
+  dlsc_model_t *model; /* through a model: the file is then written atomically */
+  check_status(dlsc_model_load(bytes, size, &model), "checkpoint");
+  checkpoint_save_model(prefix, suffix, model);
   dlsc_model_destroy(model);
 }
 

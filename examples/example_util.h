@@ -58,12 +58,14 @@ int epoch_interrupted(dlsc_status status, int epoch);
  * copy: the model itself is untouched), then P.state, the training state of model and
  * data (dlsc_training_state_save). checkpoint_resume puts them back into a model of the
  * same layers (else exit 1 with a message) and a dataset built as before, and reads the
- * counters into values[i] (64 bytes each). checkpoint_save_bytes / _load_bytes keep a
- * saved model's bytes (the best so far, an average) in P<suffix>. */
+ * counters into values[i] (64 bytes each). checkpoint_save_model writes another model
+ * (an average) to P<suffix>; checkpoint_save_bytes / _load_bytes keep a saved model's
+ * bytes (the best so far) there. */
 void checkpoint_save(const dlsc_model_t *model, const dlsc_dataset_t *data, const char *prefix,
                      const char *const *keys, char (*values)[64], size_t n_keys);
 void checkpoint_resume(dlsc_model_t *model, dlsc_dataset_t *data, const char *prefix,
                        const char *const *keys, char (*values)[64], size_t n_keys);
+void checkpoint_save_model(const char *prefix, const char *suffix, const dlsc_model_t *model);
 void checkpoint_save_bytes(const char *prefix, const char *suffix, const unsigned char *bytes,
                            size_t size);
 unsigned char *checkpoint_load_bytes(const char *prefix, const char *suffix, size_t *size);

@@ -456,15 +456,6 @@ static const char *const checkpoint_keys[] = {
     "dlsc.checkpoint_best",  "dlsc.checkpoint_best_epoch", "dlsc.checkpoint_averaged"};
 enum { CHECKPOINT_KEYS = 6 };
 
-static void save_model_bytes(const char *prefix, const char *suffix, const dlsc_model_t *model) {
-  size_t size;
-  check_status(dlsc_model_save(model, NULL, 0, &size), "checkpoint");
-  unsigned char *bytes = checked_alloc(NULL, size);
-  check_status(dlsc_model_save(model, bytes, size, &size), "checkpoint");
-  checkpoint_save_bytes(prefix, suffix, bytes, size);
-  free(bytes);
-}
-
 static void save_checkpoint(const options *o, const dlsc_model_t *model, dlsc_dataset_t *train,
                             int epoch, size_t examples, const best_model *best,
                             const dlsc_model_t *average, int averaged) {
@@ -473,7 +464,7 @@ static void save_checkpoint(const options *o, const dlsc_model_t *model, dlsc_da
   check_status(dlsc_dataset_clear(train), "dataset");
   checkpoint_save_bytes(o->checkpoint, ".best.dlsc", best->bytes, best->size);
   if (average)
-    save_model_bytes(o->checkpoint, ".average.dlsc", average);
+    checkpoint_save_model(o->checkpoint, ".average.dlsc", average);
   char values[CHECKPOINT_KEYS][64];
   snprintf(values[0], 64, "%d", epoch);
   snprintf(values[1], 64, "%llu", (unsigned long long)mix_state);

@@ -890,6 +890,14 @@ START_TEST(training_state_refusals_change_nothing) {
   ck_assert_status(dlsc_training_state_save(NULL, data, NULL, 0, &size),
                    DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_training_state_load(model, data, NULL, size), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_training_state_load(NULL, data, state, size), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_training_state_save_file(model, data, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_training_state_save_file(model, data, ""), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_training_state_save_file(NULL, data, "x"), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_training_state_load_file(model, data, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_training_state_load_file(NULL, data, "x"), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_training_state_load_file(model, data, "/nonexistent/dlsc.state"),
+                   DLSC_ERR_IO);
   dlsc_model_t *target;
   ck_assert_ok(dlsc_model_clone(model, &target));
   resume_training(target);
