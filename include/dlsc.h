@@ -644,6 +644,34 @@ DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_i
                                    unsigned rate_out, float *out, size_t out_capacity,
                                    size_t *n_out);
 
+/* Streaming resampling, for a host whose audio runs at another rate than a model's:
+ * push chunks of any size (0 too) and get back the outputs the inputs so far complete;
+ * after the last chunk, flush writes the rest and resets the handle for a new signal.
+ * The outputs of all the calls, concatenated, are dlsc_resample's for the concatenated
+ * input, bit for bit. An output waits for the inputs up to 32 / c input samples past
+ * its own time, c = 0.94 min(1, rate_out / rate_in) (34.0 from 16 kHz up, 102.1 from
+ * 48 kHz down to 16), so a call may return fewer outputs than its share of the chunk;
+ * equal rates copy, with no wait. create takes the rates dlsc_resample takes (else
+ * DLSC_ERR_INVALID_ARGUMENT, *resampler NULL); the handle holds the kernel's table
+ * (64 KiB) and, for rate pairs of few phases, their coefficients (up to 1 MiB).
+ * out may not overlap in. With out NULL only *n_out is set (the count the call would
+ * write; nothing is consumed); a smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL, a non-finite sample:
+ * DLSC_ERR_NUMERIC, both with nothing consumed. More than 2^43 input samples without a
+ * flush or reset: DLSC_ERR_INVALID_ARGUMENT. A process call allocates only when its
+ * chunk is larger than any before it on the handle (when downsampling by up to 960
+ * times; beyond, the first samples grow the buffer too). */
+typedef struct dlsc_resampler dlsc_resampler_t;
+
+DLSC_API dlsc_status dlsc_resampler_create(unsigned rate_in, unsigned rate_out,
+                                           dlsc_resampler_t **resampler);
+DLSC_API void dlsc_resampler_destroy(dlsc_resampler_t *resampler);
+DLSC_API dlsc_status dlsc_resampler_process(dlsc_resampler_t *resampler, const float *in,
+                                            size_t n_in, float *out, size_t out_capacity,
+                                            size_t *n_out);
+DLSC_API dlsc_status dlsc_resampler_flush(dlsc_resampler_t *resampler, float *out,
+                                          size_t out_capacity, size_t *n_out);
+DLSC_API dlsc_status dlsc_resampler_reset(dlsc_resampler_t *resampler);
+
 #ifdef __cplusplus
 }
 #endif

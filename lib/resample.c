@@ -1,7 +1,9 @@
 /* Band-limited resampling: each output sample is the input convolved with a
  * Kaiser-windowed sinc centred on its time, read from a table sampled finely along the
  * kernel (linear interpolation between entries). The cut-off sits below the lower of
- * the two Nyquist rates, so downsampling does not alias. */
+ * the two Nyquist rates, so downsampling does not alias. The whole-signal call and the
+ * streaming handle compute every output with the same function, so a stream's outputs
+ * are the whole-signal ones, bit for bit. */
 #include "internal.h"
 
 #include <math.h>
@@ -14,6 +16,10 @@
 #define KAISER_BETA 9.0   /* side lobes near -90 dB */
 #define PASSBAND 0.94     /* cut-off, as a fraction of the lower Nyquist rate */
 #define MAX_RATE 1000000u
+#define MAX_STREAM ((uint64_t)1 << 43) /* input samples: j * rate stays below 2^64 */
+#define HISTORY_ROOM ((size_t)1 << 16) /* inputs a stream keeps room for beside a chunk */
+#define PHASE_LIMIT ((size_t)1 << 17) /* coefficients precomputed per rate pair (1 MiB) */
+#define LANES 8                        /* partial sums per output */
 #define PI 3.14159265358979323846
 
 static double bessel_i0(double x) {
@@ -25,19 +31,143 @@ static double bessel_i0(double x) {
   return sum;
 }
 
-/* kernel[i]: the windowed sinc at i / STEPS zero crossings from the centre. */
-static float *make_kernel(void) {
+/* The kernel of one rate pair. Output j lies at input time t = t_int + frac
+ * (j rate_in = t_int rate_out + remainder) and reads inputs t_int + lo .. t_int + hi,
+ * the integers within half input samples of t; lo and hi depend on frac alone. frac
+ * repeats with period_out = rate_out / gcd, so when period_out rows of coefficients
+ * fit in PHASE_LIMIT they are computed once (rows), else per output; both give the
+ * same doubles. table[i] is the windowed sinc at i / STEPS zero crossings. */
+typedef struct filter {
+  float *table;
+  double *rows; /* period_out rows of row_size coefficients, or NULL */
+  unsigned rate_in, rate_out, period_out;
+  size_t row_size;
+  double cutoff, half, steps;
+} filter;
+
+static unsigned gcd(unsigned a, unsigned b) {
+  while (b) {
+    unsigned r = a % b;
+    a = b;
+    b = r;
+  }
+  return a;
+}
+
+/* The kernel at d = (input index - output time) input samples. */
+static double coefficient(const filter *f, double d) {
+  double position = fabs(d) * f->steps;
+  size_t i = (size_t)position;
+  if (i >= ZERO_CROSSINGS * STEPS)
+    return 0.0;
+  double frac = position - (double)i;
+  return f->table[i] + frac * (f->table[i + 1] - f->table[i]);
+}
+
+/* Where output j lies: t_int, frac, the phase (row index) and the span lo .. hi. */
+typedef struct output_place {
+  uint64_t t_int;
+  double frac;
+  size_t phase;
+  int64_t lo, hi;
+} output_place;
+
+static output_place place_of(const filter *f, uint64_t j) {
+  uint64_t scaled = j * f->rate_in; /* below 2^63: at most n_in rate_out + rate_in */
+  uint64_t remainder = scaled % f->rate_out;
+  output_place p = {scaled / f->rate_out, (double)remainder / f->rate_out,
+                    (size_t)(remainder / (f->rate_out / f->period_out)), 0, 0};
+  p.lo = (int64_t)ceil(p.frac - f->half);
+  p.hi = (int64_t)floor(p.frac + f->half);
+  return p;
+}
+
+static void filter_free(filter *f) {
+  free(f->table);
+  free(f->rows);
+}
+
+static dlsc_status filter_init(filter *f, unsigned rate_in, unsigned rate_out) {
   size_t n = ZERO_CROSSINGS * STEPS + 2;
-  float *kernel = malloc(n * sizeof *kernel);
-  if (!kernel)
-    return NULL;
+  *f = (filter){.rate_in = rate_in, .rate_out = rate_out};
+  f->period_out = rate_out / gcd(rate_in, rate_out);
+  f->cutoff = PASSBAND * (rate_out < rate_in ? (double)rate_out / rate_in : 1.0);
+  f->half = ZERO_CROSSINGS / f->cutoff; /* in input samples */
+  f->steps = f->cutoff * STEPS;
+  f->row_size = (size_t)(2.0 * f->half) + 2;
+  f->table = malloc(n * sizeof *f->table);
+  if (!f->table)
+    return DLSC_ERR_OUT_OF_MEMORY;
   double norm = bessel_i0(KAISER_BETA);
   for (size_t i = 0; i < n; i++) {
     double x = (double)i / STEPS, u = x / ZERO_CROSSINGS;
     double window = u < 1.0 ? bessel_i0(KAISER_BETA * sqrt(1.0 - u * u)) / norm : 0.0;
-    kernel[i] = (float)(i == 0 ? 1.0 : window * sin(PI * x) / (PI * x));
+    f->table[i] = (float)(i == 0 ? 1.0 : window * sin(PI * x) / (PI * x));
   }
-  return kernel;
+  if (f->row_size > PHASE_LIMIT / f->period_out)
+    return DLSC_OK;
+  f->rows = calloc((size_t)f->period_out * f->row_size, sizeof *f->rows);
+  if (!f->rows) {
+    filter_free(f);
+    return DLSC_ERR_OUT_OF_MEMORY;
+  }
+  for (uint64_t j = 0; j < f->period_out; j++) { /* outputs 0 .. period_out - 1: each phase */
+    output_place p = place_of(f, j);
+    double *row = f->rows + p.phase * f->row_size;
+    for (int64_t m = 0; m <= p.hi - p.lo; m++)
+      row[m] = coefficient(f, (double)(p.lo + m) - p.frac);
+  }
+  return DLSC_OK;
+}
+
+/* Whether output j's kernel lies within inputs 0 .. n_in - 1. */
+static int output_complete(const filter *f, uint64_t j, uint64_t n_in) {
+  output_place p = place_of(f, j);
+  return (int64_t)p.t_int + p.hi <= (int64_t)n_in - 1;
+}
+
+/* The first input output j reads (0 at the signal's start). */
+static uint64_t output_first(const filter *f, uint64_t j) {
+  output_place p = place_of(f, j);
+  int64_t first = (int64_t)p.t_int + p.lo;
+  return first > 0 ? (uint64_t)first : 0;
+}
+
+/* Output j of a signal whose inputs base .. n_in - 1 are x[0 ..]; inputs outside count
+ * as zeros. base may not pass output_first(j). Coefficient m (input t_int + lo + m)
+ * adds into lane m % LANES, the lanes are summed in a fixed tree: the same bits with
+ * rows and without, and the rows' loop vectorises. */
+static float output_at(const filter *f, uint64_t j, const float *x, uint64_t base,
+                       uint64_t n_in) {
+  output_place p = place_of(f, j);
+  int64_t start = (int64_t)p.t_int + p.lo, m = start < 0 ? -start : 0;
+  int64_t end = p.hi - p.lo, past = (int64_t)n_in - 1 - start; /* last m inside */
+  if (end > past)
+    end = past;
+  const float *in = x + (start + m - (int64_t)base); /* in[i]: coefficient m + i's input */
+  double lane[LANES] = {0};
+  if (f->rows) {
+    const double *row = f->rows + p.phase * f->row_size + m;
+    int64_t i = 0, count = end - m + 1;
+    for (; i < count && (m + i) % LANES; i++)
+      lane[(m + i) % LANES] += in[i] * row[i];
+    for (; i + LANES <= count; i += LANES)
+      for (int l = 0; l < LANES; l++)
+        lane[l] += in[i + l] * row[i + l];
+    for (; i < count; i++)
+      lane[(m + i) % LANES] += in[i] * row[i];
+  } else {
+    for (int64_t i = 0; m + i <= end; i++)
+      lane[(m + i) % LANES] += in[i] * coefficient(f, (double)(p.lo + m + i) - p.frac);
+  }
+  double sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+               ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+  return (float)(f->cutoff * sum);
+}
+
+/* ceil(n_in * rate_out / rate_in): the outputs whose times lie inside the input. */
+static uint64_t outputs_inside(uint64_t n_in, unsigned rate_in, unsigned rate_out) {
+  return (n_in * rate_out + rate_in - 1) / rate_in;
 }
 
 static int rates_valid(unsigned rate_in, unsigned rate_out) {
@@ -49,7 +179,7 @@ dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in, unsign
   if (!n_out || !in || n_in == 0 || !rates_valid(rate_in, rate_out) ||
       n_in > (SIZE_MAX - rate_in) / rate_out)
     return DLSC_ERR_INVALID_ARGUMENT;
-  size_t needed = (n_in * rate_out + rate_in - 1) / rate_in; /* outputs inside the input */
+  size_t needed = (size_t)outputs_inside(n_in, rate_in, rate_out);
   *n_out = needed;
   if (!out)
     return DLSC_OK;
@@ -61,27 +191,144 @@ dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in, unsign
     memcpy(out, in, n_in * sizeof *in);
     return DLSC_OK;
   }
-  float *kernel = make_kernel();
-  if (!kernel)
-    return DLSC_ERR_OUT_OF_MEMORY;
-  double cutoff = PASSBAND * (rate_out < rate_in ? (double)rate_out / rate_in : 1.0);
-  double half = ZERO_CROSSINGS / cutoff, steps = cutoff * STEPS; /* in input samples */
-  for (size_t j = 0; j < needed; j++) {
-    uint64_t scaled = (uint64_t)j * rate_in; /* j's time in input samples, exactly */
-    double t = (double)(scaled / rate_out) + (double)(scaled % rate_out) / rate_out;
-    double first = ceil(t - half), last = floor(t + half), sum = 0.0;
-    size_t k = first > 0.0 ? (size_t)first : 0;
-    size_t end = last < (double)(n_in - 1) ? (size_t)last : n_in - 1;
-    for (; k <= end; k++) {
-      double position = fabs(t - (double)k) * steps;
-      size_t i = (size_t)position;
-      if (i >= ZERO_CROSSINGS * STEPS)
-        continue;
-      double frac = position - (double)i;
-      sum += in[k] * (kernel[i] + frac * (kernel[i + 1] - kernel[i]));
-    }
-    out[j] = (float)(cutoff * sum);
-  }
-  free(kernel);
+  filter f;
+  dlsc_status status = filter_init(&f, rate_in, rate_out);
+  if (status != DLSC_OK)
+    return status;
+  for (size_t j = 0; j < needed; j++)
+    out[j] = output_at(&f, j, in, 0, n_in);
+  filter_free(&f);
   return DLSC_OK;
+}
+
+/* ---------------------------------------------------------------- streaming */
+
+/* history holds inputs base .. total - 1: from the first one the next output reads. */
+struct dlsc_resampler {
+  filter f; /* table NULL for equal rates: a copy */
+  float *history;
+  size_t history_len, history_capacity;
+  uint64_t base, total, next_out;
+};
+
+dlsc_status dlsc_resampler_create(unsigned rate_in, unsigned rate_out,
+                                  dlsc_resampler_t **resampler) {
+  if (!resampler)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  *resampler = NULL;
+  if (!rates_valid(rate_in, rate_out))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_resampler_t *r = calloc(1, sizeof *r);
+  if (!r)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  r->f.rate_in = rate_in;
+  r->f.rate_out = rate_out;
+  if (rate_in != rate_out && filter_init(&r->f, rate_in, rate_out) != DLSC_OK) {
+    free(r);
+    return DLSC_ERR_OUT_OF_MEMORY;
+  }
+  *resampler = r;
+  return DLSC_OK;
+}
+
+void dlsc_resampler_destroy(dlsc_resampler_t *resampler) {
+  if (!resampler)
+    return;
+  filter_free(&resampler->f);
+  free(resampler->history);
+  free(resampler);
+}
+
+dlsc_status dlsc_resampler_reset(dlsc_resampler_t *resampler) {
+  if (!resampler)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  resampler->history_len = 0;
+  resampler->base = resampler->total = resampler->next_out = 0;
+  return DLSC_OK;
+}
+
+/* Outputs from next_out on that n_in inputs complete (final: all inside the input). */
+static uint64_t outputs_ready(const dlsc_resampler_t *r, uint64_t n_in, int final) {
+  if (!r->f.table)
+    return final ? 0 : n_in - r->total;
+  if (final)
+    return n_in == 0 ? 0 : outputs_inside(n_in, r->f.rate_in, r->f.rate_out) - r->next_out;
+  uint64_t j = r->next_out;
+  while (output_complete(&r->f, j, n_in))
+    j++;
+  return j - r->next_out;
+}
+
+/* Writes count outputs from next_out on, then keeps only the inputs still needed. */
+static void emit(dlsc_resampler_t *r, uint64_t count, float *out) {
+  for (uint64_t i = 0; i < count; i++)
+    out[i] = output_at(&r->f, r->next_out + i, r->history, r->base, r->total);
+  r->next_out += count;
+  uint64_t keep_from = output_first(&r->f, r->next_out);
+  if (keep_from > r->total)
+    keep_from = r->total;
+  if (keep_from > r->base) {
+    size_t drop = (size_t)(keep_from - r->base);
+    r->history_len -= drop;
+    memmove(r->history, r->history + drop, r->history_len * sizeof *r->history);
+    r->base = keep_from;
+  }
+}
+
+dlsc_status dlsc_resampler_process(dlsc_resampler_t *resampler, const float *in, size_t n_in,
+                                   float *out, size_t out_capacity, size_t *n_out) {
+  dlsc_resampler_t *r = resampler;
+  if (!r || !n_out || (!in && n_in > 0) || n_in > MAX_STREAM - r->total)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  uint64_t count = outputs_ready(r, r->total + n_in, 0);
+  *n_out = (size_t)count;
+  if (!out)
+    return DLSC_OK;
+  if (out_capacity < count)
+    return DLSC_ERR_BUFFER_TOO_SMALL;
+  if (!dlsc_all_finite(in, n_in))
+    return DLSC_ERR_NUMERIC;
+  if (!r->f.table) {
+    if (n_in > 0)
+      memcpy(out, in, n_in * sizeof *in);
+    r->total += n_in;
+    return DLSC_OK;
+  }
+  if (r->history_len + n_in > r->history_capacity) {
+    /* history_len stays within 2 half after emit, so with that much room beside the
+     * chunk a host's fixed chunks allocate once; past HISTORY_ROOM (downsampling by
+     * more than 960 times) the room grows by doubling instead */
+    double span = ceil(2.0 * r->f.half) + 2.0;
+    size_t room = span < HISTORY_ROOM ? (size_t)span : HISTORY_ROOM;
+    size_t capacity = room + n_in;
+    if (capacity < r->history_len + n_in)
+      capacity = 2 * (r->history_len + n_in);
+    float *grown = realloc(r->history, capacity * sizeof *grown);
+    if (!grown)
+      return DLSC_ERR_OUT_OF_MEMORY;
+    r->history = grown;
+    r->history_capacity = capacity;
+  }
+  if (n_in > 0)
+    memcpy(r->history + r->history_len, in, n_in * sizeof *in);
+  r->history_len += n_in;
+  r->total += n_in;
+  emit(r, count, out);
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_resampler_flush(dlsc_resampler_t *resampler, float *out, size_t out_capacity,
+                                 size_t *n_out) {
+  dlsc_resampler_t *r = resampler;
+  if (!r || !n_out)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  uint64_t count = outputs_ready(r, r->total, 1);
+  *n_out = (size_t)count;
+  if (!out)
+    return DLSC_OK;
+  if (out_capacity < count)
+    return DLSC_ERR_BUFFER_TOO_SMALL;
+  if (count > 0)
+    emit(r, count, out);
+  return dlsc_resampler_reset(r);
 }

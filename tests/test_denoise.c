@@ -542,6 +542,203 @@ START_TEST(resampling_keeps_the_band_and_removes_what_would_alias) {
 }
 END_TEST
 
+/* Streams x through resampler r in chunks drawn from seed (0 .. max_chunk samples, an
+ * empty chunk now and then), asking each call's size first; returns the outputs of all
+ * the calls and the flush, *n_out their count. */
+static float *resample_in_chunks(dlsc_resampler_t *r, const float *x, size_t n, size_t max_chunk,
+                                 uint64_t seed, size_t *n_out) {
+  size_t capacity = 3 * n + 64, done = 0, count = 0;
+  float *out = malloc(capacity * sizeof *out);
+  uint64_t state = seed;
+  while (done < n) {
+    size_t take = test_random(&state) % (max_chunk + 1), want, got;
+    if (take > n - done)
+      take = n - done;
+    ck_assert_ok(dlsc_resampler_process(r, x + done, take, NULL, 0, &want));
+    ck_assert_ok(dlsc_resampler_process(r, x + done, take, out + count, capacity - count, &got));
+    ck_assert_uint_eq(got, want);
+    count += got;
+    done += take;
+  }
+  size_t want, got;
+  ck_assert_ok(dlsc_resampler_flush(r, NULL, 0, &want));
+  ck_assert_ok(dlsc_resampler_flush(r, out + count, capacity - count, &got));
+  ck_assert_uint_eq(got, want);
+  *n_out = count + got;
+  return out;
+}
+
+START_TEST(resampler_streams_the_whole_signal_bit_for_bit) {
+  static const unsigned rates[][2] = {{48000, 16000}, {16000, 48000}, {44100, 16000},
+                                      {16000, 44100}, {17600, 16000}, {16000, 16000}};
+  static const size_t lengths[] = {1, 7, 150, 4001};
+  static const size_t chunks[] = {1, 37, 480, 5000};
+  float x[4001], whole[12100];
+  fill_uniform(x, 4001, -1, 1, 11);
+  for (size_t p = 0; p < sizeof rates / sizeof rates[0]; p++) {
+    dlsc_resampler_t *r;
+    ck_assert_ok(dlsc_resampler_create(rates[p][0], rates[p][1], &r));
+    for (size_t l = 0; l < 4; l++) {
+      size_t n = lengths[l], n_whole;
+      ck_assert_ok(dlsc_resample(x, n, rates[p][0], rates[p][1], whole, 12100, &n_whole));
+      for (size_t c = 0; c < 4; c++) { /* one handle for all: flush resets it */
+        size_t n_out;
+        float *out = resample_in_chunks(r, x, n, chunks[c], 100 * p + 10 * l + c, &n_out);
+        ck_assert_uint_eq(n_out, n_whole);
+        ck_assert_mem_eq(out, whole, n_whole * sizeof *whole);
+        free(out);
+      }
+    }
+    dlsc_resampler_destroy(r);
+  }
+}
+END_TEST
+
+START_TEST(resampler_refusals_consume_nothing) {
+  float x[3000], whole[1000], out[1000], seven[1000];
+  size_t n_whole, n, count = 0;
+  fill_uniform(x, 3000, -1, 1, 12);
+  ck_assert_ok(dlsc_resample(x, 3000, 48000, 16000, whole, 1000, &n_whole));
+  for (int i = 0; i < 1000; i++)
+    seven[i] = 7.0f;
+  dlsc_resampler_t *r = (dlsc_resampler_t *)x; /* create must write NULL over it */
+  ck_assert_status(dlsc_resampler_create(0, 16000, &r), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(r);
+  ck_assert_status(dlsc_resampler_create(48000, 1000001, &r), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resampler_create(48000, 16000, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_resampler_destroy(NULL);
+  ck_assert_ok(dlsc_resampler_create(48000, 16000, &r));
+  ck_assert_ok(dlsc_resampler_process(r, x, 1000, out, 1000, &n));
+  count += n;
+  /* each refusal leaves the handle as it was: the run below still equals the whole */
+  float bad[500];
+  memcpy(bad, x + 1000, sizeof bad);
+  bad[250] = NAN;
+  memcpy(out + count, seven, 100 * sizeof *out);
+  ck_assert_status(dlsc_resampler_process(r, bad, 500, out + count, 1000 - count, &n),
+                   DLSC_ERR_NUMERIC);
+  ck_assert_mem_eq(out + count, seven, 100 * sizeof *out);
+  ck_assert_ok(dlsc_resampler_process(r, x + 1000, 1000, NULL, 0, &n));
+  ck_assert_uint_gt(n, 1);
+  ck_assert_status(dlsc_resampler_process(r, x + 1000, 1000, out + count, n - 1, &n),
+                   DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_status(dlsc_resampler_process(NULL, x, 10, out, 1000, &n), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resampler_process(r, x, 10, out, 1000, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resampler_process(r, NULL, 10, out, 1000, &n), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resampler_process(r, x, (size_t)1 << 43, out, 1000, &n),
+                   DLSC_ERR_INVALID_ARGUMENT); /* past 2^43 samples, before reading x */
+  ck_assert_ok(dlsc_resampler_process(r, x + 1000, 2000, out + count, 1000 - count, &n));
+  count += n;
+  size_t rest;
+  ck_assert_ok(dlsc_resampler_flush(r, NULL, 0, &rest));
+  ck_assert_uint_gt(rest, 1);
+  ck_assert_status(dlsc_resampler_flush(r, out + count, rest - 1, &n), DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_status(dlsc_resampler_flush(NULL, out, 1000, &n), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_resampler_flush(r, out, 1000, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_resampler_flush(r, out + count, 1000 - count, &n));
+  ck_assert_uint_eq(count + n, n_whole);
+  ck_assert_mem_eq(out, whole, n_whole * sizeof *out);
+  /* after reset, a new signal from its start; a flush with nothing pushed writes nothing */
+  ck_assert_ok(dlsc_resampler_process(r, x + 5, 500, out, 1000, &n));
+  ck_assert_ok(dlsc_resampler_reset(r));
+  ck_assert_status(dlsc_resampler_reset(NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_resampler_flush(r, out, 1000, &n));
+  ck_assert_uint_eq(n, 0);
+  count = 0;
+  ck_assert_ok(dlsc_resampler_process(r, x, 3000, out, 1000, &count));
+  ck_assert_ok(dlsc_resampler_flush(r, out + count, 1000 - count, &n));
+  ck_assert_uint_eq(count + n, n_whole);
+  ck_assert_mem_eq(out, whole, n_whole * sizeof *out);
+  dlsc_resampler_destroy(r);
+}
+END_TEST
+
+/* docs/api.md's real-time chain at 48 kHz: a resampler down to the model's 16 kHz, the
+ * stream, a resampler back up, fed 10 ms blocks. Its output is the whole-signal path
+ * (dlsc_resample, dlsc_denoise, dlsc_resample) delayed by the stream's latency, three
+ * samples for each of its 16 kHz samples. */
+START_TEST(stream_at_48khz_is_the_whole_path_delayed) {
+  dlsc_model_t *model = denoiser(256, 128, 2, 1, 1, false);
+  dlsc_stft_t *stft = stft_for(256, 128);
+  enum { N = 14400, BLOCK = 480 };
+  float *x = malloc(N * sizeof *x), *x16 = malloc(N * sizeof *x), *y16 = malloc(N * sizeof *x);
+  float *whole = malloc(N * sizeof *x);
+  fill_uniform(x, N, -0.5f, 0.5f, 15);
+  size_t n16, n_whole;
+  ck_assert_ok(dlsc_resample(x, N, 48000, 16000, x16, N, &n16));
+  ck_assert_ok(dlsc_denoise(model, stft, x16, n16, y16));
+  ck_assert_ok(dlsc_resample(y16, n16, 16000, 48000, whole, N, &n_whole));
+  ck_assert_uint_eq(n_whole, N);
+
+  dlsc_resampler_t *down, *up;
+  dlsc_stream_t *stream;
+  size_t latency;
+  ck_assert_ok(dlsc_resampler_create(48000, 16000, &down));
+  ck_assert_ok(dlsc_resampler_create(16000, 48000, &up));
+  ck_assert_ok(dlsc_stream_create(model, &stream));
+  ck_assert_ok(dlsc_stream_latency(stream, &latency));
+  size_t capacity = N + 3 * latency, count = 0, n, m;
+  float *out = malloc(capacity * sizeof *out), a[BLOCK], b[BLOCK], tail[1024];
+  ck_assert_uint_le(latency, 1024);
+  for (size_t done = 0; done < N; done += BLOCK) {
+    ck_assert_ok(dlsc_resampler_process(down, x + done, BLOCK, a, BLOCK, &n));
+    ck_assert_uint_le(n, BLOCK / 3 + 1);
+    ck_assert_ok(dlsc_stream_process(stream, a, n, b));
+    ck_assert_ok(dlsc_resampler_process(up, b, n, out + count, capacity - count, &m));
+    count += m;
+  }
+  ck_assert_ok(dlsc_resampler_flush(down, a, BLOCK, &n));
+  ck_assert_ok(dlsc_stream_process(stream, a, n, b));
+  ck_assert_ok(dlsc_stream_flush(stream, tail));
+  memcpy(b + n, tail, latency * sizeof *b);
+  ck_assert_ok(dlsc_resampler_process(up, b, n + latency, out + count, capacity - count, &m));
+  count += m;
+  ck_assert_ok(dlsc_resampler_flush(up, out + count, capacity - count, &m));
+  count += m;
+  ck_assert_uint_eq(count, N + 3 * latency);
+  double difference = max_abs_diff(out + 3 * latency, whole, N);
+  ck_assert_msg(difference <= 1e-6 * fmax(1.0, max_abs(whole, N)), "differs by %g", difference);
+  /* the latency is silence, up to the 34 samples (at 16 kHz) before the signal's start
+   * that the up resampler's kernel reaches back from it */
+  ck_assert_double_eq(max_abs(out, 3 * (latency - 35)), 0.0);
+  ck_assert_double_gt(max_abs(out + 3 * (latency - 35), 3 * 35), 1e-3);
+  dlsc_resampler_destroy(down);
+  dlsc_resampler_destroy(up);
+  dlsc_stream_destroy(stream);
+  dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
+  free(x);
+  free(x16);
+  free(y16);
+  free(whole);
+  free(out);
+}
+END_TEST
+
+#ifdef __GLIBC__
+#include <malloc.h>
+/* A real-time host's fixed chunks (here up to 480 samples) allocate only on the first
+ * call: the handle's heap bytes stay the same over a thousand calls after it. */
+START_TEST(resampler_allocates_only_for_a_larger_chunk) {
+  static const unsigned rates[][2] = {{48000, 16000}, {16000, 48000}, {44100, 16000}};
+  float x[480], out[1500];
+  fill_uniform(x, 480, -1, 1, 13);
+  for (size_t p = 0; p < 3; p++) {
+    dlsc_resampler_t *r;
+    size_t n;
+    ck_assert_ok(dlsc_resampler_create(rates[p][0], rates[p][1], &r));
+    ck_assert_ok(dlsc_resampler_process(r, x, 480, out, 1500, &n));
+    size_t before = mallinfo2().uordblks;
+    uint64_t state = 14;
+    for (int i = 0; i < 1000; i++)
+      ck_assert_ok(dlsc_resampler_process(r, x, 1 + test_random(&state) % 480, out, 1500, &n));
+    ck_assert_uint_eq(mallinfo2().uordblks, before);
+    dlsc_resampler_destroy(r);
+  }
+}
+END_TEST
+#endif
+
 int main(void) {
   Suite *suite = suite_create("denoise");
   TCase *tc = tcase_create("denoise");
@@ -557,6 +754,12 @@ int main(void) {
   tcase_add_test(tc, denoise_config_survives_save_and_load);
   tcase_add_test(tc, metrics_have_their_definitions);
   tcase_add_test(tc, resampling_keeps_the_band_and_removes_what_would_alias);
+  tcase_add_test(tc, resampler_streams_the_whole_signal_bit_for_bit);
+  tcase_add_test(tc, resampler_refusals_consume_nothing);
+  tcase_add_test(tc, stream_at_48khz_is_the_whole_path_delayed);
+#ifdef __GLIBC__
+  tcase_add_test(tc, resampler_allocates_only_for_a_larger_chunk);
+#endif
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
