@@ -2,13 +2,15 @@
  *
  *   bench-denoise [--seconds S | --print-spec] model.dlsc ...
  *
- * For each model: the real-time factor of whole-signal denoising (dlsc_denoise) and of
- * streaming in 512-sample chunks (dlsc_stream_process), on S seconds of synthetic
- * audio (default 60), best of 3; the heap a loaded model and a stream take (glibc's
+ * For each model: the real-time factor of whole-signal denoising (dlsc_denoise), of
+ * streaming in 512-sample chunks (dlsc_stream_process) and of docs/api.md's 48 kHz
+ * chain (dlsc_resampler_t down to 16 kHz, the stream, a resampler back up, 480-sample
+ * blocks), on S seconds of synthetic audio (default 60), best of 3; the heap a loaded model and a stream take (glibc's
  * mallinfo2; a stream holds a model copy, a workspace and buffers); then training
  * throughput in frames per second
  * (dlsc_model_train_batch on batches of 64 random frames, the model's own loss), the
- * fastest quarter second of three (bench_best_rate).
+ * fastest quarter second of three (bench_best_rate). Last, the streaming resamplers
+ * alone in 10 ms blocks, real-time factor of their input, best of 3.
  * Run with OPENBLAS_NUM_THREADS=1 for one core.
  */
 #include <math.h>
@@ -86,6 +88,61 @@ static double best_of_3_stream(dlsc_stream_t *stream, const float *x, size_t n, 
   return best;
 }
 
+/* Seconds to push n48 samples at 48 kHz through down, stream and up in 480-sample
+ * blocks, flushes included, best of 3. */
+static double best_of_3_chain(dlsc_stream_t *stream, const float *x48, size_t n48) {
+  dlsc_resampler_t *down, *up;
+  check(dlsc_resampler_create(48000, 16000, &down), "resampler");
+  check(dlsc_resampler_create(16000, 48000, &up), "resampler");
+  float a[480], b[1 << 16], c[3 << 16];
+  size_t n, m, latency;
+  check(dlsc_stream_latency(stream, &latency), "latency");
+  double best = 1e9;
+  for (int r = 0; r < 3; r++) {
+    double start = bench_now();
+    for (size_t done = 0; done < n48; done += 480) {
+      check(dlsc_resampler_process(down, x48 + done, n48 - done < 480 ? n48 - done : 480, a,
+                                   480, &n), "resample");
+      check(dlsc_stream_process(stream, a, n, b), "stream");
+      check(dlsc_resampler_process(up, b, n, c, 3 << 16, &m), "resample");
+    }
+    check(dlsc_resampler_flush(down, a, 480, &n), "flush");
+    check(dlsc_stream_process(stream, a, n, b), "stream");
+    check(dlsc_stream_flush(stream, b + n), "flush");
+    check(dlsc_resampler_process(up, b, n + latency, c, 3 << 16, &m), "resample");
+    check(dlsc_resampler_flush(up, c, 3 << 16, &m), "flush");
+    double t = bench_now() - start;
+    best = t < best ? t : best;
+  }
+  dlsc_resampler_destroy(down);
+  dlsc_resampler_destroy(up);
+  return best;
+}
+
+/* Real-time factor of a streaming resampler fed 10 ms blocks of x, best of 3. */
+static double resampler_rtf(unsigned rate_in, unsigned rate_out, const float *x, size_t n) {
+  dlsc_resampler_t *r;
+  check(dlsc_resampler_create(rate_in, rate_out, &r), "resampler");
+  size_t block = rate_in / 100, capacity = (size_t)rate_out / 100 + 2, got;
+  float *out = checked_alloc(NULL, capacity * sizeof *out);
+  double best = 1e9;
+  for (int round = 0; round < 3; round++) {
+    double start = bench_now();
+    for (size_t done = 0; done < n; done += block)
+      check(dlsc_resampler_process(r, x + done, n - done < block ? n - done : block, out,
+                                   capacity, &got), "resample");
+    check(dlsc_resampler_flush(r, NULL, 0, &got), "flush");
+    float *rest = checked_alloc(NULL, (got + 1) * sizeof *rest);
+    check(dlsc_resampler_flush(r, rest, got + 1, &got), "flush");
+    free(rest);
+    double t = bench_now() - start;
+    best = t < best ? t : best;
+  }
+  free(out);
+  dlsc_resampler_destroy(r);
+  return ((double)n / rate_in) / best;
+}
+
 typedef struct train_context {
   dlsc_model_t *model;
   const dlsc_batch *batch;
@@ -146,9 +203,10 @@ int main(int argc, char **argv) {
   }
   size_t n = (size_t)(seconds * 16000.0);
   float *x = test_signal(n), *out = checked_alloc(NULL, n * sizeof *out), tail[1 << 16];
+  float *x48 = test_signal(3 * n); /* S seconds at 48 kHz (its content does not matter) */
   if (!print_spec)
-    printf("%-28s %10s %12s %12s %8s %10s %14s\n", "model", "params", "whole RTF",
-           "stream RTF", "load MB", "stream MB", "train frames/s");
+    printf("%-28s %10s %12s %12s %12s %8s %10s %14s\n", "model", "params", "whole RTF",
+           "stream RTF", "48k RTF", "load MB", "stream MB", "train frames/s");
   for (int a = first; a < argc; a++) {
     dlsc_model_t *model;
     double heap_start = heap_bytes();
@@ -174,17 +232,29 @@ int main(int argc, char **argv) {
     double stream_mb = (heap_bytes() - heap_before) / 1e6;
     double whole = best_of_3_whole(model, stft, x, n, out);
     double streamed = best_of_3_stream(stream, x, n, out, tail);
+    double chained = best_of_3_chain(stream, x48, 3 * n);
     dlsc_model_info info;
     dlsc_model_get_info(model, &info);
     const char *name = strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a];
-    printf("%-28s %10zu %11.0fx %11.0fx %8.1f %10.1f %14.0f\n", name, info.n_parameters,
-           seconds / whole, seconds / streamed, load_mb, stream_mb, training_rate(model));
+    printf("%-28s %10zu %11.0fx %11.0fx %11.0fx %8.1f %10.1f %14.0f\n", name,
+           info.n_parameters, seconds / whole, seconds / streamed, seconds / chained, load_mb,
+           stream_mb, training_rate(model));
     fflush(stdout);
     dlsc_stream_destroy(stream);
     dlsc_stft_destroy(stft);
     dlsc_model_destroy(model);
   }
+  if (!print_spec) {
+    static const unsigned pairs[][2] = {{48000, 16000}, {16000, 48000}, {44100, 16000},
+                                        {16000, 44100}};
+    printf("\nstreaming resampler, 10 ms blocks:");
+    for (size_t p = 0; p < 4; p++)
+      printf("  %u->%u %.0fx", pairs[p][0], pairs[p][1],
+             resampler_rtf(pairs[p][0], pairs[p][1], x48, pairs[p][0] == 16000 ? n : 3 * n));
+    printf("\n");
+  }
   free(x);
+  free(x48);
   free(out);
   return 0;
 }
