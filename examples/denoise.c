@@ -6,7 +6,9 @@
  * name. Without --model it uses the general model installed with dlsc. --stream N
  * feeds the stream API N samples at a time instead of the whole-signal call; the
  * result is the same to 1e-6. A recording at another sample rate is resampled to the
- * model's (dlsc_resample), denoised, and written back at its own rate. --removed FILE
+ * model's (dlsc_resample), denoised, and written back at its own rate; with --stream,
+ * as a host at that rate would: N samples at a time through a streaming resampler
+ * (dlsc_resampler_t), the stream and a resampler back, to the same result. --removed FILE
  * also writes what was taken out, the input minus the output (the noise as the model
  * hears it).
  */
@@ -24,7 +26,8 @@ static void usage(void) {
           "  --model FILE  a dlsc denoising model (default: %s,\n"
           "                or %s before installation)\n"
           "  --downmix     average the channels of a stereo file instead of refusing it\n"
-          "  --stream N    process through the streaming API, N samples per call\n"
+          "  --stream N    process through the streaming API, N samples per call (at\n"
+          "                another rate, through streaming resamplers too)\n"
           "  --removed FILE  also write the input minus the output: what was removed\n",
           DLSC_DEFAULT_MODEL, DLSC_SOURCE_MODEL);
   exit(2);
@@ -53,6 +56,84 @@ static void denoise_streaming(const dlsc_model_t *model, const float *in, size_t
          1000.0 * (double)latency / 16000.0);
   free(delayed);
   dlsc_stream_destroy(stream);
+}
+
+/* Grows *buffer to hold count floats. */
+static void reserve(float **buffer, size_t *capacity, size_t count) {
+  if (count > *capacity) {
+    *buffer = checked_alloc(*buffer, count * sizeof **buffer);
+    *capacity = count;
+  }
+}
+
+/* Pushes n16 samples through the stream, drops its first *skip outputs (the latency's
+ * silence: dropped at the model's rate, the output is not shifted by a fraction of a
+ * sample at the host's) and the rest through up into out + *count. */
+static void stream_and_resample(dlsc_stream_t *stream, dlsc_resampler_t *up, const float *in16,
+                                size_t n16, int flush, float **work, size_t *work_capacity,
+                                size_t *skip, float *out, size_t out_capacity, size_t *count) {
+  size_t latency, n, got;
+  check_status(dlsc_stream_latency(stream, &latency), "stream");
+  reserve(work, work_capacity, n16 + latency);
+  check_status(dlsc_stream_process(stream, in16, n16, *work), "stream");
+  if (flush) {
+    check_status(dlsc_stream_flush(stream, *work + n16), "stream");
+    n16 += latency;
+  }
+  n = *skip < n16 ? *skip : n16;
+  *skip -= n;
+  check_status(dlsc_resampler_process(up, *work + n, n16 - n, out + *count,
+                                      out_capacity - *count, &got), "resample");
+  *count += got;
+}
+
+/* The stream at the recording's own rate, as a real-time host would run it: chunks of
+ * the input through a resampler to the model's rate, the stream and a resampler back.
+ * out gets as many samples as dlsc_resample there and back would give: n_out. */
+static void denoise_streaming_at(const dlsc_model_t *model, const float *in, size_t n, int rate,
+                                 int model_rate, size_t chunk, float *out, size_t n_out) {
+  dlsc_resampler_t *down, *up;
+  dlsc_stream_t *stream;
+  size_t latency, count = 0, n16, capacity16 = 0, work_capacity = 0;
+  float *in16 = NULL, *work = NULL;
+  check_status(dlsc_resampler_create((unsigned)rate, (unsigned)model_rate, &down), "resample");
+  check_status(dlsc_resampler_create((unsigned)model_rate, (unsigned)rate, &up), "resample");
+  check_status(dlsc_stream_create(model, &stream), "stream");
+  check_status(dlsc_stream_latency(stream, &latency), "stream");
+  size_t skip = latency;
+  for (size_t done = 0; done <= n; done += chunk) { /* the last round flushes */
+    size_t take = done < n ? (n - done < chunk ? n - done : chunk) : 0;
+    int last = done + take >= n;
+    check_status(dlsc_resampler_process(down, in + done, take, NULL, 0, &n16), "resample");
+    reserve(&in16, &capacity16, n16 + 1);
+    check_status(dlsc_resampler_process(down, in + done, take, in16, capacity16, &n16),
+                 "resample");
+    stream_and_resample(stream, up, in16, n16, 0, &work, &work_capacity, &skip, out, n_out,
+                        &count);
+    if (last) {
+      check_status(dlsc_resampler_flush(down, NULL, 0, &n16), "resample");
+      reserve(&in16, &capacity16, n16 + 1);
+      check_status(dlsc_resampler_flush(down, in16, capacity16, &n16), "resample");
+      stream_and_resample(stream, up, in16, n16, 1, &work, &work_capacity, &skip, out, n_out,
+                          &count);
+      size_t rest;
+      check_status(dlsc_resampler_flush(up, out + count, n_out - count, &rest), "resample");
+      count += rest;
+      break;
+    }
+  }
+  if (count != n_out) {
+    fprintf(stderr, "the resampled stream gave %zu samples, not %zu\n", count, n_out);
+    exit(1);
+  }
+  printf("streamed at %d Hz in chunks of %zu samples through resamplers to %d Hz and back, "
+         "stream latency %zu samples (%.1f ms)\n", rate, chunk, model_rate, latency,
+         1000.0 * (double)latency / model_rate);
+  free(in16);
+  free(work);
+  dlsc_stream_destroy(stream);
+  dlsc_resampler_destroy(down);
+  dlsc_resampler_destroy(up);
 }
 
 int main(int argc, char **argv) {
@@ -134,7 +215,16 @@ int main(int argc, char **argv) {
   }
   float *clean = checked_alloc(NULL, n * sizeof *clean);
   double start = now_seconds();
-  if (chunk) {
+  if (chunk && original) { /* the whole chain at the recording's rate */
+    size_t back_n;
+    check_status(dlsc_resample(noisy, n, model_rate, rate, NULL, 0, &back_n), "resample");
+    free(clean);
+    clean = checked_alloc(NULL, back_n * sizeof *clean);
+    denoise_streaming_at(model, original, original_n, rate, model_rate, chunk, clean, back_n);
+    free(noisy);
+    noisy = NULL;
+    n = original_n < back_n ? original_n : back_n;
+  } else if (chunk) {
     denoise_streaming(model, noisy, n, chunk, clean);
   } else {
     dlsc_stft_t *stft;
@@ -146,8 +236,9 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  double seconds = now_seconds() - start, audio = (double)n / (double)model_rate;
-  if (original) { /* back to the input's rate; the samples past its length are dropped */
+  double seconds = now_seconds() - start;
+  double audio = noisy ? (double)n / (double)model_rate : (double)original_n / (double)rate;
+  if (original && noisy) { /* back to the input's rate; the samples past its length are dropped */
     size_t back_n;
     float *back = resample_or_exit(clean, n, model_rate, rate, &back_n, out_path);
     free(clean);
