@@ -100,28 +100,23 @@ static void denoise_streaming_at(const dlsc_model_t *model, const float *in, siz
   check_status(dlsc_resampler_create((unsigned)model_rate, (unsigned)rate, &up), "resample");
   check_status(dlsc_stream_create(model, &stream), "stream");
   check_status(dlsc_stream_latency(stream, &latency), "stream");
-  size_t skip = latency;
-  for (size_t done = 0; done <= n; done += chunk) { /* the last round flushes */
-    size_t take = done < n ? (n - done < chunk ? n - done : chunk) : 0;
-    int last = done + take >= n;
+  size_t skip = latency, rest;
+  for (size_t done = 0, take; done < n; done += take) {
+    take = n - done < chunk ? n - done : chunk;
     check_status(dlsc_resampler_process(down, in + done, take, NULL, 0, &n16), "resample");
     reserve(&in16, &capacity16, n16 + 1);
     check_status(dlsc_resampler_process(down, in + done, take, in16, capacity16, &n16),
                  "resample");
     stream_and_resample(stream, up, in16, n16, 0, &work, &work_capacity, &skip, out, n_out,
                         &count);
-    if (last) {
-      check_status(dlsc_resampler_flush(down, NULL, 0, &n16), "resample");
-      reserve(&in16, &capacity16, n16 + 1);
-      check_status(dlsc_resampler_flush(down, in16, capacity16, &n16), "resample");
-      stream_and_resample(stream, up, in16, n16, 1, &work, &work_capacity, &skip, out, n_out,
-                          &count);
-      size_t rest;
-      check_status(dlsc_resampler_flush(up, out + count, n_out - count, &rest), "resample");
-      count += rest;
-      break;
-    }
   }
+  /* the end: what down holds back, through the stream and its flush, then what up holds */
+  check_status(dlsc_resampler_flush(down, NULL, 0, &n16), "resample");
+  reserve(&in16, &capacity16, n16 + 1);
+  check_status(dlsc_resampler_flush(down, in16, capacity16, &n16), "resample");
+  stream_and_resample(stream, up, in16, n16, 1, &work, &work_capacity, &skip, out, n_out, &count);
+  check_status(dlsc_resampler_flush(up, out + count, n_out - count, &rest), "resample");
+  count += rest;
   if (count != n_out) {
     fprintf(stderr, "the resampled stream gave %zu samples, not %zu\n", count, n_out);
     exit(1);
