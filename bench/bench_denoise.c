@@ -3,9 +3,8 @@
  *   bench-denoise [--seconds S | --print-spec] model.dlsc ...
  *
  * For each model: the real-time factor of whole-signal denoising (dlsc_denoise), of
- * streaming in 512-sample chunks (dlsc_stream_process) and of docs/api.md's 48 kHz
- * chain (dlsc_resampler_t down to 16 kHz, the stream, a resampler back up, 480-sample
- * blocks), on S seconds of synthetic audio (default 60), best of 3; the heap a loaded model and a stream take (glibc's
+ * streaming in 512-sample chunks (dlsc_stream_process) and of a stream at 48 kHz
+ * (dlsc_stream_create_at_rate: resamplers inside, 480-sample blocks), on S seconds of synthetic audio (default 60), best of 3; the heap a loaded model and a stream take (glibc's
  * mallinfo2; a stream holds a model copy, a workspace and buffers); then training
  * throughput in frames per second
  * (dlsc_model_train_batch on batches of 64 random frames, the model's own loss), the
@@ -74,49 +73,18 @@ static double best_of_3_whole(dlsc_model_t *model, dlsc_stft_t *stft, const floa
   return best;
 }
 
-static double best_of_3_stream(dlsc_stream_t *stream, const float *x, size_t n, float *out,
-                               float *tail) {
+static double best_of_3_stream(dlsc_stream_t *stream, const float *x, size_t n, size_t chunk,
+                               float *out, float *tail) {
   double best = 1e9;
   for (int r = 0; r < 3; r++) {
     double start = bench_now();
-    for (size_t done = 0; done < n; done += 512)
-      check(dlsc_stream_process(stream, x + done, n - done < 512 ? n - done : 512, out + done),
-            "stream");
+    for (size_t done = 0; done < n; done += chunk)
+      check(dlsc_stream_process(stream, x + done, n - done < chunk ? n - done : chunk,
+                                out + done), "stream");
     check(dlsc_stream_flush(stream, tail), "flush");
     double t = bench_now() - start;
     best = t < best ? t : best;
   }
-  return best;
-}
-
-/* Seconds to push n48 samples at 48 kHz through down, stream and up in 480-sample
- * blocks, flushes included, best of 3. */
-static double best_of_3_chain(dlsc_stream_t *stream, const float *x48, size_t n48) {
-  dlsc_resampler_t *down, *up;
-  check(dlsc_resampler_create(48000, 16000, &down), "resampler");
-  check(dlsc_resampler_create(16000, 48000, &up), "resampler");
-  float a[480], b[1 << 16], c[3 << 16];
-  size_t n, m, latency;
-  check(dlsc_stream_latency(stream, &latency), "latency");
-  double best = 1e9;
-  for (int r = 0; r < 3; r++) {
-    double start = bench_now();
-    for (size_t done = 0; done < n48; done += 480) {
-      check(dlsc_resampler_process(down, x48 + done, n48 - done < 480 ? n48 - done : 480, a,
-                                   480, &n), "resample");
-      check(dlsc_stream_process(stream, a, n, b), "stream");
-      check(dlsc_resampler_process(up, b, n, c, 3 << 16, &m), "resample");
-    }
-    check(dlsc_resampler_flush(down, a, 480, &n), "flush");
-    check(dlsc_stream_process(stream, a, n, b), "stream");
-    check(dlsc_stream_flush(stream, b + n), "flush");
-    check(dlsc_resampler_process(up, b, n + latency, c, 3 << 16, &m), "resample");
-    check(dlsc_resampler_flush(up, c, 3 << 16, &m), "flush");
-    double t = bench_now() - start;
-    best = t < best ? t : best;
-  }
-  dlsc_resampler_destroy(down);
-  dlsc_resampler_destroy(up);
   return best;
 }
 
@@ -221,6 +189,7 @@ int main(int argc, char **argv) {
   size_t n = (size_t)(seconds * 16000.0);
   float *x = test_signal(n), *out = checked_alloc(NULL, n * sizeof *out), tail[1 << 16];
   float *x48 = test_signal(3 * n); /* S seconds at 48 kHz (its content does not matter) */
+  float *out48 = checked_alloc(NULL, 3 * n * sizeof *out48);
   if (!print_spec)
     printf("%-28s %10s %12s %12s %12s %8s %10s %14s\n", "model", "params", "whole RTF",
            "stream RTF", "48k RTF", "load MB", "stream MB", "train frames/s");
@@ -248,8 +217,11 @@ int main(int argc, char **argv) {
     check(dlsc_stream_create(model, &stream), "stream");
     double stream_mb = (heap_bytes() - heap_before) / 1e6;
     double whole = best_of_3_whole(model, stft, x, n, out);
-    double streamed = best_of_3_stream(stream, x, n, out, tail);
-    double chained = best_of_3_chain(stream, x48, 3 * n);
+    double streamed = best_of_3_stream(stream, x, n, 512, out, tail);
+    dlsc_stream_t *stream48;
+    check(dlsc_stream_create_at_rate(model, 16000, 48000, &stream48), "stream at 48 kHz");
+    double chained = best_of_3_stream(stream48, x48, 3 * n, 480, out48, tail);
+    dlsc_stream_destroy(stream48);
     dlsc_model_info info;
     dlsc_model_get_info(model, &info);
     const char *name = strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a];
@@ -274,6 +246,7 @@ int main(int argc, char **argv) {
   }
   free(x);
   free(x48);
+  free(out48);
   free(out);
   return 0;
 }

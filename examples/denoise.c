@@ -7,8 +7,8 @@
  * feeds the stream API N samples at a time instead of the whole-signal call; the
  * result is the same to 1e-6. A recording at another sample rate is resampled to the
  * model's (dlsc_resample), denoised, and written back at its own rate; with --stream,
- * as a host at that rate would: N samples at a time through a streaming resampler
- * (dlsc_resampler_t), the stream and a resampler back, to the same result. --removed FILE
+ * as a host at that rate would: N samples at a time into a stream at the recording's
+ * rate (dlsc_stream_create_at_rate), to the same result. --removed FILE
  * also writes what was taken out, the input minus the output (the noise as the model
  * hears it).
  */
@@ -34,101 +34,27 @@ static void usage(void) {
 }
 
 /* Denoises through the stream API, as a real-time host would: chunks in, equally many
- * samples out, delayed by the latency that is cut off at the end. */
-static void denoise_streaming(const dlsc_model_t *model, const float *in, size_t n, size_t chunk,
-                              float *out) {
+ * samples out, delayed by the latency that is cut off at the end. At a rate other than
+ * the model's, the stream resamples inside (dlsc_stream_create_at_rate). */
+static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rate, const float *in,
+                              size_t n, size_t chunk, float *out) {
   dlsc_stream_t *stream;
   size_t latency;
-  check_status(dlsc_stream_create(model, &stream), "stream");
+  check_status(dlsc_stream_create_at_rate(model, (unsigned)model_rate, (unsigned)rate, &stream),
+               "stream");
   check_status(dlsc_stream_latency(stream, &latency), "stream");
-  float *delayed = malloc((n + latency) * sizeof *delayed);
-  if (!delayed) {
-    fprintf(stderr, "out of memory for %zu samples\n", n + latency);
-    exit(1);
-  }
+  float *delayed = checked_alloc(NULL, (n + latency) * sizeof *delayed);
   for (size_t done = 0; done < n; done += chunk) {
     size_t take = n - done < chunk ? n - done : chunk;
     check_status(dlsc_stream_process(stream, in + done, take, delayed + done), "stream");
   }
   check_status(dlsc_stream_flush(stream, delayed + n), "stream");
   memcpy(out, delayed + latency, n * sizeof *out);
-  printf("streamed in chunks of %zu samples, latency %zu samples (%.1f ms)\n", chunk, latency,
-         1000.0 * (double)latency / 16000.0);
+  printf("streamed at %d Hz in chunks of %zu samples, latency %zu samples (%.1f ms)%s\n", rate,
+         chunk, latency, 1000.0 * (double)latency / rate,
+         rate != model_rate ? ", resampled to the model's rate and back inside" : "");
   free(delayed);
   dlsc_stream_destroy(stream);
-}
-
-/* Grows *buffer to hold count floats. */
-static void reserve(float **buffer, size_t *capacity, size_t count) {
-  if (count > *capacity) {
-    *buffer = checked_alloc(*buffer, count * sizeof **buffer);
-    *capacity = count;
-  }
-}
-
-/* Pushes n16 samples through the stream, drops its first *skip outputs (the latency's
- * silence: dropped at the model's rate, the output is not shifted by a fraction of a
- * sample at the host's) and the rest through up into out + *count. */
-static void stream_and_resample(dlsc_stream_t *stream, dlsc_resampler_t *up, const float *in16,
-                                size_t n16, int flush, float **work, size_t *work_capacity,
-                                size_t *skip, float *out, size_t out_capacity, size_t *count) {
-  size_t latency, n, got;
-  check_status(dlsc_stream_latency(stream, &latency), "stream");
-  reserve(work, work_capacity, n16 + latency);
-  check_status(dlsc_stream_process(stream, in16, n16, *work), "stream");
-  if (flush) {
-    check_status(dlsc_stream_flush(stream, *work + n16), "stream");
-    n16 += latency;
-  }
-  n = *skip < n16 ? *skip : n16;
-  *skip -= n;
-  check_status(dlsc_resampler_process(up, *work + n, n16 - n, out + *count,
-                                      out_capacity - *count, &got), "resample");
-  *count += got;
-}
-
-/* The stream at the recording's own rate, as a real-time host would run it: chunks of
- * the input through a resampler to the model's rate, the stream and a resampler back.
- * out gets as many samples as dlsc_resample there and back would give: n_out. */
-static void denoise_streaming_at(const dlsc_model_t *model, const float *in, size_t n, int rate,
-                                 int model_rate, size_t chunk, float *out, size_t n_out) {
-  dlsc_resampler_t *down, *up;
-  dlsc_stream_t *stream;
-  size_t latency, count = 0, n16, capacity16 = 0, work_capacity = 0;
-  float *in16 = NULL, *work = NULL;
-  check_status(dlsc_resampler_create((unsigned)rate, (unsigned)model_rate, &down), "resample");
-  check_status(dlsc_resampler_create((unsigned)model_rate, (unsigned)rate, &up), "resample");
-  check_status(dlsc_stream_create(model, &stream), "stream");
-  check_status(dlsc_stream_latency(stream, &latency), "stream");
-  size_t skip = latency, rest;
-  for (size_t done = 0, take; done < n; done += take) {
-    take = n - done < chunk ? n - done : chunk;
-    check_status(dlsc_resampler_process(down, in + done, take, NULL, 0, &n16), "resample");
-    reserve(&in16, &capacity16, n16 + 1);
-    check_status(dlsc_resampler_process(down, in + done, take, in16, capacity16, &n16),
-                 "resample");
-    stream_and_resample(stream, up, in16, n16, 0, &work, &work_capacity, &skip, out, n_out,
-                        &count);
-  }
-  /* the end: what down holds back, through the stream and its flush, then what up holds */
-  check_status(dlsc_resampler_flush(down, NULL, 0, &n16), "resample");
-  reserve(&in16, &capacity16, n16 + 1);
-  check_status(dlsc_resampler_flush(down, in16, capacity16, &n16), "resample");
-  stream_and_resample(stream, up, in16, n16, 1, &work, &work_capacity, &skip, out, n_out, &count);
-  check_status(dlsc_resampler_flush(up, out + count, n_out - count, &rest), "resample");
-  count += rest;
-  if (count != n_out) {
-    fprintf(stderr, "the resampled stream gave %zu samples, not %zu\n", count, n_out);
-    exit(1);
-  }
-  printf("streamed at %d Hz in chunks of %zu samples through resamplers to %d Hz and back, "
-         "stream latency %zu samples (%.1f ms)\n", rate, chunk, model_rate, latency,
-         1000.0 * (double)latency / model_rate);
-  free(in16);
-  free(work);
-  dlsc_stream_destroy(stream);
-  dlsc_resampler_destroy(down);
-  dlsc_resampler_destroy(up);
 }
 
 int main(int argc, char **argv) {
@@ -210,17 +136,15 @@ int main(int argc, char **argv) {
   }
   float *clean = checked_alloc(NULL, n * sizeof *clean);
   double start = now_seconds();
-  if (chunk && original) { /* the whole chain at the recording's rate */
-    size_t back_n;
-    check_status(dlsc_resample(noisy, n, model_rate, rate, NULL, 0, &back_n), "resample");
+  if (chunk && original) { /* the stream at the recording's own rate */
     free(clean);
-    clean = checked_alloc(NULL, back_n * sizeof *clean);
-    denoise_streaming_at(model, original, original_n, rate, model_rate, chunk, clean, back_n);
+    clean = checked_alloc(NULL, original_n * sizeof *clean);
+    denoise_streaming(model, model_rate, rate, original, original_n, chunk, clean);
     free(noisy);
     noisy = NULL;
-    n = original_n < back_n ? original_n : back_n;
+    n = original_n;
   } else if (chunk) {
-    denoise_streaming(model, noisy, n, chunk, clean);
+    denoise_streaming(model, model_rate, model_rate, noisy, n, chunk, clean);
   } else {
     dlsc_stft_t *stft;
     check_status(dlsc_stft_create_for_model(model, &stft), "stft");

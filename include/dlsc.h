@@ -611,6 +611,17 @@ DLSC_API dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnit
 typedef struct dlsc_stream dlsc_stream_t;
 
 DLSC_API dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **stream);
+/* A stream whose samples, in and out, run at rate Hz for a model trained at model_rate
+ * Hz (each 1 .. 1,000,000; dlsc-denoise reads the model's rate from its metadata
+ * "dlsc.sample_rate", 16000 when unset): a host's audio at 48 or 44.1 kHz, n samples in,
+ * n out, as above. Inside, a dlsc_resampler_t takes the input to model_rate, the stream
+ * runs, its latency's silence is dropped and a second resampler takes the result back,
+ * so the output minus its first latency samples equals the whole-signal path,
+ * dlsc_resample, dlsc_denoise and dlsc_resample back, to 1e-6 as above; latency (in
+ * samples at rate) is the stream's, rescaled, plus the resamplers' reach (for the
+ * general model at 48 kHz: 4,811 samples, 100.2 ms). Equal rates: dlsc_stream_create. */
+DLSC_API dlsc_status dlsc_stream_create_at_rate(const dlsc_model_t *model, unsigned model_rate,
+                                                unsigned rate, dlsc_stream_t **stream);
 DLSC_API void dlsc_stream_destroy(dlsc_stream_t *stream);
 DLSC_API dlsc_status dlsc_stream_latency(const dlsc_stream_t *stream, size_t *samples);
 DLSC_API dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in, size_t n_samples,

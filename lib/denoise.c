@@ -6,6 +6,7 @@
  * takes each frame's gains instead of resynthesising. */
 #include "stft.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -441,25 +442,153 @@ dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude, size
   return DLSC_OK;
 }
 
-/* ---- streams: an engine over the stream's own model copy and STFT */
+/* ---- streams: an engine over the stream's own model copy and STFT; at another rate
+ * than the model's, a resampler on each side of it (docs/api.md's chain) */
+
+#define RATE_STEP 512 /* host samples per pass through the chain */
+
+/* The chain: down -> engine -> (its latency's silence dropped) -> up -> fifo. The fifo
+ * hands out latency zeros first, then up's output: the whole-signal path (resample,
+ * denoise, resample back) delayed by latency host samples. latency bounds how far up's
+ * output can trail the input (dlsc_stream_create_at_rate), so the fifo never runs dry. */
+typedef struct rate_chain {
+  dlsc_resampler_t *down, *up;
+  size_t latency, skip, emitted;
+  float *a, *b, *c; /* down's output, the engine's, up's */
+  size_t a_capacity, b_capacity, c_capacity;
+  float *fifo;      /* a ring */
+  size_t fifo_capacity, fifo_start, fifo_count;
+} rate_chain;
 
 struct dlsc_stream {
   dlsc_model_t *model;
   dlsc_stft_t *stft;
   engine engine;
+  rate_chain *chain; /* NULL at the model's rate */
 };
+
+static void chain_free(rate_chain *c) {
+  if (!c)
+    return;
+  dlsc_resampler_destroy(c->down);
+  dlsc_resampler_destroy(c->up);
+  free(c->a);
+  free(c->b);
+  free(c->c);
+  free(c->fifo);
+  free(c);
+}
+
+static void chain_reset(rate_chain *c, size_t engine_latency) {
+  dlsc_resampler_reset(c->down);
+  dlsc_resampler_reset(c->up);
+  c->skip = engine_latency;
+  c->emitted = c->fifo_start = c->fifo_count = 0;
+}
+
+static size_t scaled_up(double samples, unsigned to, unsigned from) {
+  return (size_t)ceil(samples * to / from) + 4;
+}
+
+static dlsc_status chain_create(rate_chain **out, size_t engine_latency, unsigned model_rate,
+                                unsigned rate) {
+  rate_chain *c = calloc(1, sizeof *c);
+  if (!c)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  double reach_down = dlsc_resample_reach(rate, model_rate);  /* host samples */
+  double reach_up = dlsc_resample_reach(model_rate, rate);    /* model samples */
+  /* down emits output j once its reach is in: ceil((N - reach_down) mr / r) outputs
+   * after N inputs; the engine passes them on, less its latency L; up likewise, so
+   * its output trails N by at most reach_down + (L + reach_up) r / mr */
+  c->latency = (size_t)ceil(reach_down + ((double)engine_latency + reach_up) * rate / model_rate) + 1;
+  c->a_capacity = scaled_up(RATE_STEP + reach_down + 2.0, model_rate, rate);
+  c->b_capacity = c->a_capacity + engine_latency;
+  c->c_capacity = scaled_up((double)c->b_capacity + reach_up + 2.0, rate, model_rate);
+  c->fifo_capacity = c->latency + 2 * c->c_capacity;
+  dlsc_status status = dlsc_resampler_create(rate, model_rate, &c->down);
+  if (status == DLSC_OK)
+    status = dlsc_resampler_create(model_rate, rate, &c->up);
+  if (status == DLSC_OK && (!(c->a = dlsc_alloc_floats(c->a_capacity)) ||
+                            !(c->b = dlsc_alloc_floats(c->b_capacity)) ||
+                            !(c->c = dlsc_alloc_floats(c->c_capacity)) ||
+                            !(c->fifo = dlsc_alloc_floats(c->fifo_capacity))))
+    status = DLSC_ERR_OUT_OF_MEMORY;
+  if (status != DLSC_OK) {
+    chain_free(c);
+    return status;
+  }
+  chain_reset(c, engine_latency);
+  *out = c;
+  return DLSC_OK;
+}
+
+static void fifo_push(rate_chain *c, const float *values, size_t n) {
+  for (size_t i = 0; i < n && c->fifo_count < c->fifo_capacity; i++) /* sized not to fill */
+    c->fifo[(c->fifo_start + c->fifo_count++) % c->fifo_capacity] = values[i];
+}
+
+static void chain_pop(rate_chain *c, float *out, size_t n) {
+  for (size_t i = 0; i < n; i++, c->emitted++) {
+    if (c->emitted < c->latency || c->fifo_count == 0) {
+      out[i] = 0.0f;
+      continue;
+    }
+    out[i] = c->fifo[c->fifo_start];
+    c->fifo_start = (c->fifo_start + 1) % c->fifo_capacity;
+    c->fifo_count--;
+  }
+}
+
+/* n samples of down's output through the engine (with flush, its last latency samples
+ * too), its leading silence dropped, the rest through up into the fifo. */
+static void chain_engine(dlsc_stream_t *stream, size_t n, bool flush) {
+  rate_chain *c = stream->chain;
+  size_t latency = stream->engine.latency, got;
+  engine_process(&stream->engine, c->a, n, c->b);
+  if (flush) {
+    engine_flush(&stream->engine, c->b + n);
+    n += latency;
+  }
+  size_t drop = DLSC_MIN(c->skip, n);
+  c->skip -= drop;
+  dlsc_resampler_process(c->up, c->b + drop, n - drop, c->c, c->c_capacity, &got);
+  fifo_push(c, c->c, got);
+}
+
+static void chain_process(dlsc_stream_t *stream, const float *in, size_t n_samples, float *out) {
+  rate_chain *c = stream->chain;
+  for (size_t done = 0; done < n_samples; done += RATE_STEP) {
+    size_t take = DLSC_MIN(RATE_STEP, n_samples - done), got;
+    dlsc_resampler_process(c->down, in + done, take, c->a, c->a_capacity, &got);
+    chain_engine(stream, got, false);
+    chain_pop(c, out + done, take);
+  }
+}
+
+static void chain_flush(dlsc_stream_t *stream, float *out) {
+  rate_chain *c = stream->chain;
+  size_t got;
+  dlsc_resampler_flush(c->down, c->a, c->a_capacity, &got);
+  chain_engine(stream, got, true);
+  dlsc_resampler_flush(c->up, c->c, c->c_capacity, &got);
+  fifo_push(c, c->c, got);
+  chain_pop(c, out, c->latency);
+  chain_reset(c, stream->engine.latency);
+}
 
 void dlsc_stream_destroy(dlsc_stream_t *stream) {
   if (!stream)
     return;
+  chain_free(stream->chain);
   engine_free(&stream->engine);
   dlsc_stft_destroy(stream->stft);
   dlsc_model_destroy(stream->model);
   free(stream);
 }
 
-dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **out) {
-  if (!model || !out || !model->has_denoise)
+dlsc_status dlsc_stream_create_at_rate(const dlsc_model_t *model, unsigned model_rate,
+                                       unsigned rate, dlsc_stream_t **out) {
+  if (!model || !out || !model->has_denoise || !dlsc_resample_rates_valid(model_rate, rate))
     return DLSC_ERR_INVALID_ARGUMENT;
   DLSC_TRY(check_model_fits(model, &model->denoise));
   dlsc_stream_t *stream = calloc(1, sizeof *stream);
@@ -470,6 +599,8 @@ dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **out) {
     status = dlsc_stft_create_for_model(stream->model, &stream->stft);
   if (status == DLSC_OK)
     status = engine_init(&stream->engine, stream->model, stream->stft);
+  if (status == DLSC_OK && rate != model_rate)
+    status = chain_create(&stream->chain, stream->engine.latency, model_rate, rate);
   if (status != DLSC_OK) {
     dlsc_stream_destroy(stream);
     return status;
@@ -478,10 +609,14 @@ dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **out) {
   return DLSC_OK;
 }
 
+dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **out) {
+  return dlsc_stream_create_at_rate(model, 16000, 16000, out);
+}
+
 dlsc_status dlsc_stream_latency(const dlsc_stream_t *stream, size_t *samples) {
   if (!stream || !samples)
     return DLSC_ERR_INVALID_ARGUMENT;
-  *samples = stream->engine.latency;
+  *samples = stream->chain ? stream->chain->latency : stream->engine.latency;
   return DLSC_OK;
 }
 
@@ -493,14 +628,20 @@ dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in, size_t n
     return DLSC_OK;
   if (!dlsc_all_finite(in, n_samples))
     return DLSC_ERR_NUMERIC;
-  engine_process(&stream->engine, in, n_samples, out);
+  if (stream->chain)
+    chain_process(stream, in, n_samples, out);
+  else
+    engine_process(&stream->engine, in, n_samples, out);
   return DLSC_OK;
 }
 
 dlsc_status dlsc_stream_flush(dlsc_stream_t *stream, float *out) {
   if (!stream || !out)
     return DLSC_ERR_INVALID_ARGUMENT;
-  engine_flush(&stream->engine, out);
+  if (stream->chain)
+    chain_flush(stream, out);
+  else
+    engine_flush(&stream->engine, out);
   return DLSC_OK;
 }
 
@@ -508,5 +649,7 @@ dlsc_status dlsc_stream_reset(dlsc_stream_t *stream) {
   if (!stream)
     return DLSC_ERR_INVALID_ARGUMENT;
   engine_reset(&stream->engine);
+  if (stream->chain)
+    chain_reset(stream->chain, stream->engine.latency);
   return DLSC_OK;
 }

@@ -31,6 +31,12 @@ dlsc_status dlsc_reserve_floats(float **buffer, size_t *capacity, size_t count);
 dlsc_status dlsc_import_config(void *dst, size_t dst_size, const void *src);
 
 bool dlsc_all_finite(const float *values, size_t count);
+
+/* ---- resampling (resample.c) */
+bool dlsc_resample_rates_valid(unsigned rate_in, unsigned rate_out);
+/* How far the kernel reaches either side of an output, in input samples: an output
+ * waits for the inputs up to this far past its own time. */
+double dlsc_resample_reach(unsigned rate_in, unsigned rate_out);
 /* dst = (1 - weight) dst + weight src */
 void dlsc_blend_floats(float *dst, const float *src, size_t count, float weight);
 

@@ -92,7 +92,7 @@ static dlsc_status filter_init(filter *f, unsigned rate_in, unsigned rate_out) {
   *f = (filter){.rate_in = rate_in, .rate_out = rate_out};
   f->period_out = rate_out / gcd(rate_in, rate_out);
   f->cutoff = PASSBAND * (rate_out < rate_in ? (double)rate_out / rate_in : 1.0);
-  f->half = ZERO_CROSSINGS / f->cutoff; /* in input samples */
+  f->half = dlsc_resample_reach(rate_in, rate_out); /* ZERO_CROSSINGS / cutoff */
   f->steps = f->cutoff * STEPS;
   f->row_size = (size_t)(2.0 * f->half) + 2;
   f->table = malloc(n * sizeof *f->table);
@@ -172,6 +172,14 @@ static uint64_t outputs_inside(uint64_t n_in, unsigned rate_in, unsigned rate_ou
 
 static int rates_valid(unsigned rate_in, unsigned rate_out) {
   return rate_in > 0 && rate_out > 0 && rate_in <= MAX_RATE && rate_out <= MAX_RATE;
+}
+
+bool dlsc_resample_rates_valid(unsigned rate_in, unsigned rate_out) {
+  return rates_valid(rate_in, rate_out);
+}
+
+double dlsc_resample_reach(unsigned rate_in, unsigned rate_out) {
+  return ZERO_CROSSINGS / (PASSBAND * (rate_out < rate_in ? (double)rate_out / rate_in : 1.0));
 }
 
 dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in, unsigned rate_out,

@@ -721,6 +721,108 @@ START_TEST(stream_at_48khz_and_44khz_is_the_whole_path) {
 }
 END_TEST
 
+/* Streams x (n samples at rate) through stream in chunks cycling over chunks[], with a
+ * NaN chunk refused now and then; returns the n + latency samples out. */
+static float *stream_all(dlsc_stream_t *stream, const float *x, size_t n, const size_t *chunks,
+                         size_t n_chunks, size_t latency) {
+  float *out = malloc((n + latency) * sizeof *out), *poison = malloc(n * sizeof *poison);
+  size_t done = 0;
+  for (size_t c = 0; done < n; c++) {
+    size_t take = DLSC_MIN(chunks[c % n_chunks], n - done);
+    if (c % 5 == 3) { /* refused, nothing consumed */
+      memcpy(poison, x + done, take * sizeof *poison);
+      poison[take / 2] = NAN;
+      ck_assert_status(dlsc_stream_process(stream, poison, take, out + done), DLSC_ERR_NUMERIC);
+    }
+    ck_assert_ok(dlsc_stream_process(stream, x + done, take, out + done));
+    done += take;
+  }
+  ck_assert_ok(dlsc_stream_flush(stream, out + n));
+  free(poison);
+  return out;
+}
+
+/* A stream at the host's rate: n in, n out, its output after latency zeros the
+ * whole-signal path (dlsc_resample, dlsc_denoise, dlsc_resample back), for rates above
+ * and below the model's, any chunking, signals shorter than the latency; reset and
+ * flush start afresh; equal rates are the plain stream. */
+START_TEST(stream_at_another_rate_is_the_whole_path_delayed) {
+  static const unsigned rates[] = {48000, 44100, 8000, 22050};
+  static const size_t lengths[] = {14400, 300};
+  static const size_t chunks[][3] = {{480, 480, 480}, {1, 7, 333}, {5000, 64, 1}};
+  dlsc_model_t *model = denoiser(256, 128, 2, 1, 1, false);
+  dlsc_stft_t *stft = stft_for(256, 128);
+  float *x = malloc(14400 * sizeof *x), *x16 = malloc(28800 * sizeof *x); /* 8 kHz: twice */
+  float *y16 = malloc(28800 * sizeof *x), *whole = malloc(14500 * sizeof *x);
+  fill_uniform(x, 14400, -0.5f, 0.5f, 16);
+  for (size_t r = 0; r < 4; r++) {
+    dlsc_stream_t *stream;
+    size_t latency;
+    ck_assert_ok(dlsc_stream_create_at_rate(model, 16000, rates[r], &stream));
+    ck_assert_ok(dlsc_stream_latency(stream, &latency));
+    /* the stream's 383 samples at 16 kHz, rescaled, and the resamplers' reach */
+    double scale = rates[r] / 16000.0;
+    ck_assert_uint_ge(latency, (size_t)(383 * scale));
+    ck_assert_uint_le(latency, (size_t)(383 * scale + 34.1 * fmax(scale, 1.0) +
+                                        34.1 * fmax(1.0 / scale, 1.0) * scale) + 2);
+    if (rates[r] == 48000)
+      ck_assert_uint_eq(latency, 1355); /* ceil(102.13 + (383 + 34.04) x 3) + 1 */
+    for (size_t l = 0; l < 2; l++) {
+      size_t n = lengths[l], n16, n_back;
+      ck_assert_ok(dlsc_resample(x, n, rates[r], 16000, x16, 28800, &n16));
+      ck_assert_ok(dlsc_denoise(model, stft, x16, n16, y16));
+      ck_assert_ok(dlsc_resample(y16, n16, 16000, rates[r], whole, 14500, &n_back));
+      ck_assert_uint_ge(n_back, n);
+      double peak = fmax(1.0, max_abs(whole, n));
+      for (size_t c = 0; c < 3; c++) {
+        if (c == 1) { /* a half-pushed signal, then reset: the next run starts afresh */
+          float scratch[100];
+          ck_assert_ok(dlsc_stream_process(stream, x, 100, scratch));
+          ck_assert_ok(dlsc_stream_reset(stream));
+        }
+        float *out = stream_all(stream, x, n, chunks[c], 3, latency);
+        ck_assert_double_eq(max_abs(out, latency), 0.0);
+        double difference = max_abs_diff(out + latency, whole, n);
+        ck_assert_msg(difference <= 1e-6 * peak, "%u Hz, %zu samples, chunks %zu: differs by %g",
+                      rates[r], n, chunks[c][1], difference);
+        free(out);
+      }
+    }
+    dlsc_stream_destroy(stream);
+  }
+  /* equal rates: the plain stream, bit for bit */
+  dlsc_stream_t *plain, *same;
+  size_t latency, same_latency;
+  ck_assert_ok(dlsc_stream_create(model, &plain));
+  ck_assert_ok(dlsc_stream_create_at_rate(model, 16000, 16000, &same));
+  ck_assert_ok(dlsc_stream_latency(plain, &latency));
+  ck_assert_ok(dlsc_stream_latency(same, &same_latency));
+  ck_assert_uint_eq(latency, same_latency);
+  float *a = stream_all(plain, x, 5000, chunks[1], 3, latency);
+  float *b = stream_all(same, x, 5000, chunks[1], 3, latency);
+  ck_assert_mem_eq(a, b, (5000 + latency) * sizeof *a);
+  free(a);
+  free(b);
+  dlsc_stream_destroy(plain);
+  dlsc_stream_destroy(same);
+  /* bad rates and handles */
+  dlsc_stream_t *none = (dlsc_stream_t *)x;
+  ck_assert_status(dlsc_stream_create_at_rate(model, 0, 48000, &none), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_create_at_rate(model, 16000, 0, &none), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_create_at_rate(model, 16000, 1000001, &none),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_create_at_rate(NULL, 16000, 48000, &none), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_create_at_rate(model, 16000, 48000, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_eq(none, (dlsc_stream_t *)x);
+  dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
+  free(x);
+  free(x16);
+  free(y16);
+  free(whole);
+}
+END_TEST
+
 #ifdef __GLIBC__
 #include <malloc.h>
 /* A real-time host's fixed chunks (here up to 480 samples) allocate only on the first
@@ -763,6 +865,7 @@ int main(void) {
   tcase_add_test(tc, resampler_streams_the_whole_signal_bit_for_bit);
   tcase_add_test(tc, resampler_refusals_consume_nothing);
   tcase_add_test(tc, stream_at_48khz_and_44khz_is_the_whole_path);
+  tcase_add_test(tc, stream_at_another_rate_is_the_whole_path_delayed);
 #ifdef __GLIBC__
   tcase_add_test(tc, resampler_allocates_only_for_a_larger_chunk);
 #endif

@@ -1,11 +1,14 @@
 /* Fuzz target: streaming denoising against the whole-signal result. The input picks
  * an STFT (n_fft 8 .. 256, a hop that divides it or not, any window), a context window
- * (0 .. 3 frames each side), one of four small models (mask or magnitude output), a
- * signal (1 .. 6,000 samples at audio levels) and the sizes of the chunks it is pushed in,
- * with a NaN chunk now and then, which must be refused and leave the stream as it was.
- * The stream's output after its latency must equal dlsc_denoise's to 1e-6 of the
- * larger of 1 and the result's peak (dlsc.h), and so must the noisy spectrum times
- * dlsc_denoise_gains' gains, resynthesised; any other outcome aborts. */
+ * (0 .. 3 frames each side), one of four small models (mask or magnitude output), the
+ * host's sample rate (half the time the model's 16 kHz, else 8 .. 96 kHz: a stream from
+ * dlsc_stream_create_at_rate), a signal (1 .. 6,000 samples at audio levels) and the
+ * sizes of the chunks it is pushed in, with a NaN chunk now and then, which must be
+ * refused and leave the stream as it was. The stream's output after its latency must
+ * be zeros, then equal dlsc_denoise's (at another rate: dlsc_resample, dlsc_denoise,
+ * dlsc_resample back) to 1e-6 of the larger of 1 and the result's peak (dlsc.h), and so
+ * must the noisy spectrum times dlsc_denoise_gains' gains, resynthesised; any other
+ * outcome aborts. */
 #include "fuzz.h"
 
 #include <math.h>
@@ -38,6 +41,25 @@ static double gains_difference(dlsc_model_t *model, dlsc_stft_t *stft, int mask,
   free(spectrum);
   free(y);
   return difference;
+}
+
+/* The whole-signal path at rate Hz: to 16 kHz, denoised, back; its first n samples. */
+static void whole_at_rate(dlsc_model_t *model, dlsc_stft_t *stft, const float *x, size_t n,
+                          unsigned rate, float *whole) {
+  size_t n16, n_back;
+  fuzz_require(dlsc_resample(x, n, rate, 16000, NULL, 0, &n16) == DLSC_OK, "resample size");
+  float *x16 = malloc(n16 * sizeof *x16), *y16 = malloc(n16 * sizeof *y16), *back;
+  fuzz_require(x16 && y16, "out of memory");
+  fuzz_require(dlsc_resample(x, n, rate, 16000, x16, n16, &n16) == DLSC_OK &&
+               dlsc_denoise(model, stft, x16, n16, y16) == DLSC_OK &&
+               dlsc_resample(y16, n16, 16000, rate, NULL, 0, &n_back) == DLSC_OK && n_back >= n,
+               "resample, denoise");
+  fuzz_require((back = malloc(n_back * sizeof *back)) != NULL, "out of memory");
+  fuzz_require(dlsc_resample(y16, n16, 16000, rate, back, n_back, &n_back) == DLSC_OK, "back");
+  memcpy(whole, back, n * sizeof *whole);
+  free(x16);
+  free(y16);
+  free(back);
 }
 
 static dlsc_model_t *make_model(fuzz_input *in, size_t window, size_t bins, int *mask) {
@@ -96,11 +118,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     x[i] = level * (float)((double)(state >> 40) / (double)(1 << 24) - 0.5);
   }
-  fuzz_require(dlsc_denoise(model, stft, x, n, whole) == DLSC_OK, "denoise");
-  double gains_off = gains_difference(model, stft, mask, x, n, whole);
+  static const unsigned rates[] = {8000, 11025, 22050, 44100, 48000, 96000};
+  unsigned pick = fuzz_take(&in, 12), rate = pick < 6 ? 16000 : rates[pick - 6];
+  double gains_off = 0.0;
+  if (rate == 16000) {
+    fuzz_require(dlsc_denoise(model, stft, x, n, whole) == DLSC_OK, "denoise");
+    gains_off = gains_difference(model, stft, mask, x, n, whole);
+  } else {
+    whole_at_rate(model, stft, x, n, rate, whole);
+  }
 
   dlsc_stream_t *stream = NULL;
-  fuzz_require(dlsc_stream_create(model, &stream) == DLSC_OK, "stream_create");
+  fuzz_require(dlsc_stream_create_at_rate(model, 16000, rate, &stream) == DLSC_OK,
+               "stream_create");
   dlsc_model_destroy(model); /* the stream keeps its own copy */
   size_t latency;
   fuzz_require(dlsc_stream_latency(stream, &latency) == DLSC_OK, "latency");
@@ -127,9 +157,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; i < latency && i < n; i++)
     fuzz_require(out[i] == 0.0f, "the latency does not come out as zeros");
   if (!(difference <= 1e-6 * peak)) {
-    fprintf(stderr, "n_fft %zu hop %zu window %d context %zu+1+%zu n %zu: differs by %g (peak %g)\n",
-            config.n_fft, config.hop_length, (int)config.window, config.context_before,
-            config.context_after, n, difference, peak);
+    fprintf(stderr, "n_fft %zu hop %zu window %d context %zu+1+%zu n %zu at %u Hz: differs by %g "
+            "(peak %g)\n", config.n_fft, config.hop_length, (int)config.window,
+            config.context_before, config.context_after, n, rate, difference, peak);
     fuzz_require(0, "the stream differs from the whole-signal result");
   }
   if (!(gains_off <= 1e-6 * peak)) {
