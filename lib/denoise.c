@@ -18,6 +18,35 @@
 #define ENGINE_MAX_BATCH 64
 #define ENGINE_WORKSPACE ((size_t)4 << 20) /* floats: 16 MiB */
 
+/* Finished samples, handed out after latency zeros: a ring. The engine's output and a
+ * stream's at another rate (its resampled chain) are both delay queues. */
+typedef struct delay_queue {
+  float *ring;
+  size_t capacity, start, count, emitted, latency;
+} delay_queue;
+
+static void delay_push(delay_queue *q, float sample) {
+  size_t at = q->start + q->count;
+  q->ring[at < q->capacity ? at : at - q->capacity] = sample;
+  q->count++;
+}
+
+static void delay_emit(delay_queue *q, float *out, size_t count) {
+  for (size_t i = 0; i < count; i++, q->emitted++) {
+    if (q->emitted < q->latency || q->count == 0) {
+      out[i] = 0.0f;
+      continue;
+    }
+    out[i] = q->ring[q->start];
+    q->start = q->start + 1 < q->capacity ? q->start + 1 : 0;
+    q->count--;
+  }
+}
+
+static void delay_reset(delay_queue *q) {
+  q->start = q->count = q->emitted = 0;
+}
+
 typedef struct engine {
   dlsc_model_t *model;
   dlsc_stft_t *stft;
@@ -38,12 +67,11 @@ typedef struct engine {
   float *features, *zero_features;
   float *model_in, *frame_spectrum, *windowed;
   double *ring;          /* overlap-add of the frames up to n_processed (dlsc_stft_overlap_add) */
-  float *queue;          /* finished samples not yet emitted, a ring */
-  size_t queue_capacity, queue_start, queue_count;
+  delay_queue queue;     /* finished samples not yet emitted */
 
   float *gains;          /* dlsc_denoise_gains: [frame][bin] written instead of synthesis */
 
-  size_t samples_in, emitted;
+  size_t samples_in;
   bool ending;           /* flushing: the signal ended at samples_in */
   size_t total_frames;   /* when ending */
 } engine;
@@ -132,7 +160,7 @@ static void engine_free(engine *e) {
   free(e->frame_spectrum);
   free(e->windowed);
   free(e->ring);
-  free(e->queue);
+  free(e->queue.ring);
   memset(e, 0, sizeof *e);
 }
 
@@ -141,8 +169,8 @@ static void engine_reset(engine *e) {
   memset(e->ring, 0, e->n_fft * sizeof *e->ring);
   e->segment_fill = e->pad; /* the leading zeros of the framing */
   e->first_held = e->n_analysed = e->n_processed = e->n_featured = 0;
-  e->queue_start = e->queue_count = 0;
-  e->samples_in = e->emitted = 0;
+  delay_reset(&e->queue);
+  e->samples_in = 0;
   e->ending = false;
   e->total_frames = 0;
 }
@@ -169,7 +197,8 @@ static dlsc_status engine_init(engine *e, dlsc_model_t *model, dlsc_stft_t *stft
   e->latency = c->n_fft - 1 + c->context_after * c->hop_length;
   e->batch = engine_batch(model);
   e->held_capacity = e->window + e->batch;
-  e->queue_capacity = e->latency + (e->batch + 2) * e->hop;
+  e->queue.capacity = e->latency + (e->batch + 2) * e->hop;
+  e->queue.latency = e->latency;
   e->prefix = dlsc_model_row_prefix(model, &e->feature_width);
   e->segment = dlsc_alloc_floats(e->n_fft);
   e->magnitudes = dlsc_alloc_floats(e->held_capacity * e->bins);
@@ -180,10 +209,10 @@ static dlsc_status engine_init(engine *e, dlsc_model_t *model, dlsc_stft_t *stft
   e->frame_spectrum = dlsc_alloc_floats(2 * e->bins);
   e->windowed = dlsc_alloc_floats(e->n_fft);
   e->ring = malloc(e->n_fft * sizeof *e->ring);
-  e->queue = dlsc_alloc_floats(e->queue_capacity);
+  e->queue.ring = dlsc_alloc_floats(e->queue.capacity);
   dlsc_status status = DLSC_ERR_OUT_OF_MEMORY;
   if (e->segment && e->magnitudes && e->features && e->zero_features && e->spectra &&
-      e->model_in && e->frame_spectrum && e->windowed && e->ring && e->queue)
+      e->model_in && e->frame_spectrum && e->windowed && e->ring && e->queue.ring)
     status = dlsc_model_reserve(model, e->batch, false);
   if (status != DLSC_OK) {
     engine_free(e);
@@ -194,12 +223,6 @@ static dlsc_status engine_init(engine *e, dlsc_model_t *model, dlsc_stft_t *stft
   memmove(e->zero_features, zero, e->feature_width * sizeof *zero);
   engine_reset(e);
   return DLSC_OK;
-}
-
-static void queue_push(engine *e, float sample) {
-  size_t at = e->queue_start + e->queue_count;
-  e->queue[at < e->queue_capacity ? at : at - e->queue_capacity] = sample;
-  e->queue_count++;
 }
 
 /* The features of a frame of the context window, those of a zero frame outside. */
@@ -258,7 +281,7 @@ static void synthesize(engine *e, size_t frame, const float *output) {
   for (size_t j = 0; j < e->hop; j++) { /* the padding and what lies past the end go */
     size_t padded = frame * e->hop + j;
     if (padded >= e->pad && padded - e->pad < limit)
-      queue_push(e, e->windowed[j]);
+      delay_push(&e->queue, e->windowed[j]);
   }
 }
 
@@ -327,19 +350,6 @@ static void push(engine *e, const float *samples, size_t count) {
   }
 }
 
-/* The first latency samples of the output are the delay line's zeros. */
-static void emit(engine *e, float *out, size_t count) {
-  for (size_t i = 0; i < count; i++, e->emitted++) {
-    if (e->emitted < e->latency || e->queue_count == 0) {
-      out[i] = 0.0f;
-      continue;
-    }
-    out[i] = e->queue[e->queue_start];
-    e->queue_start = e->queue_start + 1 < e->queue_capacity ? e->queue_start + 1 : 0;
-    e->queue_count--;
-  }
-}
-
 static void engine_process(engine *e, const float *in, size_t count, float *out) {
   size_t step = e->batch * e->hop; /* bounds the queue between emissions */
   for (size_t done = 0; done < count; done += step) {
@@ -347,7 +357,7 @@ static void engine_process(engine *e, const float *in, size_t count, float *out)
     push(e, in + done, n);
     e->samples_in += n;
     run_ready(e, 1);
-    emit(e, out + done, n);
+    delay_emit(&e->queue, out + done, n); /* the first latency samples: zeros */
   }
 }
 
@@ -357,7 +367,7 @@ static void engine_flush(engine *e, float *out) {
     push(e, NULL, e->n_fft - e->segment_fill);
   e->ending = true;
   run_ready(e, 1);
-  emit(e, out, e->latency);
+  delay_emit(&e->queue, out, e->latency);
   engine_reset(e);
 }
 
@@ -448,16 +458,15 @@ dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude, size
 #define RATE_STEP 512 /* host samples per pass through the chain */
 
 /* The chain: down -> engine -> (its latency's silence dropped) -> up -> fifo. The fifo
- * hands out latency zeros first, then up's output: the whole-signal path (resample,
+ * hands out its latency's zeros first, then up's output: the whole-signal path (resample,
  * denoise, resample back) delayed by latency host samples. latency bounds how far up's
  * output can trail the input (dlsc_stream_create_at_rate), so the fifo never runs dry. */
 typedef struct rate_chain {
   dlsc_resampler_t *down, *up;
-  size_t latency, skip, emitted;
+  size_t skip;
   float *a, *b, *c; /* down's output, the engine's, up's */
   size_t a_capacity, b_capacity, c_capacity;
-  float *fifo;      /* a ring */
-  size_t fifo_capacity, fifo_start, fifo_count;
+  delay_queue fifo;
 } rate_chain;
 
 struct dlsc_stream {
@@ -475,7 +484,7 @@ static void chain_free(rate_chain *c) {
   free(c->a);
   free(c->b);
   free(c->c);
-  free(c->fifo);
+  free(c->fifo.ring);
   free(c);
 }
 
@@ -483,7 +492,7 @@ static void chain_reset(rate_chain *c, size_t engine_latency) {
   dlsc_resampler_reset(c->down);
   dlsc_resampler_reset(c->up);
   c->skip = engine_latency;
-  c->emitted = c->fifo_start = c->fifo_count = 0;
+  delay_reset(&c->fifo);
 }
 
 static size_t scaled_up(double samples, unsigned to, unsigned from) {
@@ -500,18 +509,19 @@ static dlsc_status chain_create(rate_chain **out, size_t engine_latency, unsigne
   /* down emits output j once its reach is in: ceil((N - reach_down) mr / r) outputs
    * after N inputs; the engine passes them on, less its latency L; up likewise, so
    * its output trails N by at most reach_down + (L + reach_up) r / mr */
-  c->latency = (size_t)ceil(reach_down + ((double)engine_latency + reach_up) * rate / model_rate) + 1;
+  c->fifo.latency =
+      (size_t)ceil(reach_down + ((double)engine_latency + reach_up) * rate / model_rate) + 1;
   c->a_capacity = scaled_up(RATE_STEP + reach_down + 2.0, model_rate, rate);
   c->b_capacity = c->a_capacity + engine_latency;
   c->c_capacity = scaled_up((double)c->b_capacity + reach_up + 2.0, rate, model_rate);
-  c->fifo_capacity = c->latency + 2 * c->c_capacity;
+  c->fifo.capacity = c->fifo.latency + 2 * c->c_capacity; /* up's output never fills it */
   dlsc_status status = dlsc_resampler_create(rate, model_rate, &c->down);
   if (status == DLSC_OK)
     status = dlsc_resampler_create(model_rate, rate, &c->up);
   if (status == DLSC_OK && (!(c->a = dlsc_alloc_floats(c->a_capacity)) ||
                             !(c->b = dlsc_alloc_floats(c->b_capacity)) ||
                             !(c->c = dlsc_alloc_floats(c->c_capacity)) ||
-                            !(c->fifo = dlsc_alloc_floats(c->fifo_capacity))))
+                            !(c->fifo.ring = dlsc_alloc_floats(c->fifo.capacity))))
     status = DLSC_ERR_OUT_OF_MEMORY;
   if (status != DLSC_OK) {
     chain_free(c);
@@ -520,23 +530,6 @@ static dlsc_status chain_create(rate_chain **out, size_t engine_latency, unsigne
   chain_reset(c, engine_latency);
   *out = c;
   return DLSC_OK;
-}
-
-static void fifo_push(rate_chain *c, const float *values, size_t n) {
-  for (size_t i = 0; i < n && c->fifo_count < c->fifo_capacity; i++) /* sized not to fill */
-    c->fifo[(c->fifo_start + c->fifo_count++) % c->fifo_capacity] = values[i];
-}
-
-static void chain_pop(rate_chain *c, float *out, size_t n) {
-  for (size_t i = 0; i < n; i++, c->emitted++) {
-    if (c->emitted < c->latency || c->fifo_count == 0) {
-      out[i] = 0.0f;
-      continue;
-    }
-    out[i] = c->fifo[c->fifo_start];
-    c->fifo_start = (c->fifo_start + 1) % c->fifo_capacity;
-    c->fifo_count--;
-  }
 }
 
 /* n samples of down's output through the engine (with flush, its last latency samples
@@ -552,7 +545,8 @@ static void chain_engine(dlsc_stream_t *stream, size_t n, bool flush) {
   size_t drop = DLSC_MIN(c->skip, n);
   c->skip -= drop;
   dlsc_resampler_process(c->up, c->b + drop, n - drop, c->c, c->c_capacity, &got);
-  fifo_push(c, c->c, got);
+  for (size_t i = 0; i < got; i++)
+    delay_push(&c->fifo, c->c[i]);
 }
 
 static void chain_process(dlsc_stream_t *stream, const float *in, size_t n_samples, float *out) {
@@ -561,7 +555,7 @@ static void chain_process(dlsc_stream_t *stream, const float *in, size_t n_sampl
     size_t take = DLSC_MIN(RATE_STEP, n_samples - done), got;
     dlsc_resampler_process(c->down, in + done, take, c->a, c->a_capacity, &got);
     chain_engine(stream, got, false);
-    chain_pop(c, out + done, take);
+    delay_emit(&c->fifo, out + done, take);
   }
 }
 
@@ -571,8 +565,9 @@ static void chain_flush(dlsc_stream_t *stream, float *out) {
   dlsc_resampler_flush(c->down, c->a, c->a_capacity, &got);
   chain_engine(stream, got, true);
   dlsc_resampler_flush(c->up, c->c, c->c_capacity, &got);
-  fifo_push(c, c->c, got);
-  chain_pop(c, out, c->latency);
+  for (size_t i = 0; i < got; i++)
+    delay_push(&c->fifo, c->c[i]);
+  delay_emit(&c->fifo, out, c->fifo.latency);
   chain_reset(c, stream->engine.latency);
 }
 
@@ -616,7 +611,7 @@ dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **out) {
 dlsc_status dlsc_stream_latency(const dlsc_stream_t *stream, size_t *samples) {
   if (!stream || !samples)
     return DLSC_ERR_INVALID_ARGUMENT;
-  *samples = stream->chain ? stream->chain->latency : stream->engine.latency;
+  *samples = stream->chain ? stream->chain->fifo.latency : stream->engine.latency;
   return DLSC_OK;
 }
 
