@@ -37,33 +37,34 @@ typedef struct preset {
 } preset;
 
 /* The context window is the spec's input height: before + 1 + after frames, where after
- * is the preset's look-ahead (it sets the stream latency) and before the rest. */
+ * is the preset's look-ahead (it sets the stream latency) and before the rest. BINS
+ * stands for the model's n_fft / 2 + 1 frequency bins (513 at the default n_fft). */
 static const preset presets[] = {
-    {"fc", "input 1x1x513; dense 1024; relu; dense 512; relu; dense 513; relu", 0, HOP, 0,
+    {"fc", "input 1x1xBINS; dense 1024; relu; dense 512; relu; dense BINS; relu", 0, HOP, 0,
      DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE, "the original fully connected net, magnitude in/out"},
     {"cnn1d",
-     "input 1x1x513; conv1d 16 9 pad=4; relu; conv1d 16 9 pad=4; relu; conv1d 1 9 pad=4; relu", 0,
+     "input 1x1xBINS; conv1d 16 9 pad=4; relu; conv1d 16 9 pad=4; relu; conv1d 1 9 pad=4; relu", 0,
      HOP, 0, DLSC_TARGET_MAGNITUDE, DLSC_LOSS_MSE,
      "the original kind of 1-D CNN along frequency, magnitude in/out"},
-    {"fc-mask", "input 1x7x513; log; batchnorm; dense 1024; relu; dense 512; relu; dense 513; "
+    {"fc-mask", "input 1x7xBINS; log; batchnorm; dense 1024; relu; dense 512; relu; dense BINS; "
                 "sigmoid",
      2, HOP, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "FC on log-magnitude context, mask output, phase-sensitive target"},
     {"general",
-     "input 1x5x513; log; batchnorm; avgpool 1x2; dense 256; relu; dense 256; relu; dense 513; "
+     "input 1x5xBINS; log; batchnorm; avgpool 1x2; dense 256; relu; dense 256; relu; dense BINS; "
      "sigmoid",
      1, HOP, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "small and fast (>1000x real time on one core): bin pairs of a 5-frame window, mask"},
     {"cnn",
-     "input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 "
+     "input 1x9xBINS; log; batchnorm; conv2d 16 3x5 pad=0x2; relu; conv2d 16 3x5 pad=0x2 "
      "stride=1x2; relu; conv2d 32 3x5 pad=0x2 stride=1x2; relu; conv2d 32 3x5 pad=0x2; relu; "
-     "dense 513; sigmoid",
+     "dense BINS; sigmoid",
      2, HOP / 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "2-D CNN over time x frequency at hop 256, mask, phase-sensitive target"},
     {"cnn2",
-     "input 1x9x513; log; batchnorm; conv2d 16 3x5 pad=0x2 bias=0; batchnorm; relu; conv2d 16 "
+     "input 1x9xBINS; log; batchnorm; conv2d 16 3x5 pad=0x2 bias=0; batchnorm; relu; conv2d 16 "
      "3x5 pad=0x2 stride=1x2 bias=0; batchnorm; relu; conv2d 32 3x5 pad=0x2 stride=1x2 bias=0; "
-     "batchnorm; relu; conv2d 32 3x5 pad=0x2 bias=0; batchnorm; relu; dropout 0.5; dense 513; "
+     "batchnorm; relu; conv2d 32 3x5 pad=0x2 bias=0; batchnorm; relu; dropout 0.5; dense BINS; "
      "sigmoid",
      2, HOP / 2, 1, DLSC_TARGET_PHASE_SENSITIVE, DLSC_LOSS_MASK_MSE,
      "cnn with batch-norm after each convolution and dropout 0.5 before its dense layer"},
@@ -72,7 +73,7 @@ static const preset presets[] = {
 typedef struct options {
   const preset *preset;
   const char *spec; /* overrides the preset's */
-  size_t before, after, hop;
+  size_t before, after, hop, n_fft;
   int course, general, context_given, epochs, remix, mixes_per_utterance, constant_rate, average;
   int full, target_given;
   dlsc_target target; /* the preset's unless --target */
@@ -107,7 +108,8 @@ static void usage(void) {
   for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
     fprintf(stderr, "                       %-8s %s\n", presets[i].name, presets[i].about);
   fprintf(stderr,
-          "  --spec TEXT        model spec instead of the preset's (input 1xWx513)\n"
+          "  --spec TEXT        model spec instead of the preset's (input 1xWxB, B =\n"
+          "                     n_fft / 2 + 1: 513)\n"
           "  --context B,A      frames before/after the current one; B+1+A must be the\n"
           "                     spec's input height (default: A the preset's look-ahead,\n"
           "                     B the rest of the height)\n"
@@ -127,7 +129,10 @@ static void usage(void) {
           "                     phase difference; the mask presets' default) or magnitude\n"
           "                     (|S|)\n"
           "  --hop N            STFT hop of the model (default the preset's: 256 for cnn and\n"
-          "                     cnn2, 512 for the others; n_fft stays 1024)\n"
+          "                     cnn2, 512 for the others)\n"
+          "  --n-fft N          STFT size of the model (default 1024; the presets take its\n"
+          "                     N / 2 + 1 bins: --n-fft 512 --hop 256 --context 4,0 gives the\n"
+          "                     general preset a 32 ms stream latency)\n"
           "  --constant-lr      no cosine decay of the learning rate\n"
           "  --full             --course: train on the whole first 85 %% (no validation part)\n"
           "                     and keep the last (or averaged) weights: the final run, with\n"
@@ -168,7 +173,7 @@ static const preset *find_preset(const char *name) {
   return NULL;
 }
 
-/* The context window from the spec's input height (1 x window x 513). */
+/* The context window from the spec's input height (1 x window x bins). */
 static void set_context(options *o) {
   dlsc_model_t *model = model_from_spec(o->spec, 1, "model spec");
   dlsc_model_info info;
@@ -183,6 +188,21 @@ static void set_context(options *o) {
             o->before, o->after, o->before + 1 + o->after, window);
     exit(2);
   }
+}
+
+/* text with each BINS written as bins, into buffer. */
+static const char *expand_bins(const char *text, size_t bins, char *buffer, size_t capacity) {
+  size_t length = 0;
+  for (const char *at = text; *at && length + 16 < capacity;) {
+    if (!strncmp(at, "BINS", 4)) {
+      length += (size_t)snprintf(buffer + length, capacity - length, "%zu", bins);
+      at += 4;
+    } else {
+      buffer[length++] = *at++;
+    }
+  }
+  buffer[length] = '\0';
+  return buffer;
 }
 
 static options parse(int argc, char **argv) {
@@ -216,6 +236,7 @@ static options parse(int argc, char **argv) {
       o.weight_decay = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--remix") && ++i) o.remix = (int)integer_option(a, v, 0, 1000);
     else if (!strcmp(a, "--hop") && ++i) o.hop = (size_t)integer_option(a, v, 1, 65536);
+    else if (!strcmp(a, "--n-fft") && ++i) o.n_fft = (size_t)integer_option(a, v, 16, 65536);
     else if (!strcmp(a, "--average") && ++i) o.average = (int)integer_option(a, v, 0, 100000);
     else if (!strcmp(a, "--extra-speech") && ++i) o.extra_speech = (int)integer_option(a, v, 0, 1000000);
     else if (!strcmp(a, "--extra-speech-dir") && ++i) o.extra_dir = v;
@@ -255,8 +276,16 @@ static options parse(int argc, char **argv) {
     o.preset = find_preset(o.course ? "cnn2" : "general");
   if (!o.hop)
     o.hop = o.preset->hop;
+  if (!o.n_fft)
+    o.n_fft = N_FFT;
+  if (o.n_fft % 2 || o.hop > o.n_fft) {
+    fprintf(stderr, "--n-fft %zu with hop %zu: n_fft must be even and at least the hop\n",
+            o.n_fft, o.hop);
+    exit(2);
+  }
+  static char expanded[1024]; /* the preset's spec with BINS written out */
   if (!o.spec)
-    o.spec = o.preset->spec;
+    o.spec = expand_bins(o.preset->spec, o.n_fft / 2 + 1, expanded, sizeof expanded);
   if (!o.target_given)
     o.target = o.preset->target;
   set_context(&o);
@@ -265,9 +294,10 @@ static options parse(int argc, char **argv) {
   return o;
 }
 
-static dlsc_stft_t *make_stft(size_t hop) {
+static dlsc_stft_t *make_stft(size_t n_fft, size_t hop) {
   dlsc_stft_config config;
   dlsc_stft_config_init(&config);
+  config.n_fft = n_fft;
   config.hop_length = hop;
   dlsc_stft_t *stft;
   check_status(dlsc_stft_create(&config, &stft), "stft");
@@ -352,12 +382,16 @@ static dlsc_model_t *build_model(const options *o) {
   dlsc_model_t *model = model_from_spec(o->spec, o->seed, "model spec");
   dlsc_denoise_config denoise;
   dlsc_denoise_config_init(&denoise);
+  denoise.n_fft = o->n_fft;
   denoise.hop_length = o->hop;
   denoise.context_before = o->before;
   denoise.context_after = o->after;
   denoise.mask = o->preset->mask;
-  check_status(dlsc_model_set_denoise(model, &denoise),
-               "the spec must take 1 x (before+1+after) x 513 and give 513 values");
+  if (dlsc_model_set_denoise(model, &denoise) != DLSC_OK) {
+    fprintf(stderr, "the spec must take 1 x %zu x %zu values (before+1+after frames of n_fft/2+1 "
+            "bins) and give %zu\n", o->before + 1 + o->after, o->n_fft / 2 + 1, o->n_fft / 2 + 1);
+    exit(1);
+  }
   size_t length;
   check_status(dlsc_model_describe(model, NULL, 0, &length), "describe");
   char *description = checked_alloc(NULL, length);
@@ -398,6 +432,7 @@ static dlsc_dataset_t *new_frames(const options *o) {
   dlsc_frames_config_init(&frames);
   frames.context_before = o->before;
   frames.context_after = o->after;
+  frames.n_bins = o->n_fft / 2 + 1;
   frames.target = o->target;
   dlsc_dataset_t *dataset;
   check_status(dlsc_dataset_create_frames(&frames, o->seed, &dataset), "dataset");
@@ -678,10 +713,13 @@ static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *
 
 /* The oracle: clean magnitude with the noisy phase, the ceiling of magnitude models. */
 static double oracle_snr(dlsc_stft_t *stft, const float *noisy, const float *clean, size_t n) {
-  size_t frames;
+  size_t frames, bins;
   dlsc_stft_n_frames(stft, n, &frames);
-  float *noisy_mag = checked_alloc(NULL, frames * 513 * sizeof(float)), *phase = checked_alloc(NULL, frames * 513 * sizeof(float));
-  float *clean_mag = checked_alloc(NULL, frames * 513 * sizeof(float)), *out = checked_alloc(NULL, n * sizeof(float));
+  dlsc_stft_n_bins(stft, &bins);
+  float *noisy_mag = checked_alloc(NULL, frames * bins * sizeof(float));
+  float *phase = checked_alloc(NULL, frames * bins * sizeof(float));
+  float *clean_mag = checked_alloc(NULL, frames * bins * sizeof(float));
+  float *out = checked_alloc(NULL, n * sizeof(float));
   check_status(dlsc_stft_forward(stft, noisy, n, noisy_mag, phase, frames), "stft");
   check_status(dlsc_stft_forward(stft, clean, n, clean_mag, NULL, frames), "stft");
   check_status(dlsc_stft_inverse(stft, clean_mag, phase, frames, out, n), "istft");
@@ -724,15 +762,16 @@ static int run_course(const options *o) {
   const float *train_clean = clean + val_n, *train_noisy = noisy + val_n;
   printf("%s pair: %zu samples; validation [0, %zu), train [%zu, %zu), test tail [%zu, %zu)\n",
          o->clean_path ? "the" : "course", n, val_n, val_n, cut, cut, n);
-  dlsc_stft_t *stft = make_stft(HOP), *model_stft = make_stft(o->hop);
+  dlsc_stft_t *stft = make_stft(N_FFT, HOP), *model_stft = make_stft(o->n_fft, o->hop);
   double noisy_snr, noisy_si;
   check_status(dlsc_snr(clean + cut, noisy + cut, tail_n, &noisy_snr), "snr");
   check_status(dlsc_si_sdr(clean + cut, noisy + cut, tail_n, &noisy_si), "si-sdr");
   printf("test tail: noisy input %.2f dB SNR (%.2f dB SI-SDR); clean magnitude + noisy phase "
          "%.2f dB\n",
          noisy_snr, noisy_si, oracle_snr(stft, noisy + cut, clean + cut, tail_n));
-  if (o->hop != HOP) /* the ceiling moves with the model's STFT */
-    printf("  at the model's hop %zu: clean magnitude + noisy phase %.2f dB\n", o->hop,
+  if (o->hop != HOP || o->n_fft != N_FFT) /* the ceiling moves with the model's STFT */
+    printf("  at the model's n_fft %zu, hop %zu: clean magnitude + noisy phase %.2f dB\n",
+           o->n_fft, o->hop,
            oracle_snr(model_stft, noisy + cut, clean + cut, tail_n));
 
   dlsc_model_t *model = build_model(o);
@@ -932,7 +971,7 @@ static double mean_snr(dlsc_model_t *model, dlsc_stft_t *stft, const mixture *mi
 static int run_general(const options *o) {
   corpus c;
   load_corpus(o, &c);
-  dlsc_stft_t *stft = make_stft(o->hop);
+  dlsc_stft_t *stft = make_stft(o->n_fft, o->hop);
   static const double val_levels[] = {0.0, 5.0}, dev_levels[] = {-5.0, 0.0, 5.0, 10.0};
   size_t n_val, n_dev, longest = 0;
   mixture *val = make_mixtures(&c.speech[1], &c.noise[1], val_levels, 2, &n_val);

@@ -358,6 +358,34 @@ START_TEST(train_denoiser_learns_from_folders) {
   ck_assert(printed("dlsc-train-denoiser", "resuming after epoch 2 of more"));
   ck_assert(same_file("four-out.dlsc", "more-out.dlsc"));
   ck_assert(same_file("four.state", "more.state"));
+  /* another STFT size: the preset's spec takes n_fft / 2 + 1 bins, the model denoises
+   * with that STFT and streams with its latency (n_fft - 1, no look-ahead) */
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --preset general "
+                                              "--n-fft 256 --hop 128 --context 4,0 --epochs 1 "
+                                              "--out small-fft.dlsc --csv small-fft.csv"),
+                   0);
+  ck_assert(printed("dlsc-train-denoiser", "model: input 1x5x129; log; batchnorm; avgpool 1x2; "
+                                           "dense 256; relu; dense 256; relu; dense 129; sigmoid"));
+  path_of(path, sizeof path, "small-fft.dlsc");
+  ck_assert_ok(dlsc_model_load_file(path, &model));
+  dlsc_denoise_config denoise;
+  dlsc_denoise_config_init(&denoise);
+  ck_assert_ok(dlsc_model_get_denoise(model, &denoise));
+  ck_assert_uint_eq(denoise.n_fft, 256);
+  ck_assert_uint_eq(denoise.hop_length, 128);
+  ck_assert_uint_eq(denoise.context_after, 0);
+  dlsc_stream_t *stream;
+  size_t latency;
+  ck_assert_ok(dlsc_stream_create(model, &stream));
+  ck_assert_ok(dlsc_stream_latency(stream, &latency));
+  ck_assert_uint_eq(latency, 255);
+  dlsc_stream_destroy(stream);
+  dlsc_model_destroy(model);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --n-fft 255 "
+                                              "--hop 128 --out refused.dlsc"),
+                   2);
+  ck_assert(printed("dlsc-train-denoiser", "--n-fft 255 with hop 128: n_fft must be even and "
+                                           "at least the hop"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech two-files --noise noise " SMALL_DENOISER
                                               " --out refused.dlsc"),
                    1);
