@@ -3,7 +3,8 @@
  *   dlsc-denoise [--model FILE] [--downmix] [--stream N] [--removed FILE] in.wav out.wav
  *
  * Reads anything libsndfile reads (WAV, FLAC, ...), writes WAV or FLAC by the output
- * name. Without --model it uses the general model installed with dlsc. --stream N
+ * name. Without --model it uses the general model installed with dlsc (--low-latency:
+ * its variant whose stream answers in 32 ms instead of 96). --stream N
  * feeds the stream API N samples at a time instead of the whole-signal call; the
  * result is the same to 1e-6. A recording at another sample rate is resampled to the
  * model's (dlsc_resample), denoised, and written back at its own rate; with --stream,
@@ -18,18 +19,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define GENERAL_MODEL "dlsc-general.dlsc"
+#define LOW_LATENCY_MODEL "dlsc-general-low-latency.dlsc"
+
 static void usage(void) {
   fprintf(stderr,
-          "usage: dlsc-denoise [--model FILE] [--downmix] [--stream N] [--removed FILE]\n"
-          "                    in.wav out.wav\n"
+          "usage: dlsc-denoise [--model FILE | --low-latency] [--downmix] [--stream N]\n"
+          "                    [--removed FILE] in.wav out.wav\n"
           "  any sample rate: resampled to the model's (16 kHz) and back\n"
-          "  --model FILE  a dlsc denoising model (default: %s,\n"
-          "                or %s before installation)\n"
+          "  --model FILE  a dlsc denoising model (default: %s/%s,\n"
+          "                or in %s before installation)\n"
+          "  --low-latency the shipped model whose stream answers in 32 ms, not 96\n"
+          "                (%s)\n"
           "  --downmix     average the channels of a stereo file instead of refusing it\n"
           "  --stream N    process through the streaming API, N samples per call (at\n"
           "                another rate, through streaming resamplers too)\n"
           "  --removed FILE  also write the input minus the output: what was removed\n",
-          DLSC_DEFAULT_MODEL, DLSC_SOURCE_MODEL);
+          DLSC_MODEL_DIR, GENERAL_MODEL, DLSC_SOURCE_MODEL_DIR, LOW_LATENCY_MODEL);
   exit(2);
 }
 
@@ -59,11 +65,14 @@ static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rat
 
 int main(int argc, char **argv) {
   const char *model_path = NULL, *in_path = NULL, *out_path = NULL, *removed_path = NULL;
+  int low_latency = 0;
   int downmix = 0;
   size_t chunk = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--model") && i + 1 < argc)
       model_path = argv[++i];
+    else if (!strcmp(argv[i], "--low-latency"))
+      low_latency = 1;
     else if (!strcmp(argv[i], "--downmix"))
       downmix = 1;
     else if (!strcmp(argv[i], "--removed") && i + 1 < argc)
@@ -79,18 +88,21 @@ int main(int argc, char **argv) {
     else
       usage();
   }
-  if (!in_path || !out_path)
+  if (!in_path || !out_path || (model_path && low_latency))
     usage();
 
   dlsc_model_t *model;
   dlsc_status status;
+  char shipped_path[4096];
+  const char *shipped = low_latency ? LOW_LATENCY_MODEL : GENERAL_MODEL;
   if (model_path) {
     status = dlsc_model_load_file(model_path, &model);
-  } else { /* the installed general model, else the one in the source tree */
-    model_path = DLSC_DEFAULT_MODEL;
+  } else { /* the installed shipped model, else the one in the source tree */
+    snprintf(shipped_path, sizeof shipped_path, "%s/%s", DLSC_MODEL_DIR, shipped);
+    model_path = shipped_path;
     status = dlsc_model_load_file(model_path, &model);
     if (status == DLSC_ERR_IO) {
-      model_path = DLSC_SOURCE_MODEL;
+      snprintf(shipped_path, sizeof shipped_path, "%s/%s", DLSC_SOURCE_MODEL_DIR, shipped);
       status = dlsc_model_load_file(model_path, &model);
     }
   }

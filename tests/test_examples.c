@@ -163,6 +163,13 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   ck_assert_uint_eq(frames, N);
   for (size_t i = 0; i < frames; i++)
     ck_assert_float_eq_tol(streamed[i], out[i], 2.0f / 32768.0f);
+  /* the low-latency model: its stream at 44.1 kHz answers in 36 ms (511 samples at 16
+   * kHz and the resamplers' reach); it does not go with --model */
+  ck_assert_int_eq(run("dlsc-denoise", "--low-latency --stream 441 noisy44k.wav low.wav"), 0);
+  ck_assert(printed("dlsc-denoise", "latency 1598 samples (36.2 ms)"));
+  ck_assert_int_eq(run("dlsc-denoise", "--low-latency --model '" DLSC_SHIPPED_MODEL
+                                       "' noisy44k.wav low.wav"),
+                   2);
   /* a chunk size that is not a positive whole number is a usage error (it meant a
    * whole-signal run, or a chunk of 2^64 - 5 samples) */
   char unwritten[4400];
