@@ -2,7 +2,8 @@
 # The main job: builds dlsc and runs it on the real data (../shared/data or $DLSC_DATA).
 #  1. denoising: trains a mask model on the course recordings (protocol of the data
 #     README), scores the held-out tail, denoises test_x_01/02 and draws spectrograms;
-#     then denoises with the shipped general model, whole-signal and streaming;
+#     then denoises with the shipped general model, whole-signal and streaming, and
+#     streams with the low-latency model;
 #  2. CIFAR-10: trains the original tiny CNN for a few epochs, reports the test
 #     accuracy once, and classifies a few test images with the saved model.
 # Outputs land in out/demo. About 5 minutes on 2 cores.
@@ -27,6 +28,9 @@ $bin/dlsc-spectrogram -o "$out/spectrogram.png" --seconds 0:6 "$out/noisy_tail.w
 echo "== denoising: the shipped general model"
 $bin/dlsc-denoise "$data/speech/course/test_x_02.wav" "$out/general_test_x_02.wav"
 $bin/dlsc-denoise --stream 160 "$data/speech/course/test_x_02.wav" "$out/general_stream_x_02.wav"
+echo "== the low-latency model, streamed in 10 ms chunks (32 ms latency)"
+$bin/dlsc-denoise --low-latency --stream 160 "$data/speech/course/test_x_02.wav" \
+  "$out/low_latency_stream_x_02.wav"
 
 echo "== CIFAR-10: the original tiny CNN"
 # rate 0.02: in 3 epochs at the default 0.05 the unnormalised tiny CNN sometimes stalls
