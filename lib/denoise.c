@@ -3,7 +3,8 @@
  * frame's context window as soon as the window is complete, resynthesises with the
  * noisy phase, and queues finished samples. The whole-signal call is the stream fed
  * one big chunk, so the two agree; dlsc_denoise_gains feeds it magnitude frames and
- * takes each frame's gains instead of resynthesising. */
+ * takes each frame's gains instead of resynthesising. A stream at another sample rate
+ * puts streaming resamplers around the engine (the last section). */
 #include "stft.h"
 
 #include <math.h>
