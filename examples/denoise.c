@@ -136,46 +136,39 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", error);
     return 1;
   }
-  float *original = NULL; /* the input at its own rate, when it is not the model's */
-  size_t original_n = n;
-  if (rate != model_rate) {
-    float *resampled = resample_or_exit(noisy, n, rate, model_rate, &n, in_path);
+  if (rate != model_rate)
     printf("%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
            rate, model_rate, rate,
            rate > model_rate ? " (without the content above the model's band)" : "");
-    original = noisy;
-    noisy = resampled;
-  }
   float *clean = checked_alloc(NULL, n * sizeof *clean);
-  double start = now_seconds();
-  if (chunk && original) { /* the stream at the recording's own rate */
-    free(clean);
-    clean = checked_alloc(NULL, original_n * sizeof *clean);
-    denoise_streaming(model, model_rate, rate, original, original_n, chunk, clean);
-    free(noisy);
-    noisy = NULL;
-    n = original_n;
-  } else if (chunk) {
-    denoise_streaming(model, model_rate, model_rate, noisy, n, chunk, clean);
-  } else {
+  double start = now_seconds(), audio = (double)n / (double)rate;
+  if (chunk) { /* the stream at the recording's own rate; it resamples inside */
+    denoise_streaming(model, model_rate, rate, noisy, n, chunk, clean);
+  } else { /* whole: to the model's rate, denoised, back; past the input's length dropped */
+    size_t n_model = n, n_back;
+    float *at_model = rate != model_rate ? resample_or_exit(noisy, n, rate, model_rate, &n_model,
+                                                            in_path)
+                                         : noisy;
+    float *denoised = checked_alloc(NULL, n_model * sizeof *denoised);
     dlsc_stft_t *stft;
     check_status(dlsc_stft_create_for_model(model, &stft), "stft");
-    status = dlsc_denoise(model, stft, noisy, n, clean);
+    status = dlsc_denoise(model, stft, at_model, n_model, denoised);
     dlsc_stft_destroy(stft);
     if (status != DLSC_OK) {
       fprintf(stderr, "cannot denoise %s: %s\n", in_path, dlsc_strerror(status));
       return 1;
     }
+    if (rate != model_rate) {
+      float *back = resample_or_exit(denoised, n_model, model_rate, rate, &n_back, out_path);
+      memcpy(clean, back, (n_back < n ? n_back : n) * sizeof *clean); /* n_back >= n */
+      free(back);
+      free(at_model);
+    } else {
+      memcpy(clean, denoised, n * sizeof *clean);
+    }
+    free(denoised);
   }
   double seconds = now_seconds() - start;
-  double audio = noisy ? (double)n / (double)model_rate : (double)original_n / (double)rate;
-  if (original && noisy) { /* back to the input's rate; the samples past its length are dropped */
-    size_t back_n;
-    float *back = resample_or_exit(clean, n, model_rate, rate, &back_n, out_path);
-    free(clean);
-    clean = back;
-    n = original_n < back_n ? original_n : back_n;
-  }
   if (write_wav(out_path, clean, n, rate) != 0) {
     fprintf(stderr, "cannot write %s\n", out_path);
     return 1;
@@ -184,10 +177,9 @@ int main(int argc, char **argv) {
          seconds, audio / seconds, out_path);
   int result = 0;
   if (removed_path) { /* input minus output, both at the input's rate */
-    const float *input = original ? original : noisy;
     float *removed = checked_alloc(NULL, n * sizeof *removed);
     for (size_t i = 0; i < n; i++)
-      removed[i] = input[i] - clean[i];
+      removed[i] = noisy[i] - clean[i];
     result = write_wav(removed_path, removed, n, rate) != 0;
     free(removed);
     if (result)
@@ -195,7 +187,6 @@ int main(int argc, char **argv) {
     else
       printf("removed part -> %s\n", removed_path);
   }
-  free(original);
   free(noisy);
   free(clean);
   dlsc_model_destroy(model);
