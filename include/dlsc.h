@@ -1,7 +1,8 @@
 /* dlsc: small-data deep learning for speech denoising and image classification.
  *
  * One header, read top to bottom: errors and versions, the STFT, models (build,
- * train, run, save), datasets, denoising (whole signal and streaming), metrics.
+ * train, run, save), datasets, denoising (whole signal and streaming), metrics and
+ * resampling.
  *
  * Conventions that hold for every function below unless its comment says otherwise:
  *  - It returns a dlsc_status; DLSC_OK is 0, errors are negative. Results go out
@@ -665,8 +666,9 @@ DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_i
  * equal rates copy, with no wait. create takes the rates dlsc_resample takes (else
  * DLSC_ERR_INVALID_ARGUMENT, *resampler NULL); the handle holds the kernel's table
  * (64 KiB) and, for rate pairs of few phases, their coefficients (up to 1 MiB).
- * out may not overlap in. With out NULL only *n_out is set (the count the call would
- * write; nothing is consumed); a smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL, a non-finite sample:
+ * out may not overlap in. *n_out gets the count the call writes, or would write: with
+ * out NULL that is all (nothing is consumed), and it is set on the two refusals
+ * below too; a smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL, a non-finite sample:
  * DLSC_ERR_NUMERIC, both with nothing consumed. More than 2^43 input samples without a
  * flush or reset: DLSC_ERR_INVALID_ARGUMENT. A process call allocates only when its
  * chunk is larger than any before it on the handle (when downsampling by up to 960

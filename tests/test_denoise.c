@@ -615,13 +615,17 @@ START_TEST(resampler_refusals_consume_nothing) {
   memcpy(bad, x + 1000, sizeof bad);
   bad[250] = NAN;
   memcpy(out + count, seven, 100 * sizeof *out);
+  size_t would;
+  ck_assert_ok(dlsc_resampler_process(r, bad, 500, NULL, 0, &would));
   ck_assert_status(dlsc_resampler_process(r, bad, 500, out + count, 1000 - count, &n),
                    DLSC_ERR_NUMERIC);
+  ck_assert_uint_eq(n, would); /* the count is reported on refusals too */
   ck_assert_mem_eq(out + count, seven, 100 * sizeof *out);
-  ck_assert_ok(dlsc_resampler_process(r, x + 1000, 1000, NULL, 0, &n));
-  ck_assert_uint_gt(n, 1);
-  ck_assert_status(dlsc_resampler_process(r, x + 1000, 1000, out + count, n - 1, &n),
+  ck_assert_ok(dlsc_resampler_process(r, x + 1000, 1000, NULL, 0, &would));
+  ck_assert_uint_gt(would, 1);
+  ck_assert_status(dlsc_resampler_process(r, x + 1000, 1000, out + count, would - 1, &n),
                    DLSC_ERR_BUFFER_TOO_SMALL);
+  ck_assert_uint_eq(n, would);
   ck_assert_status(dlsc_resampler_process(NULL, x, 10, out, 1000, &n), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_resampler_process(r, x, 10, out, 1000, NULL), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_resampler_process(r, NULL, 10, out, 1000, &n), DLSC_ERR_INVALID_ARGUMENT);
