@@ -621,7 +621,7 @@ DLSC_API dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t
  * dlsc_resample, dlsc_denoise and dlsc_resample back, to 1e-6 as above; latency (in
  * samples at rate) is the stream's, rescaled, plus the resamplers' reach (for the
  * general model at 48 kHz: 4,811 samples, 100.2 ms). Besides the stream's memory it
- * holds two resamplers (see dlsc_resampler_t) and a queue of a little over latency
+ * holds two resamplers (see dlsc_resampler_t) and buffers of a few times latency
  * samples. Equal rates: dlsc_stream_create. */
 DLSC_API dlsc_status dlsc_stream_create_at_rate(const dlsc_model_t *model, unsigned model_rate,
                                                 unsigned rate, dlsc_stream_t **stream);
