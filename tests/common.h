@@ -56,6 +56,24 @@ static inline double max_abs(const float *a, size_t count) {
   return worst;
 }
 
+/* Asserts that model denoises with this STFT and context, and that its stream at the
+ * model's rate (16 kHz) answers latency samples later. */
+static inline void assert_denoiser(const dlsc_model_t *model, size_t n_fft, size_t hop,
+                                   size_t context_after, size_t latency) {
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  ck_assert_int_eq(dlsc_model_get_denoise(model, &config), DLSC_OK);
+  ck_assert_uint_eq(config.n_fft, n_fft);
+  ck_assert_uint_eq(config.hop_length, hop);
+  ck_assert_uint_eq(config.context_after, context_after);
+  dlsc_stream_t *stream;
+  size_t samples;
+  ck_assert_int_eq(dlsc_stream_create(model, &stream), DLSC_OK);
+  ck_assert_int_eq(dlsc_stream_latency(stream, &samples), DLSC_OK);
+  ck_assert_uint_eq(samples, latency);
+  dlsc_stream_destroy(stream);
+}
+
 /* A model from a spec string (asserted to build). */
 static inline dlsc_model_t *from_spec(const char *spec, uint64_t seed) {
   dlsc_model_t *model = NULL;

@@ -375,18 +375,7 @@ START_TEST(train_denoiser_learns_from_folders) {
                                            "dense 256; relu; dense 256; relu; dense 129; sigmoid"));
   path_of(path, sizeof path, "small-fft.dlsc");
   ck_assert_ok(dlsc_model_load_file(path, &model));
-  dlsc_denoise_config denoise;
-  dlsc_denoise_config_init(&denoise);
-  ck_assert_ok(dlsc_model_get_denoise(model, &denoise));
-  ck_assert_uint_eq(denoise.n_fft, 256);
-  ck_assert_uint_eq(denoise.hop_length, 128);
-  ck_assert_uint_eq(denoise.context_after, 0);
-  dlsc_stream_t *stream;
-  size_t latency;
-  ck_assert_ok(dlsc_stream_create(model, &stream));
-  ck_assert_ok(dlsc_stream_latency(stream, &latency));
-  ck_assert_uint_eq(latency, 255);
-  dlsc_stream_destroy(stream);
+  assert_denoiser(model, 256, 128, 0, 255);
   dlsc_model_destroy(model);
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --n-fft 255 "
                                               "--hop 128 --out refused.dlsc"),
