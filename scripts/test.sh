@@ -47,4 +47,7 @@ ldd "$stage/consumer-static" | grep -q libdlsc && { echo "the static build links
 c++ -std=c++11 -Wall -Wextra -Werror tests/installed/consumer.cpp -o "$stage/consumer-cpp" \
   $("${config[@]}" --cflags --libs dlsc)
 LD_LIBRARY_PATH=$libdir "$stage/consumer-cpp"
-echo "pkg-config: shared and static C consumers and a C++ consumer OK"
+for model in dlsc-general.dlsc dlsc-general-low-latency.dlsc; do # dlsc-denoise's models
+  [ -f "$prefix/share/dlsc/$model" ] || { echo "$model was not installed" >&2; exit 1; }
+done
+echo "pkg-config: shared and static C consumers and a C++ consumer OK; both models installed"
