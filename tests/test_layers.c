@@ -425,6 +425,48 @@ START_TEST(stack) {
 }
 END_TEST
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+/* A width stride past the padded input leaves one output column, which reads the same
+ * inputs at any such stride: a crafted model's stride of 2^22 computes, trains and
+ * allocates as the stride in_w + p_w does (it had allocated rows 2^22 floats wide; the
+ * fuzzer's 33,554,497 asked for 8.9 GB). */
+START_TEST(huge_width_stride_is_one_column) {
+  dlsc_model_t *huge = from_spec("input 1x5x6; conv2d 3 3x3 stride=1x4194304 pad=1x1", 7);
+  dlsc_model_t *just = from_spec("input 1x5x6; conv2d 3 3x3 stride=1x7 pad=1x1", 7);
+  float x[2 * 30], y_huge[2 * 15], y_just[2 * 15], target[2 * 15];
+  fill_uniform(x, 60, -1, 1, 8);
+  fill_uniform(target, 30, -1, 1, 9);
+#ifdef __GLIBC__
+  size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
+#endif
+  ck_assert_ok(dlsc_model_predict(huge, x, 2, y_huge));
+#ifdef __GLIBC__
+  size_t after = mallinfo2().uordblks + mallinfo2().hblkhd;
+  ck_assert_uint_lt(after - before, (size_t)1 << 20); /* was 2 x 5 x 2^22 floats: 168 MB */
+#endif
+  ck_assert_ok(dlsc_model_predict(just, x, 2, y_just));
+  ck_assert_mem_eq(y_huge, y_just, sizeof y_huge);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  ck_assert_ok(dlsc_model_set_training(huge, &config));
+  ck_assert_ok(dlsc_model_set_training(just, &config));
+  dlsc_batch batch = {2, x, target, NULL, NULL};
+  ck_assert_ok(dlsc_model_train_batch(huge, &batch, NULL));
+  ck_assert_ok(dlsc_model_train_batch(just, &batch, NULL));
+  float w_huge[3 * 9 + 3], w_just[3 * 9 + 3];
+  size_t count;
+  ck_assert_ok(dlsc_model_get_values(huge, 0, w_huge, 30, &count));
+  ck_assert_uint_eq(count, 30);
+  ck_assert_ok(dlsc_model_get_values(just, 0, w_just, 30, &count));
+  ck_assert_mem_eq(w_huge, w_just, sizeof w_huge);
+  dlsc_model_destroy(huge);
+  dlsc_model_destroy(just);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("layers");
   TCase *tc = tcase_create("gradients");
@@ -442,6 +484,7 @@ int main(void) {
   tcase_add_test(tc, losses);
   tcase_add_test(tc, cross_entropy_values);
   tcase_add_test(tc, stack);
+  tcase_add_test(tc, huge_width_stride_is_one_column);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
