@@ -601,6 +601,17 @@ DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const 
 DLSC_API dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude,
                                         size_t n_frames, float *gains);
 
+/* The attenuation limit: at most db decibels taken off any bin (db >= 0; INFINITY, the
+ * default, is no limit). Each gain g becomes l + (1 - l) g, l = 10^(-db / 20), so the
+ * output is l times the noisy signal plus 1 - l times the unlimited output (to the STFT's
+ * round-trip error): a bin the model silences keeps l of its noise, 0 dB passes the input
+ * through, and less noise removed buys less speech distortion. It applies to dlsc_denoise,
+ * dlsc_denoise_gains and the streams created from the model afterwards; dlsc_model_clone
+ * copies it, the model file does not keep it (a loaded model has no limit). NaN or
+ * negative: DLSC_ERR_INVALID_ARGUMENT, the limit unchanged. */
+DLSC_API dlsc_status dlsc_model_set_attenuation_limit(dlsc_model_t *model, double db);
+DLSC_API dlsc_status dlsc_model_get_attenuation_limit(const dlsc_model_t *model, double *db);
+
 /* Streaming: push chunks of any size, get the same number of samples back, delayed by
  * a fixed latency of n_fft - 1 + context_after * hop samples (zeros come out first).
  * After the last chunk, flush emits the remaining latency samples. The concatenated
@@ -632,6 +643,13 @@ DLSC_API dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in,
 /* Writes exactly latency samples to out, then resets the stream for a new signal. */
 DLSC_API dlsc_status dlsc_stream_flush(dlsc_stream_t *stream, float *out);
 DLSC_API dlsc_status dlsc_stream_reset(dlsc_stream_t *stream);
+/* Changes the stream's attenuation limit (it starts with its model's; see
+ * dlsc_model_set_attenuation_limit) between chunks, for a host's "amount" control: the
+ * output for the samples pushed after the call has the new limit, the output returned
+ * before the call had the old, and the samples in flight (pushed before the call, not
+ * yet returned) cross-fade from one to the other. Same refusals; reset and flush keep
+ * the stream's limit, and later changes to the model's do not touch it. */
+DLSC_API dlsc_status dlsc_stream_set_attenuation_limit(dlsc_stream_t *stream, double db);
 
 /* ------------------------------------------------- metrics, mixing, resampling */
 

@@ -255,24 +255,26 @@ static float bin_gain(int mask, float value, float noisy) {
   return noisy > 0.0f && value > 0.0f ? value / noisy : 0.0f;
 }
 
-/* The denoised frame keeps the noisy phase: Y scaled by its gains. */
-static void synthesize(engine *e, size_t frame, const float *output) {
+/* The denoised frame keeps the noisy phase: Y scaled by its gains, each raised by the
+ * attenuation limit's floor to floor + (1 - floor) gain (floor 0: the gain itself). */
+static void synthesize(engine *e, size_t frame, const float *output, float floor) {
   const float *noisy = e->magnitudes + (frame - e->first_held) * e->bins;
   if (e->gains) {
     for (size_t b = 0; b < e->bins; b++)
-      e->gains[frame * e->bins + b] = bin_gain(e->config.mask, output[b], noisy[b]);
+      e->gains[frame * e->bins + b] =
+          floor + (1.0f - floor) * bin_gain(e->config.mask, output[b], noisy[b]);
     return;
   }
   const float *spectrum = e->spectra + 2 * (frame - e->first_held) * e->bins;
   float *out = e->frame_spectrum;
   for (size_t b = 0; b < e->bins; b++) {
-    float gain = bin_gain(e->config.mask, output[b], noisy[b]);
+    float gain = floor + (1.0f - floor) * bin_gain(e->config.mask, output[b], noisy[b]);
     if (e->config.mask || noisy[b] > 0.0f) {
       out[2 * b] = gain * spectrum[2 * b];
       out[2 * b + 1] = gain * spectrum[2 * b + 1];
     } else { /* no noisy phase: the magnitude at phase 0, as atan2(0, 0) gives */
       float value = bin_gain(1, output[b], 0.0f);
-      out[2 * b] = value > 0.0f ? value : 0.0f;
+      out[2 * b] = value > 0.0f ? (1.0f - floor) * value : 0.0f;
       out[2 * b + 1] = 0.0f;
     }
   }
@@ -305,8 +307,9 @@ static void run_model(engine *e, size_t count) {
     }
   }
   const float *outputs = dlsc_model_forward_from(e->model, e->prefix, e->model_in, count, false);
+  float floor = (float)pow(10.0, -e->model->attenuation_limit_db / 20.0); /* 0 for INFINITY */
   for (size_t i = 0; i < count; i++)
-    synthesize(e, e->n_processed + i, outputs + i * e->bins);
+    synthesize(e, e->n_processed + i, outputs + i * e->bins, floor);
   e->n_processed += count;
   /* Keep only the frames a future window can still reach. */
   size_t keep_from = e->n_processed > e->config.context_before
@@ -603,6 +606,26 @@ dlsc_status dlsc_stream_create_at_rate(const dlsc_model_t *model, unsigned model
   }
   *out = stream;
   return DLSC_OK;
+}
+
+dlsc_status dlsc_model_set_attenuation_limit(dlsc_model_t *model, double db) {
+  if (!model || !(db >= 0.0)) /* NaN fails too */
+    return DLSC_ERR_INVALID_ARGUMENT;
+  model->attenuation_limit_db = db;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_model_get_attenuation_limit(const dlsc_model_t *model, double *db) {
+  if (!model || !db)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  *db = model->attenuation_limit_db;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_stream_set_attenuation_limit(dlsc_stream_t *stream, double db) {
+  if (!stream)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  return dlsc_model_set_attenuation_limit(stream->model, db); /* the stream's own copy */
 }
 
 dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **out) {

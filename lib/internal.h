@@ -161,6 +161,7 @@ struct dlsc_model {
   size_t n_meta;
   bool has_denoise;
   dlsc_denoise_config denoise;
+  double attenuation_limit_db; /* INFINITY: none; not saved */
 };
 
 void dlsc_model_bind(dlsc_model_t *model); /* re-points layer views at the arrays */

@@ -23,6 +23,7 @@ dlsc_status dlsc_model_create(dlsc_shape input, uint64_t seed, dlsc_model_t **ou
   model->seed = seed;
   dlsc_rng_seed(&model->rng, seed, 0x6d6f64656cULL /* "model" */);
   dlsc_train_config_init(&model->train);
+  model->attenuation_limit_db = INFINITY;
   *out = model;
   return DLSC_OK;
 }
@@ -197,6 +198,7 @@ dlsc_status dlsc_model_clone(const dlsc_model_t *model, dlsc_model_t **out) {
   copy->train = model->train;
   copy->has_denoise = model->has_denoise;
   copy->denoise = model->denoise;
+  copy->attenuation_limit_db = model->attenuation_limit_db;
   *out = copy;
   return DLSC_OK;
 }

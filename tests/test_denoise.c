@@ -827,6 +827,166 @@ START_TEST(stream_at_another_rate_is_the_whole_path_delayed) {
 }
 END_TEST
 
+/* The attenuation limit l = 10^(-db/20) blends the noisy signal back in: the output is
+ * l x + (1 - l) times the unlimited output, and the gains l + (1 - l) g, for mask and
+ * magnitude models; INFINITY is no limit, bit for bit; clone keeps it, files do not. */
+START_TEST(attenuation_limit_blends_in_the_noisy_signal) {
+  enum { N = 9000, FRAMES = 80, BINS = 257 };
+  float *x = malloc(N * sizeof *x), *free_out = malloc(N * sizeof *x), *out = malloc(N * sizeof *x);
+  float *expected = malloc(N * sizeof *x), *mag = malloc(FRAMES * BINS * sizeof *mag);
+  float *free_gains = malloc(FRAMES * BINS * sizeof *mag), *gains = malloc(FRAMES * BINS * sizeof *mag);
+  fill_uniform(x, N, -0.5f, 0.5f, 21);
+  memset(x + 3000, 0, 3000 * sizeof *x); /* silence: bins without a phase (magnitude models) */
+  fill_uniform(mag, FRAMES * BINS, 0.0f, 3.0f, 22);
+  for (int mask = 1; mask >= 0; mask--) {
+    dlsc_model_t *model = denoiser(512, 128, 3, 2, mask, false);
+    dlsc_stft_t *stft = stft_for(512, 128);
+    double db;
+    ck_assert_ok(dlsc_model_get_attenuation_limit(model, &db));
+    ck_assert(isinf(db) && db > 0);
+    ck_assert_ok(dlsc_denoise(model, stft, x, N, free_out));
+    ck_assert_ok(dlsc_denoise_gains(model, mag, FRAMES, free_gains));
+    ck_assert_double_gt(max_abs_diff(x, free_out, N), 0.1); /* the model changes things */
+    static const double limits[] = {0.0, 6.0, 12.0, 40.0};
+    for (size_t i = 0; i < 4; i++) {
+      double l = pow(10.0, -limits[i] / 20.0);
+      ck_assert_ok(dlsc_model_set_attenuation_limit(model, limits[i]));
+      ck_assert_ok(dlsc_model_get_attenuation_limit(model, &db));
+      ck_assert_double_eq(db, limits[i]);
+      ck_assert_ok(dlsc_denoise(model, stft, x, N, out));
+      for (size_t t = 0; t < N; t++)
+        expected[t] = (float)(l * x[t] + (1.0 - l) * free_out[t]);
+      double difference = max_abs_diff(out, expected, N);
+      ck_assert_msg(difference < 1e-5 * max_abs(x, N), "mask %d, %g dB: %g", mask, limits[i],
+                    difference);
+      ck_assert_ok(dlsc_denoise_gains(model, mag, FRAMES, gains));
+      for (size_t k = 0; k < FRAMES * BINS; k++)
+        ck_assert_double_le(fabs(gains[k] - (l + (1.0 - l) * free_gains[k])), 1e-6 * (1 + gains[k]));
+    }
+    /* a limit of 6 dB takes at most 6 dB off a mask model's bins (sigmoid gains <= 1) */
+    if (mask) {
+      ck_assert_ok(dlsc_model_set_attenuation_limit(model, 6.0));
+      ck_assert_ok(dlsc_denoise_gains(model, mag, FRAMES, gains));
+      for (size_t k = 0; k < FRAMES * BINS; k++)
+        ck_assert_float_ge(gains[k], 0.5011872f);
+    }
+    /* clone keeps the limit; a saved and loaded model has none */
+    dlsc_model_t *copy, *loaded;
+    ck_assert_ok(dlsc_model_set_attenuation_limit(model, 12.0));
+    ck_assert_ok(dlsc_model_clone(model, &copy));
+    ck_assert_ok(dlsc_model_get_attenuation_limit(copy, &db));
+    ck_assert_double_eq(db, 12.0);
+    size_t size;
+    unsigned char *bytes = model_bytes(model, &size);
+    ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
+    ck_assert_ok(dlsc_model_get_attenuation_limit(loaded, &db));
+    ck_assert(isinf(db));
+    /* refusals leave the limit as it was */
+    static const double bad[] = {-1.0, -1e-300, NAN, -INFINITY};
+    for (size_t i = 0; i < 4; i++)
+      ck_assert_status(dlsc_model_set_attenuation_limit(model, bad[i]), DLSC_ERR_INVALID_ARGUMENT);
+    ck_assert_ok(dlsc_model_get_attenuation_limit(model, &db));
+    ck_assert_double_eq(db, 12.0);
+    ck_assert_status(dlsc_model_set_attenuation_limit(NULL, 3.0), DLSC_ERR_INVALID_ARGUMENT);
+    ck_assert_status(dlsc_model_get_attenuation_limit(NULL, &db), DLSC_ERR_INVALID_ARGUMENT);
+    ck_assert_status(dlsc_model_get_attenuation_limit(model, NULL), DLSC_ERR_INVALID_ARGUMENT);
+    /* INFINITY again: the unlimited output, bit for bit */
+    ck_assert_ok(dlsc_model_set_attenuation_limit(model, INFINITY));
+    ck_assert_ok(dlsc_denoise(model, stft, x, N, out));
+    ck_assert_mem_eq(out, free_out, N * sizeof *out);
+    free(bytes);
+    dlsc_model_destroy(copy);
+    dlsc_model_destroy(loaded);
+    dlsc_stft_destroy(stft);
+    dlsc_model_destroy(model);
+  }
+  free(x);
+  free(free_out);
+  free(out);
+  free(expected);
+  free(mag);
+  free(free_gains);
+  free(gains);
+}
+END_TEST
+
+/* Streams x through a new stream of model at rate in fixed chunks; at sample switch_at
+ * (a chunk boundary; n for never) the stream's limit becomes switch_db. */
+static float *stream_limited(const dlsc_model_t *model, unsigned rate, const float *x, size_t n,
+                             size_t chunk, size_t switch_at, double switch_db, size_t *latency) {
+  dlsc_stream_t *stream;
+  ck_assert_ok(dlsc_stream_create_at_rate(model, 16000, rate, &stream));
+  ck_assert_ok(dlsc_stream_latency(stream, latency));
+  float *out = malloc((n + *latency) * sizeof *out);
+  for (size_t done = 0; done < n; done += chunk) {
+    if (done == switch_at)
+      ck_assert_ok(dlsc_stream_set_attenuation_limit(stream, switch_db));
+    ck_assert_ok(dlsc_stream_process(stream, x + done, DLSC_MIN(chunk, n - done), out + done));
+  }
+  ck_assert_ok(dlsc_stream_flush(stream, out + n));
+  dlsc_stream_destroy(stream);
+  return out;
+}
+
+/* A stream starts with its model's limit and keeps its own; changed between chunks, the
+ * output returned before is the old limit's and the output for the samples after the
+ * call the new one's, at the model's rate and at three others (in this test the new
+ * limit holds from 198 samples before the call at 16 kHz, 266-689 at the others). */
+START_TEST(stream_attenuation_limit_changes_between_chunks) {
+  static const unsigned rates[] = {16000, 48000, 44100, 22050};
+  enum { N = 12000 };
+  dlsc_model_t *model = denoiser(256, 128, 2, 1, 1, false);
+  float *x = malloc(N * sizeof *x);
+  fill_uniform(x, N, -0.5f, 0.5f, 23);
+  for (size_t r = 0; r < 4; r++) {
+    size_t latency, CHUNK = rates[r] / 100 - 7, SWITCH = 13 * CHUNK;
+    ck_assert_ok(dlsc_model_set_attenuation_limit(model, INFINITY));
+    float *free_out = stream_limited(model, rates[r], x, N, CHUNK, N, 0.0, &latency);
+    float *switched = stream_limited(model, rates[r], x, N, CHUNK, SWITCH, 0.0, &latency);
+    float *set_first = stream_limited(model, rates[r], x, N, CHUNK, 0, 0.0, &latency);
+    ck_assert_ok(dlsc_model_set_attenuation_limit(model, 0.0));
+    float *limited = stream_limited(model, rates[r], x, N, CHUNK, N, 0.0, &latency);
+    /* set on the stream before the first chunk = created with the model's limit */
+    ck_assert_mem_eq(set_first, limited, (N + latency) * sizeof *limited);
+    /* 0 dB passes the input through */
+    if (rates[r] == 16000)
+      ck_assert_double_lt(max_abs_diff(limited + latency, x, N), 1e-5);
+    ck_assert_double_gt(max_abs_diff(limited, free_out, N + latency), 0.1);
+    size_t new_from = SWITCH + latency; /* the output for the samples after the call */
+    ck_assert_mem_eq(switched, free_out, SWITCH * sizeof *switched);
+    ck_assert_mem_eq(switched + new_from, limited + new_from, (N - new_from) * sizeof *switched);
+    free(free_out);
+    free(switched);
+    free(set_first);
+    free(limited);
+  }
+  /* the stream keeps its limit through flush, reset, and the model's later changes */
+  dlsc_stream_t *stream;
+  size_t latency;
+  ck_assert_ok(dlsc_model_set_attenuation_limit(model, 0.0));
+  ck_assert_ok(dlsc_stream_create(model, &stream));
+  ck_assert_ok(dlsc_stream_latency(stream, &latency));
+  ck_assert_ok(dlsc_model_set_attenuation_limit(model, INFINITY));
+  float *out = malloc((N + latency) * sizeof *out);
+  ck_assert_ok(dlsc_stream_process(stream, x, N, out));
+  ck_assert_ok(dlsc_stream_flush(stream, out + N));
+  ck_assert_ok(dlsc_stream_reset(stream));
+  ck_assert_ok(dlsc_stream_process(stream, x, N, out));
+  ck_assert_ok(dlsc_stream_flush(stream, out + N));
+  ck_assert_double_lt(max_abs_diff(out + latency, x, N), 1e-5);
+  ck_assert_status(dlsc_stream_set_attenuation_limit(stream, NAN), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_set_attenuation_limit(stream, -3.0), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_set_attenuation_limit(NULL, 3.0), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_stream_process(stream, x, N, out)); /* still 0 dB after the refusals */
+  ck_assert_ok(dlsc_stream_flush(stream, out + N));
+  ck_assert_double_lt(max_abs_diff(out + latency, x, N), 1e-5);
+  dlsc_stream_destroy(stream);
+  free(out);
+  free(x);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 #ifdef __GLIBC__
 #include <malloc.h>
 /* A real-time host's fixed chunks (here up to 480 samples) allocate only on the first
@@ -870,6 +1030,8 @@ int main(void) {
   tcase_add_test(tc, resampler_refusals_consume_nothing);
   tcase_add_test(tc, stream_at_48khz_and_44khz_is_the_whole_path);
   tcase_add_test(tc, stream_at_another_rate_is_the_whole_path_delayed);
+  tcase_add_test(tc, attenuation_limit_blends_in_the_noisy_signal);
+  tcase_add_test(tc, stream_attenuation_limit_changes_between_chunks);
 #ifdef __GLIBC__
   tcase_add_test(tc, resampler_allocates_only_for_a_larger_chunk);
 #endif
