@@ -1,6 +1,7 @@
 /* dlsc-denoise: denoises a mono recording with a dlsc model.
  *
- *   dlsc-denoise [--model FILE] [--downmix] [--stream N] [--removed FILE] in.wav out.wav
+ *   dlsc-denoise [--model FILE] [--downmix] [--stream N] [--attenuation-limit DB]
+ *                [--removed FILE] in.wav out.wav
  *
  * Reads anything libsndfile reads (WAV, FLAC, ...), writes WAV or FLAC by the output
  * name. Without --model it uses the general model installed with dlsc (--low-latency:
@@ -11,7 +12,9 @@
  * as a host at that rate would: N samples at a time into a stream at the recording's
  * rate (dlsc_stream_create_at_rate), to the same result. --removed FILE
  * also writes what was taken out, the input minus the output (the noise as the model
- * hears it).
+ * hears it). --attenuation-limit DB takes at most DB decibels off any part of the
+ * spectrum (dlsc_model_set_attenuation_limit): some of the noise stays, the speech
+ * is less distorted.
  */
 #include "example_util.h"
 
@@ -25,7 +28,7 @@
 static void usage(void) {
   fprintf(stderr,
           "usage: dlsc-denoise [--model FILE | --low-latency] [--downmix] [--stream N]\n"
-          "                    [--removed FILE] in.wav out.wav\n"
+          "                    [--attenuation-limit DB] [--removed FILE] in.wav out.wav\n"
           "  any sample rate: resampled to the model's (16 kHz) and back\n"
           "  --model FILE  a dlsc denoising model (default: %s/%s,\n"
           "                or in %s before installation)\n"
@@ -34,6 +37,9 @@ static void usage(void) {
           "  --downmix     average the channels of a stereo file instead of refusing it\n"
           "  --stream N    process through the streaming API, N samples per call (at\n"
           "                another rate, through streaming resamplers too)\n"
+          "  --attenuation-limit DB  take at most DB decibels off any bin: the output is\n"
+          "                10^(-DB/20) of the input plus the rest of the denoised signal\n"
+          "                (default: no limit)\n"
           "  --removed FILE  also write the input minus the output: what was removed\n",
           DLSC_MODEL_DIR, GENERAL_MODEL, DLSC_SOURCE_MODEL_DIR, LOW_LATENCY_MODEL);
   exit(2);
@@ -68,6 +74,7 @@ int main(int argc, char **argv) {
   int low_latency = 0;
   int downmix = 0;
   size_t chunk = 0;
+  double limit = -1.0; /* none */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--model") && i + 1 < argc)
       model_path = argv[++i];
@@ -79,6 +86,8 @@ int main(int argc, char **argv) {
       removed_path = argv[++i];
     else if (!strcmp(argv[i], "--stream") && i + 1 < argc)
       chunk = (size_t)integer_option("--stream", argv[++i], 1, 1000000000);
+    else if (!strcmp(argv[i], "--attenuation-limit") && i + 1 < argc)
+      limit = number_option("--attenuation-limit", argv[++i], 0.0, 1000.0);
     else if (argv[i][0] == '-')
       usage();
     else if (!in_path)
@@ -127,6 +136,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   int model_rate = (int)stored_rate;
+  if (limit >= 0.0)
+    check_status(dlsc_model_set_attenuation_limit(model, limit), "--attenuation-limit");
 
   float *noisy;
   size_t n;

@@ -170,6 +170,43 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   ck_assert_int_eq(run("dlsc-denoise", "--low-latency --model '" DLSC_SHIPPED_MODEL
                                        "' noisy44k.wav low.wav"),
                    2);
+  /* --attenuation-limit DB: at 16 kHz (no resampling) the output is l = 10^(-DB/20)
+   * of the input plus 1 - l of the unlimited output, whole and streamed; 0 dB passes the
+   * input through (16-bit files: within a few steps); bad values are usage errors */
+  enum { N16 = 24000 };
+  float *clean16 = malloc(N16 * sizeof *clean16), *noisy16 = malloc(N16 * sizeof *noisy16);
+  synthesise(clean16, noisy16, N16, 16000, 2);
+  write_audio("noisy16k.wav", noisy16, N16, 1, 16000);
+  float *heard16 = read_audio_file("noisy16k.wav", &frames, &rate); /* as 16-bit samples */
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' noisy16k.wav free.wav"),
+                   0);
+  float *unlimited = read_audio_file("free.wav", &frames, &rate);
+  ck_assert_uint_eq(frames, N16);
+  static const char *const limited_runs[] = {"--attenuation-limit 12 noisy16k.wav lim.wav",
+                                             "--attenuation-limit 12 --stream 160 noisy16k.wav "
+                                             "lim.wav",
+                                             "--attenuation-limit 0 noisy16k.wav lim.wav"};
+  for (int i = 0; i < 3; i++) {
+    char arguments[512];
+    snprintf(arguments, sizeof arguments, "--model '%s' %s", DLSC_SHIPPED_MODEL, limited_runs[i]);
+    ck_assert_int_eq(run("dlsc-denoise", arguments), 0);
+    float *limited = read_audio_file("lim.wav", &frames, &rate);
+    ck_assert_uint_eq(frames, N16);
+    double l = i < 2 ? pow(10.0, -12.0 / 20.0) : 1.0, farthest = 0.0;
+    for (size_t t = 0; t < N16; t++)
+      farthest = fmax(farthest, fabs(limited[t] - (l * heard16[t] + (1.0 - l) * unlimited[t])));
+    ck_assert_msg(farthest <= 3.0 / 32768.0, "%s: %g steps off", limited_runs[i],
+                  farthest * 32768.0);
+    ck_assert_double_gt(max_abs_diff(limited, unlimited, N16), 0.02); /* the limit does act */
+    free(limited);
+  }
+  ck_assert_int_eq(run("dlsc-denoise", "--attenuation-limit -3 noisy16k.wav lim.wav"), 2);
+  ck_assert(printed("dlsc-denoise", "--attenuation-limit: '-3' is not a number from 0 to 1000"));
+  ck_assert_int_eq(run("dlsc-denoise", "--attenuation-limit nan noisy16k.wav lim.wav"), 2);
+  free(clean16);
+  free(noisy16);
+  free(heard16);
+  free(unlimited);
   /* a chunk size that is not a positive whole number is a usage error (it meant a
    * whole-signal run, or a chunk of 2^64 - 5 samples) */
   char unwritten[4400];
