@@ -94,6 +94,8 @@ typedef struct options {
   int resume;
   const char *clean_path, *noisy_path; /* --pair; else the course recordings */
   const char *speech_dir, *noise_dir;  /* --speech, --noise; else LibriSpeech and the noises */
+  const char *evaluate; /* --evaluate FILE: score that model, train nothing */
+  double attenuation_limit; /* --attenuation-limit DB, with --evaluate; < 0: none */
 } options;
 
 static void usage(void) {
@@ -149,7 +151,12 @@ static void usage(void) {
           "  --mixes N          --general: mixtures per training utterance per epoch (2)\n"
           "  --seed N           seed of model, data order and mixing (default 1)\n"
           "  --init FILE        start from FILE's weights (a model with the spec's layers,\n"
-          "                     e.g. trained with --general): fine-tuning\n"
+          "                     e.g. trained with --general): fine-tuning\n");
+  fprintf(stderr,
+          "  --evaluate FILE    --general: score FILE on the validation and dev sets (at\n"
+          "                     its own STFT) and train nothing\n"
+          "  --attenuation-limit DB  with --evaluate: denoise with at most DB decibels\n"
+          "                     taken off any bin (dlsc_model_set_attenuation_limit)\n"
           "  --out FILE         model file to write (default denoiser.dlsc)\n"
           "  --csv FILE         per-epoch log (default denoiser.csv)\n"
           "  --checkpoint P     after each epoch write P.dlsc (the weights), P.state (optimizer,\n"
@@ -209,7 +216,7 @@ static options parse(int argc, char **argv) {
   options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = 4,
                .level_range = 10.0f, .gain_low = -3.0f, .gain_high = 9.0f,
                .mixes_per_utterance = 2, .out = "denoiser.dlsc",
-               .csv = "denoiser.csv"};
+               .csv = "denoiser.csv", .attenuation_limit = -1.0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--course")) o.course = 1;
@@ -259,6 +266,9 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--mixes") && ++i) o.mixes_per_utterance = (int)integer_option(a, v, 1, 1000);
     else if (!strcmp(a, "--seed") && ++i) o.seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out") && ++i) o.out = v;
+    else if (!strcmp(a, "--evaluate") && ++i) o.evaluate = v;
+    else if (!strcmp(a, "--attenuation-limit") && ++i)
+      o.attenuation_limit = number_option(a, v, 0.0, 1000.0);
     else if (!strcmp(a, "--init") && ++i) o.init = v;
     else if (!strcmp(a, "--checkpoint") && ++i) o.checkpoint = v;
     else if (!strcmp(a, "--csv") && ++i) o.csv = v;
@@ -270,7 +280,8 @@ static options parse(int argc, char **argv) {
   }
   if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir ||
       (o.extra_dir && (!o.course || o.extra_speech == 0)) || (o.extra_noise_dir && !o.course) ||
-      (o.resume && !o.checkpoint))
+      (o.resume && !o.checkpoint) || (o.evaluate && !o.general) ||
+      (o.attenuation_limit >= 0.0 && !o.evaluate))
     usage();
   if (!o.preset)
     o.preset = find_preset(o.course ? "cnn2" : "general");
@@ -968,10 +979,59 @@ static double mean_snr(dlsc_model_t *model, dlsc_stft_t *stft, const mixture *mi
   return sum / (double)count;
 }
 
+/* The dev set's table: per input level (-5, 0, 5, 10 dB), the mean SNRs and SI-SDR. */
+static void report_dev(dlsc_model_t *model, dlsc_stft_t *stft, const corpus *c,
+                       const mixture *dev, size_t n_dev, float *work) {
+  printf("DEV set (%zu speakers, %zu noise files):\n", c->speech[2].count, c->noise[2].count);
+  printf("  input SNR   output SNR   SNR gain   output SI-SDR\n");
+  for (size_t l = 0; l < 4; l++) {
+    double snr = 0, si = 0, in = 0;
+    size_t k = 0;
+    for (size_t i = l; i < n_dev; i += 4, k++) {
+      scores s = score(model, stft, dev[i].noisy, dev[i].clean->samples, dev[i].clean->n, work);
+      double input;
+      check_status(dlsc_snr(dev[i].clean->samples, dev[i].noisy, dev[i].clean->n, &input), "snr");
+      snr += s.snr;
+      si += s.si_sdr;
+      in += input;
+    }
+    double n_mix = (double)k;
+    printf("  %8.2f    %8.2f     %+7.2f    %8.2f\n", in / n_mix, snr / n_mix, (snr - in) / n_mix,
+           si / n_mix);
+  }
+}
+
+/* --evaluate: a finished model on the validation and dev sets, at its own STFT. */
+static int evaluate_general(const options *o, const corpus *c, const mixture *val, size_t n_val,
+                            const mixture *dev, size_t n_dev, float *work) {
+  dlsc_model_t *model;
+  dlsc_status status = dlsc_model_load_file(o->evaluate, &model);
+  if (status != DLSC_OK) {
+    fprintf(stderr, "cannot load %s: %s\n", o->evaluate, dlsc_strerror(status));
+    return 1;
+  }
+  dlsc_stft_t *stft;
+  status = dlsc_stft_create_for_model(model, &stft);
+  if (status != DLSC_OK) {
+    fprintf(stderr, "%s is not a denoising model: %s\n", o->evaluate, dlsc_strerror(status));
+    dlsc_model_destroy(model);
+    return 1;
+  }
+  if (o->attenuation_limit >= 0.0)
+    check_status(dlsc_model_set_attenuation_limit(model, o->attenuation_limit), "limit");
+  printf("%s", o->evaluate);
+  if (o->attenuation_limit >= 0.0)
+    printf(", attenuation limit %g dB", o->attenuation_limit);
+  printf(": validation SNR %.2f dB\n", mean_snr(model, stft, val, n_val, work));
+  report_dev(model, stft, c, dev, n_dev, work);
+  dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
+  return 0;
+}
+
 static int run_general(const options *o) {
   corpus c;
   load_corpus(o, &c);
-  dlsc_stft_t *stft = make_stft(o->n_fft, o->hop);
   static const double val_levels[] = {0.0, 5.0}, dev_levels[] = {-5.0, 0.0, 5.0, 10.0};
   size_t n_val, n_dev, longest = 0;
   mixture *val = make_mixtures(&c.speech[1], &c.noise[1], val_levels, 2, &n_val);
@@ -979,7 +1039,17 @@ static int run_general(const options *o) {
   for (int s = 0; s < 3; s++)
     for (size_t i = 0; i < c.speech[s].count; i++)
       longest = c.speech[s].clips[i].n > longest ? c.speech[s].clips[i].n : longest;
-  float *work = checked_alloc(NULL, longest * sizeof *work), *mix = checked_alloc(NULL, longest * sizeof *mix);
+  float *work = checked_alloc(NULL, longest * sizeof *work);
+  if (o->evaluate) {
+    int result = evaluate_general(o, &c, val, n_val, dev, n_dev, work);
+    free(work);
+    free_mixtures(val, n_val);
+    free_mixtures(dev, n_dev);
+    free_corpus(&c);
+    return result;
+  }
+  float *mix = checked_alloc(NULL, longest * sizeof *mix);
+  dlsc_stft_t *stft = make_stft(o->n_fft, o->hop);
   dlsc_model_t *model = build_model(o);
   FILE *csv = fopen(o->csv, o->resume ? "a" : "w"); /* resumed: the rows go on */
   if (csv && !o->resume)
@@ -1036,23 +1106,7 @@ static int run_general(const options *o) {
   dlsc_model_destroy(model);
   check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
   report_choice(&best, 1);
-  printf("DEV set (%zu speakers, %zu noise files):\n", c.speech[2].count, c.noise[2].count);
-  printf("  input SNR   output SNR   SNR gain   output SI-SDR\n");
-  for (size_t l = 0; l < 4; l++) {
-    double snr = 0, si = 0, in = 0;
-    size_t k = 0;
-    for (size_t i = l; i < n_dev; i += 4, k++) {
-      scores s = score(model, stft, dev[i].noisy, dev[i].clean->samples, dev[i].clean->n, work);
-      double input;
-      check_status(dlsc_snr(dev[i].clean->samples, dev[i].noisy, dev[i].clean->n, &input), "snr");
-      snr += s.snr;
-      si += s.si_sdr;
-      in += input;
-    }
-    double n_mix = (double)k;
-    printf("  %8.2f    %8.2f     %+7.2f    %8.2f\n", in / n_mix, snr / n_mix, (snr - in) / n_mix,
-           si / n_mix);
-  }
+  report_dev(model, stft, &c, dev, n_dev, work);
   check_status(dlsc_model_save_file(model, o->out), o->out);
   printf("saved %s (%zu bytes)\n", o->out, best.size);
   free(best.bytes);

@@ -386,6 +386,32 @@ START_TEST(train_denoiser_learns_from_folders) {
   dlsc_model_t *model;
   ck_assert_ok(dlsc_model_load_file(path, &model));
   dlsc_model_destroy(model);
+  /* --evaluate scores the saved model on the same sets without training: the same dev
+   * table; with --attenuation-limit 0 the output is the input (gain 0) */
+  double trained_output = output, trained_si_sdr = si_sdr;
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --evaluate "
+                                              "folders.dlsc"),
+                   0);
+  table = log_after("dlsc-train-denoiser", "output SI-SDR\n");
+  ck_assert_msg(table && sscanf(table, "%lf %lf %lf %lf", &input, &output, &gain, &si_sdr) == 4,
+                "no dev table from --evaluate");
+  ck_assert_double_eq_tol(output, trained_output, 0.005);
+  ck_assert_double_eq_tol(si_sdr, trained_si_sdr, 0.005);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --evaluate "
+                                              "folders.dlsc --attenuation-limit 0"),
+                   0);
+  ck_assert(printed("dlsc-train-denoiser", "folders.dlsc, attenuation limit 0 dB: validation"));
+  table = log_after("dlsc-train-denoiser", "output SI-SDR\n");
+  ck_assert_msg(table && sscanf(table, "%lf %lf %lf %lf", &input, &output, &gain, &si_sdr) == 4,
+                "no dev table from --evaluate --attenuation-limit 0");
+  ck_assert_double_eq_tol(gain, 0.0, 0.005);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --evaluate "
+                                              "no-such.dlsc"),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "cannot load no-such.dlsc"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise "
+                                              "--attenuation-limit 6"),
+                   2); /* only with --evaluate */
   /* Extended from its checkpoint: 2 epochs, then --resume with 4, at a constant rate, ends
    * as a run of 4 does. */
   const char *folders_run = "--speech speech --noise noise " SMALL_DENOISER " --constant-lr";
