@@ -619,7 +619,10 @@ DLSC_API dlsc_status dlsc_model_get_attenuation_limit(const dlsc_model_t *model,
  * larger of 1 and its peak, for samples in [-1, 1] (the products are blocked
  * differently for one frame and for many; far louder input shows it more).
  * The stream keeps its own copy of the model's weights and an inference workspace for
- * up to 64 frames, fewer where that would pass 16 MiB (wide models). */
+ * up to 64 frames, fewer where that would pass 16 MiB (wide models). create takes all
+ * the memory: process (any chunk size), flush, reset and set_attenuation_limit never
+ * call the allocator, at any rate, so a real-time audio thread may call them (the
+ * matrix products run in the BLAS library, outside that count). */
 typedef struct dlsc_stream dlsc_stream_t;
 
 DLSC_API dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t **stream);

@@ -522,6 +522,11 @@ static dlsc_status chain_create(rate_chain **out, size_t engine_latency, unsigne
   dlsc_status status = dlsc_resampler_create(rate, model_rate, &c->down);
   if (status == DLSC_OK)
     status = dlsc_resampler_create(model_rate, rate, &c->up);
+  /* all memory now: processing never allocates, so the chain's calls cannot fail */
+  if (status == DLSC_OK)
+    status = dlsc_resampler_reserve(c->down, RATE_STEP);
+  if (status == DLSC_OK)
+    status = dlsc_resampler_reserve(c->up, c->b_capacity);
   if (status == DLSC_OK && (!(c->a = dlsc_alloc_floats(c->a_capacity)) ||
                             !(c->b = dlsc_alloc_floats(c->b_capacity)) ||
                             !(c->c = dlsc_alloc_floats(c->c_capacity)) ||

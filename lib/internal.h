@@ -37,6 +37,9 @@ bool dlsc_resample_rates_valid(unsigned rate_in, unsigned rate_out);
 /* How far the kernel reaches either side of an output, in input samples: an output
  * waits for the inputs up to this far past its own time. */
 double dlsc_resample_reach(unsigned rate_in, unsigned rate_out);
+/* Room for chunks of up to max_chunk inputs, so that process never allocates for them
+ * (a stream's resamplers, for real-time hosts). */
+dlsc_status dlsc_resampler_reserve(dlsc_resampler_t *resampler, size_t max_chunk);
 /* dst = (1 - weight) dst + weight src */
 void dlsc_blend_floats(float *dst, const float *src, size_t count, float weight);
 

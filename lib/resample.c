@@ -255,6 +255,27 @@ dlsc_status dlsc_resampler_reset(dlsc_resampler_t *resampler) {
   return DLSC_OK;
 }
 
+/* Inputs the history can hold between calls: 2 half, rounded up, and a margin. */
+static size_t history_span(const dlsc_resampler_t *r) {
+  return (size_t)ceil(2.0 * r->f.half) + 2;
+}
+
+static dlsc_status grow_history(dlsc_resampler_t *r, size_t capacity) {
+  float *grown = realloc(r->history, capacity * sizeof *grown);
+  if (!grown)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  r->history = grown;
+  r->history_capacity = capacity;
+  return DLSC_OK;
+}
+
+dlsc_status dlsc_resampler_reserve(dlsc_resampler_t *r, size_t max_chunk) {
+  size_t capacity = history_span(r) + max_chunk;
+  if (!r->f.table || r->history_capacity >= capacity)
+    return DLSC_OK;
+  return grow_history(r, capacity);
+}
+
 /* Outputs from next_out on that n_in inputs complete (final: all inside the input). */
 static uint64_t outputs_ready(const dlsc_resampler_t *r, uint64_t n_in, int final) {
   if (!r->f.table)
@@ -306,16 +327,10 @@ dlsc_status dlsc_resampler_process(dlsc_resampler_t *resampler, const float *in,
     /* history_len stays within 2 half after emit, so with that much room beside the
      * chunk a host's fixed chunks allocate once; past HISTORY_ROOM (downsampling by
      * more than 960 times) the room grows by doubling instead */
-    double span = ceil(2.0 * r->f.half) + 2.0;
-    size_t room = span < HISTORY_ROOM ? (size_t)span : HISTORY_ROOM;
-    size_t capacity = room + n_in;
+    size_t room = DLSC_MIN(history_span(r), HISTORY_ROOM), capacity = room + n_in;
     if (capacity < r->history_len + n_in)
       capacity = 2 * (r->history_len + n_in);
-    float *grown = realloc(r->history, capacity * sizeof *grown);
-    if (!grown)
-      return DLSC_ERR_OUT_OF_MEMORY;
-    r->history = grown;
-    r->history_capacity = capacity;
+    DLSC_TRY(grow_history(r, capacity));
   }
   if (n_in > 0)
     memcpy(r->history + r->history_len, in, n_in * sizeof *in);

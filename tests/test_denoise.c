@@ -987,6 +987,73 @@ START_TEST(stream_attenuation_limit_changes_between_chunks) {
 }
 END_TEST
 
+#ifdef DLSC_TEST_COUNT_ALLOCATIONS
+/* Linked with -Wl,--wrap=malloc (and calloc, realloc, aligned_alloc): every call to the
+ * allocator from the library and this program passes through here. */
+static size_t allocations;
+static bool counting;
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t count, size_t size);
+void *__real_realloc(void *memory, size_t size);
+void *__real_aligned_alloc(size_t alignment, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t count, size_t size);
+void *__wrap_realloc(void *memory, size_t size);
+void *__wrap_aligned_alloc(size_t alignment, size_t size);
+void *__wrap_malloc(size_t size) {
+  allocations += counting;
+  return __real_malloc(size);
+}
+void *__wrap_calloc(size_t count, size_t size) {
+  allocations += counting;
+  return __real_calloc(count, size);
+}
+void *__wrap_realloc(void *memory, size_t size) {
+  allocations += counting;
+  return __real_realloc(memory, size);
+}
+void *__wrap_aligned_alloc(size_t alignment, size_t size) {
+  allocations += counting;
+  return __real_aligned_alloc(alignment, size);
+}
+
+/* A real-time audio thread may call the stream: process (any chunk, the first one and
+ * growing ones too), flush, reset and the limit never allocate, at the model's rate
+ * and at others (create takes all the memory). */
+START_TEST(stream_calls_never_allocate) {
+  static const unsigned rates[] = {16000, 48000, 44100, 8000, 96000};
+  static const size_t chunks[] = {1, 480, 480, 4800, 60000, 7, 60000};
+  dlsc_model_t *model = denoiser(256, 128, 2, 1, 1, false);
+  float *x = malloc(60000 * sizeof *x), *out = malloc(60000 * sizeof *out);
+  fill_uniform(x, 60000, -0.5f, 0.5f, 24);
+  for (size_t r = 0; r < 5; r++) {
+    dlsc_stream_t *stream;
+    counting = true;
+    allocations = 0;
+    ck_assert_ok(dlsc_stream_create_at_rate(model, 16000, rates[r], &stream));
+    ck_assert_uint_gt(allocations, 0); /* the counting works */
+    allocations = 0;
+    dlsc_status status = DLSC_OK; /* checked after counting: Check may allocate */
+    for (int pass = 0; pass < 2; pass++) {
+      for (size_t c = 0; c < 7; c++)
+        status = status ? status : dlsc_stream_process(stream, x, chunks[c], out);
+      status = status ? status : dlsc_stream_set_attenuation_limit(stream, 12.0);
+      status = status ? status : dlsc_stream_flush(stream, out);
+      status = status ? status : dlsc_stream_process(stream, x, 4801, out);
+      status = status ? status : dlsc_stream_reset(stream);
+    }
+    counting = false;
+    ck_assert_ok(status);
+    ck_assert_msg(allocations == 0, "%u Hz: %zu allocations", rates[r], allocations);
+    dlsc_stream_destroy(stream);
+  }
+  free(x);
+  free(out);
+  dlsc_model_destroy(model);
+}
+END_TEST
+#endif
+
 #ifdef __GLIBC__
 #include <malloc.h>
 /* A real-time host's fixed chunks (here up to 480 samples) allocate only on the first
@@ -1032,6 +1099,9 @@ int main(void) {
   tcase_add_test(tc, stream_at_another_rate_is_the_whole_path_delayed);
   tcase_add_test(tc, attenuation_limit_blends_in_the_noisy_signal);
   tcase_add_test(tc, stream_attenuation_limit_changes_between_chunks);
+#ifdef DLSC_TEST_COUNT_ALLOCATIONS
+  tcase_add_test(tc, stream_calls_never_allocate);
+#endif
 #ifdef __GLIBC__
   tcase_add_test(tc, resampler_allocates_only_for_a_larger_chunk);
 #endif
