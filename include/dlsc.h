@@ -188,6 +188,7 @@ DLSC_API dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed
  * DLSC_OK writes 0 and 0. Builds the model to check its shapes, then frees it. */
 DLSC_API dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdict,
                                            size_t *offset, size_t *length);
+/* Appends a layer (at most 4096, the model format's limit: DLSC_ERR_INVALID_ARGUMENT past it). */
 DLSC_API dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *config);
 DLSC_API void dlsc_model_destroy(dlsc_model_t *model);
 
@@ -232,12 +233,18 @@ DLSC_API dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *input
                                          int32_t *labels, float *probabilities);
 
 /* Free text key/value pairs stored with the model (class names, provenance).
- * Keys: 1..63 printable ASCII characters, no '='; values up to 4095 bytes. */
+ * Keys: 1..63 printable ASCII characters, no '='; values up to 4095 bytes; at most 4096
+ * keys (the model format's limit; a new key past it: DLSC_ERR_INVALID_ARGUMENT). */
 DLSC_API dlsc_status dlsc_model_set_metadata(dlsc_model_t *model, const char *key,
                                              const char *value);
 /* Copies the value with its NUL; *length (optional) gets the size needed. */
 DLSC_API dlsc_status dlsc_model_get_metadata(const dlsc_model_t *model, const char *key,
                                              char *value, size_t capacity, size_t *length);
+/* Lists the keys: the index-th key (0, 1, ... in the order they were first set, which
+ * the file keeps) with its NUL, as get_metadata copies a value (64 bytes always
+ * suffice). An index past the last key: DLSC_ERR_NOT_FOUND, so a loop runs until it. */
+DLSC_API dlsc_status dlsc_model_get_metadata_key(const dlsc_model_t *model, size_t index,
+                                                 char *key, size_t capacity, size_t *length);
 
 /* Serialisation to the versioned format of docs/model-format.md (magic, version, layers,
  * metadata, tensors, CRC-32). With buffer NULL, *size gets the bytes needed. */

@@ -122,6 +122,11 @@ size_t dlsc_window_output(size_t input, size_t kernel, size_t stride, size_t pad
 
 /* ---- the model */
 
+/* What the model format holds (docs/model-format.md); a model never grows past them, so
+ * every model saves to a file that loads. */
+#define DLSC_MAX_LAYERS 4096u
+#define DLSC_MAX_METADATA 4096u
+
 typedef struct dlsc_meta_entry {
   char *key, *value;
 } dlsc_meta_entry;

@@ -110,7 +110,8 @@ dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *u
 
 dlsc_status dlsc_model_append_layer(dlsc_model_t *model, const dlsc_layer_config *user_config,
                                     size_t max_floats) {
-  if (!model || !user_config || user_config->struct_size < offsetof(dlsc_layer_config, units))
+  if (!model || !user_config || user_config->struct_size < offsetof(dlsc_layer_config, units) ||
+      model->n_layers >= DLSC_MAX_LAYERS)
     return DLSC_ERR_INVALID_ARGUMENT;
   dlsc_layer layer = {0};
   DLSC_TRY(dlsc_layer_config_init(&layer.config, user_config->kind));
@@ -487,9 +488,11 @@ dlsc_status dlsc_model_set_metadata(dlsc_model_t *model, const char *key, const 
   if (!model || !key || !value || !dlsc_metadata_key_valid(key) ||
       strnlen(value, MAX_VALUE + 1) > MAX_VALUE)
     return DLSC_ERR_INVALID_ARGUMENT;
+  dlsc_meta_entry *entry = find_meta(model, key);
+  if (!entry && model->n_meta >= DLSC_MAX_METADATA)
+    return DLSC_ERR_INVALID_ARGUMENT;
   char *copy;
   DLSC_TRY(copy_string(&copy, value));
-  dlsc_meta_entry *entry = find_meta(model, key);
   if (entry) {
     free(entry->value);
     entry->value = copy;
@@ -508,6 +511,19 @@ dlsc_status dlsc_model_set_metadata(dlsc_model_t *model, const char *key, const 
   return DLSC_OK;
 }
 
+/* text with its NUL into out, or its size with out NULL (the metadata getters) */
+static dlsc_status copy_out(const char *text, char *out, size_t capacity, size_t *length) {
+  size_t needed = strlen(text) + 1;
+  if (length)
+    *length = needed;
+  if (!out)
+    return DLSC_OK; /* a size query */
+  if (capacity < needed)
+    return DLSC_ERR_BUFFER_TOO_SMALL;
+  memcpy(out, text, needed);
+  return DLSC_OK;
+}
+
 dlsc_status dlsc_model_get_metadata(const dlsc_model_t *model, const char *key, char *value,
                                     size_t capacity, size_t *length) {
   if (!model || !key || (!value && capacity))
@@ -515,15 +531,16 @@ dlsc_status dlsc_model_get_metadata(const dlsc_model_t *model, const char *key, 
   const dlsc_meta_entry *entry = find_meta(model, key);
   if (!entry)
     return DLSC_ERR_NOT_FOUND;
-  size_t needed = strlen(entry->value) + 1;
-  if (length)
-    *length = needed;
-  if (!value)
-    return DLSC_OK; /* a size query */
-  if (capacity < needed)
-    return DLSC_ERR_BUFFER_TOO_SMALL;
-  memcpy(value, entry->value, needed);
-  return DLSC_OK;
+  return copy_out(entry->value, value, capacity, length);
+}
+
+dlsc_status dlsc_model_get_metadata_key(const dlsc_model_t *model, size_t index, char *key,
+                                        size_t capacity, size_t *length) {
+  if (!model || (!key && capacity))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  if (index >= model->n_meta)
+    return DLSC_ERR_NOT_FOUND;
+  return copy_out(model->meta[index].key, key, capacity, length);
 }
 
 /* ---- training controls */

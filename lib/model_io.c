@@ -8,8 +8,6 @@
 #include <string.h>
 
 #define FORMAT_VERSION 1u
-#define MAX_LAYERS 4096u
-#define MAX_META 4096u
 static const unsigned char magic[8] = {'D', 'L', 'S', 'C', 'M', 'O', 'D', 'L'};
 
 static void write_model(const dlsc_model_t *model, dlsc_writer *w, uint64_t total) {
@@ -145,7 +143,7 @@ static dlsc_status read_denoise_and_meta(dlsc_reader *r, dlsc_model_t *model) {
     DLSC_TRY(as_format_error(dlsc_model_set_denoise(model, &d)));
   }
   uint32_t n_meta = dlsc_get_u32(r);
-  if (r->failed || n_meta > MAX_META)
+  if (r->failed || n_meta > DLSC_MAX_METADATA)
     return DLSC_ERR_BAD_FORMAT;
   char key[64], value[4096];
   for (uint32_t i = 0; i < n_meta; i++) {
@@ -180,7 +178,7 @@ dlsc_status dlsc_model_load(const void *buffer, size_t size, dlsc_model_t **out)
   DLSC_TRY(dlsc_check_envelope(buffer, size, magic, FORMAT_VERSION, &version, &r));
   dlsc_shape input = {dlsc_get_u32(&r), dlsc_get_u32(&r), dlsc_get_u32(&r)};
   uint32_t n_layers = dlsc_get_u32(&r);
-  if (r.failed || n_layers > MAX_LAYERS)
+  if (r.failed || n_layers > DLSC_MAX_LAYERS)
     return DLSC_ERR_BAD_FORMAT;
   dlsc_model_t *model;
   DLSC_TRY(as_format_error(dlsc_model_create(input, 0, &model)));

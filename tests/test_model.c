@@ -315,6 +315,66 @@ START_TEST(metadata_round_trips) {
   ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
   ck_assert_ok(dlsc_model_get_metadata(loaded, "trained.by", value, sizeof value, NULL));
   ck_assert_str_eq(value, "test");
+  /* the keys listed in the order first set, the file's too; then NOT_FOUND */
+  for (int m = 0; m < 2; m++) {
+    const dlsc_model_t *listed = m ? loaded : model;
+    ck_assert_ok(dlsc_model_get_metadata_key(listed, 0, NULL, 0, &length));
+    ck_assert_uint_eq(length, 8);
+    ck_assert_status(dlsc_model_get_metadata_key(listed, 0, value, 7, NULL),
+                     DLSC_ERR_BUFFER_TOO_SMALL);
+    ck_assert_ok(dlsc_model_get_metadata_key(listed, 0, value, sizeof value, NULL));
+    ck_assert_str_eq(value, "classes");
+    ck_assert_ok(dlsc_model_get_metadata_key(listed, 1, value, sizeof value, &length));
+    ck_assert_str_eq(value, "trained.by");
+    ck_assert_uint_eq(length, 11);
+    strcpy(value, "unchanged");
+    ck_assert_status(dlsc_model_get_metadata_key(listed, 2, value, sizeof value, &length),
+                     DLSC_ERR_NOT_FOUND);
+    ck_assert_str_eq(value, "unchanged");
+    ck_assert_status(dlsc_model_get_metadata_key(listed, SIZE_MAX, value, sizeof value, NULL),
+                     DLSC_ERR_NOT_FOUND);
+  }
+  ck_assert_status(dlsc_model_get_metadata_key(NULL, 0, value, sizeof value, NULL),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_metadata_key(model, 0, NULL, 5, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  free(bytes);
+  dlsc_model_destroy(loaded);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+/* A model never grows past what its file format holds (4096 layers, 4096 metadata keys):
+ * it saved models with more that its own loader refused. At the limit it round-trips. */
+START_TEST(models_stay_within_the_format_limits) {
+  dlsc_model_t *model = from_spec("input 1x1x4", 1);
+  dlsc_layer_config relu;
+  dlsc_layer_config_init(&relu, DLSC_LAYER_RELU);
+  for (int i = 0; i < 4096; i++)
+    ck_assert_ok(dlsc_model_add_layer(model, &relu));
+  ck_assert_status(dlsc_model_add_layer(model, &relu), DLSC_ERR_INVALID_ARGUMENT);
+  char key[16];
+  for (int i = 0; i < 4096; i++) {
+    snprintf(key, sizeof key, "k%d", i);
+    ck_assert_ok(dlsc_model_set_metadata(model, key, "v"));
+  }
+  ck_assert_status(dlsc_model_set_metadata(model, "one.more", "v"), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_model_set_metadata(model, "k7", "replaced")); /* not a new key */
+  dlsc_model_info info;
+  ck_assert_ok(dlsc_model_get_info(model, &info));
+  ck_assert_uint_eq(info.n_layers, 4096);
+  size_t size;
+  unsigned char *bytes = model_bytes(model, &size);
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
+  ck_assert_ok(dlsc_model_get_info(loaded, &info));
+  ck_assert_uint_eq(info.n_layers, 4096);
+  char value[16];
+  ck_assert_ok(dlsc_model_get_metadata_key(loaded, 4095, key, sizeof key, NULL));
+  ck_assert_str_eq(key, "k4095");
+  ck_assert_ok(dlsc_model_get_metadata(loaded, "k7", value, sizeof value, NULL));
+  ck_assert_str_eq(value, "replaced");
+  ck_assert_status(dlsc_model_get_metadata(loaded, "one.more", value, sizeof value, NULL),
+                   DLSC_ERR_NOT_FOUND);
   free(bytes);
   dlsc_model_destroy(loaded);
   dlsc_model_destroy(model);
@@ -796,6 +856,7 @@ int main(void) {
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
   tcase_add_test(tc, classify_gives_the_top_class_and_softmax);
   tcase_add_test(tc, metadata_round_trips);
+  tcase_add_test(tc, models_stay_within_the_format_limits);
   tcase_add_test(tc, save_load_reproduces_predictions);
   tcase_add_test(tc, every_truncation_and_byte_flip_is_rejected);
   tcase_add_test(tc, a_crafted_file_cannot_demand_memory_it_does_not_hold);
