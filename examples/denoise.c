@@ -125,17 +125,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s is not a denoising model\n", model_path);
     return 1;
   }
-  /* the rate the model was trained at (16 kHz when it does not say) */
-  char rate_text[32] = "16000", *end;
-  status = dlsc_model_get_metadata(model, "dlsc.sample_rate", rate_text, sizeof rate_text, NULL);
-  long stored_rate = strtol(rate_text, &end, 10);
-  if ((status != DLSC_OK && status != DLSC_ERR_NOT_FOUND) || end == rate_text || *end ||
-      stored_rate < 1000 || stored_rate > 768000) {
-    fprintf(stderr, "%s: its sample rate (metadata dlsc.sample_rate) is not a whole number of Hz "
-            "from 1000 to 768000\n", model_path);
+  int model_rate = model_sample_rate(model, model_path);
+  if (model_rate < 0)
     return 1;
-  }
-  int model_rate = (int)stored_rate;
   if (limit >= 0.0)
     check_status(dlsc_model_set_attenuation_limit(model, limit), "--attenuation-limit");
 

@@ -313,3 +313,17 @@ void read_course_pair(float **clean, float **noisy, size_t *n) {
   *noisy = audio[1];
   *n = length[0];
 }
+
+int model_sample_rate(const dlsc_model_t *model, const char *path) {
+  char text[32] = "16000", *end;
+  dlsc_status status =
+      dlsc_model_get_metadata(model, "dlsc.sample_rate", text, sizeof text, NULL);
+  long rate = strtol(text, &end, 10);
+  if ((status != DLSC_OK && status != DLSC_ERR_NOT_FOUND) || end == text || *end ||
+      rate < 1000 || rate > 768000) {
+    fprintf(stderr, "%s: its sample rate (metadata dlsc.sample_rate) is not a whole number of Hz "
+            "from 1000 to 768000\n", path);
+    return -1;
+  }
+  return (int)rate;
+}

@@ -807,6 +807,45 @@ END_TEST
 
 /* A time range must be 0 <= A < B: a negative or NaN start was converted to a sample
  * index (undefined behaviour), B <= A drew nothing. Refused before any file is read. */
+/* dlsc-model-info: the shipped model's shapes, STFT, latencies and metadata; a model that
+ * is not a denoiser; long metadata values cut; a file that is not a model. */
+START_TEST(model_info_describes_models) {
+  ck_assert_int_eq(run("dlsc-model-info", "'" DLSC_SHIPPED_MODEL "'"), 0);
+  ck_assert(printed("dlsc-model-info", "9 layers, 525571 parameters, input 1x5x513, output "
+                                       "513x1x1\n"));
+  ck_assert(printed("dlsc-model-info", "spec: input 1x5x513; log; batchnorm; avgpool 1x2; "
+                                       "dense 256; relu; dense 256; relu; dense 513; sigmoid\n"));
+  ck_assert(printed("dlsc-model-info", "denoising: n_fft 1024, hop 512, Hann window, 3 frames "
+                                       "before and 1 after, mask output\n"));
+  ck_assert(printed("dlsc-model-info", "stream latency: 1535 samples at 16000 Hz (95.9 ms), "
+                                       "4811 samples at 48000 Hz (100.2 ms)\n"));
+  ck_assert(printed("dlsc-model-info", "metadata: 2 keys\n    dlsc.sample_rate = 16000\n"));
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec("input 3x8x8; conv2d 4 3x3; relu; dense 10", 1, &model));
+  char long_value[1001], path[4400];
+  memset(long_value, 'x', 1000);
+  long_value[1000] = '\0';
+  ck_assert_ok(dlsc_model_set_metadata(model, "notes", long_value));
+  path_of(path, sizeof path, "classifier.dlsc");
+  ck_assert_ok(dlsc_model_save_file(model, path));
+  dlsc_model_destroy(model);
+  ck_assert_int_eq(run("dlsc-model-info", "classifier.dlsc"), 0);
+  ck_assert(printed("dlsc-model-info", "denoising: no (not a denoising model)\n"));
+  ck_assert(printed("dlsc-model-info", "metadata: 1 key\n    notes = xxxx"));
+  ck_assert(printed("dlsc-model-info", "... (1000 bytes)\n"));
+  /* a file that does not load: a message, exit 1, the other files still described */
+  path_of(path, sizeof path, "not-a-model.txt");
+  FILE *file = fopen(path, "w");
+  ck_assert_ptr_nonnull(file);
+  fputs("DLSCMODL, but no more\n", file);
+  fclose(file);
+  ck_assert_int_eq(run("dlsc-model-info", "not-a-model.txt classifier.dlsc"), 1);
+  ck_assert(printed("dlsc-model-info", "cannot load not-a-model.txt: "));
+  ck_assert(printed("dlsc-model-info", "classifier.dlsc: "));
+  ck_assert_int_eq(run("dlsc-model-info", ""), 2);
+}
+END_TEST
+
 START_TEST(spectrogram_refuses_bad_time_ranges) {
   const char *ranges[] = {"-1:3", "nan:3", "2:nan", "3:2", "1:inf", "1", "a:b"};
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
@@ -928,6 +967,7 @@ int main(void) {
   tcase_add_test(tc, train_denoiser_resumes_after_ctrl_c);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
+  tcase_add_test(tc, model_info_describes_models);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
