@@ -2,7 +2,7 @@
  * an STFT (n_fft 8 .. 256, a hop that divides it or not, any window), a context window
  * (0 .. 3 frames each side), one of four small models (mask or magnitude output), the
  * host's sample rate (half the time the model's 16 kHz, else 8 .. 96 kHz: a stream from
- * dlsc_stream_create_at_rate), a signal (1 .. 6,000 samples at audio levels) and the
+ * dlsc_stream_create_at_rate), an attenuation limit (none most of the time), a signal (1 .. 6,000 samples at audio levels) and the
  * sizes of the chunks it is pushed in, with a NaN chunk now and then, which must be
  * refused and leave the stream as it was. The stream's output after its latency must
  * be zeros, then equal dlsc_denoise's (at another rate: dlsc_resample, dlsc_denoise,
@@ -120,6 +120,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   static const unsigned rates[] = {8000, 11025, 22050, 44100, 48000, 96000};
   unsigned pick = fuzz_take(&in, 12), rate = pick < 6 ? 16000 : rates[pick - 6];
+  unsigned limit = fuzz_take(&in, 8); /* 0: none, else an attenuation limit of 0 .. 36 dB */
+  if (limit)
+    fuzz_require(dlsc_model_set_attenuation_limit(model, 6.0 * (limit - 1)) == DLSC_OK, "limit");
   double gains_off = 0.0;
   if (rate == 16000) {
     fuzz_require(dlsc_denoise(model, stft, x, n, whole) == DLSC_OK, "denoise");
