@@ -2,8 +2,9 @@
 # The main job: builds dlsc and runs it on the real data (../shared/data or $DLSC_DATA).
 #  1. denoising: trains a mask model on the course recordings (protocol of the data
 #     README), scores the held-out tail, denoises test_x_01/02 and draws spectrograms;
-#     then denoises with the shipped general model, whole-signal and streaming, and
-#     streams with the low-latency model;
+#     then shows the shipped general model (dlsc-model-info) and denoises with it,
+#     whole-signal, streaming and with an attenuation limit, and streams with the
+#     low-latency model;
 #  2. CIFAR-10: trains the original tiny CNN for a few epochs, reports the test
 #     accuracy once, and classifies a few test images with the saved model.
 # Outputs land in out/demo. About 5 minutes on 2 cores.
@@ -26,8 +27,12 @@ $bin/dlsc-spectrogram -o "$out/spectrogram.png" --seconds 0:6 "$out/noisy_tail.w
   "$out/denoised_tail.wav=tail, denoised" "$out/clean_tail.wav=tail, clean"
 
 echo "== denoising: the shipped general model"
+$bin/dlsc-model-info models/dlsc-general.dlsc
 $bin/dlsc-denoise "$data/speech/course/test_x_02.wav" "$out/general_test_x_02.wav"
 $bin/dlsc-denoise --stream 160 "$data/speech/course/test_x_02.wav" "$out/general_stream_x_02.wav"
+echo "== the same, at most 12 dB taken off: a quarter of the noise's amplitude stays"
+$bin/dlsc-denoise --attenuation-limit 12 "$data/speech/course/test_x_02.wav" \
+  "$out/general_limit12_x_02.wav"
 echo "== the low-latency model, streamed in 10 ms chunks (32 ms latency)"
 $bin/dlsc-denoise --low-latency --stream 160 "$data/speech/course/test_x_02.wav" \
   "$out/low_latency_stream_x_02.wav"
