@@ -168,12 +168,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: dlsc-classify --model FILE image.ppm|image.png|records.bin ...\n");
     return 2;
   }
-  dlsc_model_t *model;
-  dlsc_status status = dlsc_model_load_file(model_path, &model);
-  if (status != DLSC_OK) {
-    fprintf(stderr, "cannot load %s: %s\n", model_path, dlsc_strerror(status));
+  dlsc_model_t *model = load_model(model_path);
+  if (!model)
     return 1;
-  }
   dlsc_model_info info;
   dlsc_model_get_info(model, &info);
   size_t classes = info.output.channels * info.output.height * info.output.width;
@@ -195,7 +192,7 @@ int main(int argc, char **argv) {
     }
     float *probabilities = checked_alloc(NULL, src.count * classes * sizeof *probabilities);
     int32_t *top = checked_alloc(NULL, src.count * sizeof *top);
-    status = dlsc_model_classify(model, src.pixels, src.count, top, probabilities);
+    dlsc_status status = dlsc_model_classify(model, src.pixels, src.count, top, probabilities);
     if (status != DLSC_OK) {
       fprintf(stderr, "%s: %s\n", argv[a], dlsc_strerror(status));
       failures++;

@@ -327,3 +327,12 @@ int model_sample_rate(const dlsc_model_t *model, const char *path) {
   }
   return (int)rate;
 }
+
+dlsc_model_t *load_model(const char *path) {
+  dlsc_model_t *model;
+  dlsc_status status = dlsc_model_load_file(path, &model);
+  if (status == DLSC_OK)
+    return model;
+  fprintf(stderr, "cannot load %s: %s\n", path, dlsc_strerror(status));
+  return NULL;
+}

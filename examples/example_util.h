@@ -73,6 +73,9 @@ unsigned char *checkpoint_load_bytes(const char *prefix, const char *suffix, siz
 /* Prints "what: status text" to stderr and exits when status is not DLSC_OK. */
 void check_status(dlsc_status status, const char *what);
 
+/* The model in path, or NULL after a message "cannot load PATH: reason". */
+dlsc_model_t *load_model(const char *path);
+
 /* The rate a denoising model was trained at: its metadata dlsc.sample_rate, 16000 when
  * unset; -1, with a message naming path, when that is not a rate. */
 int model_sample_rate(const dlsc_model_t *model, const char *path);

@@ -76,12 +76,9 @@ static void print_metadata(const dlsc_model_t *model) {
 }
 
 static int describe_file(const char *path) {
-  dlsc_model_t *model;
-  dlsc_status status = dlsc_model_load_file(path, &model);
-  if (status != DLSC_OK) {
-    fprintf(stderr, "cannot load %s: %s\n", path, dlsc_strerror(status));
+  dlsc_model_t *model = load_model(path);
+  if (!model)
     return 1;
-  }
   dlsc_model_info info;
   size_t bytes, length;
   check_status(dlsc_model_get_info(model, &info), "info");

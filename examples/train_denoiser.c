@@ -413,12 +413,9 @@ static dlsc_model_t *build_model(const options *o) {
          info.n_parameters, o->before, o->after, o->preset->mask ? "mask" : "magnitude");
   free(description);
   if (o->init) {
-    dlsc_model_t *init;
-    dlsc_status status = dlsc_model_load_file(o->init, &init);
-    if (status != DLSC_OK) {
-      fprintf(stderr, "cannot load %s: %s\n", o->init, dlsc_strerror(status));
+    dlsc_model_t *init = load_model(o->init);
+    if (!init)
       exit(1);
-    }
     dlsc_model_info init_info;
     dlsc_model_get_info(init, &init_info);
     if (init_info.n_layers != info.n_layers ||
@@ -1004,14 +1001,11 @@ static void report_dev(dlsc_model_t *model, dlsc_stft_t *stft, const corpus *c,
 /* --evaluate: a finished model on the validation and dev sets, at its own STFT. */
 static int evaluate_general(const options *o, const corpus *c, const mixture *val, size_t n_val,
                             const mixture *dev, size_t n_dev, float *work) {
-  dlsc_model_t *model;
-  dlsc_status status = dlsc_model_load_file(o->evaluate, &model);
-  if (status != DLSC_OK) {
-    fprintf(stderr, "cannot load %s: %s\n", o->evaluate, dlsc_strerror(status));
+  dlsc_model_t *model = load_model(o->evaluate);
+  if (!model)
     return 1;
-  }
   dlsc_stft_t *stft;
-  status = dlsc_stft_create_for_model(model, &stft);
+  dlsc_status status = dlsc_stft_create_for_model(model, &stft);
   if (status != DLSC_OK) {
     fprintf(stderr, "%s is not a denoising model: %s\n", o->evaluate, dlsc_strerror(status));
     dlsc_model_destroy(model);
