@@ -188,7 +188,9 @@ DLSC_API dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed
  * DLSC_OK writes 0 and 0. Builds the model to check its shapes, then frees it. */
 DLSC_API dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdict,
                                            size_t *offset, size_t *length);
-/* Appends a layer (at most 4096, the model format's limit: DLSC_ERR_INVALID_ARGUMENT past it). */
+/* Appends a layer: at most 4096 (the model format's limit: DLSC_ERR_INVALID_ARGUMENT past
+ * it), each of at most 2^32 - 1 parameters (else DLSC_ERR_SHAPE_MISMATCH, as for outputs
+ * over 2^28 floats per example). */
 DLSC_API dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *config);
 DLSC_API void dlsc_model_destroy(dlsc_model_t *model);
 

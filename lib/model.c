@@ -125,9 +125,11 @@ dlsc_status dlsc_model_append_layer(dlsc_model_t *model, const dlsc_layer_config
   layer.tensor_lr_scale[0] = layer.tensor_lr_scale[1] = 1.0f;
   DLSC_TRY(layer.ops->setup(&layer));
   size_t plane, out_size;
+  /* the file stores each layer's parameter and statistic counts as u32 */
   if (dlsc_mul_overflows(layer.out.height, layer.out.width, &plane) ||
       dlsc_mul_overflows(plane, layer.out.channels, &out_size) || out_size == 0 ||
       out_size > MAX_EXAMPLE_FLOATS || layer.n_params > SIZE_MAX / 4 - model->n_params ||
+      layer.n_params > UINT32_MAX || layer.n_stats > UINT32_MAX ||
       layer.n_params > max_floats || layer.n_stats > max_floats - layer.n_params)
     return DLSC_ERR_SHAPE_MISMATCH;
   layer.out_size = out_size;

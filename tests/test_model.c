@@ -378,6 +378,17 @@ START_TEST(models_stay_within_the_format_limits) {
   free(bytes);
   dlsc_model_destroy(loaded);
   dlsc_model_destroy(model);
+  /* a layer's parameter count is a u32 in the file: 65536 x 65535 weights and 65535
+   * biases (2^32 - 1) is the most; one unit more is refused before any allocation (it
+   * had allocated 17 GB for a model that saved to a file its loader refused) */
+  model = from_spec("input 1x1x65536", 1);
+  dlsc_layer_config dense;
+  dlsc_layer_config_init(&dense, DLSC_LAYER_DENSE);
+  dense.units = 65536;
+  ck_assert_status(dlsc_model_add_layer(model, &dense), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_ok(dlsc_model_get_info(model, &info));
+  ck_assert_uint_eq(info.n_layers, 0);
+  dlsc_model_destroy(model);
 }
 END_TEST
 
