@@ -1,7 +1,7 @@
 /* dlsc-denoise: denoises a mono recording with a dlsc model.
  *
- *   dlsc-denoise [--model FILE] [--downmix] [--stream N] [--attenuation-limit DB]
- *                [--removed FILE] in.wav out.wav
+ *   dlsc-denoise [--model FILE] [--downmix | --each-channel] [--stream N]
+ *                [--attenuation-limit DB] [--removed FILE] in.wav out.wav
  *
  * Reads anything libsndfile reads (WAV, FLAC, ...), writes WAV or FLAC by the output
  * name. Without --model it uses the general model installed with dlsc (--low-latency:
@@ -12,7 +12,9 @@
  * as a host at that rate would: N samples at a time into a stream at the recording's
  * rate (dlsc_stream_create_at_rate), to the same result. --removed FILE
  * also writes what was taken out, the input minus the output (the noise as the model
- * hears it). --attenuation-limit DB takes at most DB decibels off any part of the
+ * hears it). A file of several channels is refused unless --downmix averages them
+ * (mono out) or --each-channel denoises each on its own (as many out).
+ * --attenuation-limit DB takes at most DB decibels off any part of the
  * spectrum (dlsc_model_set_attenuation_limit): some of the noise stays, the speech
  * is less distorted.
  */
@@ -27,14 +29,16 @@
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: dlsc-denoise [--model FILE | --low-latency] [--downmix] [--stream N]\n"
-          "                    [--attenuation-limit DB] [--removed FILE] in.wav out.wav\n"
+          "usage: dlsc-denoise [--model FILE | --low-latency] [--downmix | --each-channel]\n"
+          "                    [--stream N] [--attenuation-limit DB] [--removed FILE]\n"
+          "                    in.wav out.wav\n"
           "  any sample rate: resampled to the model's (16 kHz) and back\n"
           "  --model FILE  a dlsc denoising model (default: %s/%s,\n"
           "                or in %s before installation)\n"
           "  --low-latency the shipped model whose stream answers in 32 ms, not 96\n"
           "                (%s)\n"
           "  --downmix     average the channels of a stereo file instead of refusing it\n"
+          "  --each-channel  denoise each channel of a stereo (or wider) file on its own\n"
           "  --stream N    process through the streaming API, N samples per call (at\n"
           "                another rate, through streaming resamplers too)\n"
           "  --attenuation-limit DB  take at most DB decibels off any bin: the output is\n"
@@ -49,7 +53,7 @@ static void usage(void) {
  * samples out, delayed by the latency that is cut off at the end. At a rate other than
  * the model's, the stream resamples inside (dlsc_stream_create_at_rate). */
 static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rate, const float *in,
-                              size_t n, size_t chunk, float *out) {
+                              size_t n, size_t chunk, float *out, int report) {
   dlsc_stream_t *stream;
   size_t latency;
   check_status(dlsc_stream_create_at_rate(model, (unsigned)model_rate, (unsigned)rate, &stream),
@@ -62,7 +66,8 @@ static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rat
   }
   check_status(dlsc_stream_flush(stream, delayed + n), "stream");
   memcpy(out, delayed + latency, n * sizeof *out);
-  printf("streamed at %d Hz in chunks of %zu samples, latency %zu samples (%.1f ms)%s\n", rate,
+  if (report)
+    printf("streamed at %d Hz in chunks of %zu samples, latency %zu samples (%.1f ms)%s\n", rate,
          chunk, latency, 1000.0 * (double)latency / rate,
          rate != model_rate ? ", resampled to the model's rate and back inside" : "");
   free(delayed);
@@ -72,7 +77,7 @@ static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rat
 int main(int argc, char **argv) {
   const char *model_path = NULL, *in_path = NULL, *out_path = NULL, *removed_path = NULL;
   int low_latency = 0;
-  int downmix = 0;
+  int downmix = 0, each_channel = 0;
   size_t chunk = 0;
   double limit = -1.0; /* none */
   for (int i = 1; i < argc; i++) {
@@ -82,6 +87,8 @@ int main(int argc, char **argv) {
       low_latency = 1;
     else if (!strcmp(argv[i], "--downmix"))
       downmix = 1;
+    else if (!strcmp(argv[i], "--each-channel"))
+      each_channel = 1;
     else if (!strcmp(argv[i], "--removed") && i + 1 < argc)
       removed_path = argv[++i];
     else if (!strcmp(argv[i], "--stream") && i + 1 < argc)
@@ -97,7 +104,7 @@ int main(int argc, char **argv) {
     else
       usage();
   }
-  if (!in_path || !out_path || (model_path && low_latency))
+  if (!in_path || !out_path || (model_path && low_latency) || (downmix && each_channel))
     usage();
 
   dlsc_model_t *model;
@@ -131,27 +138,48 @@ int main(int argc, char **argv) {
   if (limit >= 0.0)
     check_status(dlsc_model_set_attenuation_limit(model, limit), "--attenuation-limit");
 
-  float *noisy;
+  float *noisy; /* planar: channel c's n samples at noisy + c n */
   size_t n;
-  int rate;
+  int rate, channels;
   char error[512];
-  if (read_audio(in_path, downmix, &noisy, &n, &rate, error, sizeof error) != 0) {
+  if (read_audio_channels(in_path, &noisy, &n, &channels, &rate, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
     return 1;
+  }
+  if (channels > 1 && !downmix && !each_channel) {
+    fprintf(stderr, "%s has %d channels; dlsc denoises mono audio (--downmix averages the "
+            "channels, --each-channel denoises each on its own)\n", in_path, channels);
+    return 1;
+  }
+  if (downmix) { /* the mean of the channels, into the first */
+    for (size_t i = 0; i < n; i++) {
+      float sum = 0.0f;
+      for (int c = 0; c < channels; c++)
+        sum += noisy[(size_t)c * n + i];
+      noisy[i] = sum / (float)channels;
+    }
+    channels = 1;
   }
   if (rate != model_rate)
     printf("%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
            rate, model_rate, rate,
            rate > model_rate ? " (without the content above the model's band)" : "");
-  float *clean = checked_alloc(NULL, n * sizeof *clean);
-  double start = now_seconds(), audio = (double)n / (double)rate;
-  if (chunk) { /* the stream at the recording's own rate; it resamples inside */
-    denoise_streaming(model, model_rate, rate, noisy, n, chunk, clean);
-  } else { /* whole: to the model's rate, denoised, back; past the input's length dropped */
+  size_t total = n * (size_t)channels;
+  float *clean = checked_alloc(NULL, total * sizeof *clean);
+  double start = now_seconds(), audio = (double)total / (double)rate;
+  for (int c = 0; c < channels; c++) {
+    const float *in = noisy + (size_t)c * n;
+    float *out = clean + (size_t)c * n;
+    if (chunk) { /* the stream at the recording's own rate; it resamples inside */
+      denoise_streaming(model, model_rate, rate, in, n, chunk, out, c == 0);
+      continue;
+    }
+    /* whole: to the model's rate, denoised, back; past the input's length dropped */
     size_t n_model = n, n_back;
-    float *at_model = rate != model_rate ? resample_or_exit(noisy, n, rate, model_rate, &n_model,
-                                                            in_path)
-                                         : noisy;
+    const float *at_model = in;
+    float *resampled = NULL;
+    if (rate != model_rate)
+      at_model = resampled = resample_or_exit(in, n, rate, model_rate, &n_model, in_path);
     float *denoised = checked_alloc(NULL, n_model * sizeof *denoised);
     dlsc_stft_t *stft;
     check_status(dlsc_stft_create_for_model(model, &stft), "stft");
@@ -163,27 +191,28 @@ int main(int argc, char **argv) {
     }
     if (rate != model_rate) {
       float *back = resample_or_exit(denoised, n_model, model_rate, rate, &n_back, out_path);
-      memcpy(clean, back, (n_back < n ? n_back : n) * sizeof *clean); /* n_back >= n */
+      memcpy(out, back, (n_back < n ? n_back : n) * sizeof *out); /* n_back >= n */
       free(back);
-      free(at_model);
+      free(resampled);
     } else {
-      memcpy(clean, denoised, n * sizeof *clean);
+      memcpy(out, denoised, n * sizeof *out);
     }
     free(denoised);
   }
   double seconds = now_seconds() - start;
-  if (write_wav(out_path, clean, n, rate) != 0) {
+  if (write_audio(out_path, clean, n, channels, rate) != 0) {
     fprintf(stderr, "cannot write %s\n", out_path);
     return 1;
   }
-  printf("%s: %.2f s of audio denoised in %.3f s (%.0fx real time) -> %s\n", in_path, audio,
-         seconds, audio / seconds, out_path);
+  printf("%s: %.2f s of audio%s denoised in %.3f s (%.0fx real time) -> %s\n", in_path,
+         audio / channels, channels > 1 ? " in each channel" : "", seconds, audio / seconds,
+         out_path);
   int result = 0;
   if (removed_path) { /* input minus output, both at the input's rate */
-    float *removed = checked_alloc(NULL, n * sizeof *removed);
-    for (size_t i = 0; i < n; i++)
+    float *removed = checked_alloc(NULL, total * sizeof *removed);
+    for (size_t i = 0; i < total; i++)
       removed[i] = noisy[i] - clean[i];
-    result = write_wav(removed_path, removed, n, rate) != 0;
+    result = write_audio(removed_path, removed, n, channels, rate) != 0;
     free(removed);
     if (result)
       fprintf(stderr, "cannot write %s\n", removed_path);

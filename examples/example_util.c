@@ -10,18 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-int read_audio(const char *path, int downmix, float **samples, size_t *n_samples, int *sample_rate,
-               char *error, size_t error_size) {
+int read_audio_channels(const char *path, float **samples, size_t *frames, int *channels,
+                        int *sample_rate, char *error, size_t error_size) {
   SF_INFO info = {0};
   SNDFILE *file = sf_open(path, SFM_READ, &info);
   if (!file) {
     snprintf(error, error_size, "cannot open %s: %s", path, sf_strerror(NULL));
-    return -1;
-  }
-  if (info.channels != 1 && !downmix) {
-    snprintf(error, error_size, "%s has %d channels; dlsc denoises mono audio (--downmix averages "
-             "the channels)", path, info.channels);
-    sf_close(file);
     return -1;
   }
   if (info.frames <= 0) {
@@ -29,46 +23,81 @@ int read_audio(const char *path, int downmix, float **samples, size_t *n_samples
     sf_close(file);
     return -1;
   }
-  size_t frames = (size_t)info.frames, channels = (size_t)info.channels;
-  float *interleaved = malloc(frames * channels * sizeof *interleaved);
-  float *mono = malloc(frames * sizeof *mono);
+  size_t n = (size_t)info.frames, count = (size_t)info.channels;
+  float *interleaved = malloc(n * count * sizeof *interleaved);
+  float *planar = malloc(n * count * sizeof *planar);
   sf_count_t got = interleaved ? sf_readf_float(file, interleaved, info.frames) : 0;
   sf_close(file);
-  if (!interleaved || !mono || got <= 0) {
+  if (!interleaved || !planar || got <= 0) {
     snprintf(error, error_size, "cannot read the samples of %s", path);
     free(interleaved);
-    free(mono);
+    free(planar);
     return -1;
   }
-  for (size_t i = 0; i < (size_t)got; i++) {
-    float sum = 0.0f;
-    for (size_t c = 0; c < channels; c++)
-      sum += interleaved[i * channels + c];
-    mono[i] = sum / (float)channels;
-  }
+  n = (size_t)got;
+  for (size_t c = 0; c < count; c++)
+    for (size_t i = 0; i < n; i++)
+      planar[c * n + i] = interleaved[i * count + c];
   free(interleaved);
-  *samples = mono;
-  *n_samples = (size_t)got;
+  *samples = planar;
+  *frames = n;
+  *channels = info.channels;
   *sample_rate = info.samplerate;
   return 0;
 }
 
-int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate) {
+int read_audio(const char *path, int downmix, float **samples, size_t *n_samples, int *sample_rate,
+               char *error, size_t error_size) {
+  float *planar;
+  size_t n;
+  int channels;
+  if (read_audio_channels(path, &planar, &n, &channels, sample_rate, error, error_size) != 0)
+    return -1;
+  if (channels != 1 && !downmix) {
+    snprintf(error, error_size, "%s has %d channels; dlsc denoises mono audio (--downmix averages "
+             "the channels)", path, channels);
+    free(planar);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) { /* the mean of the channels, into the first */
+    float sum = 0.0f;
+    for (int c = 0; c < channels; c++)
+      sum += planar[(size_t)c * n + i];
+    planar[i] = sum / (float)channels;
+  }
+  *samples = planar;
+  *n_samples = n;
+  return 0;
+}
+
+int write_audio(const char *path, const float *samples, size_t frames, int channels,
+                int sample_rate) {
   SF_INFO info = {0};
-  size_t length = strlen(path);
+  size_t length = strlen(path), count = (size_t)channels;
   info.samplerate = sample_rate;
-  info.channels = 1;
+  info.channels = channels;
   info.format = length > 5 && strcmp(path + length - 5, ".flac") == 0
                     ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16
                     : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-  SNDFILE *file = sf_open(path, SFM_WRITE, &info);
-  if (!file)
+  float *interleaved = malloc(frames * count * sizeof *interleaved);
+  SNDFILE *file = interleaved ? sf_open(path, SFM_WRITE, &info) : NULL;
+  if (!file) {
+    free(interleaved);
     return -1;
+  }
+  for (size_t c = 0; c < count; c++)
+    for (size_t i = 0; i < frames; i++)
+      interleaved[i * count + c] = samples[c * frames + i];
   /* libsndfile clips float to 16-bit when told to, instead of wrapping around. */
   sf_command(file, SFC_SET_CLIPPING, NULL, SF_TRUE);
-  sf_count_t written = sf_writef_float(file, samples, (sf_count_t)n_samples);
+  sf_count_t written = sf_writef_float(file, interleaved, (sf_count_t)frames);
   sf_close(file);
-  return written == (sf_count_t)n_samples ? 0 : -1;
+  free(interleaved);
+  return written == (sf_count_t)frames ? 0 : -1;
+}
+
+int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate) {
+  return write_audio(path, samples, n_samples, 1, sample_rate);
 }
 
 static int compare_names(const void *a, const void *b) {

@@ -14,12 +14,18 @@
  * On failure returns -1 with a message in error. */
 int read_audio(const char *path, int downmix, float **samples, size_t *n_samples, int *sample_rate,
                char *error, size_t error_size);
+/* Every channel of a file, planar: channel c's frames at (*samples)[c * frames]. */
+int read_audio_channels(const char *path, float **samples, size_t *frames, int *channels,
+                        int *sample_rate, char *error, size_t error_size);
 /* samples (n at rate from) at rate to, in a new buffer of *n_out samples, through
  * dlsc_resample; exits with a message naming what on failure. */
 float *resample_or_exit(const float *samples, size_t n, int from, int to, size_t *n_out,
                         const char *what);
 /* 16-bit WAV, or FLAC when path ends in .flac. */
 int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate);
+/* The same for channels planar channels of frames samples each, interleaved into the file. */
+int write_audio(const char *path, const float *samples, size_t frames, int channels,
+                int sample_rate);
 
 /* Sorted names of the regular files in directory ending with suffix (NULL: any). */
 char **list_files(const char *directory, const char *suffix, size_t *count);
