@@ -650,6 +650,8 @@ DLSC_API dlsc_status dlsc_stream_create_at_rate(const dlsc_model_t *model, unsig
                                                 unsigned rate, dlsc_stream_t **stream);
 DLSC_API void dlsc_stream_destroy(dlsc_stream_t *stream);
 DLSC_API dlsc_status dlsc_stream_latency(const dlsc_stream_t *stream, size_t *samples);
+/* n_samples in, n_samples out; out may be in (in place: the same output, bit for bit). A
+ * chunk with NaN or infinity: DLSC_ERR_NUMERIC, nothing consumed or written. */
 DLSC_API dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in, size_t n_samples,
                                          float *out);
 /* Writes exactly latency samples to out, then resets the stream for a new signal. */

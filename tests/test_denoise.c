@@ -827,6 +827,50 @@ START_TEST(stream_at_another_rate_is_the_whole_path_delayed) {
 }
 END_TEST
 
+/* A host's audio callback often denoises its buffer in place: out == in gives the
+ * same output, bit for bit, at the model's rate and at others, for any chunking. */
+START_TEST(stream_processes_in_place) {
+  static const unsigned rates[] = {16000, 48000, 44100};
+  static const size_t chunks[] = {1, 480, 7, 5000, 333};
+  enum { N = 20000 };
+  dlsc_model_t *model = denoiser(256, 128, 2, 1, 1, false);
+  float *x = malloc(N * sizeof *x), *apart = malloc(N * sizeof *x), *inplace = malloc(N * sizeof *x);
+  fill_uniform(x, N, -0.5f, 0.5f, 25);
+  memcpy(inplace, x, N * sizeof *x);
+  for (size_t r = 0; r < 3; r++) {
+    dlsc_stream_t *a, *b;
+    ck_assert_ok(dlsc_stream_create_at_rate(model, 16000, rates[r], &a));
+    ck_assert_ok(dlsc_stream_create_at_rate(model, 16000, rates[r], &b));
+    memcpy(inplace, x, N * sizeof *x);
+    for (size_t done = 0, c = 0; done < N; c++) {
+      size_t take = DLSC_MIN(chunks[c % 5], N - done);
+      ck_assert_ok(dlsc_stream_process(a, x + done, take, apart + done));
+      ck_assert_ok(dlsc_stream_process(b, inplace + done, take, inplace + done));
+      done += take;
+    }
+    ck_assert_mem_eq(apart, inplace, N * sizeof *x);
+    ck_assert_double_gt(max_abs(apart, N), 1e-2); /* past the latency: signal */
+    /* a refused chunk writes nothing, in place or not */
+    float chunk[64], before[64];
+    fill_uniform(chunk, 64, -0.5f, 0.5f, 26);
+    chunk[10] = NAN;
+    memcpy(before, chunk, sizeof chunk);
+    ck_assert_status(dlsc_stream_process(b, chunk, 64, chunk), DLSC_ERR_NUMERIC);
+    ck_assert_mem_eq(chunk, before, sizeof chunk);
+    memcpy(apart, chunk, sizeof chunk);
+    ck_assert_status(dlsc_stream_process(a, x, 64, NULL), DLSC_ERR_INVALID_ARGUMENT);
+    ck_assert_status(dlsc_stream_process(a, before, 64, apart), DLSC_ERR_NUMERIC);
+    ck_assert_mem_eq(apart, before, sizeof chunk);
+    dlsc_stream_destroy(a);
+    dlsc_stream_destroy(b);
+  }
+  free(x);
+  free(apart);
+  free(inplace);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 /* The attenuation limit l = 10^(-db/20) blends the noisy signal back in: the output is
  * l x + (1 - l) times the unlimited output, and the gains l + (1 - l) g, for mask and
  * magnitude models; INFINITY is no limit, bit for bit; clone keeps it, files do not. */
@@ -1097,6 +1141,7 @@ int main(void) {
   tcase_add_test(tc, resampler_refusals_consume_nothing);
   tcase_add_test(tc, stream_at_48khz_and_44khz_is_the_whole_path);
   tcase_add_test(tc, stream_at_another_rate_is_the_whole_path_delayed);
+  tcase_add_test(tc, stream_processes_in_place);
   tcase_add_test(tc, attenuation_limit_blends_in_the_noisy_signal);
   tcase_add_test(tc, stream_attenuation_limit_changes_between_chunks);
 #ifdef DLSC_TEST_COUNT_ALLOCATIONS
