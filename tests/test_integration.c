@@ -201,6 +201,14 @@ START_TEST(shipped_model_denoises_unseen_speech) {
                 snr_resampled);
   printf("speech 16 -> 44.1 -> 16 kHz: %.1f dB SNR; the mixture so resampled denoised to "
          "%.2f dB (directly %.2f dB)\n", round_trip, snr_resampled, snr);
+  /* With at most 12 dB taken off any bin a quarter of the noise's amplitude stays:
+   * the SNR lies between the mixture's 0 dB and the unlimited output's (measured 2.97
+   * against 3.86 dB; the dev set's mean at 0 dB input: 4.50 against 5.44 dB). */
+  ck_assert_ok(dlsc_model_set_attenuation_limit(model, 12.0));
+  double snr_limited = denoised_snr(model, mix, clean, n, out);
+  ck_assert_msg(snr_limited > 2.0 && snr_limited < snr - 0.3, "12 dB limit: %.2f dB (none: %.2f)",
+                snr_limited, snr);
+  printf("with a 12 dB attenuation limit: %.2f dB\n", snr_limited);
   free(high);
   free(back);
   free(clean);
