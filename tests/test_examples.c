@@ -469,6 +469,14 @@ START_TEST(train_denoiser_learns_from_folders) {
                                               "no-such.dlsc"),
                    1);
   ck_assert(printed("dlsc-train-denoiser", "cannot load no-such.dlsc"));
+  ck_assert_ok(dlsc_model_create_from_spec("input 1x1x8; dense 2", 1, &model));
+  path_of(path, sizeof path, "not-a-denoiser.dlsc");
+  ck_assert_ok(dlsc_model_save_file(model, path));
+  dlsc_model_destroy(model);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --evaluate "
+                                              "not-a-denoiser.dlsc"),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "not-a-denoiser.dlsc is not a denoising model"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise "
                                               "--attenuation-limit 6"),
                    2); /* only with --evaluate */
