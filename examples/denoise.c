@@ -1,4 +1,4 @@
-/* dlsc-denoise: denoises a mono recording with a dlsc model.
+/* dlsc-denoise: denoises a recording (mono, or each channel) with a dlsc model.
  *
  *   dlsc-denoise [--model FILE] [--downmix | --each-channel] [--stream N]
  *                [--attenuation-limit DB] [--removed FILE] in.wav out.wav
@@ -67,9 +67,9 @@ static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rat
   check_status(dlsc_stream_flush(stream, delayed + n), "stream");
   memcpy(out, delayed + latency, n * sizeof *out);
   if (report)
-    printf("streamed at %d Hz in chunks of %zu samples, latency %zu samples (%.1f ms)%s\n", rate,
-         chunk, latency, 1000.0 * (double)latency / rate,
-         rate != model_rate ? ", resampled to the model's rate and back inside" : "");
+    printf("streamed at %d Hz in chunks of %zu samples, latency %zu samples (%.1f ms)%s\n",
+           rate, chunk, latency, 1000.0 * (double)latency / rate,
+           rate != model_rate ? ", resampled to the model's rate and back inside" : "");
   free(delayed);
   dlsc_stream_destroy(stream);
 }
@@ -151,13 +151,8 @@ int main(int argc, char **argv) {
             "channels, --each-channel denoises each on its own)\n", in_path, channels);
     return 1;
   }
-  if (downmix) { /* the mean of the channels, into the first */
-    for (size_t i = 0; i < n; i++) {
-      float sum = 0.0f;
-      for (int c = 0; c < channels; c++)
-        sum += noisy[(size_t)c * n + i];
-      noisy[i] = sum / (float)channels;
-    }
+  if (downmix) {
+    downmix_planar(noisy, n, channels);
     channels = 1;
   }
   if (rate != model_rate)

@@ -46,6 +46,15 @@ int read_audio_channels(const char *path, float **samples, size_t *frames, int *
   return 0;
 }
 
+void downmix_planar(float *samples, size_t frames, int channels) {
+  for (size_t i = 0; i < frames; i++) {
+    float sum = 0.0f;
+    for (int c = 0; c < channels; c++)
+      sum += samples[(size_t)c * frames + i];
+    samples[i] = sum / (float)channels;
+  }
+}
+
 int read_audio(const char *path, int downmix, float **samples, size_t *n_samples, int *sample_rate,
                char *error, size_t error_size) {
   float *planar;
@@ -59,12 +68,7 @@ int read_audio(const char *path, int downmix, float **samples, size_t *n_samples
     free(planar);
     return -1;
   }
-  for (size_t i = 0; i < n; i++) { /* the mean of the channels, into the first */
-    float sum = 0.0f;
-    for (int c = 0; c < channels; c++)
-      sum += planar[(size_t)c * n + i];
-    planar[i] = sum / (float)channels;
-  }
+  downmix_planar(planar, n, channels);
   *samples = planar;
   *n_samples = n;
   return 0;

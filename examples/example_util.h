@@ -17,6 +17,8 @@ int read_audio(const char *path, int downmix, float **samples, size_t *n_samples
 /* Every channel of a file, planar: channel c's frames at (*samples)[c * frames]. */
 int read_audio_channels(const char *path, float **samples, size_t *frames, int *channels,
                         int *sample_rate, char *error, size_t error_size);
+/* The mean of planar channels into the first channel's frames. */
+void downmix_planar(float *samples, size_t frames, int channels);
 /* samples (n at rate from) at rate to, in a new buffer of *n_out samples, through
  * dlsc_resample; exits with a message naming what on failure. */
 float *resample_or_exit(const float *samples, size_t n, int from, int to, size_t *n_out,
