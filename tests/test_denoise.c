@@ -404,6 +404,27 @@ START_TEST(mismatches_and_bad_samples_get_a_status) {
   ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_SHAPE_MISMATCH);
   config.n_fft = 256;
   ck_assert_ok(dlsc_model_set_denoise(plain, &config));
+  /* NULL handles and configs */
+  ck_assert_status(dlsc_model_set_denoise(NULL, &config), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_denoise(NULL, &config), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_denoise(plain, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_denoise_config_init_(NULL, sizeof config), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_denoise_config_init_(&config, 1), DLSC_ERR_INVALID_ARGUMENT);
+  /* an empty chunk is a no-op (NULL buffers allowed): the stream goes on unchanged */
+  dlsc_stream_t *with_empty, *without;
+  ck_assert_ok(dlsc_stream_create(plain, &with_empty));
+  ck_assert_ok(dlsc_stream_create(plain, &without));
+  float a[1000], b[1000];
+  ck_assert_ok(dlsc_stream_process(with_empty, x, 300, a));
+  ck_assert_ok(dlsc_stream_process(with_empty, NULL, 0, NULL));
+  ck_assert_ok(dlsc_stream_process(with_empty, x + 300, 700, a + 300));
+  ck_assert_ok(dlsc_stream_process(without, x, 300, b));
+  ck_assert_ok(dlsc_stream_process(without, x + 300, 700, b + 300));
+  ck_assert_mem_eq(a, b, sizeof a);
+  ck_assert_status(dlsc_stream_process(without, NULL, 5, b), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stream_process(NULL, x, 5, b), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_stream_destroy(with_empty);
+  dlsc_stream_destroy(without);
   dlsc_model_destroy(plain);
   dlsc_model_destroy(model);
   dlsc_stft_destroy(stft);

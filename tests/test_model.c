@@ -337,6 +337,28 @@ START_TEST(metadata_round_trips) {
   ck_assert_status(dlsc_model_get_metadata_key(NULL, 0, value, sizeof value, NULL),
                    DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_get_metadata_key(model, 0, NULL, 5, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_metadata(NULL, "classes", value, sizeof value, NULL),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_metadata(model, NULL, value, sizeof value, NULL),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_metadata(model, "classes", NULL, 5, NULL),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  /* the other getters' NULLs, a config too short to hold its size, counts that overflow */
+  dlsc_model_t *copy = (dlsc_model_t *)0x1;
+  ck_assert_status(dlsc_model_clone(NULL, &copy), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_clone(model, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_eq(copy, (dlsc_model_t *)0x1);
+  dlsc_model_info info;
+  ck_assert_status(dlsc_model_get_info(NULL, &info), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_get_info(model, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_layer_config config;
+  config.struct_size = 1;
+  ck_assert_status(dlsc_model_get_layer(model, 0, &config, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  float in[4] = {0}, out[2];
+  ck_assert_status(dlsc_model_predict(model, in, SIZE_MAX / 2, out), DLSC_ERR_INVALID_ARGUMENT);
+  int32_t labels[1];
+  ck_assert_status(dlsc_model_classify(model, in, SIZE_MAX / 2 + 1, labels, NULL),
+                   DLSC_ERR_INVALID_ARGUMENT);
   free(bytes);
   dlsc_model_destroy(loaded);
   dlsc_model_destroy(model);
