@@ -58,18 +58,6 @@ void *dlsc_alloc_floats(size_t count) {
   return memory;
 }
 
-dlsc_status dlsc_reserve_floats(float **buffer, size_t *capacity, size_t count) {
-  if (count <= *capacity && *buffer)
-    return DLSC_OK;
-  float *grown = dlsc_alloc_floats(count);
-  if (!grown)
-    return DLSC_ERR_OUT_OF_MEMORY;
-  free(*buffer);
-  *buffer = grown;
-  *capacity = count;
-  return DLSC_OK;
-}
-
 dlsc_status dlsc_import_config(void *dst, size_t dst_size, const void *src) {
   size_t src_size;
   if (!src)

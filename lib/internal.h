@@ -23,8 +23,6 @@
 void *dlsc_alloc_floats(size_t count);  /* zeroed, 64-byte aligned */
 void *dlsc_alloc_array(size_t count, size_t element_size); /* zeroed */
 bool dlsc_mul_overflows(size_t a, size_t b, size_t *product);
-/* Grows *buffer (from dlsc_alloc_floats) to hold at least count floats; contents lost. */
-dlsc_status dlsc_reserve_floats(float **buffer, size_t *capacity, size_t count);
 
 /* Copies a caller's config struct (whose first field is its struct_size) over the
  * library's defaults: an older, shorter struct keeps the newer fields at default. */
