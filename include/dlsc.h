@@ -601,8 +601,8 @@ DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const 
                                   size_t n_samples, float *out);
 /* The gains dlsc_denoise applies, for callers who resynthesise themselves: magnitude
  * holds n_frames noisy frames [n_frames][n_bins] (dlsc_stft_forward with the model's
- * STFT); gains gets [n_frames][n_bins], the mask (or |X| / |Y|, 0 where |Y| is 0) that
- * multiplies each noisy bin; frames outside the n_frames are zeros, as in dlsc_denoise.
+ * STFT); gains gets [n_frames][n_bins], the mask (or |X| / |Y|, 0 where |Y| is 0; either
+ * raised by the attenuation limit, below) that multiplies each noisy bin; frames outside the n_frames are zeros, as in dlsc_denoise.
  * The noisy complex spectrum times gains, through dlsc_stft_inverse_complex, is
  * dlsc_denoise's output to 1e-6 of the peak (a magnitude model's output at a bin where
  * |Y| is 0 aside). gains may be magnitude (in place). Non-finite magnitudes:
