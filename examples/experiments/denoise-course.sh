@@ -28,12 +28,13 @@
 #                cnn2-overlay a second stretch of noise in each remix; cnn2-gain
 #                noisier remixes (noise scaled 0..+12 dB instead of -3..+9); cnn2-512
 #                cnn2 at n_fft 512, hop 128, alone and averaged with cnn2 (another
-#                time-frequency tiling)
+#                time-frequency tiling); cnn2-centred-overlay the centred window and
+#                the noise overlay together
 #   general      the shipped general model (LibriSpeech x noise recordings)
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
 #        cnn2 cnn2-search cnn2-variants cnn2-phase cnn2-width cnn2-more cnn2-noise
-#        cnn2-overlay cnn2-gain cnn2-512 general;
+#        cnn2-overlay cnn2-gain cnn2-512 cnn2-centred-overlay general;
 #        default all but cnn-variants, cnn-wd, cnn-pretrained and the cnn2-* stages after
 #        cnn2; each CNN run takes 14-45 minutes on one core, the whole script about 6 hours)
 set -euo pipefail
@@ -305,6 +306,15 @@ sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
     done
     "$bin/denoise-average" "$out/cnn2-seed1.dlsc" "$out/cnn2-seed2.dlsc" \
       "$out/cnn2-512-seed1.dlsc" "$out/cnn2-512-seed2.dlsc" | tail -n 1
+    ;;
+  cnn2-centred-overlay)
+    # 2026-11-27, seeds 1 and 2: the two variants with the highest single-model tail
+    # scores, each level with cnn2 on validation (a centred window, stage cnn2-variants;
+    # the noise overlay, stage cnn2-overlay), together
+    for seed in 1 2; do
+      train cnn2-centred-overlay-seed$seed --course --preset cnn2 --context 4,4 \
+        --noise-overlay 10 --epochs 30 --constant-lr --average 8 --seed $seed
+    done
     ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
