@@ -3,8 +3,8 @@
  * (0 .. 3 frames each side), one of four small models (mask or magnitude output), the
  * host's sample rate (half the time the model's 16 kHz, else 8 .. 96 kHz: a stream from
  * dlsc_stream_create_at_rate), an attenuation limit (none most of the time), a signal (1 .. 6,000 samples at audio levels) and the
- * sizes of the chunks it is pushed in, with a NaN chunk now and then, which must be
- * refused and leave the stream as it was. The stream's output after its latency must
+ * sizes of the chunks it is pushed in (half of them in place), with a NaN chunk now and
+ * then, which must be refused and leave the stream as it was. The stream's output after its latency must
  * be zeros, then equal dlsc_denoise's (at another rate: dlsc_resample, dlsc_denoise,
  * dlsc_resample back) to 1e-6 of the larger of 1 and the result's peak (dlsc.h), and so
  * must the noisy spectrum times dlsc_denoise_gains' gains, resynthesised; any other
@@ -148,7 +148,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       fuzz_require(dlsc_stream_process(stream, poison, chunk, out + done) == DLSC_ERR_NUMERIC,
                    "a NaN chunk was not refused");
     }
-    fuzz_require(dlsc_stream_process(stream, x + done, chunk, out + done) == DLSC_OK, "process");
+    if (fuzz_take(&in, 2)) { /* in place half the time: the same output (dlsc.h) */
+      memcpy(out + done, x + done, chunk * sizeof *out);
+      fuzz_require(dlsc_stream_process(stream, out + done, chunk, out + done) == DLSC_OK,
+                   "process in place");
+    } else {
+      fuzz_require(dlsc_stream_process(stream, x + done, chunk, out + done) == DLSC_OK, "process");
+    }
     done += chunk;
   }
   fuzz_require(dlsc_stream_flush(stream, out + n) == DLSC_OK, "flush");
