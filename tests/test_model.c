@@ -402,7 +402,7 @@ START_TEST(models_stay_within_the_format_limits) {
   dlsc_model_destroy(model);
   /* a layer's parameter count is a u32 in the file: 65536 x 65535 weights and 65535
    * biases (2^32 - 1) is the most; one unit more is refused before any allocation (it
-   * had allocated 17 GB for a model that saved to a file its loader refused) */
+   * went on to allocate 17 GB for a model whose file cannot hold that count) */
   model = from_spec("input 1x1x65536", 1);
   dlsc_layer_config dense;
   dlsc_layer_config_init(&dense, DLSC_LAYER_DENSE);
