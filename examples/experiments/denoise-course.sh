@@ -310,8 +310,8 @@ sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
   cnn2-centred-overlay)
     # 2026-11-27, seeds 1 and 2: the two variants with the highest single-model tail
     # scores, each level with cnn2 on validation (a centred window, stage cnn2-variants;
-    # the noise overlay, stage cnn2-overlay), together
-    for seed in 1 2; do
+    # the noise overlay, stage cnn2-overlay), together; a third seed as cnn2-width has
+    for seed in 1 2 3; do
       train cnn2-centred-overlay-seed$seed --course --preset cnn2 --context 4,4 \
         --noise-overlay 10 --epochs 30 --constant-lr --average 8 --seed $seed
     done
