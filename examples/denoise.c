@@ -162,6 +162,9 @@ int main(int argc, char **argv) {
   size_t total = n * (size_t)channels;
   float *clean = checked_alloc(NULL, total * sizeof *clean);
   double start = now_seconds(), audio = (double)total / (double)rate;
+  dlsc_stft_t *stft = NULL; /* whole signals: one for all channels */
+  if (!chunk)
+    check_status(dlsc_stft_create_for_model(model, &stft), "stft");
   for (int c = 0; c < channels; c++) {
     const float *in = noisy + (size_t)c * n;
     float *out = clean + (size_t)c * n;
@@ -170,30 +173,27 @@ int main(int argc, char **argv) {
       continue;
     }
     /* whole: to the model's rate, denoised, back; past the input's length dropped */
-    size_t n_model = n, n_back;
-    const float *at_model = in;
-    float *resampled = NULL;
-    if (rate != model_rate)
-      at_model = resampled = resample_or_exit(in, n, rate, model_rate, &n_model, in_path);
-    float *denoised = checked_alloc(NULL, n_model * sizeof *denoised);
-    dlsc_stft_t *stft;
-    check_status(dlsc_stft_create_for_model(model, &stft), "stft");
-    status = dlsc_denoise(model, stft, at_model, n_model, denoised);
-    dlsc_stft_destroy(stft);
+    if (rate == model_rate) {
+      status = dlsc_denoise(model, stft, in, n, out);
+    } else {
+      size_t n_model, n_back;
+      float *at_model = resample_or_exit(in, n, rate, model_rate, &n_model, in_path);
+      float *denoised = checked_alloc(NULL, n_model * sizeof *denoised);
+      status = dlsc_denoise(model, stft, at_model, n_model, denoised);
+      if (status == DLSC_OK) {
+        float *back = resample_or_exit(denoised, n_model, model_rate, rate, &n_back, out_path);
+        memcpy(out, back, (n_back < n ? n_back : n) * sizeof *out); /* n_back >= n */
+        free(back);
+      }
+      free(at_model);
+      free(denoised);
+    }
     if (status != DLSC_OK) {
       fprintf(stderr, "cannot denoise %s: %s\n", in_path, dlsc_strerror(status));
       return 1;
     }
-    if (rate != model_rate) {
-      float *back = resample_or_exit(denoised, n_model, model_rate, rate, &n_back, out_path);
-      memcpy(out, back, (n_back < n ? n_back : n) * sizeof *out); /* n_back >= n */
-      free(back);
-      free(resampled);
-    } else {
-      memcpy(out, denoised, n * sizeof *out);
-    }
-    free(denoised);
   }
+  dlsc_stft_destroy(stft);
   double seconds = now_seconds() - start;
   if (write_audio(out_path, clean, n, channels, rate) != 0) {
     fprintf(stderr, "cannot write %s\n", out_path);
