@@ -70,6 +70,8 @@ int main(int argc, char **argv) {
   int32_t *labels = checked_alloc(NULL, batch * sizeof *labels);
   random_batch(images, labels, batch);
   if (!print_spec)
+    printf("BLAS: %s\n", blas_check("bench-cifar"));
+  if (!print_spec)
     printf("%-6s %10s %8s %16s %16s\n", "arch", "params", "batch", "train img/s", "infer img/s");
   for (int a = first; a < argc; a++) {
     const arch *chosen = find_arch(argv[a]);

@@ -191,6 +191,8 @@ int main(int argc, char **argv) {
   float *x48 = test_signal(3 * n); /* S seconds at 48 kHz (its content does not matter) */
   float *out48 = checked_alloc(NULL, 3 * n * sizeof *out48);
   if (!print_spec)
+    printf("BLAS: %s\n", blas_check("bench-denoise"));
+  if (!print_spec)
     printf("%-28s %10s %12s %12s %12s %8s %10s %14s\n", "model", "params", "whole RTF",
            "stream RTF", "48k RTF", "load MB", "stream MB", "train frames/s");
   for (int a = first; a < argc; a++) {

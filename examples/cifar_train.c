@@ -131,6 +131,7 @@ int main(int argc, char **argv) {
     }
   }
 
+  blas_check("dlsc-cifar-train");
   char batches[4096], error[512];
   cifar_set train = {0}, validation = {0}, test = {0};
   if (cifar_locate(data ? data : data_directory(), cache, batches, sizeof batches, error,

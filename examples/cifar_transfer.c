@@ -219,6 +219,7 @@ static double self_train(const options *o, dlsc_model_t *model, double validated
 
 int main(int argc, char **argv) {
   options o = parse(argc, argv);
+  blas_check("dlsc-cifar-transfer");
   dlsc_augment_config augment;
   int expand;
   if (augment_preset(o.augment, &augment, &expand) != 0)

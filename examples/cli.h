@@ -14,4 +14,9 @@ long long integer_option(const char *option, const char *text, long long min, lo
  * instead of returning NULL (old NULL: a new block). */
 void *checked_alloc(void *old, size_t size);
 
+/* dlsc_blas_info's description of the BLAS; before that, on stderr, a warning naming
+ * the OPENBLAS_CORETYPE to set when OpenBLAS runs kernels older than this CPU (up to 4x
+ * slower; docs/speed.md). The programs that train or time call it once at start. */
+const char *blas_check(const char *program);
+
 #endif

@@ -1116,5 +1116,6 @@ static int run_general(const options *o) {
 
 int main(int argc, char **argv) {
   options o = parse(argc, argv);
+  blas_check("dlsc-train-denoiser");
   return o.course ? run_course(&o) : run_general(&o);
 }

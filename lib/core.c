@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *dlsc_strerror(dlsc_status status) {
   switch (status) {
@@ -32,6 +33,50 @@ unsigned dlsc_version(void) { return DLSC_VERSION_NUMBER; }
 const char *dlsc_version_string(void) {
   return DLSC_STRINGIFY(DLSC_VERSION_MAJOR) "." DLSC_STRINGIFY(
       DLSC_VERSION_MINOR) "." DLSC_STRINGIFY(DLSC_VERSION_PATCH);
+}
+
+#ifdef DLSC_HAVE_OPENBLAS_INFO
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+/* The OPENBLAS_CORETYPE to ask for when OpenBLAS chose a kernel set without AVX2 (its
+ * DYNAMIC_ARCH names; builds for one target spell them in capitals) on a CPU with AVX2;
+ * else NULL. A newer OpenBLAS adds only newer CPUs, so an unknown name is taken to fit. */
+static const char *blas_better_coretype(const char *core) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const char *const old[] = {
+      "Unknown",   "Katmai",     "Coppermine",  "Northwood", "Prescott",     "Banias",
+      "Atom",      "Core2",      "Penryn",      "Dunnington", "Nehalem",     "Athlon",
+      "Opteron",   "Opteron_SSE3", "Barcelona", "Nano",      "Sandybridge", "Bobcat",
+      "Bulldozer", "Piledriver", "Steamroller"};
+  __builtin_cpu_init();
+  if (!core || !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    return NULL;
+  for (size_t i = 0; i < sizeof old / sizeof old[0]; i++)
+    if (strcasecmp(core, old[i]) == 0)
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+                 ? "SkylakeX"
+                 : "Haswell";
+#else
+  (void)core;
+#endif
+  return NULL;
+}
+#endif
+
+dlsc_status dlsc_blas_info(const char **config, const char **better_coretype) {
+  if (!config || !better_coretype)
+    return DLSC_ERR_INVALID_ARGUMENT;
+#ifdef DLSC_HAVE_OPENBLAS_INFO
+  const char *text = openblas_get_config();
+  *config = text ? text : "OpenBLAS";
+  *better_coretype = blas_better_coretype(openblas_get_corename());
+#else
+  *config = "CBLAS";
+  *better_coretype = NULL;
+#endif
+  return DLSC_OK;
 }
 
 bool dlsc_mul_overflows(size_t a, size_t b, size_t *product) {

@@ -81,6 +81,48 @@ START_TEST(destroy_accepts_null) {
 }
 END_TEST
 
+/* dlsc_blas_info names the BLAS and spots kernels older than the CPU. meson runs this
+ * case a second time with OPENBLAS_CORETYPE=Prescott, OpenBLAS's SSE3 kernels, which on
+ * a CPU with AVX2 must be reported with the kernel set to pick instead. */
+START_TEST(blas_info_names_the_library_and_spots_old_kernels) {
+  const char *config = NULL, *better = "untouched";
+  ck_assert_status(dlsc_blas_info(NULL, &better), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_str_eq(better, "untouched");
+  ck_assert_status(dlsc_blas_info(&config, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(config);
+  ck_assert_ok(dlsc_blas_info(&config, &better));
+  ck_assert_ptr_nonnull(config);
+  ck_assert_uint_gt(strlen(config), 0);
+#ifdef DLSC_HAVE_OPENBLAS_INFO
+  ck_assert_ptr_nonnull(strstr(config, "OpenBLAS"));
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  const char *forced = getenv("OPENBLAS_CORETYPE");
+  if (forced && strcmp(forced, "Prescott") == 0 && strstr(config, "DYNAMIC_ARCH")) {
+    ck_assert_ptr_nonnull(strstr(config, "Prescott"));
+    if (avx2)
+      ck_assert_str_eq(better, avx512 ? "SkylakeX" : "Haswell");
+    else
+      ck_assert_ptr_null(better);
+  } else {
+    /* Kernel sets with AVX2 are never reported; a report needs a CPU with AVX2. */
+    const char *modern[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"};
+    for (size_t i = 0; i < sizeof modern / sizeof modern[0]; i++)
+      if (strstr(config, modern[i]))
+        ck_assert_ptr_null(better);
+    if (better)
+      ck_assert(avx2);
+  }
+#endif
+#else
+  ck_assert_ptr_null(better);
+#endif
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("core");
   TCase *tc = tcase_create("core");
@@ -90,5 +132,8 @@ int main(void) {
   tcase_add_test(tc, shorter_config_struct_gets_defaults_for_new_fields);
   tcase_add_test(tc, destroy_accepts_null);
   suite_add_tcase(suite, tc);
+  TCase *blas = tcase_create("blas");
+  tcase_add_test(blas, blas_info_names_the_library_and_spots_old_kernels);
+  suite_add_tcase(suite, blas);
   return run_suite(suite);
 }
