@@ -4,7 +4,8 @@
 # images and damaged CIFAR files
 # and integration tests on the real data, built
 # twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
-# errors; the unit tests once more under valgrind (Memcheck, leaks included); then the
+# errors; the unit tests once more under valgrind (Memcheck, leaks included) and once
+# with every parallel loop on two threads (OpenBLAS's OpenMP build); then the
 # plain build is installed into a scratch directory and programs
 # outside the tree are built against it through pkg-config (C shared and static, C++)
 # and run.
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind
+dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp
 
 for variant in plain sanitize; do
   dir=build-test-$variant
@@ -28,6 +29,19 @@ for variant in plain sanitize; do
     meson test -C $dir --setup valgrind --suite unit --print-errorlogs
   fi
 done
+
+# With Debian's default OpenBLAS (pthreads) dlsc's OpenMP loops stay on one thread; on
+# OpenBLAS's OpenMP build (installed beside the default, which stays the system's) they
+# run on a team, but only past 32,768 elements. The unit tests once more on that build,
+# two threads, from a build whose every parallel loop takes a team at any size.
+echo "== unit tests with every parallel loop on 2 threads (OpenBLAS's OpenMP build)"
+dir=build-test-threads
+[ -d $dir ] || meson setup $dir --buildtype=debugoptimized -Dwerror=true \
+  -Dc_args=-DDLSC_PARALLEL_MIN_WORK=1 -Dexamples=disabled -Dbench=disabled >/dev/null
+ninja -C $dir
+LD_LIBRARY_PATH=/usr/lib/$(gcc -print-multiarch)/openblas-openmp OMP_NUM_THREADS=2 \
+  OPENBLAS_NUM_THREADS=2 DLSC_TEST_EXPECT_OPENMP=1 meson test -C $dir --suite unit \
+  --print-errorlogs
 
 echo "== the installed library through pkg-config (shared and static)"
 stage=$(mktemp -d)

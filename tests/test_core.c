@@ -1,5 +1,6 @@
 /* Status strings, versions and config initialisers. */
 #include "common.h"
+#include "nn/parallel.h"
 
 START_TEST(strerror_covers_every_status) {
   dlsc_status all[] = {DLSC_OK, DLSC_ERR_INVALID_ARGUMENT, DLSC_ERR_OUT_OF_MEMORY,
@@ -95,6 +96,14 @@ START_TEST(blas_info_names_the_library_and_spots_old_kernels) {
   ck_assert_uint_gt(strlen(config), 0);
 #ifdef DLSC_HAVE_OPENBLAS_INFO
   ck_assert_ptr_nonnull(strstr(config, "OpenBLAS"));
+  /* scripts/test.sh's run on OpenBLAS's OpenMP build: it must be the one loaded, and
+   * dlsc's element-wise loops must get a team of OMP_NUM_THREADS. */
+  if (getenv("DLSC_TEST_EXPECT_OPENMP")) {
+    ck_assert_ptr_nonnull(strstr(config, "USE_OPENMP"));
+#ifdef _OPENMP
+    ck_assert_int_eq(dlsc_parallel_threads(), atoi(getenv("OMP_NUM_THREADS")));
+#endif
+  }
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
   bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

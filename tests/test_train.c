@@ -39,6 +39,76 @@ START_TEST(regression_loss_falls) {
 }
 END_TEST
 
+/* The loss dlsc_model_train_batch reports is the header's definition computed from the
+ * model's outputs: MSE, masked MSE, cross-entropy with and without label smoothing, and
+ * the count of correct arg-maxes. (The loss loop made parallel without a reduction,
+ * in the test build whose every loop runs on a team, passed every other test.) */
+START_TEST(reported_losses_are_their_definitions) {
+  enum { N = 200, IN = 4, OUT = 5 };
+  static float x[N * IN], y[N * OUT], targets[N * OUT], scales[N * OUT];
+  int32_t labels[N];
+  fill_uniform(x, N * IN, -1, 1, 5);
+  fill_uniform(targets, N * OUT, -1, 1, 6);
+  fill_uniform(scales, N * OUT, 0, 2, 7);
+  for (size_t n = 0; n < N; n++)
+    labels[n] = (int32_t)((n * 7) % OUT);
+  const struct {
+    dlsc_loss loss;
+    float smoothing;
+  } cases[] = {{DLSC_LOSS_MSE, 0.0f},
+               {DLSC_LOSS_MASK_MSE, 0.0f},
+               {DLSC_LOSS_CROSS_ENTROPY, 0.0f},
+               {DLSC_LOSS_CROSS_ENTROPY, 0.1f}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    dlsc_model_t *model = from_spec("input 1x1x4; dense 5", 9);
+    ck_assert_ok(dlsc_model_predict(model, x, N, y));
+    double expected = 0.0;
+    size_t correct = 0;
+    bool classify = cases[k].loss == DLSC_LOSS_CROSS_ENTROPY;
+    if (!classify) {
+      for (size_t i = 0; i < N * OUT; i++) {
+        double scale = cases[k].loss == DLSC_LOSS_MASK_MSE ? scales[i] : 1.0;
+        double error = y[i] * scale - targets[i];
+        expected += error * error;
+      }
+      expected /= N * OUT;
+    } else {
+      for (size_t n = 0; n < N; n++) {
+        const float *z = y + n * OUT;
+        size_t best = 0;
+        for (size_t c = 1; c < OUT; c++)
+          best = z[c] > z[best] ? c : best;
+        double sum = 0.0;
+        for (size_t c = 0; c < OUT; c++)
+          sum += exp((double)z[c] - z[best]);
+        double log_sum = z[best] + log(sum), s = cases[k].smoothing;
+        for (size_t c = 0; c < OUT; c++)
+          expected -= ((size_t)labels[n] == c ? 1.0 - s + s / OUT : s / OUT) * (z[c] - log_sum);
+        correct += best == (size_t)labels[n];
+      }
+      expected /= N;
+    }
+    dlsc_train_config config;
+    dlsc_train_config_init(&config);
+    config.optimizer = DLSC_OPTIMIZER_SGD;
+    config.loss = cases[k].loss;
+    config.label_smoothing = cases[k].smoothing;
+    config.batch_size = N;
+    ck_assert_ok(dlsc_model_set_training(model, &config));
+    dlsc_batch batch = {N, x, classify ? NULL : targets,
+                        cases[k].loss == DLSC_LOSS_MASK_MSE ? scales : NULL,
+                        classify ? labels : NULL};
+    dlsc_train_stats stats;
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, &stats));
+    ck_assert_double_eq_tol(stats.loss, expected, 1e-6 * expected);
+    ck_assert_uint_eq(stats.count, N);
+    if (classify)
+      ck_assert_uint_eq(stats.correct, correct);
+    dlsc_model_destroy(model);
+  }
+}
+END_TEST
+
 START_TEST(training_is_deterministic_for_a_seed) {
   unsigned char *bytes[2];
   size_t size[2];
@@ -972,6 +1042,7 @@ int main(void) {
   TCase *tc = tcase_create("train");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, regression_loss_falls);
+  tcase_add_test(tc, reported_losses_are_their_definitions);
   tcase_add_test(tc, training_is_deterministic_for_a_seed);
   tcase_add_test(tc, optimizer_first_steps);
   tcase_add_test(tc, schedules_and_clipping);

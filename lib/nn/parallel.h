@@ -6,7 +6,10 @@
 #ifndef DLSC_PARALLEL_H
 #define DLSC_PARALLEL_H
 
+/* scripts/test.sh builds the unit tests once with 1, so that every loop runs on a team. */
+#ifndef DLSC_PARALLEL_MIN_WORK
 #define DLSC_PARALLEL_MIN_WORK 32768
+#endif
 
 /* For element-wise loops heavier on arithmetic than on memory: AVX-512 and AVX2 copies
  * beside the baseline, chosen when the library loads (meson checks the toolchain can). */
