@@ -223,7 +223,7 @@ dlsc_status dlsc_write_file_atomic(const char *path, const unsigned char *bytes,
   return status;
 }
 
-#define MAX_FILE_BYTES ((long)1 << 31)
+#define MAX_FILE_BYTES ((off_t)1 << 31) /* off_t: 64 bits (_FILE_OFFSET_BITS), long may not be */
 
 dlsc_status dlsc_read_file(const char *path, unsigned char **out, size_t *out_size) {
   FILE *file = fopen(path, "rb");
@@ -234,10 +234,10 @@ dlsc_status dlsc_read_file(const char *path, unsigned char **out, size_t *out_si
     fclose(file); /* a directory opens, and seems endless */
     return DLSC_ERR_IO;
   }
-  long size = -1;
-  if (fseek(file, 0, SEEK_END) == 0)
-    size = ftell(file);
-  if (size < 0 || size > MAX_FILE_BYTES || fseek(file, 0, SEEK_SET) != 0) {
+  off_t size = -1;
+  if (fseeko(file, 0, SEEK_END) == 0)
+    size = ftello(file);
+  if (size < 0 || size > MAX_FILE_BYTES || fseeko(file, 0, SEEK_SET) != 0) {
     fclose(file);
     return size > MAX_FILE_BYTES ? DLSC_ERR_BAD_FORMAT : DLSC_ERR_IO;
   }

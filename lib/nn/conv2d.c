@@ -96,8 +96,8 @@ static dlsc_status conv_setup(dlsc_layer *layer) {
     return DLSC_ERR_SHAPE_MISMATCH;
   layer->out = (dlsc_shape){c->units, out_h, out_w};
   size_t k = layer->in.channels * c->kernel_h * c->kernel_w, weights;
-  if (dlsc_mul_overflows(k, c->units, &weights))
-    return DLSC_ERR_INVALID_ARGUMENT;
+  if (dlsc_mul_overflows(k, c->units, &weights)) /* too many parameters */
+    return DLSC_ERR_SHAPE_MISMATCH;
   layer->n_weights = weights;
   layer->n_params = weights + (c->bias ? c->units : 0);
   return DLSC_OK;

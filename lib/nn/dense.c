@@ -8,8 +8,10 @@
 
 static dlsc_status dense_setup(dlsc_layer *layer) {
   size_t units = layer->config.units, weights;
-  if (units == 0 || dlsc_mul_overflows(units, layer->in_size, &weights))
+  if (units == 0)
     return DLSC_ERR_INVALID_ARGUMENT;
+  if (dlsc_mul_overflows(units, layer->in_size, &weights)) /* too many parameters */
+    return DLSC_ERR_SHAPE_MISMATCH;
   layer->out = (dlsc_shape){units, 1, 1};
   layer->n_weights = weights;
   layer->n_params = weights + (layer->config.bias ? units : 0);
