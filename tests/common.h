@@ -42,17 +42,27 @@ static inline void fill_uniform(float *values, size_t count, float low, float hi
     values[i] = test_uniform(&state, low, high);
 }
 
+/* The largest |a - b|, or NaN as soon as one is NaN, so that no tolerance passes it
+ * (fmax, used here before, drops NaN arguments: a NaN output compared as equal). */
 static inline double max_abs_diff(const float *a, const float *b, size_t count) {
   double worst = 0.0;
-  for (size_t i = 0; i < count; i++)
-    worst = fmax(worst, fabs((double)a[i] - b[i]));
+  for (size_t i = 0; i < count; i++) {
+    double d = fabs((double)a[i] - b[i]);
+    if (d != d)
+      return d;
+    worst = d > worst ? d : worst;
+  }
   return worst;
 }
 
 static inline double max_abs(const float *a, size_t count) {
   double worst = 0.0;
-  for (size_t i = 0; i < count; i++)
-    worst = fmax(worst, fabs((double)a[i]));
+  for (size_t i = 0; i < count; i++) {
+    double d = fabs((double)a[i]);
+    if (d != d)
+      return d;
+    worst = d > worst ? d : worst;
+  }
   return worst;
 }
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Portability checks beside scripts/test.sh (not part of it): the library and its unit,
+# ABI and fuzz-corpus suites built for other CPUs with Debian's cross compilers and
+# libraries, and run: i386 (32-bit x86: 32-bit size_t and long) directly, arm64 (64-bit
+# Arm: char unsigned, no x86 code paths) under qemu-user. It adds the architectures to
+# dpkg and installs their libraries (as root, or through sudo).
+#   scripts/test-cross.sh [i386] [arm64]     (default both; about 2 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(i386 arm64)
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+for arch in "${targets[@]}"; do
+  case $arch in
+    i386) tools=(gcc-multilib) cross=scripts/i386.ini ;;
+    arm64) tools=(gcc-aarch64-linux-gnu qemu-user libgomp1:arm64) cross=scripts/aarch64.ini ;;
+    *) echo "usage: scripts/test-cross.sh [i386] [arm64]" >&2; exit 2 ;;
+  esac
+  if ! dpkg --print-foreign-architectures | grep -qx $arch; then
+    $sudo dpkg --add-architecture $arch
+    $sudo apt-get update -qq
+  fi
+  dlsc_install_deps meson ninja-build pkg-config "${tools[@]}" libkissfft-dev:$arch \
+    libopenblas-dev:$arch check:$arch libsubunit-dev:$arch
+  dir=build-test-$arch
+  [ -d $dir ] || meson setup $dir --cross-file $cross --buildtype=debugoptimized \
+    -Dwerror=true -Dexamples=disabled -Dbench=disabled >/dev/null
+  ninja -C $dir
+  echo "== unit, ABI and fuzz-corpus tests ($arch)"
+  meson test -C $dir --suite unit --suite abi --suite fuzz --print-errorlogs
+done
