@@ -3,7 +3,8 @@
 # ABI and fuzz-corpus suites built for other CPUs with Debian's cross compilers and
 # libraries, and run: i386 (32-bit x86: 32-bit size_t and long) directly, arm64 (64-bit
 # Arm: char unsigned, no x86 code paths) under qemu-user. It adds the architectures to
-# dpkg and installs their libraries (as root, or through sudo).
+# dpkg and installs their libraries and Debian's cross compilers (as root, or through
+# sudo; gcc-multilib would conflict with the Arm cross compiler).
 #   scripts/test-cross.sh [i386] [arm64]     (default both; about 2 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo=sudo
 for arch in "${targets[@]}"; do
   case $arch in
-    i386) tools=(gcc-multilib) cross=scripts/i386.ini ;;
+    i386) tools=(gcc-i686-linux-gnu libgomp1:i386) cross=scripts/i386.ini ;;
     arm64) tools=(gcc-aarch64-linux-gnu qemu-user libgomp1:arm64) cross=scripts/aarch64.ini ;;
     *) echo "usage: scripts/test-cross.sh [i386] [arm64]" >&2; exit 2 ;;
   esac

@@ -15,6 +15,7 @@
 #endif
 
 #include "dlsc.h"
+#include "max_or_nan.h"
 
 #define ck_assert_status(expr, expected)                                                   \
   do {                                                                                     \

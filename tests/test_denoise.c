@@ -508,7 +508,7 @@ static double resampled_sine_error(double f, unsigned rate_in, unsigned rate_out
   ck_assert_ok(dlsc_resample(in, n_in, rate_in, rate_out, out, n_out, &n_out));
   double worst = 0.0;
   for (size_t j = margin; j + margin < n_out; j++)
-    worst = fmax(worst, fabs(out[j] - sin(2.0 * M_PI * f * (double)j / rate_out)));
+    worst = max_or_nan(worst, fabs(out[j] - sin(2.0 * M_PI * f * (double)j / rate_out)));
   free(in);
   free(out);
   return worst;

@@ -700,10 +700,10 @@ static void whitened_deviation(const float *y, size_t count, size_t channels, si
       }
   *cov_err = *mean_err = 0.0;
   for (size_t a = 0; a < d; a++) {
-    *mean_err = fmax(*mean_err, fabs(sum[a] / n));
+    *mean_err = max_or_nan(*mean_err, fabs(sum[a] / n));
     for (size_t b = 0; b < d; b++) {
       double cov = cross[a * d + b] / n - (sum[a] / n) * (sum[b] / n);
-      *cov_err = fmax(*cov_err, fabs(cov - (a == b ? 1.0 : 0.0)));
+      *cov_err = max_or_nan(*cov_err, fabs(cov - (a == b ? 1.0 : 0.0)));
     }
   }
   free(sum);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dlsc.h"
+#include "../max_or_nan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -36,8 +36,8 @@ static double round_trip(dlsc_stft_t *stft, const float *signal, size_t n_sample
   }
   double peak = 0.0, error = 0.0;
   for (size_t i = 0; i < n_samples; i++) {
-    peak = fmax(peak, fabs(signal[i]));
-    error = fmax(error, fabs((double)signal[i] - back[i]));
+    peak = max_or_nan(peak, fabs(signal[i]));
+    error = max_or_nan(error, fabs((double)signal[i] - back[i]));
   }
   free(spectrum);
   free(back);

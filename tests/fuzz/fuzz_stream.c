@@ -36,7 +36,7 @@ static double gains_difference(dlsc_model_t *model, dlsc_stft_t *stft, int mask,
   fuzz_require(dlsc_stft_inverse_complex(stft, spectrum, frames, y, n) == DLSC_OK, "inverse");
   double difference = 0.0;
   for (size_t i = 0; i < n && (mask || !zero_bin); i++)
-    difference = fmax(difference, fabs((double)y[i] - whole[i]));
+    difference = max_or_nan(difference, fabs((double)y[i] - whole[i]));
   free(gains);
   free(spectrum);
   free(y);
@@ -160,8 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_require(dlsc_stream_flush(stream, out + n) == DLSC_OK, "flush");
   double peak = 1.0, difference = 0.0;
   for (size_t i = 0; i < n; i++) {
-    peak = fmax(peak, fabs(whole[i]));
-    difference = fmax(difference, fabs((double)out[latency + i] - whole[i]));
+    peak = max_or_nan(peak, fabs(whole[i]));
+    difference = max_or_nan(difference, fabs((double)out[latency + i] - whole[i]));
   }
   for (size_t i = 0; i < latency && i < n; i++)
     fuzz_require(out[i] == 0.0f, "the latency does not come out as zeros");
