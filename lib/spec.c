@@ -287,12 +287,14 @@ static void describe_layer(text_sink *sink, const dlsc_layer *layer) {
   }
   if ((conv || c->kind == DLSC_LAYER_DENSE) && !c->bias)
     sink_printf(sink, " bias=0");
-  if (c->kind == DLSC_LAYER_BATCHNORM || c->kind == DLSC_LAYER_LOG) {
-    float default_eps = c->kind == DLSC_LAYER_LOG ? 1e-3f : 1e-5f;
-    if (c->epsilon != default_eps)
-      sink_float(sink, "eps", c->epsilon);
-  }
-  if (c->kind == DLSC_LAYER_BATCHNORM && c->momentum != 0.1f)
+  /* Against the stored defaults, not constants: where float expressions are evaluated
+   * in double (FLT_EVAL_METHOD 1, s390x), 0.1f is 0.1 and differs from any float. */
+  dlsc_layer_config defaults;
+  dlsc_layer_config_init(&defaults, c->kind);
+  if ((c->kind == DLSC_LAYER_BATCHNORM || c->kind == DLSC_LAYER_LOG) &&
+      c->epsilon != defaults.epsilon)
+    sink_float(sink, "eps", c->epsilon);
+  if (c->kind == DLSC_LAYER_BATCHNORM && c->momentum != defaults.momentum)
     sink_float(sink, "momentum", c->momentum);
 }
 

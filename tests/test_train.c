@@ -497,9 +497,11 @@ START_TEST(failed_epoch_is_rolled_back) {
   dlsc_batch batch;
   ck_assert_ok(dlsc_dataset_shuffle(twin));
   ck_assert_ok(dlsc_dataset_get_batch(twin, 0, 64, 0, &batch));
+  /* the poisoned target is the batch's largest (compared as stored floats: 1e30f as a
+   * constant may be the double 1e30 where float expressions are evaluated wider) */
   size_t position = 0;
-  while (batch.targets[position * 4] != 1e30f)
-    position++;
+  for (size_t i = 1; i < 64; i++)
+    position = batch.targets[i * 4] > batch.targets[position * 4] ? i : position;
   ck_assert_uint_ge(position, 8); /* batches of 4: at least two succeed first */
   dlsc_model_t *model = from_spec("input 1x1x4; dense 16; relu; dense 4", 6);
   set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 4);

@@ -44,7 +44,10 @@ static inline float softplus_slope(float x, float y, float eps) {
 static inline float exp_vec(float x) {
   x = x > -87.0f ? x : -87.0f;
   x = x < 88.0f ? x : 88.0f;
-  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+  /* round to nearest: the sum, stored as a float, has no bits below 1 (a float variable,
+   * since where float expressions are evaluated wider, s390x or x87, only storing rounds) */
+  float shifted = x * 1.44269504088896341f + 12582912.0f;
+  float n = shifted - 12582912.0f;
   float r = (x - n * 0.693145751953125f) - n * 1.428606765330187045e-6f;
   float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
                                      r * (1.0f / 720 + r * (1.0f / 5040)))))));
