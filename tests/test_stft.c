@@ -57,22 +57,30 @@ START_TEST(round_trip_is_exact_for_any_length) {
 END_TEST
 
 /* The bounds docs/api.md gives: 1e-5 while n_fft / 2 has no prime factor above 257
- * (514 = 2 x 257 here), up to about 3e-5 beyond (3734 = 2 x 1867, found by the STFT
- * fuzz target: KissFFT transforms a large prime factor by a direct DFT). */
+ * (514 = 2 x 257 here) and the hop is at most n_fft / 2; 5e-5 beyond either (3734 =
+ * 2 x 1867, found by the STFT fuzz target: KissFFT transforms a large prime factor by a
+ * direct DFT; 1028 = 4 x 257 at hop 925 of Hann, 1.7e-5, also found by it). */
 START_TEST(round_trip_precision_follows_the_prime_factors) {
   static const size_t lengths[] = {1, 1000, 9000};
   for (int window = 0; window < 4; window++) {
     dlsc_stft_t *small_factors = make_stft(514, 257, (dlsc_window)window);
     dlsc_stft_t *large_factor = make_stft(3734, 2608, (dlsc_window)window);
+    dlsc_stft_t *wide_hop = window == DLSC_WINDOW_HANN ? make_stft(1028, 925, DLSC_WINDOW_HANN)
+                                                       : NULL;
     for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++)
       for (int complex_path = 0; complex_path < 2; complex_path++) {
         double small = round_trip_error(small_factors, lengths[l], complex_path);
         double large = round_trip_error(large_factor, lengths[l], complex_path);
         ck_assert_msg(small < 1e-5, "514, window %d, length %zu: %g", window, lengths[l], small);
         ck_assert_msg(large < 5e-5, "3734, window %d, length %zu: %g", window, lengths[l], large);
+        if (wide_hop) {
+          double wide = round_trip_error(wide_hop, lengths[l], complex_path);
+          ck_assert_msg(wide < 5e-5, "1028 hop 925, length %zu: %g", lengths[l], wide);
+        }
       }
     dlsc_stft_destroy(small_factors);
     dlsc_stft_destroy(large_factor);
+    dlsc_stft_destroy(wide_hop);
   }
 }
 END_TEST

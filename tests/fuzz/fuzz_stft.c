@@ -3,10 +3,13 @@
  * configuration the STFT accepts must reconstruct the signal through both the polar
  * and the complex paths to 1e-5 of its peak, or 5e-5 when n_fft / 2 has a prime factor
  * above 257 (docs/api.md: KissFFT transforms a large prime factor by a direct DFT,
- * whose rounding grows with it); any other outcome aborts. */
+ * whose rounding grows with it) or the hop exceeds n_fft / 2 (the overlap-add then
+ * divides by weights that dip further; n_fft 1028 = 4 x 257 at hop 921 reached 1.3e-5,
+ * corpus file hop-over-half-1028-921-hann); any other outcome aborts. */
 #include "fuzz.h"
 
 #include <math.h>
+#include <stdbool.h>
 
 static uint32_t take16(const uint8_t **data, size_t *size) {
   uint32_t value = 0;
@@ -78,11 +81,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   for (int polar = 0; polar < 2; polar++) {
     double error = round_trip(stft, signal, n_samples, polar);
-    if (!(error < (largest_prime_factor(config.n_fft / 2) <= 257 ? 1e-5 : 5e-5))) {
+    bool tight = largest_prime_factor(config.n_fft / 2) <= 257 &&
+                 config.hop_length <= config.n_fft / 2;
+    if (!(error < (tight ? 1e-5 : 5e-5))) {
       fprintf(stderr, "n_fft %zu hop %zu window %d length %zu (%s): error %g\n", config.n_fft,
               config.hop_length, (int)config.window, n_samples, polar ? "polar" : "complex",
               error);
-      fuzz_require(0, "the STFT does not reconstruct the signal to 1e-5");
+      fuzz_require(0, "the STFT does not reconstruct the signal to its bound");
     }
   }
   free(signal);
