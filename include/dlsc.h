@@ -100,7 +100,8 @@ typedef struct dlsc_stft_config {
   size_t struct_size;
   size_t n_fft;      /* even, 4 .. 65536; default 1024. Fastest and most precise when
                         n_fft / 2 has small prime factors (see docs/api.md) */
-  size_t hop_length; /* 1 .. n_fft, and the window must overlap-add without gaps; 512 */
+  size_t hop_length; /* 1 .. n_fft, and the window must overlap-add without gaps; 512.
+                        Most precise up to n_fft / 2 (see docs/api.md) */
   dlsc_window window; /* default DLSC_WINDOW_HANN */
 } dlsc_stft_config;
 
