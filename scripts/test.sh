@@ -5,7 +5,8 @@
 # and integration tests on the real data, built
 # twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
 # errors; the unit tests once more under valgrind (Memcheck, leaks included) and once
-# with every parallel loop on two threads (OpenBLAS's OpenMP build); then the
+# with every parallel loop on two threads (OpenBLAS's OpenMP build); built with clang
+# too (warnings as errors; unit, ABI and fuzz-corpus suites); then the
 # plain build is installed into a scratch directory and programs
 # outside the tree are built against it through pkg-config (C shared and static, C++)
 # and run.
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp
+dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp clang
 
 for variant in plain sanitize; do
   dir=build-test-$variant
@@ -42,6 +43,14 @@ ninja -C $dir
 LD_LIBRARY_PATH=/usr/lib/$(gcc -print-multiarch)/openblas-openmp OMP_NUM_THREADS=2 \
   OPENBLAS_NUM_THREADS=2 DLSC_TEST_EXPECT_OPENMP=1 meson test -C $dir --suite unit \
   --print-errorlogs
+
+# A second compiler: clang's warnings (as errors) and its symbol handling (it gave
+# target_clones' resolvers default visibility: the exports test caught them).
+echo "== clang build: unit, ABI and fuzz-corpus tests"
+dir=build-test-clang
+[ -d $dir ] || CC=clang meson setup $dir --buildtype=debugoptimized -Dwerror=true >/dev/null
+ninja -C $dir
+meson test -C $dir --suite unit --suite abi --suite fuzz --print-errorlogs
 
 echo "== the installed library through pkg-config (shared and static)"
 stage=$(mktemp -d)

@@ -190,10 +190,10 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
                    0);
   float *unlimited = read_audio_file("free.wav", &frames, &rate);
   ck_assert_uint_eq(frames, N16);
-  static const char *const limited_runs[] = {"--attenuation-limit 12 noisy16k.wav lim.wav",
-                                             "--attenuation-limit 12 --stream 160 noisy16k.wav "
-                                             "lim.wav",
-                                             "--attenuation-limit 0 noisy16k.wav lim.wav"};
+  static const char *const limited_runs[] = {
+      "--attenuation-limit 12 noisy16k.wav lim.wav",
+      "--attenuation-limit 12 --stream 160 noisy16k.wav lim.wav",
+      "--attenuation-limit 0 noisy16k.wav lim.wav"};
   for (int i = 0; i < 3; i++) {
     char arguments[512];
     snprintf(arguments, sizeof arguments, "--model '%s' %s", DLSC_SHIPPED_MODEL, limited_runs[i]);

@@ -17,7 +17,7 @@
  * gains, resynthesised; 0 when a magnitude model meets a zero bin (no gain for it). */
 static double gains_difference(dlsc_model_t *model, dlsc_stft_t *stft, int mask, const float *x,
                                size_t n, const float *whole) {
-  size_t frames, bins;
+  size_t frames = 0, bins = 0; /* set by the calls fuzz_require checks */
   fuzz_require(dlsc_stft_n_frames(stft, n, &frames) == DLSC_OK &&
                dlsc_stft_n_bins(stft, &bins) == DLSC_OK, "stft sizes");
   float *gains = malloc(frames * bins * sizeof *gains);
@@ -46,7 +46,7 @@ static double gains_difference(dlsc_model_t *model, dlsc_stft_t *stft, int mask,
 /* The whole-signal path at rate Hz: to 16 kHz, denoised, back; its first n samples. */
 static void whole_at_rate(dlsc_model_t *model, dlsc_stft_t *stft, const float *x, size_t n,
                           unsigned rate, float *whole) {
-  size_t n16, n_back;
+  size_t n16 = 0, n_back = 0;
   fuzz_require(dlsc_resample(x, n, rate, 16000, NULL, 0, &n16) == DLSC_OK, "resample size");
   float *x16 = malloc(n16 * sizeof *x16), *y16 = malloc(n16 * sizeof *y16), *back;
   fuzz_require(x16 && y16, "out of memory");
