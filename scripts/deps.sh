@@ -1,9 +1,21 @@
 # Sourced by the demo and test scripts: installs the Debian packages dlsc needs when
 # they are missing (as root, or through sudo).
+
+# Whether PACKAGE[:ARCH] is installed for ARCH (default the machine's own) or as an
+# architecture-independent package. (dpkg -s refuses a name installed for several
+# architectures, as after scripts/test-cross.sh, and then every package seemed missing.)
+dlsc_installed() {
+  local name=${1%%:*} arch=${1#*:}
+  [ "$arch" = "$1" ] && arch=$(dpkg --print-architecture)
+  dpkg-query -W -f='${db:Status-Abbrev} ${Architecture}\n' "$name" 2>/dev/null |
+    awk -v arch="$arch" '$1 == "ii" && ($2 == arch || $2 == "all") { found = 1 }
+                         END { exit !found }'
+}
+
 dlsc_install_deps() {
   local missing=() package
   for package in "$@"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    dlsc_installed "$package" || missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "installing: ${missing[*]}"
