@@ -10,7 +10,7 @@
 # plain build is installed into a scratch directory and programs
 # outside the tree are built against it through pkg-config (C shared and static, C++)
 # and run.
-# About 5-6 minutes on 2 cores.
+# About 7 minutes on 2 cores once the packages are installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
