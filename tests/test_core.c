@@ -82,6 +82,21 @@ START_TEST(destroy_accepts_null) {
 }
 END_TEST
 
+/* The tests' error maxima keep a NaN (fmax, used before, drops it: a NaN output passed
+ * every tolerance). */
+START_TEST(error_maxima_keep_nan) {
+  float a[3] = {1.0f, -2.0f, 3.0f}, b[3] = {1.0f, NAN, 3.5f};
+  ck_assert(isnan(max_abs_diff(a, b, 3)));
+  ck_assert(isnan(max_abs_diff(b, a, 3)));
+  ck_assert(isnan(max_abs(b, 3)));
+  ck_assert_double_eq(max_abs_diff(a, a, 3), 0.0);
+  ck_assert_double_eq(max_abs(a, 3), 3.0);
+  ck_assert(isnan(max_or_nan(0.0, NAN)) && isnan(max_or_nan(NAN, 1.0)));
+  ck_assert_double_eq(max_or_nan(1.0, 2.0), 2.0);
+  ck_assert_double_eq(max_or_nan(2.0, -3.0), 2.0);
+}
+END_TEST
+
 /* dlsc_blas_info names the BLAS and spots kernels older than the CPU. meson runs this
  * case a second time with OPENBLAS_CORETYPE=Prescott, OpenBLAS's SSE3 kernels, which on
  * a CPU with AVX2 must be reported with the kernel set to pick instead. */
@@ -140,6 +155,7 @@ int main(void) {
   tcase_add_test(tc, config_inits_reject_null_and_set_defaults);
   tcase_add_test(tc, shorter_config_struct_gets_defaults_for_new_fields);
   tcase_add_test(tc, destroy_accepts_null);
+  tcase_add_test(tc, error_maxima_keep_nan);
   suite_add_tcase(suite, tc);
   TCase *blas = tcase_create("blas");
   tcase_add_test(blas, blas_info_names_the_library_and_spots_old_kernels);
