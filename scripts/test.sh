@@ -66,7 +66,12 @@ LD_LIBRARY_PATH=$libdir "$stage/consumer-shared"
 cc -std=c11 -Wall -Werror tests/installed/consumer.c -o "$stage/consumer-static" \
   $("${config[@]}" --cflags dlsc) "$libdir/libdlsc.a" $("${config[@]}" --static --libs-only-other --libs-only-l dlsc | sed 's/-ldlsc//') -lm
 "$stage/consumer-static"
-ldd "$stage/consumer-static" | grep -q libdlsc && { echo "the static build links libdlsc.so" >&2; exit 1; }
+# (grep without -q reads all of ldd's output: an early exit could SIGPIPE ldd, and under
+# pipefail a found match would then read as none)
+if ldd "$stage/consumer-static" | grep libdlsc >/dev/null; then
+  echo "the static build links libdlsc.so" >&2
+  exit 1
+fi
 c++ -std=c++11 -Wall -Wextra -Werror tests/installed/consumer.cpp -o "$stage/consumer-cpp" \
   $("${config[@]}" --cflags --libs dlsc)
 LD_LIBRARY_PATH=$libdir "$stage/consumer-cpp"
