@@ -45,13 +45,13 @@ int cifar_read(const char *path, cifar_set *set, char *error, size_t error_size)
     snprintf(error, error_size, "cannot open %s", path);
     return -1;
   }
-  fseek(file, 0, SEEK_END);
-  long bytes = ftell(file);
-  fseek(file, 0, SEEK_SET);
-  if (bytes <= 0 || bytes % CIFAR_RECORD != 0) {
+  off_t bytes = -1; /* off_t, not long: 64 bits on 32-bit machines too */
+  if (fseeko(file, 0, SEEK_END) == 0)
+    bytes = ftello(file);
+  if (bytes <= 0 || bytes % CIFAR_RECORD != 0 || fseeko(file, 0, SEEK_SET) != 0) {
     snprintf(error, error_size,
-             "%s is truncated or not a CIFAR-10 binary batch: %ld bytes is not a whole number "
-             "of %d-byte records", path, bytes, CIFAR_RECORD);
+             "%s is truncated or not a CIFAR-10 binary batch: %lld bytes is not a whole number "
+             "of %d-byte records", path, (long long)bytes, CIFAR_RECORD);
     fclose(file);
     return -1;
   }

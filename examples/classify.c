@@ -95,10 +95,10 @@ static int read_png(const char *path, dlsc_shape shape, image_source *src, char 
 static int read_records(FILE *file, dlsc_shape shape, image_source *src, char *error,
                         size_t size) {
   size_t pixels = shape.channels * shape.height * shape.width, record = pixels + 1;
-  fseek(file, 0, SEEK_END);
-  long bytes = ftell(file);
-  fseek(file, 0, SEEK_SET);
-  if (bytes <= 0 || (size_t)bytes % record != 0) {
+  off_t bytes = -1; /* off_t, not long: 64 bits on 32-bit machines too */
+  if (fseeko(file, 0, SEEK_END) == 0)
+    bytes = ftello(file);
+  if (bytes <= 0 || (size_t)bytes % record != 0 || fseeko(file, 0, SEEK_SET) != 0) {
     snprintf(error, size, "not a whole number of %zu-byte records", record);
     return -1;
   }
