@@ -85,6 +85,7 @@ typedef struct options {
   float speed; /* remixes: speech sped up or slowed down by a factor up to 1 + speed */
   float noise_speed; /* remixes: the same for the noise */
   float overlay_db; /* remixes: a second stretch of noise, -overlay_db .. 0 dB under the first */
+  float eq; /* remixes: speech and noise each through a random 2nd-order filter, |coef| <= eq */
   size_t batch;
   float rate, weight_decay;
   uint64_t seed;
@@ -125,6 +126,9 @@ static void usage(void) {
           "  --speed S          remixes: the speech played 1/(1+S) .. (1+S) times as fast\n"
           "                     (tempo and pitch; 0, the default, leaves it as recorded)\n"
           "  --noise-speed S    remixes: the same for the noise (default 0)\n"
+          "  --eq R             remixes: speech and noise each through its own random\n"
+          "                     second-order filter, coefficients in -R .. R (RNNoise's\n"
+          "                     augmentation: 0.375; default 0, off)\n"
           "  --noise-overlay D  remixes: add a second stretch of the noise from elsewhere,\n"
           "                     -D .. 0 dB under the first: denser noise (default 0: none)\n"
           "  --target NAME      what the mask output learns: phase-sensitive (|S| cos of the\n"
@@ -252,6 +256,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--speed") && ++i) o.speed = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--noise-speed") && ++i)
       o.noise_speed = (float)number_option(a, v, 0.0, 1.0);
+    else if (!strcmp(a, "--eq") && ++i) o.eq = (float)number_option(a, v, 0.0, 0.45);
     else if (!strcmp(a, "--noise-overlay") && ++i)
       o.overlay_db = (float)number_option(a, v, 0.0, 60.0);
     else if (!strcmp(a, "--target") && ++i) {
@@ -349,6 +354,24 @@ static uint64_t mix_state;
 static double uniform01(void) {
   mix_state = mix_state * 6364136223846793005ULL + 1442695040888963407ULL;
   return (double)(mix_state >> 11) * 0x1.0p-53;
+}
+
+/* A random spectral tilt for --eq, as RNNoise trains with: y = (1 + b1/z + b2/z^2) /
+ * (1 + a1/z + a2/z^2) x, each coefficient in -range .. range; with range <= 0.45 the poles
+ * stay inside the unit circle (|a1| + |a2| < 1). */
+typedef struct { double a[2], b[2], x[2], y[2]; } random_filter;
+static random_filter draw_filter(double range) {
+  random_filter f = {{0}, {0}, {0}, {0}};
+  for (int k = 0; k < 2; k++) {
+    f.a[k] = range * (2.0 * uniform01() - 1.0);
+    f.b[k] = range * (2.0 * uniform01() - 1.0);
+  }
+  return f;
+}
+static float filter_sample(random_filter *f, float x) {
+  double y = x + f->b[0] * f->x[0] + f->b[1] * f->x[1] - f->a[0] * f->y[0] - f->a[1] * f->y[1];
+  f->x[1] = f->x[0], f->x[0] = x, f->y[1] = f->y[0], f->y[0] = y;
+  return (float)y;
 }
 
 /* x played at a random speed in 1/(1 + range) .. 1 + range times as fast (tempo and
@@ -851,11 +874,18 @@ static int run_course(const options *o) {
         shift2 = (size_t)(uniform01() * (double)noise_n);
         gain2 = (float)pow(10.0, -o->overlay_db * uniform01() / 20.0);
       }
+      /* identities unless --eq: the same bits as without the filters */
+      random_filter speech_eq = {{0}, {0}, {0}, {0}}, noise_eq = speech_eq;
+      if (o->eq > 0.0f) { /* drawn only then, like --speed */
+        speech_eq = draw_filter(o->eq);
+        noise_eq = draw_filter(o->eq);
+      }
       for (size_t i = 0; i < length; i++) {
         float played = noise_played[(offset + i + shift) % noise_n];
         if (gain2 > 0.0f)
           played += gain2 * noise_played[(offset + i + shift2) % noise_n];
-        scaled[i] = level * speech[i];
+        played = filter_sample(&noise_eq, played);
+        scaled[i] = level * filter_sample(&speech_eq, speech[i]);
         mix[i] = scaled[i] + level * gain * played;
       }
       check_status(dlsc_dataset_add_signal_pair(train, model_stft, mix, scaled, length),
@@ -1043,6 +1073,11 @@ static int run_general(const options *o) {
     return result;
   }
   float *mix = checked_alloc(NULL, longest * sizeof *mix);
+  float *eq_speech = NULL, *eq_noise = NULL; /* --eq: the filtered speech and noise */
+  if (o->eq > 0.0f) {
+    eq_speech = checked_alloc(NULL, longest * sizeof *eq_speech);
+    eq_noise = checked_alloc(NULL, longest * sizeof *eq_noise);
+  }
   dlsc_stft_t *stft = make_stft(o->n_fft, o->hop);
   dlsc_model_t *model = build_model(o);
   FILE *csv = fopen(o->csv, o->resume ? "a" : "w"); /* resumed: the rows go on */
@@ -1067,9 +1102,18 @@ static int run_general(const options *o) {
         const clip *nz = &noise->clips[(size_t)(uniform01() * (double)noise->count)];
         double level = -5.0 + 20.0 * uniform01();
         size_t offset = (size_t)(uniform01() * (double)nz->n);
-        check_status(dlsc_mix_at_snr(cl->samples, cl->n, nz->samples, nz->n, offset, level, mix),
-                     "mix");
-        check_status(dlsc_dataset_add_signal_pair(train, stft, mix, cl->samples, cl->n), "dataset");
+        const float *clean = cl->samples, *played = nz->samples;
+        size_t played_n = nz->n;
+        if (o->eq > 0.0f) { /* the stretch of noise the mix reads, filtered */
+          random_filter speech_eq = draw_filter(o->eq), noise_eq = draw_filter(o->eq);
+          for (size_t i = 0; i < cl->n; i++) {
+            eq_speech[i] = filter_sample(&speech_eq, cl->samples[i]);
+            eq_noise[i] = filter_sample(&noise_eq, nz->samples[(offset + i) % nz->n]);
+          }
+          clean = eq_speech, played = eq_noise, played_n = cl->n, offset = 0;
+        }
+        check_status(dlsc_mix_at_snr(clean, cl->n, played, played_n, offset, level, mix), "mix");
+        check_status(dlsc_dataset_add_signal_pair(train, stft, mix, clean, cl->n), "dataset");
       }
     dlsc_train_stats stats;
     if (train_epoch(model, train, o, epoch, &stats, &examples))
@@ -1106,6 +1150,8 @@ static int run_general(const options *o) {
   free(best.bytes);
   free(work);
   free(mix);
+  free(eq_speech);
+  free(eq_noise);
   free_mixtures(val, n_val);
   free_mixtures(dev, n_dev);
   free_corpus(&c);

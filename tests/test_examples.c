@@ -90,7 +90,6 @@ static int run(const char *program, const char *arguments) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Speech-like test signal: a few harmonics with a slow vibrato, plus noise. */
 /* Whether two saved models hold the same values in layer index (same count, same bits). */
 static int same_weights(const char *name_a, const char *name_b, size_t index) {
   const char *names[2] = {name_a, name_b};
@@ -113,6 +112,7 @@ static int same_weights(const char *name_a, const char *name_b, size_t index) {
   return same;
 }
 
+/* Speech-like test signal: a few harmonics with a slow vibrato, plus noise. */
 static void synthesise(float *clean, float *noisy, size_t n, int rate, uint64_t seed) {
   for (size_t i = 0; i < n; i++) {
     double t = (double)i / rate, f0 = 150.0 + 20.0 * sin(2.0 * M_PI * 3.0 * t), s = 0.0;
@@ -480,6 +480,22 @@ START_TEST(train_denoiser_learns_from_folders) {
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise "
                                               "--attenuation-limit 6"),
                    2); /* only with --evaluate */
+  /* --eq: speech and noise through random filters; it learns, other weights */
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --eq 0.375 "
+                                              SMALL_DENOISER " --out folders-eq.dlsc "
+                                              "--csv folders-eq.csv"),
+                   0);
+  table = log_after("dlsc-train-denoiser", "output SI-SDR\n");
+  ck_assert_msg(table && sscanf(table, "%lf %lf %lf %lf", &input, &output, &gain, &si_sdr) == 4,
+                "no dev table with --eq");
+  ck_assert_msg(gain > 2.0, "--eq: dev gain at -5 dB: %.2f dB", gain);
+  ck_assert(!same_weights("folders.dlsc", "folders-eq.dlsc", 4));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --eq 1e-4 "
+                                              SMALL_DENOISER " --out folders-eq-tiny.dlsc "
+                                              "--csv folders-eq-tiny.csv"),
+                   0); /* the same numbers drawn, hardly filtered: other weights again */
+  ck_assert(!same_weights("folders-eq.dlsc", "folders-eq-tiny.dlsc", 4));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --eq 0.5"), 2);
   /* Extended from its checkpoint: 2 epochs, then --resume with 4, at a constant rate, ends
    * as a run of 4 does. */
   const char *folders_run = "--speech speech --noise noise " SMALL_DENOISER " --constant-lr";
@@ -572,8 +588,8 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
    * remixes, the noise at random speeds too: the two once freed one buffer twice; extra
    * speech from a folder's files, here the pair's clean recording once more; extra noise
    * from a folder, here the pair's noise shifted by half its length; a second stretch
-   * of noise over the first), each with other weights than the defaults give from the
-   * same seed. */
+   * of noise over the first; speech and noise through random filters), each with other
+   * weights than the defaults give from the same seed. */
   char extra[4400];
   path_of(extra, sizeof extra, "extra");
   mkdir(extra, 0777);
@@ -596,7 +612,8 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                    "extra speech: 1 files from extra"},
                   {"--extra-noise-dir extra-noise", "extra-noise",
                    "extra noise: 1 files from extra-noise"},
-                  {"--noise-overlay 10", "overlay", NULL}};
+                  {"--noise-overlay 10", "overlay", NULL},
+                  {"--eq 0.375", "eq", NULL}};
   double speed_tail = 0.0;
   for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
     double variant_tail = pair_tail(variants[i].options, variants[i].name, NULL);
@@ -610,6 +627,10 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
     if (i == 1)
       speed_tail = variant_tail;
   }
+  /* --eq draws the same numbers at any range: a range near 0 filters hardly at all, and
+   * must still give other weights than 0.375 (the filters are applied, not only drawn) */
+  pair_tail("--eq 1e-4", "eq-tiny", NULL);
+  ck_assert(!same_weights("eq.dlsc", "eq-tiny.dlsc", 4));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --extra-speech-dir extra "
                                               SMALL_DENOISER),
                    2);

@@ -29,12 +29,14 @@
 #                noisier remixes (noise scaled 0..+12 dB instead of -3..+9); cnn2-512
 #                cnn2 at n_fft 512, hop 128, alone and averaged with cnn2 (another
 #                time-frequency tiling); cnn2-centred-overlay the centred window and
-#                the noise overlay together
-#   general      the shipped general model (LibriSpeech x noise recordings)
+#                the noise overlay together; cnn2-eq speech and noise of each remix
+#                through random second-order filters (--eq, RNNoise's augmentation)
+#   general      the shipped general model (LibriSpeech x noise recordings); general-eq
+#                the same recipe with --eq, and the recipe's own second seed
 # Usage: examples/experiments/denoise-course.sh [build-dir] [output-dir] [stage ...]
 #        (stages: fc-original fc fc-mask cnn-512 cnn cnn-variants cnn-wd cnn-pretrained
 #        cnn2 cnn2-search cnn2-variants cnn2-phase cnn2-width cnn2-more cnn2-noise
-#        cnn2-overlay cnn2-gain cnn2-512 cnn2-centred-overlay general;
+#        cnn2-overlay cnn2-gain cnn2-512 cnn2-centred-overlay cnn2-eq general general-eq;
 #        default all but cnn-variants, cnn-wd, cnn-pretrained and the cnn2-* stages after
 #        cnn2; each CNN run takes 14-45 minutes on one core, the whole script about 6 hours)
 set -euo pipefail
@@ -316,7 +318,26 @@ sigmoid" --epochs 30 --constant-lr --average 8 --seed 1
         --noise-overlay 10 --epochs 30 --constant-lr --average 8 --seed $seed
     done
     ;;
+  cnn2-eq)
+    # 2026-11-27 (stop 29), seed 1, not adopted (validates lower than cnn2): each remix's
+    # speech and noise through random second-order filters, RNNoise's augmentation at its
+    # range (0.375) and at 0.1
+    for range in 0.375 0.1; do
+      train cnn2-eq$range-seed1 --course --preset cnn2 --eq $range --epochs 30 --constant-lr \
+        --average 8 --seed 1
+    done
+    ;;
   general) train general --general --preset general --epochs 40 --average 8 ;;
+  general-eq)
+    # 2026-11-27 (stop 29), seeds 1 and 2, not adopted (validates level with the recipe):
+    # the general recipe with --eq 0.375, and the recipe itself with seed 2 (seed 1 is
+    # the stage general)
+    for seed in 1 2; do
+      train general-eq-seed$seed --general --preset general --eq 0.375 --epochs 40 \
+        --average 8 --seed $seed
+    done
+    train general-seed2 --general --preset general --epochs 40 --average 8 --seed 2
+    ;;
   *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
