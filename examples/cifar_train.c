@@ -204,6 +204,7 @@ int main(int argc, char **argv) {
          tta > 1 ? " (flip and shift TTA)" : tta ? " (flip TTA)" : "", seconds);
   write_confusion(confusion_path, confusion);
   store_class_names(model);
+  record_blas(model);
   check_status(dlsc_model_save_file(model, out), out);
   printf("saved %s, %s, %s\n", out, csv_path, confusion_path);
   dlsc_dataset_destroy(train_set);

@@ -310,6 +310,7 @@ int main(int argc, char **argv) {
          now_seconds() - start);
   write_confusion(o.confusion, confusion);
   store_class_names(model);
+  record_blas(model);
   check_status(dlsc_model_save_file(model, o.out), o.out);
   dlsc_dataset_destroy(train_set);
   dlsc_dataset_destroy(validation_set);

@@ -47,3 +47,9 @@ const char *blas_check(const char *program) {
             program, config, better);
   return config;
 }
+
+void record_blas(dlsc_model_t *model) {
+  const char *config, *better;
+  if (dlsc_blas_info(&config, &better) == DLSC_OK)
+    dlsc_model_set_metadata(model, "dlsc.blas", config);
+}

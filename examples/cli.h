@@ -3,6 +3,7 @@
 #ifndef DLSC_EXAMPLE_CLI_H
 #define DLSC_EXAMPLE_CLI_H
 
+#include "dlsc.h"
 #include <stddef.h>
 
 /* The value of a command-line option: all of text must be a number within min..max,
@@ -18,5 +19,9 @@ void *checked_alloc(void *old, size_t size);
  * the OPENBLAS_CORETYPE to set when OpenBLAS runs kernels older than this CPU (up to 4x
  * slower; docs/speed.md). The programs that train or time call it once at start. */
 const char *blas_check(const char *program);
+
+/* Records that description in MODEL's metadata as "dlsc.blas", so that a saved model
+ * says which BLAS and kernel set trained it: a training's bits follow the kernel set. */
+void record_blas(dlsc_model_t *model);
 
 #endif

@@ -455,6 +455,7 @@ static dlsc_model_t *build_model(const options *o) {
                           : o->speech_dir ? "folders"
                           : o->course     ? "course"
                                           : "general");
+  record_blas(model);
   return model;
 }
 

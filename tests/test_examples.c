@@ -112,6 +112,19 @@ static int same_weights(const char *name_a, const char *name_b, size_t index) {
   return same;
 }
 
+/* A model saved by a trainer records the BLAS it ran on (dlsc.blas), this process's. */
+static void assert_blas_recorded(const char *name) {
+  char path[4400], value[512];
+  const char *config, *better;
+  dlsc_model_t *model;
+  path_of(path, sizeof path, name);
+  ck_assert_ok(dlsc_model_load_file(path, &model));
+  ck_assert_ok(dlsc_model_get_metadata(model, "dlsc.blas", value, sizeof value, NULL));
+  ck_assert_ok(dlsc_blas_info(&config, &better));
+  ck_assert_str_eq(value, config);
+  dlsc_model_destroy(model);
+}
+
 /* Speech-like test signal: a few harmonics with a slow vibrato, plus noise. */
 static void synthesise(float *clean, float *noisy, size_t n, int rate, uint64_t seed) {
   for (size_t i = 0; i < n; i++) {
@@ -582,6 +595,7 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   /* it learned: the held-out tail comes out cleaner than it went in (measured 3.40 ->
    * 5.88 dB after two epochs) */
   double noisy_tail, tail = pair_tail("", "pair", &noisy_tail);
+  assert_blas_recorded("pair.dlsc");
   ck_assert_msg(tail > noisy_tail + 1.0, "tail %.2f dB from %.2f dB", tail, noisy_tail);
   /* Options that change what it learns: each learns too (measured 5.92 dB for the mask
    * learning |S| instead of the phase-sensitive target, 6.02 dB with speed-perturbed
@@ -866,6 +880,7 @@ START_TEST(cifar_train_resumes_after_ctrl_c) {
   ck_assert_int_eq(run("dlsc-cifar-train", resume), 0);
   ck_assert(printed("dlsc-cifar-train", "resuming after epoch "));
   ck_assert(same_file("whole-out.dlsc", "stopped-out.dlsc"));
+  assert_blas_recorded("whole-out.dlsc");
   ck_assert(same_file("whole.dlsc", "stopped.dlsc"));
   ck_assert(same_file("whole.state", "stopped.state"));
   ck_assert(same_file("whole.best.dlsc", "stopped.best.dlsc"));
