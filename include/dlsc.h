@@ -617,8 +617,8 @@ DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const 
  * STFT); gains gets [n_frames][n_bins], the mask (or |X| / |Y|, 0 where |Y| is 0; either
  * raised by the attenuation limit, below) that multiplies each noisy bin; frames outside the n_frames are zeros, as in dlsc_denoise.
  * The noisy complex spectrum times gains, through dlsc_stft_inverse_complex, is
- * dlsc_denoise's output to 1e-6 of the peak (a magnitude model's output at a bin where
- * |Y| is 0 aside). gains may be magnitude (in place). Non-finite magnitudes:
+ * dlsc_denoise's output to 1e-6 of the peak, 5e-5 for a hop beyond n_fft / 2 (a
+ * magnitude model's output at a bin where |Y| is 0 aside). gains may be magnitude (in place). Non-finite magnitudes:
  * DLSC_ERR_NUMERIC, negative ones DLSC_ERR_INVALID_ARGUMENT, gains untouched. */
 DLSC_API dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude,
                                         size_t n_frames, float *gains);
@@ -639,7 +639,8 @@ DLSC_API dlsc_status dlsc_model_get_attenuation_limit(const dlsc_model_t *model,
  * After the last chunk, flush emits the remaining latency samples. The concatenated
  * output minus its first latency samples equals dlsc_denoise's result to 1e-6 of the
  * larger of 1 and its peak, for samples in [-1, 1] (the products are blocked
- * differently for one frame and for many; far louder input shows it more).
+ * differently for one frame and for many; far louder input shows it more); 5e-5 for a
+ * hop beyond n_fft / 2, whose overlap-add amplifies those last bits, as in the STFT.
  * The stream keeps its own copy of the model's weights and an inference workspace for
  * up to 64 frames, fewer where that would pass 16 MiB (wide models). create takes all
  * the memory: process (any chunk size), flush, reset and set_attenuation_limit never
@@ -654,7 +655,7 @@ DLSC_API dlsc_status dlsc_stream_create(const dlsc_model_t *model, dlsc_stream_t
  * n out, as above. Inside, a dlsc_resampler_t takes the input to model_rate, the stream
  * runs, its latency's silence is dropped and a second resampler takes the result back,
  * so the output minus its first latency samples equals the whole-signal path,
- * dlsc_resample, dlsc_denoise and dlsc_resample back, to 1e-6 as above; latency (in
+ * dlsc_resample, dlsc_denoise and dlsc_resample back, to the bounds above; latency (in
  * samples at rate) is the stream's, rescaled, plus the resamplers' reach (for the
  * general model at 48 kHz: 4,811 samples, 100.2 ms). Besides the stream's memory it
  * holds two resamplers (see dlsc_resampler_t) and buffers of a few times latency
