@@ -566,8 +566,9 @@ DLSC_API dlsc_status dlsc_model_evaluate(dlsc_model_t *model, dlsc_dataset_t *da
  * tied to the weights it was saved with (their CRC-32). To resume: load the model saved
  * alongside (dlsc_model_load), set the same training config, layer and tensor rate
  * scales and frozen layers, rebuild the dataset with the same seed, examples, task and
- * augmentation, then load the state; the run goes on as if never stopped. dataset may be NULL (loops of dlsc_model_train_batch). Format:
- * docs/model-format.md. With buffer NULL, *size gets the bytes needed. */
+ * augmentation, then load the state; the run goes on as if never stopped. dataset may
+ * be NULL (loops of dlsc_model_train_batch). Format: docs/model-format.md. With buffer
+ * NULL, *size gets the bytes needed. */
 DLSC_API dlsc_status dlsc_training_state_save(const dlsc_model_t *model,
                                               const dlsc_dataset_t *dataset, void *buffer,
                                               size_t capacity, size_t *size);
@@ -615,11 +616,12 @@ DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const 
 /* The gains dlsc_denoise applies, for callers who resynthesise themselves: magnitude
  * holds n_frames noisy frames [n_frames][n_bins] (dlsc_stft_forward with the model's
  * STFT); gains gets [n_frames][n_bins], the mask (or |X| / |Y|, 0 where |Y| is 0; either
- * raised by the attenuation limit, below) that multiplies each noisy bin; frames outside the n_frames are zeros, as in dlsc_denoise.
- * The noisy complex spectrum times gains, through dlsc_stft_inverse_complex, is
- * dlsc_denoise's output to 1e-6 of the peak, 5e-5 for a hop beyond n_fft / 2 (a
- * magnitude model's output at a bin where |Y| is 0 aside). gains may be magnitude (in place). Non-finite magnitudes:
- * DLSC_ERR_NUMERIC, negative ones DLSC_ERR_INVALID_ARGUMENT, gains untouched. */
+ * raised by the attenuation limit, below) that multiplies each noisy bin; frames outside
+ * the n_frames are zeros, as in dlsc_denoise. The noisy complex spectrum times gains,
+ * through dlsc_stft_inverse_complex, is dlsc_denoise's output to 1e-6 of the peak, 5e-5
+ * for a hop beyond n_fft / 2 (a magnitude model's output at a bin where |Y| is 0 aside).
+ * gains may be magnitude (in place). Non-finite magnitudes: DLSC_ERR_NUMERIC, negative
+ * ones DLSC_ERR_INVALID_ARGUMENT, gains untouched. */
 DLSC_API dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude,
                                         size_t n_frames, float *gains);
 
