@@ -122,7 +122,8 @@ char **list_files(const char *directory, const char *suffix, size_t *count) {
       continue;
     if (*count == capacity)
       names = checked_alloc(names, (capacity *= 2) * sizeof *names);
-    names[(*count)++] = strdup(entry->d_name);
+    names[*count] = checked_alloc(NULL, length + 1); /* exits when out of memory */
+    memcpy(names[(*count)++], entry->d_name, length + 1);
   }
   closedir(dir);
   qsort(names, *count, sizeof *names, compare_names);
