@@ -6,7 +6,8 @@
 # twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
 # errors; the unit tests once more under valgrind (Memcheck, leaks included) and once
 # with every parallel loop on two threads (OpenBLAS's OpenMP build); built with clang
-# too (warnings as errors; unit, ABI and fuzz-corpus suites); then the
+# too (warnings as errors; unit, ABI and fuzz-corpus suites); the threads suite under
+# ThreadSanitizer; then the
 # plain build is installed into a scratch directory and programs
 # outside the tree are built against it through pkg-config (C shared and static, C++)
 # and run.
@@ -51,6 +52,19 @@ dir=build-test-clang
 [ -d $dir ] || CC=clang meson setup $dir --buildtype=debugoptimized -Dwerror=true >/dev/null
 ninja -C $dir
 meson test -C $dir --suite unit --suite abi --suite fuzz --print-errorlogs
+
+# ThreadSanitizer on the threads suite: threads on their own handles and on one shared
+# const model, every race reported however the threads interleave. One OpenBLAS thread
+# (its own pool synchronises in code TSan does not see), no OpenMP (libgomp is not
+# instrumented either) and no target_clones (their resolvers run before TSan starts).
+echo "== threads suite under ThreadSanitizer"
+dir=build-test-tsan
+[ -d $dir ] || meson setup $dir --buildtype=debugoptimized -Dwerror=true -Db_sanitize=thread \
+  -Db_lundef=false -Dopenmp=disabled -Dvector_clones=disabled -Dexamples=disabled \
+  -Dbench=disabled >/dev/null
+ninja -C $dir tests/test_threads
+OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 meson test -C $dir --no-rebuild threads \
+  --print-errorlogs
 
 echo "== the installed library through pkg-config (shared and static)"
 stage=$(mktemp -d)
