@@ -24,7 +24,12 @@ dlsc_install_deps() {
     command -v sudo >/dev/null || { echo "need root to install ${missing[*]}" >&2; return 1; }
     sudo=sudo
   fi
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  # A mirror caught mid-sync fails the update for one index (seen: bookworm-security's
+  # i386 list) while the rest is fresh: go on to the install, which fails by itself,
+  # naming the package, if the lists it needs are missing.
+  $sudo apt-get update -qq ||
+    echo "apt-get update reported errors (above); installing with the lists it got" >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 
 DLSC_BUILD_PACKAGES=(gcc g++ meson ninja-build pkg-config libkissfft-dev libopenblas-dev check
