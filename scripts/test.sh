@@ -10,7 +10,7 @@
 # ThreadSanitizer; then the
 # plain build is installed into a scratch directory and programs
 # outside the tree are built against it through pkg-config (C shared and static, C++)
-# and run.
+# and run; last, a host project builds dlsc as a meson subproject and runs the same.
 # About 7 minutes on 2 cores once the packages are installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,3 +93,14 @@ for model in dlsc-general.dlsc dlsc-general-low-latency.dlsc; do # dlsc-denoise'
   [ -f "$prefix/share/dlsc/$model" ] || { echo "$model was not installed" >&2; exit 1; }
 done
 echo "pkg-config: shared and static C consumers and a C++ consumer OK; both models installed"
+
+echo "== dlsc as a meson subproject of a host project"
+host=$stage/host
+mkdir -p "$host/subprojects"
+cp tests/installed/consumer.c "$host/"
+cp tests/installed/host-meson.build "$host/meson.build"
+ln -s "$PWD" "$host/subprojects/dlsc"
+meson setup "$host/build" "$host" --force-fallback-for=dlsc >/dev/null
+ninja -C "$host/build" >/dev/null
+"$host/build/consumer"
+echo "meson subproject: the host built dlsc itself and ran the consumer"
