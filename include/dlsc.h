@@ -198,7 +198,8 @@ DLSC_API dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed
  * status it would return; when that is not DLSC_OK, *offset and *length give the bytes
  * of spec at fault: the item it refused (the text between separators, blanks trimmed),
  * or an empty span at the end of spec when no item is at fault (no input item).
- * DLSC_OK writes 0 and 0. Builds the model to check its shapes, then frees it. */
+ * DLSC_OK writes 0 and 0. Builds the model to check its shapes, then frees it; when
+ * that runs out of memory: DLSC_ERR_OUT_OF_MEMORY, no verdict (outputs untouched). */
 DLSC_API dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdict,
                                            size_t *offset, size_t *length);
 /* Appends a layer: at most 4096 (the model format's limit: DLSC_ERR_INVALID_ARGUMENT past
@@ -700,8 +701,8 @@ DLSC_API dlsc_status dlsc_mix_at_snr(const float *clean, size_t n_samples, const
  * the input, so *n_out = ceil(n_in * rate_out / rate_in). Kaiser-windowed sinc of 32
  * zero crossings each side, cut off at 0.94 of the lower Nyquist rate (content above it
  * is removed, none aliases); equal rates copy. With out NULL only *n_out is set; a
- * smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL; non-finite input: DLSC_ERR_NUMERIC
- * (out untouched). out may not overlap in. */
+ * smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL, *n_out set to the size needed;
+ * non-finite input: DLSC_ERR_NUMERIC (out and *n_out untouched). out may not overlap in. */
 DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in,
                                    unsigned rate_out, float *out, size_t out_capacity,
                                    size_t *n_out);
@@ -722,7 +723,8 @@ DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_i
  * DLSC_ERR_NUMERIC, both with nothing consumed. More than 2^43 input samples without a
  * flush or reset: DLSC_ERR_INVALID_ARGUMENT. A process call allocates only when its
  * chunk is larger than any before it on the handle (when downsampling by up to 960
- * times; beyond, the first samples grow the buffer too). */
+ * times; beyond, the first samples grow the buffer too); if that fails,
+ * DLSC_ERR_OUT_OF_MEMORY with nothing consumed and *n_out untouched. */
 typedef struct dlsc_resampler dlsc_resampler_t;
 
 DLSC_API dlsc_status dlsc_resampler_create(unsigned rate_in, unsigned rate_out,

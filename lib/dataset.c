@@ -466,7 +466,7 @@ dlsc_status dlsc_dataset_set_state(dlsc_dataset_t *dataset, const dlsc_dataset_s
   if (state->order) {
     order = dlsc_alloc_array(count, sizeof *order);
     unsigned char *seen = dlsc_alloc_array(count, 1);
-    bool permutation = order && seen;
+    bool allocated = order && seen, permutation = allocated;
     for (size_t i = 0; permutation && i < count; i++) {
       size_t k = state->order[i];
       permutation = k < count && !seen[k];
@@ -475,7 +475,7 @@ dlsc_status dlsc_dataset_set_state(dlsc_dataset_t *dataset, const dlsc_dataset_s
     }
     free(seen);
     if (!permutation) {
-      dlsc_status status = order ? DLSC_ERR_BAD_FORMAT : DLSC_ERR_OUT_OF_MEMORY;
+      dlsc_status status = allocated ? DLSC_ERR_BAD_FORMAT : DLSC_ERR_OUT_OF_MEMORY;
       free(order);
       return status;
     }

@@ -188,24 +188,22 @@ dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in, unsign
       n_in > (SIZE_MAX - rate_in) / rate_out)
     return DLSC_ERR_INVALID_ARGUMENT;
   size_t needed = (size_t)outputs_inside(n_in, rate_in, rate_out);
-  *n_out = needed;
-  if (!out)
-    return DLSC_OK;
-  if (out_capacity < needed)
-    return DLSC_ERR_BUFFER_TOO_SMALL;
+  if (!out || out_capacity < needed) { /* a size query, or the size a refusal needs */
+    *n_out = needed;
+    return out ? DLSC_ERR_BUFFER_TOO_SMALL : DLSC_OK;
+  }
   if (!dlsc_all_finite(in, n_in))
     return DLSC_ERR_NUMERIC;
   if (rate_in == rate_out) {
     memcpy(out, in, n_in * sizeof *in);
-    return DLSC_OK;
+  } else {
+    filter f;
+    DLSC_TRY(filter_init(&f, rate_in, rate_out));
+    for (size_t j = 0; j < needed; j++)
+      out[j] = output_at(&f, j, in, 0, n_in);
+    filter_free(&f);
   }
-  filter f;
-  dlsc_status status = filter_init(&f, rate_in, rate_out);
-  if (status != DLSC_OK)
-    return status;
-  for (size_t j = 0; j < needed; j++)
-    out[j] = output_at(&f, j, in, 0, n_in);
-  filter_free(&f);
+  *n_out = needed;
   return DLSC_OK;
 }
 
@@ -310,17 +308,16 @@ dlsc_status dlsc_resampler_process(dlsc_resampler_t *resampler, const float *in,
   if (!r || !n_out || (!in && n_in > 0) || n_in > MAX_STREAM - r->total)
     return DLSC_ERR_INVALID_ARGUMENT;
   uint64_t count = outputs_ready(r, r->total + n_in, 0);
-  *n_out = (size_t)count;
-  if (!out)
-    return DLSC_OK;
-  if (out_capacity < count)
-    return DLSC_ERR_BUFFER_TOO_SMALL;
-  if (!dlsc_all_finite(in, n_in))
-    return DLSC_ERR_NUMERIC;
+  if (!out || out_capacity < count || !dlsc_all_finite(in, n_in)) {
+    *n_out = (size_t)count; /* a size query, or what the refused chunk would give */
+    return !out ? DLSC_OK
+                : out_capacity < count ? DLSC_ERR_BUFFER_TOO_SMALL : DLSC_ERR_NUMERIC;
+  }
   if (!r->f.table) {
     if (n_in > 0)
       memcpy(out, in, n_in * sizeof *in);
     r->total += n_in;
+    *n_out = (size_t)count;
     return DLSC_OK;
   }
   if (r->history_len + n_in > r->history_capacity) {
@@ -337,6 +334,7 @@ dlsc_status dlsc_resampler_process(dlsc_resampler_t *resampler, const float *in,
   r->history_len += n_in;
   r->total += n_in;
   emit(r, count, out);
+  *n_out = (size_t)count;
   return DLSC_OK;
 }
 

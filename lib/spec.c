@@ -220,10 +220,13 @@ dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdict, size_t
     return DLSC_ERR_INVALID_ARGUMENT;
   dlsc_model_t *model = NULL;
   size_t fault_offset, fault_length;
-  *verdict = build_from_spec(spec, 0, &model, &fault_offset, &fault_length);
+  dlsc_status status = build_from_spec(spec, 0, &model, &fault_offset, &fault_length);
   dlsc_model_destroy(model);
-  *offset = *verdict == DLSC_OK ? 0 : fault_offset;
-  *length = *verdict == DLSC_OK ? 0 : fault_length;
+  if (status == DLSC_ERR_OUT_OF_MEMORY)
+    return status; /* no verdict: the check itself ran out of memory */
+  *verdict = status;
+  *offset = status == DLSC_OK ? 0 : fault_offset;
+  *length = status == DLSC_OK ? 0 : fault_length;
   return DLSC_OK;
 }
 
