@@ -4,7 +4,7 @@
 # images and damaged CIFAR files
 # and integration tests on the real data, built
 # twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
-# errors; the unit tests once more under valgrind (Memcheck, leaks included) and once
+# errors (suite oom: every allocation of the library failing in turn); the unit tests once more under valgrind (Memcheck, leaks included) and once
 # with every parallel loop on two threads (OpenBLAS's OpenMP build); built with clang
 # too (warnings as errors; unit, ABI and fuzz-corpus suites); the threads suite under
 # ThreadSanitizer; then the
