@@ -4,6 +4,8 @@
 #include "internal.h" /* dlsc_crc32, to forge a checksum */
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -517,6 +519,61 @@ static size_t count_entries(const char *directory) {
   return count;
 }
 
+/* A disk that fills up mid-write, made by the file-size limit (the write then fails
+ * with EFBIG, SIGXFSZ ignored): the save fails with DLSC_ERR_IO, the file keeps the old
+ * model byte for byte and no temporary is left; the training state's file alike. */
+START_TEST(a_failed_write_keeps_the_old_file) {
+  char directory[] = "/tmp/dlsc-test-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(directory));
+  char path[256], state_path[256];
+  snprintf(path, sizeof path, "%s/model.dlsc", directory);
+  snprintf(state_path, sizeof state_path, "%s/run.state", directory);
+  dlsc_model_t *small = from_spec("input 1x1x4; dense 3", 1);
+  dlsc_model_t *large = from_spec("input 1x1x64; dense 64; relu; dense 3", 2);
+  ck_assert_ok(dlsc_model_save_file(small, path));
+  ck_assert_ok(dlsc_training_state_save_file(small, NULL, state_path));
+  size_t small_size, state_size;
+  unsigned char *small_bytes = model_bytes(small, &small_size);
+  ck_assert_ok(dlsc_training_state_save(small, NULL, NULL, 0, &state_size));
+  struct rlimit old_limit, limit;
+  ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  limit = old_limit;
+  limit.rlim_cur = 4096; /* the large model needs about 17 kB, its state about 34 kB */
+  void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+  ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  dlsc_status model_status = dlsc_model_save_file(large, path);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  dlsc_model_set_training(large, &config);
+  float x[64] = {0}, y[3] = {1, 2, 3};
+  dlsc_batch batch = {.count = 1, .inputs = x, .targets = y};
+  dlsc_status step = dlsc_model_train_batch(large, &batch, NULL); /* moments to save */
+  dlsc_status state_status = dlsc_training_state_save_file(large, NULL, state_path);
+  ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  signal(SIGXFSZ, old_handler);
+  ck_assert_ok(step);
+  ck_assert_status(model_status, DLSC_ERR_IO);
+  ck_assert_status(state_status, DLSC_ERR_IO);
+  ck_assert_uint_eq(count_entries(directory), 2); /* no temporary left behind */
+  FILE *file = fopen(path, "rb");
+  unsigned char on_disk[4096];
+  size_t read = fread(on_disk, 1, sizeof on_disk, file);
+  fclose(file);
+  ck_assert_uint_eq(read, small_size);
+  ck_assert_mem_eq(on_disk, small_bytes, small_size);
+  struct stat info;
+  ck_assert_int_eq(stat(state_path, &info), 0);
+  ck_assert_uint_eq((size_t)info.st_size, state_size); /* the small model's state */
+  ck_assert_ok(dlsc_training_state_load_file(small, NULL, state_path));
+  unlink(path);
+  unlink(state_path);
+  rmdir(directory);
+  free(small_bytes);
+  dlsc_model_destroy(small);
+  dlsc_model_destroy(large);
+}
+END_TEST
+
 START_TEST(files_are_written_atomically) {
   char directory[] = "/tmp/dlsc-test-XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(directory));
@@ -908,6 +965,7 @@ int main(void) {
   tcase_add_test(tc, files_are_saved_through_links_and_never_over_devices);
   tcase_add_test(tc, copy_layers_checks_the_backbone);
   tcase_add_test(tc, clone_is_deep);
+  tcase_add_test(tc, a_failed_write_keeps_the_old_file);
   tcase_add_test(tc, blend_averages_parameters);
   tcase_add_test(tc, values_follow_the_documented_layouts);
   tcase_add_test(tc, values_refuse_bad_requests_and_keep_the_model);
