@@ -1060,34 +1060,14 @@ START_TEST(stream_attenuation_limit_changes_between_chunks) {
 END_TEST
 
 #ifdef DLSC_TEST_COUNT_ALLOCATIONS
-/* Linked with -Wl,--wrap=malloc (and calloc, realloc, aligned_alloc): every call to the
- * allocator from the library and this program passes through here. */
+/* Every call to the allocator, counted while counting is on. */
 static size_t allocations;
 static bool counting;
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t count, size_t size);
-void *__real_realloc(void *memory, size_t size);
-void *__real_aligned_alloc(size_t alignment, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t count, size_t size);
-void *__wrap_realloc(void *memory, size_t size);
-void *__wrap_aligned_alloc(size_t alignment, size_t size);
-void *__wrap_malloc(size_t size) {
+static bool allocation_allowed(void) {
   allocations += counting;
-  return __real_malloc(size);
+  return true;
 }
-void *__wrap_calloc(size_t count, size_t size) {
-  allocations += counting;
-  return __real_calloc(count, size);
-}
-void *__wrap_realloc(void *memory, size_t size) {
-  allocations += counting;
-  return __real_realloc(memory, size);
-}
-void *__wrap_aligned_alloc(size_t alignment, size_t size) {
-  allocations += counting;
-  return __real_aligned_alloc(alignment, size);
-}
+#include "wrap_alloc.h"
 
 /* A real-time audio thread may call the stream: process (any chunk, the first one and
  * growing ones too), flush, reset and the limit never allocate, at the model's rate

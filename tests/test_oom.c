@@ -26,29 +26,11 @@
 
 static size_t countdown; /* 0: never fail; k: the k-th call from now fails */
 static size_t calls;     /* calls since arming */
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t count, size_t size);
-void *__real_realloc(void *memory, size_t size);
-void *__real_aligned_alloc(size_t alignment, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t count, size_t size);
-void *__wrap_realloc(void *memory, size_t size);
-void *__wrap_aligned_alloc(size_t alignment, size_t size);
-
-static bool fail_now(void) {
+static bool allocation_allowed(void) {
   calls++;
-  return countdown != 0 && calls == countdown;
+  return countdown == 0 || calls != countdown;
 }
-void *__wrap_malloc(size_t size) { return fail_now() ? NULL : __real_malloc(size); }
-void *__wrap_calloc(size_t count, size_t size) {
-  return fail_now() ? NULL : __real_calloc(count, size);
-}
-void *__wrap_realloc(void *memory, size_t size) {
-  return fail_now() ? NULL : __real_realloc(memory, size);
-}
-void *__wrap_aligned_alloc(size_t alignment, size_t size) {
-  return fail_now() ? NULL : __real_aligned_alloc(alignment, size);
-}
+#include "wrap_alloc.h"
 
 /* ---- the scenario's state: handles, counts and outputs, compared byte for byte */
 
