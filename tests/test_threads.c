@@ -4,9 +4,10 @@
  * from one shared buffer, train it on a frames dataset, denoise whole and streamed,
  * train an image classifier with augmentation, resample in chunks) or reads one shared
  * trained model and dataset through the const functions, and must get the serial run's
- * bytes. The test's meson entry runs it with one OpenBLAS thread, as a host running a
- * stream per thread would; scripts/test.sh also runs it under ThreadSanitizer, which
- * reports any data race however the threads happen to interleave. */
+ * bytes (OpenBLAS splits these small products the same way whether or not its threads
+ * are busy). scripts/test.sh also runs it under ThreadSanitizer, with one OpenBLAS
+ * thread, as a host running a stream per thread would set; TSan reports any data race
+ * however the threads happen to interleave. */
 #include <pthread.h>
 
 #include "common.h"
