@@ -510,6 +510,13 @@ START_TEST(a_forged_record_must_be_canonical) {
 }
 END_TEST
 
+/* A new directory under /tmp (directory: 32 bytes) and path, its model.dlsc. */
+static void scratch_directory(char *directory, char *path, size_t size) {
+  strcpy(directory, "/tmp/dlsc-test-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(directory));
+  snprintf(path, size, "%s/model.dlsc", directory);
+}
+
 static size_t count_entries(const char *directory) {
   DIR *dir = opendir(directory);
   size_t count = 0;
@@ -523,10 +530,8 @@ static size_t count_entries(const char *directory) {
  * with EFBIG, SIGXFSZ ignored): the save fails with DLSC_ERR_IO, the file keeps the old
  * model byte for byte and no temporary is left; the training state's file alike. */
 START_TEST(a_failed_write_keeps_the_old_file) {
-  char directory[] = "/tmp/dlsc-test-XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(directory));
-  char path[256], state_path[256];
-  snprintf(path, sizeof path, "%s/model.dlsc", directory);
+  char directory[32], path[256], state_path[256];
+  scratch_directory(directory, path, sizeof path);
   snprintf(state_path, sizeof state_path, "%s/run.state", directory);
   dlsc_model_t *small = from_spec("input 1x1x4; dense 3", 1);
   dlsc_model_t *large = from_spec("input 1x1x64; dense 64; relu; dense 3", 2);
@@ -575,10 +580,8 @@ START_TEST(a_failed_write_keeps_the_old_file) {
 END_TEST
 
 START_TEST(files_are_written_atomically) {
-  char directory[] = "/tmp/dlsc-test-XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(directory));
-  char path[256], missing[256];
-  snprintf(path, sizeof path, "%s/model.dlsc", directory);
+  char directory[32], path[256], missing[256];
+  scratch_directory(directory, path, sizeof path);
   snprintf(missing, sizeof missing, "%s/no/such/dir/model.dlsc", directory);
   dlsc_model_t *first = from_spec("input 1x1x4; dense 3", 1);
   dlsc_model_t *second = from_spec("input 1x1x4; dense 3; relu; dense 2", 2);
@@ -634,10 +637,8 @@ END_TEST
  * the link leads to (the link stays), and it refuses what rename would destroy, a FIFO
  * here, a device such as /dev/null when run as root. */
 START_TEST(files_are_saved_through_links_and_never_over_devices) {
-  char directory[] = "/tmp/dlsc-test-XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(directory));
-  char path[256], link_path[256], dangling[256], fifo[256];
-  snprintf(path, sizeof path, "%s/model.dlsc", directory);
+  char directory[32], path[256], link_path[256], dangling[256], fifo[256];
+  scratch_directory(directory, path, sizeof path);
   snprintf(link_path, sizeof link_path, "%s/link.dlsc", directory);
   snprintf(dangling, sizeof dangling, "%s/dangling.dlsc", directory);
   snprintf(fifo, sizeof fifo, "%s/fifo", directory);
