@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Portability checks beside scripts/test.sh (not part of it): the library and its unit,
-# ABI, fuzz-corpus and out-of-memory suites built for other CPUs with Debian's cross compilers and
-# libraries, and run: i386 (32-bit x86: 32-bit size_t and long) directly, arm64 (64-bit
-# Arm: char unsigned, no x86 code paths) and s390x (64-bit IBM Z: big-endian, float
-# expressions evaluated in double) under qemu-user. It adds the architectures to dpkg
-# and installs their libraries and Debian's cross compilers (as root, or through sudo;
-# gcc-multilib would conflict with the cross compilers).
+# ABI, fuzz-corpus and out-of-memory suites built for other CPUs with Debian's cross
+# compilers and libraries, and run: i386 (32-bit x86: 32-bit size_t and long) directly,
+# arm64 (64-bit Arm: char unsigned, no x86 code paths) and s390x (64-bit IBM Z:
+# big-endian, float expressions evaluated in double) under qemu-user. It adds the
+# architectures to dpkg and installs their libraries and Debian's cross compilers (as
+# root, or through sudo; gcc-multilib would conflict with the cross compilers).
 #   scripts/test-cross.sh [i386] [arm64] [s390x]     (default all; about 8 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,6 @@ for arch in "${targets[@]}"; do
   ninja -C $dir
   echo "== unit, ABI, fuzz-corpus and out-of-memory tests ($arch)"
   # qemu-user runs them 10-50 times slower: the tests' own time limits stretch too
-  CK_TIMEOUT_MULTIPLIER=20 meson test -C $dir --suite unit --suite abi --suite fuzz --suite oom \
-    --timeout-multiplier 20 --print-errorlogs
+  CK_TIMEOUT_MULTIPLIER=20 meson test -C $dir --suite unit --suite abi --suite fuzz \
+    --suite oom --timeout-multiplier 20 --print-errorlogs
 done
