@@ -57,7 +57,7 @@ typedef enum dlsc_status {
   DLSC_ERR_BAD_FORMAT = -4,     /* a model buffer or spec string is malformed */
   DLSC_ERR_VERSION = -5,        /* a model buffer of a newer, unknown format version */
   DLSC_ERR_CHECKSUM = -6,       /* a model buffer whose CRC-32 does not match */
-  DLSC_ERR_NUMERIC = -7,        /* NaN/Inf in the input, or training diverged */
+  DLSC_ERR_NUMERIC = -7,        /* NaN/Inf or out-of-range input, or training diverged */
   DLSC_ERR_UNSUPPORTED = -8,    /* a valid request this version cannot do */
   DLSC_ERR_IO = -9,             /* a *_file function could not read or write */
   DLSC_ERR_BUFFER_TOO_SMALL = -10,
@@ -86,6 +86,16 @@ DLSC_API const char *dlsc_version_string(void);
 DLSC_API dlsc_status dlsc_blas_info(const char **config, const char **better_coretype);
 
 /* ---------------------------------------------------------------- STFT */
+
+/* The range of signals. Samples given to the STFT, denoising, streams, mixing and
+ * resampling must be finite and within +-DLSC_SAMPLE_LIMIT, 2^40 (audio is +-1, or
+ * +-2^31 in 32-bit integer units); spectrum values given to the STFT's inverse and to
+ * dlsc_denoise_gains (magnitudes, real and imaginary parts) within +-DLSC_SPECTRUM_LIMIT,
+ * 2^64, more than any signal in range gives (at most n_fft 2^40 <= 2^56). Beyond them:
+ * DLSC_ERR_NUMERIC, as for NaN and infinity. Within them those functions give finite
+ * results, never overflowing to infinity or NaN. */
+#define DLSC_SAMPLE_LIMIT 1099511627776.0f            /* 2^40 */
+#define DLSC_SPECTRUM_LIMIT 18446744073709551616.0f   /* 2^64 */
 
 typedef struct dlsc_stft dlsc_stft_t;
 
@@ -122,13 +132,16 @@ DLSC_API dlsc_status dlsc_stft_n_frames(const dlsc_stft_t *stft, size_t n_sample
 DLSC_API dlsc_status dlsc_stft_get_config(const dlsc_stft_t *stft, dlsc_stft_config *config);
 
 /* Analysis. magnitude and phase hold n_frames * n_bins floats each, n_frames as
- * dlsc_stft_n_frames gives; phase may be NULL. Non-finite samples: DLSC_ERR_NUMERIC. */
+ * dlsc_stft_n_frames gives; phase may be NULL. Samples out of range (non-finite, or
+ * beyond DLSC_SAMPLE_LIMIT): DLSC_ERR_NUMERIC. */
 DLSC_API dlsc_status dlsc_stft_forward(dlsc_stft_t *stft, const float *samples, size_t n_samples,
                                        float *magnitude, float *phase, size_t n_frames);
 /* Same framing, complex output as interleaved (re, im) pairs: n_frames * n_bins * 2. */
 DLSC_API dlsc_status dlsc_stft_forward_complex(dlsc_stft_t *stft, const float *samples,
                                                size_t n_samples, float *spectrum, size_t n_frames);
-/* Synthesis by weighted overlap-add; writes n_samples, which must give n_frames. */
+/* Synthesis by weighted overlap-add; writes n_samples, which must give n_frames.
+ * Magnitudes or spectrum values beyond DLSC_SPECTRUM_LIMIT, or not finite (phases: not
+ * finite): DLSC_ERR_NUMERIC. */
 DLSC_API dlsc_status dlsc_stft_inverse(dlsc_stft_t *stft, const float *magnitude,
                                        const float *phase, size_t n_frames, float *samples,
                                        size_t n_samples);
@@ -453,7 +466,8 @@ DLSC_API dlsc_status dlsc_frames_config_init_(dlsc_frames_config *config, size_t
 DLSC_API dlsc_status dlsc_dataset_create_frames(const dlsc_frames_config *config, uint64_t seed,
                                                 dlsc_dataset_t **dataset);
 /* Appends the frames of an aligned noisy/clean pair (one utterance; windows never
- * cross utterances). The STFT's n_bins must match. */
+ * cross utterances). The STFT's n_bins must match; samples out of range:
+ * DLSC_ERR_NUMERIC, nothing appended. */
 DLSC_API dlsc_status dlsc_dataset_add_signal_pair(dlsc_dataset_t *dataset, dlsc_stft_t *stft,
                                                   const float *noisy, const float *clean,
                                                   size_t n_samples);
@@ -611,18 +625,21 @@ DLSC_API dlsc_status dlsc_model_get_denoise(const dlsc_model_t *model, dlsc_deno
 DLSC_API dlsc_status dlsc_stft_create_for_model(const dlsc_model_t *model, dlsc_stft_t **stft);
 
 /* Whole signal: n_samples noisy samples -> n_samples denoised ones (out may not alias
- * noisy). The STFT must have the model's n_fft, hop and window. */
+ * noisy). The STFT must have the model's n_fft, hop and window. Samples out of range
+ * (DLSC_SAMPLE_LIMIT): DLSC_ERR_NUMERIC. A bin whose model output is not finite, or
+ * would take the bin beyond DLSC_SPECTRUM_LIMIT, is muted, so the output is finite. */
 DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *noisy,
                                   size_t n_samples, float *out);
 /* The gains dlsc_denoise applies, for callers who resynthesise themselves: magnitude
  * holds n_frames noisy frames [n_frames][n_bins] (dlsc_stft_forward with the model's
- * STFT); gains gets [n_frames][n_bins], the mask (or |X| / |Y|, 0 where |Y| is 0; either
+ * STFT); gains gets [n_frames][n_bins], the mask (or |X| / |Y|, 0 where |Y| is 0 or so small that the ratio overflows; either
  * raised by the attenuation limit, below) that multiplies each noisy bin; frames outside
- * the n_frames are zeros, as in dlsc_denoise. The noisy complex spectrum times gains,
+ * the n_frames are zeros, as in dlsc_denoise; a bin muted there (above) gets gain 0. The noisy complex spectrum times gains,
  * through dlsc_stft_inverse_complex, is dlsc_denoise's output to 1e-6 of the peak, 5e-5
- * for a hop beyond n_fft / 2 (a magnitude model's output at a bin where |Y| is 0 aside).
- * gains may be magnitude (in place). Non-finite magnitudes: DLSC_ERR_NUMERIC, negative
- * ones DLSC_ERR_INVALID_ARGUMENT, gains untouched. */
+ * for a hop beyond n_fft / 2 (a magnitude model's output at a bin where that ratio is 0 aside). gains may be
+ * magnitude (in place). Magnitudes out of range (non-finite, beyond
+ * DLSC_SPECTRUM_LIMIT): DLSC_ERR_NUMERIC, negative ones DLSC_ERR_INVALID_ARGUMENT,
+ * gains untouched. */
 DLSC_API dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude,
                                         size_t n_frames, float *gains);
 
@@ -668,7 +685,8 @@ DLSC_API dlsc_status dlsc_stream_create_at_rate(const dlsc_model_t *model, unsig
 DLSC_API void dlsc_stream_destroy(dlsc_stream_t *stream);
 DLSC_API dlsc_status dlsc_stream_latency(const dlsc_stream_t *stream, size_t *samples);
 /* n_samples in, n_samples out; out may be in (in place: the same output, bit for bit). A
- * chunk with NaN or infinity: DLSC_ERR_NUMERIC, nothing consumed or written. */
+ * chunk with a sample out of range (NaN, infinity, beyond DLSC_SAMPLE_LIMIT):
+ * DLSC_ERR_NUMERIC, nothing consumed or written. */
 DLSC_API dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in, size_t n_samples,
                                          float *out);
 /* Writes exactly latency samples to out, then resets the stream for a new signal. */
@@ -692,7 +710,9 @@ DLSC_API dlsc_status dlsc_snr(const float *reference, const float *estimate, siz
 DLSC_API dlsc_status dlsc_si_sdr(const float *reference, const float *estimate, size_t n_samples,
                                  double *si_sdr_db);
 /* mix = clean + g * noise, g chosen so that the whole signal has snr_db. The noise is
- * read from noise_offset on, looping, so it may be shorter or longer than clean. */
+ * read from noise_offset on, looping, so it may be shorter or longer than clean. A
+ * silent clean or noise, samples out of range, or a mix that would pass
+ * DLSC_SAMPLE_LIMIT: DLSC_ERR_NUMERIC, mix untouched. mix may be clean (in place). */
 DLSC_API dlsc_status dlsc_mix_at_snr(const float *clean, size_t n_samples, const float *noise,
                                      size_t n_noise, size_t noise_offset, double snr_db,
                                      float *mix);
@@ -702,7 +722,8 @@ DLSC_API dlsc_status dlsc_mix_at_snr(const float *clean, size_t n_samples, const
  * zero crossings each side, cut off at 0.94 of the lower Nyquist rate (content above it
  * is removed, none aliases); equal rates copy. With out NULL only *n_out is set; a
  * smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL, *n_out set to the size needed;
- * non-finite input: DLSC_ERR_NUMERIC (out and *n_out untouched). out may not overlap in. */
+ * input out of range (non-finite, beyond DLSC_SAMPLE_LIMIT): DLSC_ERR_NUMERIC (out and
+ * *n_out untouched). out may not overlap in. */
 DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in,
                                    unsigned rate_out, float *out, size_t out_capacity,
                                    size_t *n_out);
@@ -719,7 +740,7 @@ DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_i
  * (64 KiB) and, for rate pairs of few phases, their coefficients (up to 1 MiB).
  * out may not overlap in. *n_out gets the count the call writes, or would write: with
  * out NULL that is all (nothing is consumed), and it is set on the two refusals
- * below too; a smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL, a non-finite sample:
+ * below too; a smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL, a sample out of range:
  * DLSC_ERR_NUMERIC, both with nothing consumed. More than 2^43 input samples without a
  * flush or reset: DLSC_ERR_INVALID_ARGUMENT. A process call allocates only when its
  * chunk is larger than any before it on the handle (when downsampling by up to 960

@@ -15,7 +15,7 @@ const char *dlsc_strerror(dlsc_status status) {
   case DLSC_ERR_BAD_FORMAT: return "malformed model data or spec";
   case DLSC_ERR_VERSION: return "unsupported format version";
   case DLSC_ERR_CHECKSUM: return "checksum mismatch";
-  case DLSC_ERR_NUMERIC: return "non-finite value (NaN or infinity)";
+  case DLSC_ERR_NUMERIC: return "non-finite or out-of-range value (NaN, infinity, overflow)";
   case DLSC_ERR_UNSUPPORTED: return "not supported";
   case DLSC_ERR_IO: return "file input/output failed";
   case DLSC_ERR_BUFFER_TOO_SMALL: return "buffer too small";
@@ -124,6 +124,13 @@ bool dlsc_all_finite(const float *values, size_t count) {
     bad |= (bits & 0x7F800000u) == 0x7F800000u;
   }
   return bad == 0;
+}
+
+bool dlsc_all_within(const float *values, size_t count, float limit) {
+  int ok = 1; /* NaN fails the comparison */
+  for (size_t i = 0; i < count; i++)
+    ok &= fabsf(values[i]) <= limit;
+  return ok;
 }
 
 void dlsc_blend_floats(float *dst, const float *src, size_t count, float weight) {

@@ -7,6 +7,7 @@
  * puts streaming resamplers around the engine (the last section). */
 #include "stft.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,37 +247,43 @@ static void compute_features(engine *e) {
   }
 }
 
-/* A model output as the factor of its noisy bin: the mask, or |X| / |Y| (0 where
- * |Y| is 0). A non-finite output mutes its bin rather than poisoning the signal. */
-static float bin_gain(int mask, float value, float noisy) {
-  value = value - value == 0.0f ? value : 0.0f;
-  if (mask)
-    return value;
-  return noisy > 0.0f && value > 0.0f ? value / noisy : 0.0f;
+/* A model output as the factor of its noisy bin, whose magnitude is noisy: the mask,
+ * or |X| / |Y|. A magnitude model's |X| where that ratio cannot be formed (|Y| 0, or so
+ * small that the ratio overflows) goes to *direct, the bin's magnitude at phase 0, with
+ * gain 0. An output that is not finite, or would take the bin beyond
+ * DLSC_SPECTRUM_LIMIT, mutes its bin (gain and *direct 0) rather than poisoning the
+ * signal: within that limit the synthesis cannot overflow (stft.c). */
+static float bin_gain(int mask, float value, float noisy, float *direct) {
+  *direct = 0.0f;
+  if (mask) /* a product that overflows to infinity fails the test too */
+    return fabsf(value) * noisy <= DLSC_SPECTRUM_LIMIT ? value : 0.0f;
+  if (!(value > 0.0f && value <= DLSC_SPECTRUM_LIMIT)) /* NaN fails too */
+    return 0.0f;
+  float ratio = noisy > 0.0f ? value / noisy : INFINITY;
+  if (ratio <= FLT_MAX)
+    return ratio;
+  *direct = value;
+  return 0.0f;
 }
 
 /* The denoised frame keeps the noisy phase: Y scaled by its gains, each raised by the
  * attenuation limit's floor to floor + (1 - floor) gain (floor 0: the gain itself). */
 static void synthesize(engine *e, size_t frame, const float *output, float floor) {
   const float *noisy = e->magnitudes + (frame - e->first_held) * e->bins;
+  float direct;
   if (e->gains) {
     for (size_t b = 0; b < e->bins; b++)
       e->gains[frame * e->bins + b] =
-          floor + (1.0f - floor) * bin_gain(e->config.mask, output[b], noisy[b]);
+          floor + (1.0f - floor) * bin_gain(e->config.mask, output[b], noisy[b], &direct);
     return;
   }
   const float *spectrum = e->spectra + 2 * (frame - e->first_held) * e->bins;
   float *out = e->frame_spectrum;
   for (size_t b = 0; b < e->bins; b++) {
-    float gain = floor + (1.0f - floor) * bin_gain(e->config.mask, output[b], noisy[b]);
-    if (e->config.mask || noisy[b] > 0.0f) {
-      out[2 * b] = gain * spectrum[2 * b];
-      out[2 * b + 1] = gain * spectrum[2 * b + 1];
-    } else { /* no noisy phase: the magnitude at phase 0, as atan2(0, 0) gives */
-      float value = bin_gain(1, output[b], 0.0f);
-      out[2 * b] = value > 0.0f ? (1.0f - floor) * value : 0.0f;
-      out[2 * b + 1] = 0.0f;
-    }
+    float gain = floor + (1.0f - floor) * bin_gain(e->config.mask, output[b], noisy[b], &direct);
+    /* without a noisy phase to keep, the magnitude at phase 0, as atan2(0, 0) gives */
+    out[2 * b] = gain * spectrum[2 * b] + (1.0f - floor) * direct;
+    out[2 * b + 1] = gain * spectrum[2 * b + 1];
   }
   dlsc_stft_synthesize_frame(e->stft, NULL, NULL, out, e->windowed);
   dlsc_stft_overlap_add(e->stft, e->ring, frame, e->windowed, e->windowed);
@@ -393,7 +400,7 @@ dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *no
   if (!model->has_denoise)
     return DLSC_ERR_INVALID_ARGUMENT;
   DLSC_TRY(check_stft_matches(model, stft));
-  if (!dlsc_all_finite(noisy, n_samples))
+  if (!dlsc_all_within(noisy, n_samples, DLSC_SAMPLE_LIMIT))
     return DLSC_ERR_NUMERIC;
   engine e;
   DLSC_TRY(engine_init(&e, model, stft));
@@ -425,7 +432,7 @@ dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude, size
   size_t bins = model->denoise.n_fft / 2 + 1;
   if (n_frames > SIZE_MAX / sizeof(float) / bins)
     return DLSC_ERR_INVALID_ARGUMENT;
-  if (!dlsc_all_finite(magnitude, n_frames * bins))
+  if (!dlsc_all_within(magnitude, n_frames * bins, DLSC_SPECTRUM_LIMIT))
     return DLSC_ERR_NUMERIC;
   for (size_t i = 0; i < n_frames * bins; i++)
     if (magnitude[i] < 0.0f)
@@ -553,7 +560,7 @@ static void chain_engine(dlsc_stream_t *stream, size_t n, bool flush) {
   }
   size_t drop = DLSC_MIN(c->skip, n);
   c->skip -= drop;
-  dlsc_resampler_process(c->up, c->b + drop, n - drop, c->c, c->c_capacity, &got);
+  dlsc_resampler_run(c->up, c->b + drop, n - drop, c->c, c->c_capacity, &got, FLT_MAX / 8);
   for (size_t i = 0; i < got; i++)
     delay_push(&c->fifo, c->c[i]);
 }
@@ -650,7 +657,7 @@ dlsc_status dlsc_stream_process(dlsc_stream_t *stream, const float *in, size_t n
     return DLSC_ERR_INVALID_ARGUMENT;
   if (n_samples == 0)
     return DLSC_OK;
-  if (!dlsc_all_finite(in, n_samples))
+  if (!dlsc_all_within(in, n_samples, DLSC_SAMPLE_LIMIT))
     return DLSC_ERR_NUMERIC;
   if (stream->chain)
     chain_process(stream, in, n_samples, out);

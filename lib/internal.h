@@ -29,6 +29,8 @@ bool dlsc_mul_overflows(size_t a, size_t b, size_t *product);
 dlsc_status dlsc_import_config(void *dst, size_t dst_size, const void *src);
 
 bool dlsc_all_finite(const float *values, size_t count);
+/* Every value finite and within +-limit (DLSC_SAMPLE_LIMIT, DLSC_SPECTRUM_LIMIT). */
+bool dlsc_all_within(const float *values, size_t count, float limit);
 
 /* ---- resampling (resample.c) */
 bool dlsc_resample_rates_valid(unsigned rate_in, unsigned rate_out);
@@ -38,6 +40,11 @@ double dlsc_resample_reach(unsigned rate_in, unsigned rate_out);
 /* Room for chunks of up to max_chunk inputs, so that process never allocates for them
  * (a stream's resamplers, for real-time hosts). */
 dlsc_status dlsc_resampler_reserve(dlsc_resampler_t *resampler, size_t max_chunk);
+/* dlsc_resampler_process with another bound on the samples: a stream's chain resamples
+ * its engine's output, finite but not held to DLSC_SAMPLE_LIMIT (FLT_MAX / 8 keeps the
+ * kernel's sums finite). */
+dlsc_status dlsc_resampler_run(dlsc_resampler_t *resampler, const float *in, size_t n_in,
+                               float *out, size_t out_capacity, size_t *n_out, float limit);
 /* dst = (1 - weight) dst + weight src */
 void dlsc_blend_floats(float *dst, const float *src, size_t count, float weight);
 

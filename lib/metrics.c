@@ -62,18 +62,25 @@ dlsc_status dlsc_mix_at_snr(const float *clean, size_t n_samples, const float *n
   if (!clean || !noise || !mix || n_samples == 0 || n_noise == 0 || !isfinite(snr_db) ||
       fabs(snr_db) > 200.0)
     return DLSC_ERR_INVALID_ARGUMENT;
-  if (!dlsc_all_finite(clean, n_samples) || !dlsc_all_finite(noise, n_noise))
+  if (!dlsc_all_within(clean, n_samples, DLSC_SAMPLE_LIMIT) ||
+      !dlsc_all_within(noise, n_noise, DLSC_SAMPLE_LIMIT))
     return DLSC_ERR_NUMERIC;
+  size_t start = noise_offset % n_noise;
   double signal = 0.0, interference = 0.0;
   for (size_t i = 0; i < n_samples; i++) {
-    double n = noise[(noise_offset + i) % n_noise];
+    double n = noise[(start + i) % n_noise];
     signal += (double)clean[i] * clean[i];
     interference += n * n;
   }
   if (signal == 0.0 || interference == 0.0)
     return DLSC_ERR_NUMERIC; /* no gain gives a ratio with a silent side */
   double gain = sqrt(signal / (interference * pow(10.0, snr_db / 10.0)));
+  /* A loud clean over a faint noise at a low SNR needs a gain that can take the mix out
+   * of range: checked before anything is written. */
   for (size_t i = 0; i < n_samples; i++)
-    mix[i] = (float)(clean[i] + gain * noise[(noise_offset + i) % n_noise]);
+    if (!(fabs(clean[i] + gain * noise[(start + i) % n_noise]) <= DLSC_SAMPLE_LIMIT))
+      return DLSC_ERR_NUMERIC;
+  for (size_t i = 0; i < n_samples; i++)
+    mix[i] = (float)(clean[i] + gain * noise[(start + i) % n_noise]);
   return DLSC_OK;
 }

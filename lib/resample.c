@@ -192,7 +192,7 @@ dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in, unsign
     *n_out = needed;
     return out ? DLSC_ERR_BUFFER_TOO_SMALL : DLSC_OK;
   }
-  if (!dlsc_all_finite(in, n_in))
+  if (!dlsc_all_within(in, n_in, DLSC_SAMPLE_LIMIT))
     return DLSC_ERR_NUMERIC;
   if (rate_in == rate_out) {
     memcpy(out, in, n_in * sizeof *in);
@@ -304,11 +304,16 @@ static void emit(dlsc_resampler_t *r, uint64_t count, float *out) {
 
 dlsc_status dlsc_resampler_process(dlsc_resampler_t *resampler, const float *in, size_t n_in,
                                    float *out, size_t out_capacity, size_t *n_out) {
+  return dlsc_resampler_run(resampler, in, n_in, out, out_capacity, n_out, DLSC_SAMPLE_LIMIT);
+}
+
+dlsc_status dlsc_resampler_run(dlsc_resampler_t *resampler, const float *in, size_t n_in,
+                               float *out, size_t out_capacity, size_t *n_out, float limit) {
   dlsc_resampler_t *r = resampler;
   if (!r || !n_out || (!in && n_in > 0) || n_in > MAX_STREAM - r->total)
     return DLSC_ERR_INVALID_ARGUMENT;
   uint64_t count = outputs_ready(r, r->total + n_in, 0);
-  if (!out || out_capacity < count || !dlsc_all_finite(in, n_in)) {
+  if (!out || out_capacity < count || !dlsc_all_within(in, n_in, limit)) {
     *n_out = (size_t)count; /* a size query, or what the refused chunk would give */
     return !out ? DLSC_OK
                 : out_capacity < count ? DLSC_ERR_BUFFER_TOO_SMALL : DLSC_ERR_NUMERIC;

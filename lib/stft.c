@@ -217,8 +217,8 @@ static dlsc_status check_forward(const dlsc_stft_t *stft, const float *samples,
     return DLSC_ERR_INVALID_ARGUMENT;
   if (n_frames != dlsc_stft_frames_for(stft, n_samples))
     return DLSC_ERR_SHAPE_MISMATCH;
-  if (!dlsc_all_finite(samples, n_samples))
-    return DLSC_ERR_NUMERIC;
+  if (!dlsc_all_within(samples, n_samples, DLSC_SAMPLE_LIMIT))
+    return DLSC_ERR_NUMERIC; /* within it no spectrum value passes n_fft 2^40 */
   return DLSC_OK;
 }
 
@@ -263,8 +263,12 @@ static dlsc_status inverse(dlsc_stft_t *stft, const float *magnitude, const floa
     return DLSC_ERR_SHAPE_MISMATCH;
   size_t n_bins = stft->n_bins, n_fft = stft->config.n_fft;
   size_t values = n_frames * n_bins;
-  if (spectrum ? !dlsc_all_finite(spectrum, 2 * values)
-               : !dlsc_all_finite(magnitude, values) || !dlsc_all_finite(phase, values))
+  /* Within the limit every value of the transform and the overlap-add stays below
+   * 2^110 (2 n_bins 2^64.5 before the 1 / n_fft scaling, n_fft / hop frames, a window
+   * sum no smaller than 1e-3), so the output is finite. */
+  if (spectrum ? !dlsc_all_within(spectrum, 2 * values, DLSC_SPECTRUM_LIMIT)
+               : !dlsc_all_within(magnitude, values, DLSC_SPECTRUM_LIMIT) ||
+                     !dlsc_all_finite(phase, values))
     return DLSC_ERR_NUMERIC;
   size_t hop = stft->config.hop_length;
   float *windowed = dlsc_alloc_floats(n_fft);

@@ -433,6 +433,107 @@ START_TEST(mismatches_and_bad_samples_get_a_status) {
 }
 END_TEST
 
+/* The range of signals (dlsc.h): samples past DLSC_SAMPLE_LIMIT and magnitudes past
+ * DLSC_SPECTRUM_LIMIT are refused with nothing written; at the limit, and under a model
+ * whose outputs are absurd, denoising stays finite. */
+START_TEST(signals_past_the_limits_are_refused_and_outputs_stay_finite) {
+  const size_t n = 3000, bins = 129;
+  float *x = malloc((3 * n + 3 * n + 8 * bins) * sizeof *x), *y = x + n, *z = y + n;
+  float *up = z + n, *magnitude = up + 3 * n, *gains = magnitude + 4 * bins;
+  dlsc_model_t *model = denoiser(256, 128, 1, 1, 1, true); /* mask 1 */
+  dlsc_stft_t *stft = stft_for(256, 128);
+  fill_uniform(x, n, -1, 1, 9);
+  for (size_t i = 0; i < n; i++) /* full scale at the limit */
+    x[i] = x[i] < 0.0f ? -DLSC_SAMPLE_LIMIT : DLSC_SAMPLE_LIMIT;
+  ck_assert_ok(dlsc_denoise(model, stft, x, n, y));
+  ck_assert_double_le(max_abs_diff(x, y, n), 1e-5 * DLSC_SAMPLE_LIMIT);
+  dlsc_stream_t *stream;
+  ck_assert_ok(dlsc_stream_create_at_rate(model, 16000, 48000, &stream));
+  ck_assert_ok(dlsc_stream_process(stream, x, n, z));
+  ck_assert(isfinite(max_abs(z, n)));
+  size_t n_up;
+  ck_assert_ok(dlsc_resample(x, n, 16000, 48000, up, 3 * n, &n_up));
+  ck_assert(isfinite(max_abs(up, n_up)));
+  /* masks of 4 take the engine's output past the sample limit; the stream's resampler
+   * back to 48 kHz passes it on all the same */
+  dlsc_layer *layer = &model->layers[0];
+  for (size_t i = layer->n_weights; i < layer->n_params; i++)
+    layer->params[i] = 4.0f;
+  dlsc_stream_t *loud;
+  size_t latency;
+  ck_assert_ok(dlsc_stream_create_at_rate(model, 16000, 48000, &loud));
+  ck_assert_ok(dlsc_stream_latency(loud, &latency));
+  ck_assert_uint_le(latency, 3 * n);
+  ck_assert_ok(dlsc_stream_process(loud, x, n, z));
+  ck_assert_ok(dlsc_stream_flush(loud, up));
+  ck_assert_double_gt(fmax(max_abs(z, n), max_abs(up, latency)), 3.0 * DLSC_SAMPLE_LIMIT);
+  ck_assert(isfinite(max_abs(up, latency)));
+  dlsc_stream_destroy(loud);
+
+  /* one step past: refused, nothing written */
+  x[n / 2] = -nextafterf(DLSC_SAMPLE_LIMIT, INFINITY);
+  for (size_t i = 0; i < 3 * n; i++)
+    y[i] = 42.0f; /* y and z */
+  ck_assert_status(dlsc_denoise(model, stft, x, n, y), DLSC_ERR_NUMERIC);
+  ck_assert_status(dlsc_stream_process(stream, x, n, z), DLSC_ERR_NUMERIC);
+  size_t kept = 7;
+  ck_assert_status(dlsc_resample(x, n, 16000, 48000, y, 3 * n, &kept), DLSC_ERR_NUMERIC);
+  ck_assert_uint_eq(kept, 7);
+  ck_assert_status(dlsc_mix_at_snr(x, n, x, n, 0, 0.0, y), DLSC_ERR_NUMERIC);
+  for (size_t i = 0; i < 2 * n; i++)
+    ck_assert_float_eq(y[i], 42.0f);
+  dlsc_resampler_t *resampler;
+  ck_assert_ok(dlsc_resampler_create(16000, 48000, &resampler));
+  ck_assert_status(dlsc_resampler_process(resampler, x, n, up, 3 * n, &kept), DLSC_ERR_NUMERIC);
+  dlsc_resampler_destroy(resampler);
+  dlsc_stream_destroy(stream);
+
+  /* a mix that would pass the limit: a loud signal over a faint noise at -200 dB */
+  float clean[100], faint[100], mix[100];
+  fill_uniform(clean, 100, -1e6f, 1e6f, 3);
+  fill_uniform(faint, 100, -1e-30f, 1e-30f, 4);
+  for (size_t i = 0; i < 100; i++)
+    mix[i] = 42.0f;
+  ck_assert_status(dlsc_mix_at_snr(clean, 100, faint, 100, 0, -200.0, mix), DLSC_ERR_NUMERIC);
+  ck_assert_float_eq(mix[99], 42.0f);
+  ck_assert_ok(dlsc_mix_at_snr(clean, 100, faint, 100, 5, 60.0, mix));
+  ck_assert_ok(dlsc_mix_at_snr(clean, 100, faint, 100, 5, 60.0, clean)); /* in place */
+  ck_assert_mem_eq(mix, clean, sizeof mix);
+
+  /* masks of 1e38: each bin would pass the spectrum limit, so every bin is muted, and
+   * the output is silence (before, the products overflowed: infinity and NaN) */
+  fill_uniform(x, n, -1, 1, 9);
+  for (size_t i = layer->n_weights; i < layer->n_params; i++)
+    layer->params[i] = 1e38f;
+  ck_assert_ok(dlsc_denoise(model, stft, x, n, y));
+  ck_assert_double_eq(max_abs(y, n), 0.0);
+  ck_assert_ok(dlsc_stream_create(model, &stream));
+  ck_assert_ok(dlsc_stream_process(stream, x, n, z));
+  ck_assert_double_eq(max_abs(z, n), 0.0);
+  dlsc_stream_destroy(stream);
+
+  /* a magnitude model (|X| = 1) over bins of 1e-39: |X| / |Y| overflows, so the gain is
+   * 0, as where |Y| is 0 */
+  set_denoise(model, 256, 128, 1, 1, 0);
+  for (size_t i = layer->n_weights; i < layer->n_params; i++)
+    layer->params[i] = 1.0f;
+  for (size_t i = 0; i < 4 * bins; i++)
+    magnitude[i] = i % 2 ? 1e-39f : 0.5f;
+  ck_assert_ok(dlsc_denoise_gains(model, magnitude, 4, gains));
+  for (size_t i = 0; i < 4 * bins; i++)
+    ck_assert_float_eq(gains[i], i % 2 ? 0.0f : 2.0f);
+  magnitude[5] = DLSC_SPECTRUM_LIMIT;
+  ck_assert_ok(dlsc_denoise_gains(model, magnitude, 4, gains));
+  magnitude[5] = nextafterf(DLSC_SPECTRUM_LIMIT, INFINITY);
+  gains[0] = 42.0f;
+  ck_assert_status(dlsc_denoise_gains(model, magnitude, 4, gains), DLSC_ERR_NUMERIC);
+  ck_assert_float_eq(gains[0], 42.0f);
+  free(x);
+  dlsc_model_destroy(model);
+  dlsc_stft_destroy(stft);
+}
+END_TEST
+
 START_TEST(denoise_config_survives_save_and_load) {
   dlsc_model_t *model = denoiser(256, 64, 2, 1, 0, false);
   size_t size;
@@ -1142,6 +1243,7 @@ int main(void) {
   tcase_add_test(tc, row_prefix_stops_at_the_first_layer_that_mixes_rows);
   tcase_add_test(tc, stream_outlives_its_source_model_and_refuses_nan);
   tcase_add_test(tc, mismatches_and_bad_samples_get_a_status);
+  tcase_add_test(tc, signals_past_the_limits_are_refused_and_outputs_stay_finite);
   tcase_add_test(tc, denoise_config_survives_save_and_load);
   tcase_add_test(tc, metrics_have_their_definitions);
   tcase_add_test(tc, resampling_keeps_the_band_and_removes_what_would_alias);

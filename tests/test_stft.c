@@ -192,12 +192,69 @@ START_TEST(transforms_reject_bad_buffers) {
 }
 END_TEST
 
+/* The range of signals (dlsc.h): samples up to DLSC_SAMPLE_LIMIT and spectrum values up
+ * to DLSC_SPECTRUM_LIMIT give finite results, at every n_fft and at a hop whose window
+ * sums are poor; one step past either limit is refused with nothing written. */
+START_TEST(transforms_stay_finite_up_to_the_limits) {
+  static const struct { size_t n_fft, hop; dlsc_window window; } configs[] = {
+      {4, 1, DLSC_WINDOW_HANN},       {4, 3, DLSC_WINDOW_HAMMING},
+      {1024, 512, DLSC_WINDOW_HANN},  {1024, 768, DLSC_WINDOW_HAMMING},
+      {65536, 65536, DLSC_WINDOW_RECTANGULAR}, {65536, 32768, DLSC_WINDOW_SQRT_HANN}};
+  for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+    dlsc_stft_t *stft = make_stft(configs[c].n_fft, configs[c].hop, configs[c].window);
+    size_t n = 2 * configs[c].n_fft + 3, frames, bins = configs[c].n_fft / 2 + 1;
+    ck_assert_ok(dlsc_stft_n_frames(stft, n, &frames));
+    float *x = malloc((2 * n + 4 * frames * bins) * sizeof *x), *y = x + n;
+    float *magnitude = y + n, *phase = magnitude + frames * bins, *spectrum = phase + frames * bins;
+    /* at the limit, one sign throughout: the largest sums the transforms can meet */
+    for (size_t i = 0; i < n; i++)
+      x[i] = DLSC_SAMPLE_LIMIT;
+    ck_assert_ok(dlsc_stft_forward(stft, x, n, magnitude, phase, frames));
+    ck_assert_ok(dlsc_stft_forward_complex(stft, x, n, spectrum, frames));
+    ck_assert_double_le(max_abs(magnitude, frames * bins), DLSC_SPECTRUM_LIMIT);
+    ck_assert_double_le(max_abs(spectrum, 2 * frames * bins), DLSC_SPECTRUM_LIMIT);
+    ck_assert_ok(dlsc_stft_inverse(stft, magnitude, phase, frames, y, n));
+    ck_assert_msg(max_abs_diff(x, y, n) < 1e-5 * DLSC_SAMPLE_LIMIT, "n_fft %zu: round trip %g",
+                  configs[c].n_fft, max_abs_diff(x, y, n) / DLSC_SAMPLE_LIMIT);
+    /* spectrum values at their limit, all in phase: finite samples */
+    for (size_t i = 0; i < frames * bins; i++) {
+      magnitude[i] = DLSC_SPECTRUM_LIMIT;
+      phase[i] = 0.0f;
+      spectrum[2 * i] = spectrum[2 * i + 1] = i % 2 ? DLSC_SPECTRUM_LIMIT : -DLSC_SPECTRUM_LIMIT;
+    }
+    ck_assert_ok(dlsc_stft_inverse(stft, magnitude, phase, frames, y, n));
+    ck_assert(isfinite(max_abs(y, n)));
+    ck_assert_ok(dlsc_stft_inverse_complex(stft, spectrum, frames, y, n));
+    ck_assert(isfinite(max_abs(y, n)));
+    /* one step past: refused, outputs untouched */
+    for (size_t i = 0; i < n; i++)
+      y[i] = 42.0f;
+    magnitude[frames * bins / 2] = nextafterf(DLSC_SPECTRUM_LIMIT, INFINITY);
+    ck_assert_status(dlsc_stft_inverse(stft, magnitude, phase, frames, y, n), DLSC_ERR_NUMERIC);
+    spectrum[7] = -nextafterf(DLSC_SPECTRUM_LIMIT, INFINITY);
+    ck_assert_status(dlsc_stft_inverse_complex(stft, spectrum, frames, y, n), DLSC_ERR_NUMERIC);
+    for (size_t i = 0; i < n; i++)
+      ck_assert_float_eq(y[i], 42.0f);
+    x[n / 3] = -nextafterf(DLSC_SAMPLE_LIMIT, INFINITY);
+    magnitude[0] = 42.0f;
+    spectrum[0] = 42.0f;
+    ck_assert_status(dlsc_stft_forward(stft, x, n, magnitude, phase, frames), DLSC_ERR_NUMERIC);
+    ck_assert_status(dlsc_stft_forward_complex(stft, x, n, spectrum, frames), DLSC_ERR_NUMERIC);
+    ck_assert_float_eq(magnitude[0], 42.0f);
+    ck_assert_float_eq(spectrum[0], 42.0f);
+    free(x);
+    dlsc_stft_destroy(stft);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("stft");
   TCase *tc = tcase_create("stft");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, round_trip_is_exact_for_any_length);
   tcase_add_test(tc, round_trip_precision_follows_the_prime_factors);
+  tcase_add_test(tc, transforms_stay_finite_up_to_the_limits);
   tcase_add_test(tc, frame_count_follows_padding);
   tcase_add_test(tc, sinusoid_peaks_at_its_bin);
   tcase_add_test(tc, create_rejects_bad_configs);
