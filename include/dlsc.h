@@ -475,7 +475,8 @@ DLSC_API dlsc_status dlsc_dataset_add_signal_pair(dlsc_dataset_t *dataset, dlsc_
 DLSC_API dlsc_status dlsc_dataset_add_frames(dlsc_dataset_t *dataset, const float *noisy,
                                              const float *target, size_t n_frames);
 
-/* Images with optional labels, stored as floats in [0, 1]. */
+/* Images with optional labels, stored as floats: pixels in [0, 1] (other data, such as
+ * feature maps, is kept as given, finite). */
 typedef struct dlsc_images_config {
   size_t struct_size;
   size_t channels, height, width; /* 3, 32, 32 */
@@ -487,8 +488,8 @@ DLSC_API dlsc_status dlsc_images_config_init_(dlsc_images_config *config, size_t
 
 DLSC_API dlsc_status dlsc_dataset_create_images(const dlsc_images_config *config, uint64_t seed,
                                                 dlsc_dataset_t **dataset);
-/* count images, [count][channels][height][width]: bytes (0..255) or floats (0..1).
- * labels may be NULL for unlabeled images (usable for pretext tasks only);
+/* count images, [count][channels][height][width]: bytes (0..255, stored as byte / 255)
+ * or floats (0..1 for pixels; non-finite: DLSC_ERR_NUMERIC). labels may be NULL for unlabeled images (usable for pretext tasks only);
  * a label outside 0 .. n_classes-1: DLSC_ERR_INVALID_ARGUMENT, nothing appended. */
 DLSC_API dlsc_status dlsc_dataset_add_images_u8(dlsc_dataset_t *dataset, const uint8_t *pixels,
                                                 const int32_t *labels, size_t count);
@@ -520,6 +521,8 @@ typedef enum dlsc_flip {
  * Evaluation batches are never augmented. */
 typedef struct dlsc_augment_config {
   size_t struct_size;
+  /* brightness and contrast clip their result to [0, 1], the range of pixels: leave
+   * them off for other data */
   float brightness;     /* pixel values times a factor in [1-b, 1+b]; 0 = off */
   float contrast;       /* blend with the image mean by a factor in [1-c, 1+c]; 0 = off */
   int horizontal_flip;  /* a dlsc_flip */

@@ -128,6 +128,11 @@ START_TEST(images_store_scaled_pixels_and_check_labels) {
   ck_assert_int_eq(batch.labels[0], 2);
   ck_assert_int_eq(batch.labels[1], 0);
   ck_assert_ptr_null(batch.targets);
+  /* Floats outside [0, 1] (feature maps) are kept as given. */
+  float features[4] = {-3.0f, 7.5f, 0.25f, 1e30f};
+  ck_assert_ok(dlsc_dataset_add_images_f32(dataset, features, labels, 1));
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 2, 1, 0, &batch));
+  ck_assert_mem_eq(batch.inputs, features, sizeof features);
   /* Frames-only and image-only calls refuse the other kind. */
   ck_assert_status(dlsc_dataset_add_frames(dataset, floats, floats, 1), DLSC_ERR_INVALID_ARGUMENT);
   dlsc_dataset_destroy(dataset);
