@@ -285,7 +285,9 @@ DLSC_API dlsc_status dlsc_model_load(const void *buffer, size_t size, dlsc_model
  * path, so path holds either the old or the new model, never a partial one. A new
  * file gets 0666 less the umask, a replaced one keeps its permissions; a symbolic link
  * is followed (its target is replaced, the link stays); a path naming anything but a
- * regular file (device, FIFO, directory) or a dangling link: DLSC_ERR_IO. */
+ * regular file (device, FIFO, directory) or a dangling link: DLSC_ERR_IO. load_file
+ * reads regular files only: anything else, DLSC_ERR_IO at once (a FIFO is not waited
+ * on). */
 DLSC_API dlsc_status dlsc_model_save_file(const dlsc_model_t *model, const char *path);
 DLSC_API dlsc_status dlsc_model_load_file(const char *path, dlsc_model_t **model);
 

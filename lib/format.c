@@ -226,12 +226,17 @@ dlsc_status dlsc_write_file_atomic(const char *path, const unsigned char *bytes,
 #define MAX_FILE_BYTES ((off_t)1 << 31) /* off_t: 64 bits (_FILE_OFFSET_BITS), long may not be */
 
 dlsc_status dlsc_read_file(const char *path, unsigned char **out, size_t *out_size) {
-  FILE *file = fopen(path, "rb");
-  if (!file)
+  /* Without O_NONBLOCK, opening a FIFO waits for a writer, maybe for ever; a directory
+   * opens, and seems endless. Only a regular file is read, in blocking mode. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
     return DLSC_ERR_IO;
   struct stat info;
-  if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
-    fclose(file); /* a directory opens, and seems endless */
+  int flags = fcntl(fd, F_GETFL);
+  FILE *file = NULL;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || flags < 0 ||
+      fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !(file = fdopen(fd, "rb"))) {
+    close(fd);
     return DLSC_ERR_IO;
   }
   off_t size = -1;

@@ -635,7 +635,8 @@ END_TEST
 
 /* save_file replaces regular files only: through a symbolic link it replaces the file
  * the link leads to (the link stays), and it refuses what rename would destroy, a FIFO
- * here, a device such as /dev/null when run as root. */
+ * here, a device such as /dev/null when run as root. load_file reads regular files
+ * only: a FIFO without a writer is refused at once (opening it used to wait for one). */
 START_TEST(files_are_saved_through_links_and_never_over_devices) {
   char directory[32], path[256], link_path[256], dangling[256], fifo[256];
   scratch_directory(directory, path, sizeof path);
@@ -662,6 +663,11 @@ START_TEST(files_are_saved_through_links_and_never_over_devices) {
   ck_assert_status(dlsc_model_save_file(first, fifo), DLSC_ERR_IO);
   ck_assert_int_eq(lstat(fifo, &info_on_disk), 0);
   ck_assert(S_ISFIFO(info_on_disk.st_mode)); /* not replaced */
+  loaded = (dlsc_model_t *)0x1;
+  ck_assert_status(dlsc_model_load_file(fifo, &loaded), DLSC_ERR_IO);
+  ck_assert_ptr_eq(loaded, (dlsc_model_t *)0x1);
+  ck_assert_status(dlsc_training_state_load_file(first, NULL, fifo), DLSC_ERR_IO);
+  ck_assert_status(dlsc_model_load_file("/dev/null", &loaded), DLSC_ERR_IO);
   ck_assert_status(dlsc_model_save_file(first, directory), DLSC_ERR_IO);
   ck_assert_uint_eq(count_entries(directory), 4); /* no temporary left behind */
   unlink(fifo);
