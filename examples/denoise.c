@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
   float *noisy; /* planar: channel c's n samples at noisy + c n */
   size_t n;
   int rate, channels;
-  char error[512];
+  char error[4200]; /* a message with a path */
   if (read_audio_channels(in_path, &noisy, &n, &channels, &rate, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
     return 1;
@@ -195,8 +195,8 @@ int main(int argc, char **argv) {
   }
   dlsc_stft_destroy(stft);
   double seconds = now_seconds() - start;
-  if (write_audio(out_path, clean, n, channels, rate) != 0) {
-    fprintf(stderr, "cannot write %s\n", out_path);
+  if (write_audio(out_path, clean, n, channels, rate, error, sizeof error) != 0) {
+    fprintf(stderr, "%s\n", error);
     return 1;
   }
   printf("%s: %.2f s of audio%s denoised in %.3f s (%.0fx real time) -> %s\n", in_path,
@@ -207,10 +207,10 @@ int main(int argc, char **argv) {
     float *removed = checked_alloc(NULL, total * sizeof *removed);
     for (size_t i = 0; i < total; i++)
       removed[i] = noisy[i] - clean[i];
-    result = write_audio(removed_path, removed, n, channels, rate) != 0;
+    result = write_audio(removed_path, removed, n, channels, rate, error, sizeof error) != 0;
     free(removed);
     if (result)
-      fprintf(stderr, "cannot write %s\n", removed_path);
+      fprintf(stderr, "%s\n", error);
     else
       printf("removed part -> %s\n", removed_path);
   }

@@ -75,7 +75,7 @@ int read_audio(const char *path, int downmix, float **samples, size_t *n_samples
 }
 
 int write_audio(const char *path, const float *samples, size_t frames, int channels,
-                int sample_rate) {
+                int sample_rate, char *error, size_t error_size) {
   SF_INFO info = {0};
   size_t length = strlen(path), count = (size_t)channels;
   info.samplerate = sample_rate;
@@ -83,9 +83,10 @@ int write_audio(const char *path, const float *samples, size_t frames, int chann
   info.format = length > 5 && strcmp(path + length - 5, ".flac") == 0
                     ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16
                     : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-  float *interleaved = malloc(frames * count * sizeof *interleaved);
-  SNDFILE *file = interleaved ? sf_open(path, SFM_WRITE, &info) : NULL;
+  float *interleaved = checked_alloc(NULL, frames * count * sizeof *interleaved);
+  SNDFILE *file = sf_open(path, SFM_WRITE, &info);
   if (!file) {
+    snprintf(error, error_size, "cannot write %s: %s", path, sf_strerror(NULL));
     free(interleaved);
     return -1;
   }
@@ -95,13 +96,18 @@ int write_audio(const char *path, const float *samples, size_t frames, int chann
   /* libsndfile clips float to 16-bit when told to, instead of wrapping around. */
   sf_command(file, SFC_SET_CLIPPING, NULL, SF_TRUE);
   sf_count_t written = sf_writef_float(file, interleaved, (sf_count_t)frames);
-  sf_close(file);
+  if (written != (sf_count_t)frames)
+    snprintf(error, error_size, "cannot write %s: %s", path, sf_strerror(file));
+  int closed = sf_close(file);
+  if (closed != 0 && written == (sf_count_t)frames)
+    snprintf(error, error_size, "cannot write %s: %s", path, sf_error_number(closed));
   free(interleaved);
-  return written == (sf_count_t)frames ? 0 : -1;
+  return written == (sf_count_t)frames && closed == 0 ? 0 : -1;
 }
 
-int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate) {
-  return write_audio(path, samples, n_samples, 1, sample_rate);
+int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate,
+              char *error, size_t error_size) {
+  return write_audio(path, samples, n_samples, 1, sample_rate, error, error_size);
 }
 
 static int compare_names(const void *a, const void *b) {

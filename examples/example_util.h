@@ -23,11 +23,13 @@ void downmix_planar(float *samples, size_t frames, int channels);
  * dlsc_resample; exits with a message naming what on failure. */
 float *resample_or_exit(const float *samples, size_t n, int from, int to, size_t *n_out,
                         const char *what);
-/* 16-bit WAV, or FLAC when path ends in .flac. */
-int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate);
+/* 16-bit WAV, or FLAC when path ends in .flac; 0, or -1 with "cannot write PATH: why"
+ * in error. */
+int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate,
+              char *error, size_t error_size);
 /* The same for channels planar channels of frames samples each, interleaved into the file. */
 int write_audio(const char *path, const float *samples, size_t frames, int channels,
-                int sample_rate);
+                int sample_rate, char *error, size_t error_size);
 
 /* Sorted names of the regular files in directory ending with suffix (NULL: any). */
 char **list_files(const char *directory, const char *suffix, size_t *count);

@@ -709,11 +709,12 @@ static void load_corpus(const options *o, corpus *c) {
 
 /* ---- the course recordings */
 
-static void report_written(const char *path, int status) {
-  if (status == 0)
+static void write_reported(const char *path, const float *samples, size_t n) {
+  char error[4200];
+  if (write_wav(path, samples, n, SAMPLE_RATE, error, sizeof error) == 0)
     printf("wrote %s\n", path);
   else
-    fprintf(stderr, "cannot write %s\n", path);
+    fprintf(stderr, "%s\n", error);
 }
 
 static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *stft,
@@ -727,7 +728,7 @@ static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *
     float *noisy = load(course, names[i], &n), *out = checked_alloc(NULL, n * sizeof *out);
     check_status(dlsc_denoise(model, stft, noisy, n, out), "denoise");
     snprintf(path, sizeof path, "%s/denoised_%s", o->listen_dir, names[i]);
-    report_written(path, write_wav(path, out, n, SAMPLE_RATE));
+    write_reported(path, out, n);
     free(noisy);
     free(out);
   }
@@ -738,7 +739,7 @@ static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *
   const float *tails[] = {tail, out, clean_tail};
   for (int i = 0; i < 3; i++) {
     snprintf(path, sizeof path, "%s/%s", o->listen_dir, tail_names[i]);
-    report_written(path, write_wav(path, tails[i], tail_n, SAMPLE_RATE));
+    write_reported(path, tails[i], tail_n);
   }
   free(out);
 }
