@@ -402,10 +402,7 @@ double accuracy(dlsc_model_t *model, const cifar_set *set, int tta, size_t *conf
   return (double)correct / (double)set->count;
 }
 
-void write_confusion(const char *path, const size_t *confusion) {
-  FILE *out = fopen(path, "w");
-  if (!out)
-    return;
+int write_confusion(FILE *out, const char *path, const size_t *confusion) {
   fprintf(out, "true\\predicted");
   for (int c = 0; c < 10; c++)
     fprintf(out, ",%s", cifar_class_names[c]);
@@ -416,7 +413,7 @@ void write_confusion(const char *path, const size_t *confusion) {
       fprintf(out, ",%zu", confusion[t * 10 + c]);
     fprintf(out, "\n");
   }
-  fclose(out);
+  return close_written(out, path);
 }
 
 void store_class_names(dlsc_model_t *model) {

@@ -87,7 +87,7 @@ size_t pseudo_label(dlsc_model_t *model, const cifar_set *pool, size_t per_class
  * (optional) gets 10 x 10 counts [true][predicted]. */
 double accuracy(dlsc_model_t *model, const cifar_set *set, int tta, size_t *confusion);
 
-void write_confusion(const char *path, const size_t *confusion);
+int write_confusion(FILE *out, const char *path, const size_t *confusion);
 void store_class_names(dlsc_model_t *model);
 
 #endif

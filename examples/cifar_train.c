@@ -115,6 +115,9 @@ int main(int argc, char **argv) {
     usage();
   if (s.optimizer == DLSC_OPTIMIZER_ADAM && !rate_given)
     s.rate = 1e-3f;
+  require_writable(out); /* saved at the end: refused now, not after the training */
+  if (s.checkpoint)
+    require_writable(s.checkpoint);
   char run_name[128];
   snprintf(run_name, sizeof run_name, "%s", run ? run : arch_name);
   dlsc_model_t *teacher = NULL; /* checked before any data is read */
@@ -186,14 +189,14 @@ int main(int argc, char **argv) {
   if (s.batch > train.count)
     s.batch = train.count;
 
-  FILE *csv = fopen(csv_path, s.resume ? "a" : "w"); /* resumed: the rows go on */
-  if (csv && !s.resume)
+  FILE *csv = open_for_writing(csv_path, s.resume ? "a" : "w"); /* resumed: rows go on */
+  FILE *confusion_file = open_for_writing(confusion_path, "w");
+  if (!s.resume)
     fprintf(csv, "run,epoch,train_loss,train_accuracy,validation_accuracy,seconds\n");
   double start = now_seconds();
   double best = train_and_select(model, train_set, validation_set, &s, run_name, csv);
   double seconds = now_seconds() - start;
-  if (csv)
-    fclose(csv);
+  int failed = close_written(csv, csv_path) != 0;
   size_t confusion[100];
   double test_accuracy = accuracy(model, &test, tta, confusion);
   char chosen[64] = "no validation (all 50,000 trained)";
@@ -202,16 +205,19 @@ int main(int argc, char **argv) {
   printf("%s: %s; TEST accuracy %.2f%%%s; %.0f s training\n", run_name, chosen,
          100.0 * test_accuracy,
          tta > 1 ? " (flip and shift TTA)" : tta ? " (flip TTA)" : "", seconds);
-  write_confusion(confusion_path, confusion);
+  failed |= write_confusion(confusion_file, confusion_path, confusion) != 0;
   store_class_names(model);
   record_blas(model);
   check_status(dlsc_model_save_file(model, out), out);
-  printf("saved %s, %s, %s\n", out, csv_path, confusion_path);
+  if (failed)
+    printf("saved %s\n", out);
+  else
+    printf("saved %s, %s, %s\n", out, csv_path, confusion_path);
   dlsc_dataset_destroy(train_set);
   dlsc_dataset_destroy(validation_set);
   dlsc_model_destroy(model);
   cifar_free(&train);
   cifar_free(&validation);
   cifar_free(&test);
-  return 0;
+  return failed;
 }

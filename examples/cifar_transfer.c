@@ -123,6 +123,12 @@ static options parse(int argc, char **argv) {
       !(o.self_backbone_lr >= 0.0f) || (o.resume && !o.checkpoint) ||
       (o.checkpoint && o.load_pretext))
     usage();
+  if (!o.pretext_only) /* saved at the end: refused now, not after the training */
+    require_writable(o.out);
+  if (o.save_pretext)
+    require_writable(o.save_pretext);
+  if (o.checkpoint)
+    require_writable(o.checkpoint);
   return o;
 }
 
@@ -245,8 +251,9 @@ int main(int argc, char **argv) {
     expand_original(&labeled);
   printf("%zu labeled, %zu unlabeled images; %zu validation, %zu test\n", labeled.count,
          unlabeled.count, validation.count, test.count);
-  FILE *csv = fopen(o.csv, o.resume ? "a" : "w"); /* resumed: the rows go on */
-  if (csv && !o.resume)
+  FILE *csv = open_for_writing(o.csv, o.resume ? "a" : "w"); /* resumed: rows go on */
+  FILE *confusion_file = o.pretext_only ? NULL : open_for_writing(o.confusion, "w");
+  if (!o.resume)
     fprintf(csv, "run,epoch,train_loss,train_accuracy,validation_accuracy,seconds\n");
   double start = now_seconds();
 
@@ -261,9 +268,7 @@ int main(int argc, char **argv) {
     check_status(dlsc_model_save_file(pretext, o.save_pretext), o.save_pretext);
   if (o.pretext_only) {
     dlsc_model_destroy(pretext);
-    if (csv)
-      fclose(csv);
-    return 0;
+    return close_written(csv, o.csv) != 0;
   }
 
   char spec[2048];
@@ -299,8 +304,7 @@ int main(int argc, char **argv) {
     self_trained = self_train(&o, model, o.finetune_epochs > 0 ? finetuned : probe, &labeled,
                               &pool, validation_set, backbone, csv);
   }
-  if (csv)
-    fclose(csv);
+  int failed = close_written(csv, o.csv) != 0;
   size_t confusion[100];
   double test_accuracy = accuracy(model, &test, 0, confusion);
   printf("transfer (%s, %zu labels, seed %llu): TEST accuracy %.2f%% (validation %.2f%%), "
@@ -308,7 +312,7 @@ int main(int argc, char **argv) {
          o.a->name, o.labels, (unsigned long long)o.seed, 100.0 * test_accuracy,
          100.0 * (o.self_rounds > 0 ? self_trained : finetuned > probe ? finetuned : probe),
          now_seconds() - start);
-  write_confusion(o.confusion, confusion);
+  failed |= write_confusion(confusion_file, o.confusion, confusion) != 0;
   store_class_names(model);
   record_blas(model);
   check_status(dlsc_model_save_file(model, o.out), o.out);
@@ -320,5 +324,5 @@ int main(int argc, char **argv) {
   cifar_free(&test);
   cifar_free(&labeled);
   cifar_free(&unlabeled);
-  return 0;
+  return failed;
 }

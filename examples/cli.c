@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 double number_option(const char *option, const char *text, double min, double max) {
   char *end;
@@ -36,6 +38,40 @@ void *checked_alloc(void *old, size_t size) {
     exit(1);
   }
   return block;
+}
+
+static void cannot_write(const char *path, const char *why) {
+  fprintf(stderr, "cannot write %s: %s\n", path, why);
+}
+
+void require_writable(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char folder[4096] = ".";
+  if (slash && (size_t)(slash - path) < sizeof folder) /* "/x": the root */
+    snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+  if (access(folder, W_OK | X_OK) != 0) {
+    cannot_write(path, strerror(errno));
+    exit(1);
+  }
+}
+
+FILE *open_for_writing(const char *path, const char *mode) {
+  FILE *file = fopen(path, mode);
+  if (!file) {
+    cannot_write(path, strerror(errno));
+    exit(1);
+  }
+  return file;
+}
+
+int close_written(FILE *file, const char *path) {
+  int failed = ferror(file);
+  errno = 0;
+  if (fclose(file) != 0 || failed) {
+    cannot_write(path, errno ? strerror(errno) : "a write failed");
+    return -1;
+  }
+  return 0;
 }
 
 const char *blas_check(const char *program) {

@@ -5,6 +5,7 @@
 
 #include "dlsc.h"
 #include <stddef.h>
+#include <stdio.h>
 
 /* The value of a command-line option: all of text must be a number within min..max,
  * else a message naming the option and exit status 2 (usage). */
@@ -14,6 +15,15 @@ long long integer_option(const char *option, const char *text, long long min, lo
 /* realloc(old, size) that prints "out of memory (N bytes)" and exits with status 1
  * instead of returning NULL (old NULL: a new block). */
 void *checked_alloc(void *old, size_t size);
+
+/* Output files of long runs, failing early. require_writable: the folder path would be
+ * written into (a model saved at the end of hours of training) must be writable now;
+ * open_for_writing: fopen(path, mode). Each prints "cannot write PATH: why" and exits
+ * with status 1 on failure. close_written: fclose, which reports a failure of any
+ * earlier write to the file as well: 0, or -1 with the same message (no exit). */
+void require_writable(const char *path);
+FILE *open_for_writing(const char *path, const char *mode);
+int close_written(FILE *file, const char *path);
 
 /* dlsc_blas_info's description of the BLAS; before that, on stderr, a warning naming
  * the OPENBLAS_CORETYPE to set when OpenBLAS runs kernels older than this CPU (up to 4x

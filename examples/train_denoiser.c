@@ -307,6 +307,10 @@ static options parse(int argc, char **argv) {
   set_context(&o);
   if (!o.data)
     o.data = data_directory();
+  if (!o.evaluate) /* saved at the end: refused now, not after the training */
+    require_writable(o.out);
+  if (o.checkpoint)
+    require_writable(o.checkpoint);
   return o;
 }
 
@@ -825,8 +829,8 @@ static int run_course(const options *o) {
   for (size_t i = 0, at = train_n; i < extra_noise.count; at += extra_noise.clips[i++].n)
     memcpy(noise + at, extra_noise.clips[i].samples, extra_noise.clips[i].n * sizeof *noise);
   free_clips(&extra_noise);
-  FILE *csv = fopen(o->csv, o->resume ? "a" : "w"); /* resumed: the rows go on */
-  if (csv && !o->resume)
+  FILE *csv = open_for_writing(o->csv, o->resume ? "a" : "w"); /* resumed: rows go on */
+  if (!o->resume)
     fprintf(csv, "epoch,train_loss,val_snr_db,val_si_sdr_db,seconds\n");
   best_model best = {0};
   dlsc_model_t *average = NULL;
@@ -921,10 +925,8 @@ static int run_course(const options *o) {
     else
       printf("epoch %3d  loss %.5g  %6.1f s\n", epoch, stats.loss, elapsed);
     fflush(stdout);
-    if (csv) {
-      fprintf(csv, "%d,%.6g,%.4f,%.4f,%.2f\n", epoch, stats.loss, val.snr, val.si_sdr, elapsed);
-      fflush(csv);
-    }
+    fprintf(csv, "%d,%.6g,%.4f,%.4f,%.2f\n", epoch, stats.loss, val.snr, val.si_sdr, elapsed);
+    fflush(csv);
     if (o->checkpoint)
       save_checkpoint(o, model, train, epoch, examples, &best, average, averaged);
   }
@@ -937,8 +939,7 @@ static int run_course(const options *o) {
     keep_if_best(&best, average, avg.snr, 0);
     dlsc_model_destroy(average);
   }
-  if (csv)
-    fclose(csv);
+  int failed = close_written(csv, o->csv) != 0;
   dlsc_dataset_destroy(train);
   dlsc_model_destroy(model);
   check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
@@ -964,7 +965,7 @@ static int run_course(const options *o) {
   dlsc_model_destroy(model);
   dlsc_stft_destroy(stft);
   dlsc_stft_destroy(model_stft);
-  return 0;
+  return failed;
 }
 
 /* ---- the general model: LibriSpeech speakers x noise recordings */
@@ -1082,8 +1083,8 @@ static int run_general(const options *o) {
   }
   dlsc_stft_t *stft = make_stft(o->n_fft, o->hop);
   dlsc_model_t *model = build_model(o);
-  FILE *csv = fopen(o->csv, o->resume ? "a" : "w"); /* resumed: the rows go on */
-  if (csv && !o->resume)
+  FILE *csv = open_for_writing(o->csv, o->resume ? "a" : "w"); /* resumed: rows go on */
+  if (!o->resume)
     fprintf(csv, "epoch,train_loss,val_snr_db,seconds\n");
   best_model best = {0};
   dlsc_model_t *average = NULL;
@@ -1127,10 +1128,8 @@ static int run_general(const options *o) {
     printf("epoch %3d  loss %.5g  validation SNR %6.2f dB  %7.1f s\n", epoch, stats.loss, val_snr,
            elapsed);
     fflush(stdout);
-    if (csv) {
-      fprintf(csv, "%d,%.6g,%.4f,%.2f\n", epoch, stats.loss, val_snr, elapsed);
-      fflush(csv);
-    }
+    fprintf(csv, "%d,%.6g,%.4f,%.2f\n", epoch, stats.loss, val_snr, elapsed);
+    fflush(csv);
     if (o->checkpoint)
       save_checkpoint(o, model, train, epoch, examples, &best, average, averaged);
   }
@@ -1140,8 +1139,7 @@ static int run_general(const options *o) {
     keep_if_best(&best, average, avg_snr, 0);
     dlsc_model_destroy(average);
   }
-  if (csv)
-    fclose(csv);
+  int failed = close_written(csv, o->csv) != 0;
   dlsc_dataset_destroy(train);
   dlsc_model_destroy(model);
   check_status(dlsc_model_load(best.bytes, best.size, &model), "reload best");
@@ -1159,7 +1157,7 @@ static int run_general(const options *o) {
   free_corpus(&c);
   dlsc_model_destroy(model);
   dlsc_stft_destroy(stft);
-  return 0;
+  return failed;
 }
 
 int main(int argc, char **argv) {

@@ -444,6 +444,17 @@ START_TEST(train_denoiser_learns_from_folders) {
     if (i < 2)
       write_audio(name, clean, N, 1, 16000);
   }
+  /* outputs that cannot be written are refused before the training, not after it */
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise " SMALL_DENOISER
+                                              " --out no-such/folders.dlsc"),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "cannot write no-such/folders.dlsc: No such file"));
+  ck_assert(!printed("dlsc-train-denoiser", "speakers:"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise " SMALL_DENOISER
+                                              " --csv no-such/folders.csv"),
+                   1);
+  ck_assert(printed("dlsc-train-denoiser", "cannot write no-such/folders.csv: No such file"));
+  ck_assert(!printed("dlsc-train-denoiser", "epoch"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise " SMALL_DENOISER
                                               " --out folders.dlsc --csv folders.csv"),
                    0);
@@ -818,6 +829,12 @@ START_TEST(cifar_programs_refuse_bad_batches) {
       {"dlsc-cifar-transfer", "--resume", 2, "usage: dlsc-cifar-transfer"},
       {"dlsc-cifar-transfer", "--checkpoint p --load-pretext p.dlsc", 2,
        "usage: dlsc-cifar-transfer"},
+      /* a model, pretext model or checkpoint that could not be written: refused before
+       * the data is read, not after the training */
+      {"dlsc-cifar-train", "--out no-such/m.dlsc", 1, "cannot write no-such/m.dlsc: No such file"},
+      {"dlsc-cifar-train", "--checkpoint no-such/c", 1, "cannot write no-such/c: No such file"},
+      {"dlsc-cifar-transfer", "--save-pretext no-such/p.dlsc", 1,
+       "cannot write no-such/p.dlsc: No such file"},
   };
   for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
     char arguments[256];
