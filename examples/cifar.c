@@ -1,5 +1,6 @@
 #include "cifar.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ int cifar_locate(const char *data_dir, const char *cache_dir, char *batches, siz
 int cifar_read(const char *path, cifar_set *set, char *error, size_t error_size) {
   FILE *file = fopen(path, "rb");
   if (!file) {
-    snprintf(error, error_size, "cannot open %s", path);
+    snprintf(error, error_size, "cannot open %s: %s", path, strerror(errno));
     return -1;
   }
   off_t bytes = -1; /* off_t, not long: 64 bits on 32-bit machines too */

@@ -7,6 +7,7 @@
  * 3072 pixel bytes each; the label is shown next to the prediction). The library itself
  * only ever sees a buffer of pixels.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,7 @@ static int read_images(const char *path, dlsc_shape shape, image_source *src, ch
   }
   FILE *file = fopen(path, "rb");
   if (!file) {
-    snprintf(error, size, "cannot open");
+    snprintf(error, size, "cannot open: %s", strerror(errno));
     return -1;
   }
   int magic = fgetc(file);

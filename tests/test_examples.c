@@ -1072,7 +1072,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   const char *refused[][2] = {{"cut.ppm", "truncated PPM"},
                               {"small.ppm", "image is 16x16; the model takes 32x32 RGB"},
                               {"partial.bin", "not a whole number of 3073-byte records"},
-                              {"missing.ppm", "cannot open"}};
+                              {"missing.ppm", "cannot open: No such file or directory"}};
   for (int i = 0; i < 4; i++) {
     char arguments[256];
     snprintf(arguments, sizeof arguments, "--model classifier.dlsc %s", refused[i][0]);
