@@ -253,8 +253,10 @@ dlsc_status dlsc_dataset_add_signal_pair(dlsc_dataset_t *dataset, dlsc_stft_t *s
   DLSC_TRY(dlsc_stft_n_frames(stft, n_samples, &n_frames));
   if (bins != dataset->frames.n_bins)
     return DLSC_ERR_SHAPE_MISMATCH;
-  size_t values = n_frames * bins;
-  float *spectra = dlsc_alloc_floats(4 * values), *frames = dlsc_alloc_floats(2 * values);
+  size_t values, spectra_size; /* 2 complex spectra: 4 values floats */
+  if (dlsc_mul_overflows(n_frames, bins, &values) || dlsc_mul_overflows(values, 4, &spectra_size))
+    return DLSC_ERR_OUT_OF_MEMORY; /* more than any address space holds */
+  float *spectra = dlsc_alloc_floats(spectra_size), *frames = dlsc_alloc_floats(2 * values);
   dlsc_status status = DLSC_ERR_OUT_OF_MEMORY;
   if (spectra && frames) {
     status = dlsc_stft_forward_complex(stft, noisy, n_samples, spectra, n_frames);
