@@ -491,8 +491,9 @@ DLSC_API dlsc_status dlsc_images_config_init_(dlsc_images_config *config, size_t
 DLSC_API dlsc_status dlsc_dataset_create_images(const dlsc_images_config *config, uint64_t seed,
                                                 dlsc_dataset_t **dataset);
 /* count images, [count][channels][height][width]: bytes (0..255, stored as byte / 255)
- * or floats (0..1 for pixels; non-finite: DLSC_ERR_NUMERIC). labels may be NULL for unlabeled images (usable for pretext tasks only);
- * a label outside 0 .. n_classes-1: DLSC_ERR_INVALID_ARGUMENT, nothing appended. */
+ * or floats (0..1 for pixels; non-finite: DLSC_ERR_NUMERIC). labels may be NULL for
+ * unlabeled images (usable for pretext tasks only); a label outside 0 .. n_classes-1:
+ * DLSC_ERR_INVALID_ARGUMENT, nothing appended. */
 DLSC_API dlsc_status dlsc_dataset_add_images_u8(dlsc_dataset_t *dataset, const uint8_t *pixels,
                                                 const int32_t *labels, size_t count);
 DLSC_API dlsc_status dlsc_dataset_add_images_f32(dlsc_dataset_t *dataset, const float *pixels,
@@ -637,14 +638,15 @@ DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const 
                                   size_t n_samples, float *out);
 /* The gains dlsc_denoise applies, for callers who resynthesise themselves: magnitude
  * holds n_frames noisy frames [n_frames][n_bins] (dlsc_stft_forward with the model's
- * STFT); gains gets [n_frames][n_bins], the mask (or |X| / |Y|, 0 where |Y| is 0 or so small that the ratio overflows; either
- * raised by the attenuation limit, below) that multiplies each noisy bin; frames outside
- * the n_frames are zeros, as in dlsc_denoise; a bin muted there (above) gets gain 0. The noisy complex spectrum times gains,
- * through dlsc_stft_inverse_complex, is dlsc_denoise's output to 1e-6 of the peak, 5e-5
- * for a hop beyond n_fft / 2 (a magnitude model's output at a bin where that ratio is 0 aside). gains may be
- * magnitude (in place). Magnitudes out of range (non-finite, beyond
- * DLSC_SPECTRUM_LIMIT): DLSC_ERR_NUMERIC, negative ones DLSC_ERR_INVALID_ARGUMENT,
- * gains untouched. */
+ * STFT); gains gets [n_frames][n_bins], the factor that multiplies each noisy bin: the
+ * mask, or |X| / |Y| for a magnitude model (0 where |Y| is 0 or so small that the ratio
+ * overflows), 0 for a bin dlsc_denoise mutes, then raised by the attenuation limit
+ * (below); frames outside the n_frames are zeros, as in dlsc_denoise. The noisy complex
+ * spectrum times gains, through dlsc_stft_inverse_complex, is dlsc_denoise's output to
+ * 1e-6 of the peak, 5e-5 for a hop beyond n_fft / 2 (but for a magnitude model's bins
+ * where that ratio is 0: dlsc_denoise gives them |X| at phase 0). gains may be magnitude
+ * (in place). Magnitudes out of range (non-finite, beyond DLSC_SPECTRUM_LIMIT):
+ * DLSC_ERR_NUMERIC, negative ones DLSC_ERR_INVALID_ARGUMENT, gains untouched. */
 DLSC_API dlsc_status dlsc_denoise_gains(dlsc_model_t *model, const float *magnitude,
                                         size_t n_frames, float *gains);
 
