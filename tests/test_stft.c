@@ -199,7 +199,7 @@ START_TEST(transforms_stay_finite_up_to_the_limits) {
   static const struct { size_t n_fft, hop; dlsc_window window; } configs[] = {
       {4, 1, DLSC_WINDOW_HANN},       {4, 3, DLSC_WINDOW_HAMMING},
       {1024, 512, DLSC_WINDOW_HANN},  {1024, 768, DLSC_WINDOW_HAMMING},
-      {65536, 65536, DLSC_WINDOW_RECTANGULAR}, {65536, 32768, DLSC_WINDOW_SQRT_HANN}};
+      {4096, 1024, DLSC_WINDOW_SQRT_HANN}, {65536, 65536, DLSC_WINDOW_RECTANGULAR}};
   for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
     dlsc_stft_t *stft = make_stft(configs[c].n_fft, configs[c].hop, configs[c].window);
     size_t n = 2 * configs[c].n_fft + 3, frames, bins = configs[c].n_fft / 2 + 1;
