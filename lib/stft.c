@@ -264,7 +264,7 @@ static dlsc_status inverse(dlsc_stft_t *stft, const float *magnitude, const floa
   size_t n_bins = stft->n_bins, n_fft = stft->config.n_fft;
   size_t values = n_frames * n_bins;
   /* Within the limit every value of the transform and the overlap-add stays below
-   * 2^110 (2 n_bins 2^64.5 before the 1 / n_fft scaling, n_fft / hop frames, a window
+   * 2^107 (2 n_bins 2^64.5 before the 1 / n_fft scaling, n_fft / hop frames, a window
    * sum no smaller than 1e-3), so the output is finite. */
   if (spectrum ? !dlsc_all_within(spectrum, 2 * values, DLSC_SPECTRUM_LIMIT)
                : !dlsc_all_within(magnitude, values, DLSC_SPECTRUM_LIMIT) ||
