@@ -47,7 +47,9 @@ static void cannot_write(const char *path, const char *why) {
 void require_writable(const char *path) {
   const char *slash = strrchr(path, '/');
   char folder[4096] = ".";
-  if (slash && (size_t)(slash - path) < sizeof folder) /* "/x": the root */
+  if (slash && (size_t)(slash - path) >= sizeof folder)
+    return; /* a folder name too long to copy: the save itself will say */
+  if (slash) /* "/x": the root */
     snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path);
   if (access(folder, W_OK | X_OK) != 0) {
     cannot_write(path, strerror(errno));
