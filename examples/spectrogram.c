@@ -3,17 +3,27 @@
  *   dlsc-spectrogram [-o out.png] [--seconds A:B] file.wav[=Title] ...
  *
  * The log-magnitude STFTs come from dlsc; gnuplot draws the labelled panels (it must be
- * installed: apt-get install gnuplot-nox).
+ * installed: apt-get install gnuplot-nox), each from 0 Hz to its file's Nyquist
+ * frequency, times at the centres of the STFT's frames. The output's folder is checked
+ * before any file is read; a missing or failing gnuplot is reported as such.
  */
+#include "cli.h"
 #include "example_util.h"
 
+#include <errno.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_PANELS 6
+#define N_FFT 512
+#define HOP 128
+
+extern char **environ;
 
 typedef struct panel {
   char path[1024], title[256];
@@ -28,7 +38,7 @@ static void usage(void) {
 /* Writes the panel's dB spectrogram as gnuplot's binary matrix: a header row of
  * times, then per frequency row its value and the dB column by column. */
 static int write_matrix(const char *audio, const char *matrix, double from, double to,
-                        double *top_db, double *end) {
+                        double *top_db, double *end, int *sample_rate) {
   float *samples;
   size_t n;
   int rate;
@@ -46,13 +56,14 @@ static int write_matrix(const char *audio, const char *matrix, double from, doub
     return -1;
   }
   *end = (double)last / rate;
+  *sample_rate = rate;
   dlsc_stft_config config;
   dlsc_stft_config_init(&config);
-  config.n_fft = 512;
-  config.hop_length = 128;
+  config.n_fft = N_FFT;
+  config.hop_length = HOP;
   dlsc_stft_t *stft;
   check_status(dlsc_stft_create(&config, &stft), "stft");
-  size_t frames, bins = 257, count = last - first;
+  size_t frames, bins = N_FFT / 2 + 1, count = last - first;
   check_status(dlsc_stft_n_frames(stft, count, &frames), "stft");
   float *magnitude = malloc(frames * bins * sizeof *magnitude);
   FILE *out = magnitude ? fopen(matrix, "wb") : NULL;
@@ -66,12 +77,14 @@ static int write_matrix(const char *audio, const char *matrix, double from, doub
   check_status(dlsc_stft_forward(stft, samples + first, count, magnitude, NULL, frames), "stft");
   float header = (float)frames;
   fwrite(&header, sizeof header, 1, out);
+  /* frame k starts N_FFT - HOP samples before sample k * HOP (dlsc pads both ends) */
   for (size_t k = 0; k < frames; k++) {
-    float t = (float)from + (float)((double)k * 128.0 - 384.0) / (float)rate;
+    double centre = (double)k * HOP - (N_FFT - HOP) + N_FFT / 2;
+    float t = (float)(from + centre / rate);
     fwrite(&t, sizeof t, 1, out);
   }
   for (size_t b = 0; b < bins; b++) {
-    float hz = (float)b * (float)rate / 512.0f / 1000.0f;
+    float hz = (float)((double)b * rate / N_FFT / 1000.0);
     fwrite(&hz, sizeof hz, 1, out);
     for (size_t k = 0; k < frames; k++) {
       float db = 20.0f * log10f(magnitude[k * bins + b] + 1e-6f);
@@ -86,6 +99,40 @@ static int write_matrix(const char *audio, const char *matrix, double from, doub
   free(samples);
   dlsc_stft_destroy(stft);
   return failed ? -1 : 0;
+}
+
+/* text as a gnuplot string: in single quotes, each quote doubled */
+static void put_quoted(FILE *script, const char *text) {
+  fputc('\'', script);
+  for (; *text; text++) {
+    if (*text == '\'')
+      fputc('\'', script);
+    fputc(*text, script);
+  }
+  fputc('\'', script);
+}
+
+/* Runs gnuplot on the script (no shell between): 0, or -1 with the reason printed. */
+static int run_gnuplot(const char *script_path) {
+  char *argv[] = {"gnuplot", (char *)script_path, NULL};
+  pid_t pid;
+  int error = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ), status;
+  if (error != 0) {
+    fprintf(stderr, "cannot run gnuplot: %s (apt-get install gnuplot-nox)\n", strerror(error));
+    return -1;
+  }
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) {
+      perror("waiting for gnuplot");
+      return -1;
+    }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "gnuplot failed (%s %d); its messages, if any, are above\n",
+            WIFEXITED(status) ? "exit status" : "signal",
+            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return -1;
+  }
+  return 0;
 }
 
 /* Removes the temporary folder with the first count matrices and the script. */
@@ -115,6 +162,10 @@ int main(int argc, char **argv) {
       panel *p = &panels[n_panels++];
       const char *eq = strchr(argv[i], '=');
       size_t length = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+      if (length >= sizeof p->path) {
+        fprintf(stderr, "a file name of over %zu bytes: %.40s...\n", sizeof p->path - 1, argv[i]);
+        return 2;
+      }
       snprintf(p->path, sizeof p->path, "%.*s", (int)length, argv[i]);
       const char *slash = strrchr(p->path, '/');
       snprintf(p->title, sizeof p->title, "%s", eq ? eq + 1 : slash ? slash + 1 : p->path);
@@ -122,6 +173,7 @@ int main(int argc, char **argv) {
   }
   if (n_panels == 0)
     usage();
+  require_writable(output); /* before reading anything */
   /* the work folder goes under $TMPDIR (else /tmp) and is removed on every path out */
   const char *tmp = getenv("TMPDIR");
   char directory[160], script_path[256], matrix[MAX_PANELS][256];
@@ -133,15 +185,13 @@ int main(int argc, char **argv) {
   }
   snprintf(script_path, sizeof script_path, "%s/plot.gp", directory);
   double top_db = -1e9, end[MAX_PANELS];
+  int rate[MAX_PANELS];
   for (size_t i = 0; i < n_panels; i++) {
     snprintf(matrix[i], sizeof matrix[i], "%s/panel%zu.bin", directory, i);
-    if (write_matrix(panels[i].path, matrix[i], from, to, &top_db, &end[i]) != 0) {
+    if (write_matrix(panels[i].path, matrix[i], from, to, &top_db, &end[i], &rate[i]) != 0) {
       remove_work(directory, matrix, i + 1, script_path);
       return 1;
     }
-    for (char *c = panels[i].title; *c; c++) /* a quote would end gnuplot's string */
-      if (*c == '\'')
-        *c = '`';
   }
   FILE *script = fopen(script_path, "w");
   if (!script) {
@@ -149,27 +199,29 @@ int main(int argc, char **argv) {
     remove_work(directory, matrix, n_panels, script_path);
     return 1;
   }
+  /* names and titles are quoted for gnuplot and shown as given (noenhanced: no
+   * subscripts from underscores) */
+  fprintf(script, "set terminal pngcairo size 1200,%zu font 'sans,11' noenhanced\nset output ",
+          300 * n_panels);
+  put_quoted(script, output);
   fprintf(script,
-          "set terminal pngcairo size 1200,%zu font 'sans,11'\nset output '%s'\n"
-          "set multiplot layout %zu,1\nset palette defined (0 'black', 1 '#3b0f70', "
+          "\nset multiplot layout %zu,1\nset palette defined (0 'black', 1 '#3b0f70', "
           "2 '#8c2981', 3 '#de4968', 4 '#fe9f6d', 5 '#fcfdbf')\nset cbrange [%g:%g]\n"
-          "set cblabel 'dB'\nset ylabel 'kHz'\nset yrange [0:8]\nunset key\n",
-          300 * n_panels, output, n_panels, top_db - 80.0, top_db);
-  for (size_t i = 0; i < n_panels; i++)
-    fprintf(script,
-            "set title '%s'\nset xrange [%g:%g]\nset xlabel '%s'\n"
-            "plot '%s' binary matrix with image\n",
-            panels[i].title, from, end[i], i + 1 == n_panels ? "seconds" : "", matrix[i]);
-  fprintf(script, "unset multiplot\n");
-  fclose(script);
-  char command[600];
-  snprintf(command, sizeof command, "gnuplot '%s'", script_path);
-  int status = system(command);
-  remove_work(directory, matrix, n_panels, script_path);
-  if (status != 0) {
-    fprintf(stderr, "gnuplot failed (is it installed? apt-get install gnuplot-nox)\n");
-    return 1;
+          "set cblabel 'dB'\nset ylabel 'kHz'\nunset key\n",
+          n_panels, top_db - 80.0, top_db);
+  for (size_t i = 0; i < n_panels; i++) {
+    fputs("set title ", script);
+    put_quoted(script, panels[i].title);
+    fprintf(script, "\nset xrange [%g:%g]\nset yrange [0:%g]\nset xlabel '%s'\nplot ", from,
+            end[i], rate[i] / 2000.0, i + 1 == n_panels ? "seconds" : "");
+    put_quoted(script, matrix[i]);
+    fputs(" binary matrix with image\n", script);
   }
+  fprintf(script, "unset multiplot\n");
+  int failed = close_written(script, script_path) != 0 || run_gnuplot(script_path) != 0;
+  remove_work(directory, matrix, n_panels, script_path);
+  if (failed)
+    return 1;
   printf("wrote %s\n", output);
   return 0;
 }

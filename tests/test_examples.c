@@ -1022,6 +1022,78 @@ START_TEST(spectrogram_refuses_bad_time_ranges) {
 }
 END_TEST
 
+/* Puts an executable "gnuplot" shell script holding body in work/NAME/ and returns that
+ * folder, for PATH. */
+static const char *fake_gnuplot(const char *name, const char *body) {
+  static char folder[4400];
+  char path[4500];
+  path_of(folder, sizeof folder, name);
+  mkdir(folder, 0700);
+  snprintf(path, sizeof path, "%s/gnuplot", folder);
+  FILE *file = fopen(path, "w");
+  ck_assert_ptr_nonnull(file);
+  fprintf(file, "#!/bin/sh\n%s\n", body);
+  ck_assert_int_eq(fclose(file), 0);
+  ck_assert_int_eq(chmod(path, 0700), 0);
+  return folder;
+}
+
+/* What dlsc-spectrogram gives gnuplot (a stand-in that keeps its script): names quoted
+ * as gnuplot reads them, each panel up to its file's Nyquist frequency; and the
+ * failures around it: an output folder that cannot be written (before any file is
+ * read), gnuplot missing, gnuplot failing. */
+START_TEST(spectrogram_quotes_names_and_reports_gnuplot) {
+  size_t n = 4800;
+  float *tone = malloc(n * sizeof *tone);
+  for (size_t i = 0; i < n; i++)
+    tone[i] = 0.5f * sinf(2.0f * (float)M_PI * 15000.0f * (float)i / 48000.0f);
+  write_audio("tone48k.wav", tone, n, 1, 48000);
+  write_audio("tone16k.wav", tone, n, 1, 16000);
+  free(tone);
+  char *saved_path = strdup(getenv("PATH"));
+
+  ck_assert_int_eq(run("dlsc-spectrogram", "-o missing-folder/x.png missing.wav"), 1);
+  ck_assert(printed("dlsc-spectrogram", "cannot write missing-folder/x.png: "));
+  ck_assert(!printed("dlsc-spectrogram", "missing.wav"));
+
+  char seen[4400], body[9000];
+  path_of(seen, sizeof seen, "seen.gp");
+  snprintf(body, sizeof body, "/bin/cp \"$1\" '%s'", seen); /* PATH: its folder */
+  setenv("PATH", fake_gnuplot("fake-gnuplot-ok", body), 1);
+  int status = run("dlsc-spectrogram", "-o \"it's.png\" tone48k.wav \"tone16k.wav=a 'b'_c\"");
+  setenv("PATH", saved_path, 1);
+  ck_assert_int_eq(status, 0);
+  ck_assert(printed("dlsc-spectrogram", "wrote it's.png"));
+  FILE *file = fopen(seen, "r");
+  ck_assert_ptr_nonnull(file);
+  char script[8192];
+  script[fread(script, 1, sizeof script - 1, file)] = 0;
+  fclose(file);
+  ck_assert_msg(strstr(script, "set output 'it''s.png'\n"), "%s", script);
+  ck_assert(strstr(script, "noenhanced"));
+  ck_assert(strstr(script, "set title 'tone48k.wav'\n"));
+  ck_assert(strstr(script, "set title 'a ''b''_c'\n"));
+  const char *first = strstr(script, "set yrange [0:24]"), *second = strstr(script, "set yrange [0:8]");
+  ck_assert(first && second && first < second);
+
+  setenv("PATH", fake_gnuplot("fake-gnuplot-fails", "exit 3"), 1);
+  status = run("dlsc-spectrogram", "-o y.png tone16k.wav");
+  setenv("PATH", saved_path, 1);
+  ck_assert_int_eq(status, 1);
+  ck_assert(printed("dlsc-spectrogram", "gnuplot failed (exit status 3)"));
+
+  char empty[4400];
+  path_of(empty, sizeof empty, "no-gnuplot");
+  mkdir(empty, 0700);
+  setenv("PATH", empty, 1);
+  status = run("dlsc-spectrogram", "-o y.png tone16k.wav");
+  setenv("PATH", saved_path, 1);
+  free(saved_path);
+  ck_assert_int_eq(status, 1);
+  ck_assert(printed("dlsc-spectrogram", "cannot run gnuplot: No such file or directory"));
+}
+END_TEST
+
 START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   dlsc_model_t *model;
   ck_assert_ok(dlsc_model_create_from_spec("input 3x32x32; conv2d 4 3x3; relu; gap; dense 10", 5,
@@ -1122,6 +1194,7 @@ int main(void) {
   tcase_add_test(tc, train_denoiser_resumes_after_ctrl_c);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
+  tcase_add_test(tc, spectrogram_quotes_names_and_reports_gnuplot);
   tcase_add_test(tc, model_info_describes_models);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
