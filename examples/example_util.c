@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sndfile.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Reads blocks into a buffer that grows with what the file really holds: the header's
+ * frame count is only a hint (unknown, SF_COUNT_MAX, for some streams; on a 32-bit
+ * machine a FLAC header's count times the channels can pass SIZE_MAX). */
 int read_audio_channels(const char *path, float **samples, size_t *frames, int *channels,
                         int *sample_rate, char *error, size_t error_size) {
   SF_INFO info = {0};
@@ -18,23 +22,46 @@ int read_audio_channels(const char *path, float **samples, size_t *frames, int *
     snprintf(error, error_size, "cannot open %s: %s", path, sf_strerror(NULL));
     return -1;
   }
-  if (info.frames <= 0) {
+  size_t count = (size_t)info.channels, n = 0, capacity = 0;
+  size_t hint = info.frames > 0 && info.frames < (1 << 26) ? (size_t)info.frames + 1 : 1 << 16;
+  float *interleaved = NULL;
+  const char *failure = info.channels < 1 ? "no channels" : NULL;
+  while (!failure) {
+    if (n == capacity) { /* grow: to the hint first, then by half again */
+      size_t more = capacity ? capacity / 2 : hint;
+      float *grown = NULL;
+      if (more <= (SIZE_MAX / sizeof *grown / count - capacity))
+        grown = realloc(interleaved, (capacity + more) * count * sizeof *grown);
+      if (!grown) {
+        failure = "too long to hold in memory";
+        break;
+      }
+      interleaved = grown;
+      capacity += more;
+    }
+    size_t want = capacity - n;
+    if (want > (size_t)INT32_MAX)
+      want = (size_t)INT32_MAX;
+    sf_count_t got = sf_readf_float(file, interleaved + n * count, (sf_count_t)want);
+    if (got <= 0)
+      break;
+    n += (size_t)got;
+  }
+  if (!failure && sf_error(file) != SF_ERR_NO_ERROR)
+    failure = sf_strerror(file);
+  if (failure)
+    snprintf(error, error_size, "cannot read the samples of %s: %s", path, failure);
+  else if (n == 0)
     snprintf(error, error_size, "%s holds no samples", path);
-    sf_close(file);
-    return -1;
-  }
-  size_t n = (size_t)info.frames, count = (size_t)info.channels;
-  float *interleaved = malloc(n * count * sizeof *interleaved);
-  float *planar = malloc(n * count * sizeof *planar);
-  sf_count_t got = interleaved ? sf_readf_float(file, interleaved, info.frames) : 0;
   sf_close(file);
-  if (!interleaved || !planar || got <= 0) {
-    snprintf(error, error_size, "cannot read the samples of %s", path);
+  float *planar = failure || n == 0 ? NULL : malloc(n * count * sizeof *planar);
+  if (!planar) {
+    if (!failure && n > 0)
+      snprintf(error, error_size, "cannot read the samples of %s: too long to hold in memory",
+               path);
     free(interleaved);
-    free(planar);
     return -1;
   }
-  n = (size_t)got;
   for (size_t c = 0; c < count; c++)
     for (size_t i = 0; i < n; i++)
       planar[c * n + i] = interleaved[i * count + c];
