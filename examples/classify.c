@@ -3,7 +3,8 @@
  *   dlsc-classify --model cifar.dlsc image.ppm|image.png|records.bin ...
  *
  * Images must have the model's input size (32 x 32 RGB for CIFAR-10 models): binary PPM
- * (P6), PNG (when built with libpng), or files of CIFAR-10 binary records (label byte +
+ * (P6; PGM, P5, for models of grey images; comments and 16-bit samples read), PNG (when
+ * built with libpng), or files of CIFAR-10 binary records (label byte +
  * 3072 pixel bytes each; the label is shown next to the prediction). The library itself
  * only ever sees a buffer of pixels.
  */
@@ -26,37 +27,76 @@ typedef struct image_source {
   size_t count;
 } image_source;
 
-/* Interleaved RGB bytes (height x width x 3) to the channel-first floats dlsc takes. */
-static void planar(const unsigned char *rgb, size_t height, size_t width, float *out) {
-  for (size_t c = 0; c < 3; c++)
-    for (size_t p = 0; p < height * width; p++)
-      out[c * height * width + p] = (float)rgb[p * 3 + c] / 255.0f;
+/* Interleaved samples (height x width x channels) to the channel-first floats dlsc
+ * takes, each divided by max (samples above it read as max). */
+static void planar(const unsigned char *bytes, int wide, unsigned max, dlsc_shape shape,
+                   float *out) {
+  size_t area = shape.height * shape.width, channels = shape.channels;
+  for (size_t c = 0; c < channels; c++)
+    for (size_t p = 0; p < area; p++) {
+      size_t at = p * channels + c;
+      unsigned v = wide ? (unsigned)bytes[2 * at] << 8 | bytes[2 * at + 1] : bytes[at];
+      out[c * area + p] = (float)(v < max ? v : max) / (float)max; /* above max: max */
+    }
 }
 
-static int read_ppm(FILE *file, dlsc_shape shape, image_source *src, char *error, size_t size) {
-  int width, height, max;
-  if (fscanf(file, "P6 %d %d %d", &width, &height, &max) != 3 || max != 255 || fgetc(file) < 0) {
-    snprintf(error, size, "not a binary 8-bit PPM (P6)");
+/* A Netpbm header number: blanks and '#' comments before it, then digits (at most
+ * 65535); -1 if there are none. */
+static long header_number(FILE *file) {
+  int c = fgetc(file);
+  while (c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+    if (c == '#')
+      while (c != '\n' && c != EOF)
+        c = fgetc(file);
+    c = fgetc(file);
+  }
+  long value = -1;
+  for (; c >= '0' && c <= '9' && value <= 65535; c = fgetc(file))
+    value = (value < 0 ? 0 : 10 * value) + (c - '0');
+  if (c != EOF)
+    ungetc(c, file);
+  return value <= 65535 ? value : -1;
+}
+
+/* Binary PPM (P6, RGB) or PGM (P5, grey) with comments anywhere in the header and any
+ * maximum value up to 65535 (two bytes a sample, big-endian, above 255). */
+static int read_netpbm(FILE *file, dlsc_shape shape, image_source *src, char *error,
+                       size_t size) {
+  char magic[2];
+  long width, height, max;
+  if (fread(magic, 1, 2, file) != 2 || magic[0] != 'P' || (magic[1] != '5' && magic[1] != '6') ||
+      (width = header_number(file)) < 1 || (height = header_number(file)) < 1 ||
+      (max = header_number(file)) < 1) {
+    snprintf(error, size, "not a binary PPM (P6) or PGM (P5)");
     return -1;
   }
-  if ((size_t)width != shape.width || (size_t)height != shape.height || shape.channels != 3) {
-    snprintf(error, size, "image is %dx%d; the model takes %zux%zu RGB", width, height,
-             shape.width, shape.height);
+  int c = fgetc(file); /* one blank ends the header */
+  if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+    snprintf(error, size, "not a binary PPM (P6) or PGM (P5)");
     return -1;
   }
-  size_t bytes = (size_t)width * (size_t)height * 3;
-  unsigned char *rgb = checked_alloc(NULL, bytes);
-  int ok = fread(rgb, 1, bytes, file) == bytes;
+  size_t channels = magic[1] == '6' ? 3 : 1;
+  if ((size_t)width != shape.width || (size_t)height != shape.height ||
+      channels != shape.channels) {
+    snprintf(error, size, "image is %ldx%ld %s; the model takes %zux%zu %s", width, height,
+             channels == 3 ? "RGB" : "grey", shape.width, shape.height,
+             shape.channels == 3 ? "RGB" : shape.channels == 1 ? "grey" : "other images");
+    return -1;
+  }
+  int wide = max > 255;
+  size_t bytes = shape.width * shape.height * channels * (wide ? 2 : 1);
+  unsigned char *samples = checked_alloc(NULL, bytes);
+  int ok = fread(samples, 1, bytes, file) == bytes;
   if (ok) {
-    src->pixels = checked_alloc(NULL, bytes * sizeof(float));
+    src->pixels = checked_alloc(NULL, shape.width * shape.height * channels * sizeof(float));
     src->labels = checked_alloc(NULL, sizeof *src->labels);
     src->labels[0] = -1;
     src->count = 1;
-    planar(rgb, shape.height, shape.width, src->pixels);
+    planar(samples, wide, (unsigned)max, shape, src->pixels);
   } else {
-    snprintf(error, size, "truncated PPM");
+    snprintf(error, size, "truncated %s", channels == 3 ? "PPM" : "PGM");
   }
-  free(rgb);
+  free(samples);
   return ok ? 0 : -1;
 }
 
@@ -70,13 +110,15 @@ static int read_png(const char *path, dlsc_shape shape, image_source *src, char 
     snprintf(error, size, "%s", image.message);
     return -1;
   }
-  if (image.width != shape.width || image.height != shape.height || shape.channels != 3) {
-    snprintf(error, size, "image is %ux%u; the model takes %zux%zu RGB", image.width,
-             image.height, shape.width, shape.height);
+  if (image.width != shape.width || image.height != shape.height ||
+      (shape.channels != 3 && shape.channels != 1)) {
+    snprintf(error, size, "image is %ux%u; the model takes %zux%zu %s", image.width,
+             image.height, shape.width, shape.height,
+             shape.channels == 3 ? "RGB" : shape.channels == 1 ? "grey" : "other images");
     png_image_free(&image);
     return -1;
   }
-  image.format = PNG_FORMAT_RGB;
+  image.format = shape.channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY; /* converted */
   unsigned char *rgb = checked_alloc(NULL, PNG_IMAGE_SIZE(image));
   if (!png_image_finish_read(&image, NULL, rgb, 0, NULL)) {
     snprintf(error, size, "%s", image.message);
@@ -87,7 +129,7 @@ static int read_png(const char *path, dlsc_shape shape, image_source *src, char 
   src->labels = checked_alloc(NULL, sizeof *src->labels);
   src->labels[0] = -1;
   src->count = 1;
-  planar(rgb, shape.height, shape.width, src->pixels);
+  planar(rgb, 0, 255, shape, src->pixels);
   free(rgb);
   return 0;
 }
@@ -139,9 +181,11 @@ static int read_images(const char *path, dlsc_shape shape, image_source *src, ch
   }
   int magic = fgetc(file);
   rewind(file);
-  int status = magic == 'P' && length > 4 && !strcmp(path + length - 4, ".ppm")
-                   ? read_ppm(file, shape, src, error, size)
-                   : read_records(file, shape, src, error, size);
+  const char *extension = length > 4 ? path + length - 4 : "";
+  int netpbm = magic == 'P' && (!strcmp(extension, ".ppm") || !strcmp(extension, ".pgm") ||
+                                !strcmp(extension, ".pnm"));
+  int status = netpbm ? read_netpbm(file, shape, src, error, size)
+                      : read_records(file, shape, src, error, size);
   fclose(file);
   return status;
 }
@@ -166,7 +210,8 @@ int main(int argc, char **argv) {
     first = 3;
   }
   if (!model_path || first >= argc) {
-    fprintf(stderr, "usage: dlsc-classify --model FILE image.ppm|image.png|records.bin ...\n");
+    fprintf(stderr,
+            "usage: dlsc-classify --model FILE image.ppm|image.pgm|image.png|records.bin ...\n");
     return 2;
   }
   dlsc_model_t *model = load_model(model_path);

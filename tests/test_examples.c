@@ -1174,19 +1174,41 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   write_bytes("cut.ppm", ppm, (size_t)header + 100);
   header = snprintf(ppm, sizeof ppm, "P6 16 16 255\n");
   write_bytes("small.ppm", ppm, (size_t)header + 16 * 16 * 3);
+  header = snprintf(ppm, sizeof ppm, "P5 32 32 255\n");
+  write_bytes("grey.pgm", ppm, (size_t)header + 32 * 32);
+  write_bytes("no-max.ppm", "P6 32 32 0\n", 11);
+  /* the same image as an editor may write it: comments in the header, 16-bit samples
+   * (v * 257 of 65535 is v of 255, and divides to the same float) */
+  char wide[6400];
+  header = snprintf(wide, sizeof wide, "P6\n# CREATOR: an editor\n32 32\n# depth\n65535\n");
+  for (size_t i = 0; i < 32 * 32 * 3; i++) {
+    unsigned v = 257u * records[1 + i];
+    wide[header + 2 * i] = (char)(v >> 8);
+    wide[header + 2 * i + 1] = (char)(v & 0xff);
+  }
+  write_bytes("wide.ppm", wide, (size_t)header + 2 * 32 * 32 * 3);
   write_bytes("broken.dlsc", "DLSC", 4);
-  ck_assert_int_eq(run("dlsc-classify", "--model classifier.dlsc image.ppm records.bin"), 0);
+  ck_assert_int_eq(run("dlsc-classify", "--model classifier.dlsc image.ppm records.bin wide.ppm"),
+                   0);
   ck_assert(printed("dlsc-classify", "image.ppm: class "));
+  char line[256];
+  snprintf(line, sizeof line, "%s", log_after("dlsc-classify", "image.ppm:"));
+  *strchr(line, '\n') = 0;
+  ck_assert_msg(!strncmp(log_after("dlsc-classify", "wide.ppm:"), line, strlen(line)),
+                "wide.ppm:%.60s against image.ppm:%s", log_after("dlsc-classify", "wide.ppm:"),
+                line);
   for (int r = 0; r < 3; r++)
     ck_assert_msg(printed("dlsc-classify", expected[r]), "not printed: %s", expected[r]);
   char tally[64];
   snprintf(tally, sizeof tally, "%zu of 3 labeled images right", right);
   ck_assert_msg(printed("dlsc-classify", tally), "not printed: %s", tally);
   const char *refused[][2] = {{"cut.ppm", "truncated PPM"},
-                              {"small.ppm", "image is 16x16; the model takes 32x32 RGB"},
+                              {"small.ppm", "image is 16x16 RGB; the model takes 32x32 RGB"},
+                              {"grey.pgm", "image is 32x32 grey; the model takes 32x32 RGB"},
+                              {"no-max.ppm", "not a binary PPM (P6) or PGM (P5)"},
                               {"partial.bin", "not a whole number of 3073-byte records"},
                               {"missing.ppm", "cannot open: No such file or directory"}};
-  for (int i = 0; i < 4; i++) {
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
     char arguments[256];
     snprintf(arguments, sizeof arguments, "--model classifier.dlsc %s", refused[i][0]);
     ck_assert_int_eq(run("dlsc-classify", arguments), 1);
