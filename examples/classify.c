@@ -265,7 +265,10 @@ int main(int argc, char **argv) {
           shown++;
         }
       if (src.labels[i] >= 0) {
-        printf("  (label: %s)", names[src.labels[i] < (int)classes ? src.labels[i] : 0]);
+        if (src.labels[i] < (int)classes)
+          printf("  (label: %s)", names[src.labels[i]]);
+        else /* a record's byte beyond the model's classes: shown, counted wrong */
+          printf("  (label: %d, not a class of the model)", src.labels[i]);
         labeled++;
         correct += top[i] == src.labels[i];
       }

@@ -1202,6 +1202,10 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   char tally[64];
   snprintf(tally, sizeof tally, "%zu of 3 labeled images right", right);
   ck_assert_msg(printed("dlsc-classify", tally), "not printed: %s", tally);
+  records[0] = 12; /* a label byte beyond the model's ten classes: shown as it is */
+  write_bytes("odd-label.bin", records, RECORD);
+  ck_assert_int_eq(run("dlsc-classify", "--model classifier.dlsc odd-label.bin"), 0);
+  ck_assert(printed("dlsc-classify", "(label: 12, not a class of the model)"));
   const char *refused[][2] = {{"cut.ppm", "truncated PPM"},
                               {"small.ppm", "image is 16x16 RGB; the model takes 32x32 RGB"},
                               {"grey.pgm", "image is 32x32 grey; the model takes 32x32 RGB"},
