@@ -10,13 +10,15 @@
  *       speakers and noise files split into train / validation / dev sets.
  *   dlsc-train-denoiser --speech DIR --noise DIR [options]
  *       The same for any folders of clean speech and of noise (WAV or FLAC files).
- * Recordings at another sample rate than 16 kHz are resampled (dlsc_resample).
+ * Recordings at another sample rate than 16 kHz are resampled (dlsc_resample), and
+ * recordings of several channels averaged to one.
  *
  * Prints a progress line per epoch and writes a CSV of loss and validation SNR.
  * Run with --help for the options.
  */
 #include "example_util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,12 +326,13 @@ static dlsc_stft_t *make_stft(size_t n_fft, size_t hop) {
   return stft;
 }
 
-/* A mono recording at 16 kHz (other rates resampled); exits with a message on error. */
+/* A recording as mono (channels averaged) at 16 kHz (other rates resampled); exits with
+ * a message on error. */
 static float *load_path(const char *path, size_t *n) {
   char error[512];
   float *samples;
   int rate;
-  if (read_audio(path, 0, &samples, n, &rate, error, sizeof error) != 0) {
+  if (read_audio(path, 1, &samples, n, &rate, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
     exit(1);
   }
@@ -640,7 +643,7 @@ static void load_folder(const char *directory, clip_set sets[3]) {
   size_t count, audio = 0;
   char **names = list_files(directory, NULL, &count);
   if (!names) {
-    fprintf(stderr, "cannot read the folder %s\n", directory);
+    fprintf(stderr, "cannot read the folder %s: %s\n", directory, strerror(errno));
     exit(1);
   }
   for (size_t i = 0; i < count; i++)

@@ -496,6 +496,26 @@ START_TEST(train_denoiser_learns_from_folders) {
                    1);
   ck_assert(printed("dlsc-train-denoiser", "cannot write no-such/folders.csv: No such file"));
   ck_assert(!printed("dlsc-train-denoiser", "epoch"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise no-such-noise"), 1);
+  ck_assert(printed("dlsc-train-denoiser",
+                    "cannot read the folder no-such-noise: No such file or directory"));
+  /* noise recorded in stereo at 8 kHz: averaged to mono and resampled, not refused */
+  path_of(path, sizeof path, "stereo-noise");
+  mkdir(path, 0777);
+  float *stereo = malloc(2 * 16000 * sizeof *stereo);
+  uint64_t seed = 3;
+  for (int i = 0; i < 3; i++) {
+    for (size_t k = 0; k < 2 * 16000; k++)
+      stereo[k] = test_uniform(&seed, -0.05f, 0.05f);
+    char name[64];
+    snprintf(name, sizeof name, "stereo-noise/%d.wav", i);
+    write_audio(name, stereo, 16000, 2, 8000);
+  }
+  free(stereo);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise stereo-noise "
+                                              SMALL_DENOISER " --epochs 1 --out stereo.dlsc"),
+                   0);
+  ck_assert(printed("dlsc-train-denoiser", "noise files: 1 train, 1 validation, 1 dev"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise " SMALL_DENOISER
                                               " --out folders.dlsc --csv folders.csv"),
                    0);
