@@ -713,7 +713,10 @@ DLSC_API dlsc_status dlsc_stream_set_attenuation_limit(dlsc_stream_t *stream, do
  * A silent reference or a non-finite sample: DLSC_ERR_NUMERIC. */
 DLSC_API dlsc_status dlsc_snr(const float *reference, const float *estimate, size_t n_samples,
                               double *snr_db);
-/* Scale-invariant SDR (Le Roux et al. 2019), in dB. */
+/* Scale-invariant SDR (Le Roux et al. 2019), in dB: the estimate's projection on the
+ * reference against the rest; +INFINITY for an estimate proportional to the reference.
+ * A silent reference, an estimate with nothing along the reference (silent, or
+ * orthogonal to it: minus infinity) or a non-finite sample: DLSC_ERR_NUMERIC. */
 DLSC_API dlsc_status dlsc_si_sdr(const float *reference, const float *estimate, size_t n_samples,
                                  double *si_sdr_db);
 /* mix = clean + g * noise, g chosen so that the whole signal has snr_db. The noise is
