@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -16,25 +17,55 @@ static int exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+/* Unpacks into a fresh folder inside cache and renames the batches' folder into place
+ * when tar has finished, so an interrupted or failed unpacking (a full disk) never
+ * leaves a partial folder that the next run would take for the data. */
 int cifar_locate(const char *data_dir, const char *cache_dir, char *batches, size_t size,
                  char *error, size_t error_size) {
-  char probe[4096], archive[4096], command[8400];
+  char probe[4200], archive[4200], unpack[4200], unpacked[4300];
   const char *cache = cache_dir ? cache_dir : "cache";
-  snprintf(batches, size, "%s/cifar-10-batches-bin", cache);
+  if ((size_t)snprintf(batches, size, "%s/cifar-10-batches-bin", cache) >= size ||
+      (size_t)snprintf(archive, sizeof archive, "%s/cifar-10-binary.tar.xz", data_dir) >=
+          sizeof archive) {
+    snprintf(error, error_size, "the data or cache folder's name is too long");
+    return -1;
+  }
   snprintf(probe, sizeof probe, "%s/test_batch.bin", batches);
   if (exists(probe))
     return 0;
-  snprintf(archive, sizeof archive, "%s/cifar-10-binary.tar.xz", data_dir);
   if (!exists(archive)) {
     snprintf(error, error_size, "no CIFAR-10 at %s (set DLSC_DATA or --data)", archive);
     return -1;
   }
   printf("unpacking %s into %s (once)\n", archive, cache);
   fflush(stdout);
-  snprintf(command, sizeof command, "mkdir -p '%s' && tar -xJf '%s' -C '%s'", cache, archive,
-           cache);
-  if (system(command) != 0 || !exists(probe)) {
+  char *make_cache[] = {"mkdir", "-p", (char *)cache, NULL};
+  if (run_program(make_cache) != 0) {
+    snprintf(error, error_size, "cannot make the folder %s", cache);
+    return -1;
+  }
+  snprintf(unpack, sizeof unpack, "%s/.unpacking-XXXXXX", cache);
+  if (!mkdtemp(unpack)) {
+    snprintf(error, error_size, "cannot make a folder in %s: %s", cache, strerror(errno));
+    return -1;
+  }
+  char *untar[] = {"tar", "-xJf", archive, "-C", unpack, NULL};
+  snprintf(unpacked, sizeof unpacked, "%s/cifar-10-batches-bin", unpack);
+  int failed = run_program(untar) != 0;
+  if (!failed && rename(unpacked, batches) != 0) {
+    snprintf(error, error_size, "cannot move the unpacked %s to %s: %s (remove %s and retry)",
+             unpacked, batches, strerror(errno), batches);
+    return -1; /* the unpacked files stay, named in the message */
+  }
+  if (failed) {
+    char *clean[] = {"rm", "-rf", unpack, NULL};
+    run_program(clean);
     snprintf(error, error_size, "unpacking %s failed", archive);
+    return -1;
+  }
+  rmdir(unpack);
+  if (!exists(probe)) {
+    snprintf(error, error_size, "%s holds no test_batch.bin", archive);
     return -1;
   }
   return 0;

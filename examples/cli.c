@@ -4,10 +4,14 @@
 
 #include <errno.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 double number_option(const char *option, const char *text, double min, double max) {
   char *end;
@@ -38,6 +42,25 @@ void *checked_alloc(void *old, size_t size) {
     exit(1);
   }
   return block;
+}
+
+int run_program(char *const argv[]) {
+  pid_t pid;
+  int status, error = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+  if (error != 0) {
+    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(error));
+    return -2;
+  }
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) {
+      fprintf(stderr, "waiting for %s: %s\n", argv[0], strerror(errno));
+      return -1;
+    }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return 0;
+  fprintf(stderr, "%s failed (%s %d)\n", argv[0], WIFEXITED(status) ? "exit status" : "signal",
+          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+  return -1;
 }
 
 static void cannot_write(const char *path, const char *why) {

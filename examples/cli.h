@@ -25,6 +25,12 @@ void require_writable(const char *path);
 FILE *open_for_writing(const char *path, const char *mode);
 int close_written(FILE *file, const char *path);
 
+/* Runs a program found on PATH with its arguments (argv[0] its name, NULL-terminated),
+ * no shell between, and waits for it: 0 when it exits with status 0; else a message on
+ * stderr and -2 when it cannot start ("cannot run tar: No such file or directory"), -1
+ * when it fails ("tar failed (exit status 2)"). */
+int run_program(char *const argv[]);
+
 /* dlsc_blas_info's description of the BLAS; before that, on stderr, a warning naming
  * the OPENBLAS_CORETYPE to set when OpenBLAS runs kernels older than this CPU (up to 4x
  * slower; docs/speed.md). The programs that train or time call it once at start. */

@@ -10,20 +10,15 @@
 #include "cli.h"
 #include "example_util.h"
 
-#include <errno.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_PANELS 6
 #define N_FFT 512
 #define HOP 128
-
-extern char **environ;
 
 typedef struct panel {
   char path[1024], title[256];
@@ -112,29 +107,6 @@ static void put_quoted(FILE *script, const char *text) {
   fputc('\'', script);
 }
 
-/* Runs gnuplot on the script (no shell between): 0, or -1 with the reason printed. */
-static int run_gnuplot(const char *script_path) {
-  char *argv[] = {"gnuplot", (char *)script_path, NULL};
-  pid_t pid;
-  int error = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ), status;
-  if (error != 0) {
-    fprintf(stderr, "cannot run gnuplot: %s (apt-get install gnuplot-nox)\n", strerror(error));
-    return -1;
-  }
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) {
-      perror("waiting for gnuplot");
-      return -1;
-    }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "gnuplot failed (%s %d); its messages, if any, are above\n",
-            WIFEXITED(status) ? "exit status" : "signal",
-            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-    return -1;
-  }
-  return 0;
-}
-
 /* Removes the temporary folder with the first count matrices and the script. */
 static void remove_work(const char *directory, char matrix[][256], size_t count,
                         const char *script_path) {
@@ -218,8 +190,11 @@ int main(int argc, char **argv) {
     fputs(" binary matrix with image\n", script);
   }
   fprintf(script, "unset multiplot\n");
-  int failed = close_written(script, script_path) != 0 || run_gnuplot(script_path) != 0;
+  char *gnuplot[] = {"gnuplot", script_path, NULL};
+  int failed = close_written(script, script_path) != 0 ? -1 : run_program(gnuplot);
   remove_work(directory, matrix, n_panels, script_path);
+  if (failed == -2)
+    fprintf(stderr, "gnuplot draws the picture: apt-get install gnuplot-nox\n");
   if (failed)
     return 1;
   printf("wrote %s\n", output);

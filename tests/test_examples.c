@@ -7,6 +7,7 @@
  * stopped at Ctrl-C and resumed from its checkpoint. */
 #include "common.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <sys/stat.h>
@@ -833,6 +834,59 @@ START_TEST(training_programs_warn_of_old_blas_kernels) {
 }
 END_TEST
 
+/* Whether folder NAME (in work) holds no entry but "." and ".." and those listed. */
+static int folder_holds_only(const char *name, const char *allowed) {
+  char path[4400];
+  path_of(path, sizeof path, name);
+  DIR *dir = opendir(path);
+  ck_assert_ptr_nonnull(dir);
+  int only = 1;
+  for (struct dirent *entry; (entry = readdir(dir));)
+    if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, "..") &&
+        (!allowed || strcmp(entry->d_name, allowed)))
+      only = 0;
+  closedir(dir);
+  return only;
+}
+
+/* The CIFAR programs unpack the archive into the cache once, by way of a temporary folder:
+ * a damaged archive leaves the cache without a partial batches folder (that the next run
+ * would take for the data), a good one leaves the batches folder only; folder names with
+ * quotes pass to tar untouched (no shell between). */
+START_TEST(cifar_programs_unpack_the_archive_whole_or_not_at_all) {
+  char path[4400], command[9400];
+  const char *cache = "it's cache";
+  snprintf(command, sizeof command,
+           "cd '%s' && rm -rf \"it's data\" \"it's cache\" cifar-10-batches-bin && "
+           "mkdir \"it's data\" cifar-10-batches-bin", work);
+  ck_assert_int_eq(system(command), 0); /* fresh from any earlier run */
+  write_bytes("it's data/cifar-10-binary.tar.xz", "not an xz archive", 17);
+  ck_assert_int_eq(run("dlsc-cifar-train", "--data \"it's data\" --cache \"it's cache\""), 1);
+  ck_assert(printed("dlsc-cifar-train", "unpacking it's data/cifar-10-binary.tar.xz failed"));
+  ck_assert(folder_holds_only(cache, NULL));
+  /* a small archive of the same layout: unpacked, then refused for its size */
+  uint8_t *records = malloc(4 * RECORD);
+  cifar_records(records, 4, 3);
+  write_bytes("cifar-10-batches-bin/test_batch.bin", records, 4 * RECORD);
+  for (int b = 1; b <= 5; b++) {
+    char name[64];
+    snprintf(name, sizeof name, "cifar-10-batches-bin/data_batch_%d.bin", b);
+    write_bytes(name, records, 4 * RECORD);
+  }
+  free(records);
+  snprintf(command, sizeof command,
+           "cd '%s' && tar -cJf \"it's data/cifar-10-binary.tar.xz\" cifar-10-batches-bin && "
+           "rm -r cifar-10-batches-bin", work);
+  ck_assert_int_eq(system(command), 0);
+  ck_assert_int_eq(run("dlsc-cifar-train", "--data \"it's data\" --cache \"it's cache\""), 1);
+  ck_assert(printed("dlsc-cifar-train", "expected 50,000 training records, found 20"));
+  ck_assert(folder_holds_only(cache, "cifar-10-batches-bin"));
+  ck_assert(!folder_holds_only(cache, NULL));
+  path_of(path, sizeof path, "it's cache/cifar-10-batches-bin/test_batch.bin");
+  ck_assert_int_eq(access(path, R_OK), 0);
+}
+END_TEST
+
 START_TEST(cifar_programs_refuse_bad_batches) {
   uint8_t *records = malloc(4 * RECORD);
   cifar_records(records, 4, 3);
@@ -1283,6 +1337,7 @@ int main(void) {
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
   tcase_add_test(tc, spectrogram_quotes_names_and_reports_gnuplot);
   tcase_add_test(tc, denoise_reads_audio_of_unknown_length_from_a_pipe);
+  tcase_add_test(tc, cifar_programs_unpack_the_archive_whole_or_not_at_all);
   tcase_add_test(tc, model_info_describes_models);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
