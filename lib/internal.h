@@ -57,7 +57,6 @@ void dlsc_rng_seed(dlsc_rng *rng, uint64_t seed, uint64_t stream);
 uint32_t dlsc_rng_u32(dlsc_rng *rng);
 uint32_t dlsc_rng_below(dlsc_rng *rng, uint32_t bound); /* uniform in [0, bound) */
 float dlsc_rng_uniform(dlsc_rng *rng);                   /* uniform in [0, 1) */
-float dlsc_rng_normal(dlsc_rng *rng);                    /* standard normal */
 void dlsc_rng_permutation(dlsc_rng *rng, size_t *order, size_t count);
 
 uint32_t dlsc_crc32(uint32_t crc, const void *data, size_t size);

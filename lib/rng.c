@@ -1,8 +1,6 @@
 /* PCG32 (M. O'Neill, pcg-random.org): small, fast, and reproducible across platforms. */
 #include "internal.h"
 
-#include <math.h>
-
 void dlsc_rng_seed(dlsc_rng *rng, uint64_t seed, uint64_t stream) {
   rng->state = 0;
   rng->increment = (stream << 1u) | 1u;
@@ -32,20 +30,17 @@ uint32_t dlsc_rng_below(dlsc_rng *rng, uint32_t bound) {
 
 float dlsc_rng_uniform(dlsc_rng *rng) { return (float)(dlsc_rng_u32(rng) >> 8) * 0x1.0p-24f; }
 
-float dlsc_rng_normal(dlsc_rng *rng) {
-  /* Box-Muller; one value per call keeps the handle's state simple. */
-  float u1 = ((float)(dlsc_rng_u32(rng) >> 8) + 0.5f) * 0x1.0p-24f;
-  float u2 = dlsc_rng_uniform(rng);
-  return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
-}
-
 void dlsc_rng_permutation(dlsc_rng *rng, size_t *order, size_t count) {
   for (size_t i = 0; i < count; i++)
     order[i] = i;
   for (size_t i = count; i > 1; i--) {
-    size_t j = count > UINT32_MAX ? (size_t)(((uint64_t)dlsc_rng_u32(rng) << 32 |
-                                               dlsc_rng_u32(rng)) % i)
-                                  : dlsc_rng_below(rng, (uint32_t)i);
+    size_t j;
+    if (count > UINT32_MAX) { /* two draws, in this order on every compiler */
+      uint64_t high = dlsc_rng_u32(rng);
+      j = (size_t)((high << 32 | dlsc_rng_u32(rng)) % i);
+    } else {
+      j = dlsc_rng_below(rng, (uint32_t)i);
+    }
     size_t t = order[i - 1];
     order[i - 1] = order[j];
     order[j] = t;
