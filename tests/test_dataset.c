@@ -240,6 +240,47 @@ START_TEST(horizontal_flip_mirrors_rows) {
 }
 END_TEST
 
+/* rotate90 turns each training image by a random multiple of 90 degrees: a 2x2 image
+ * [a b; c d] comes out as itself, [b d; a c] (90 counter-clockwise, as the pretext
+ * task turns), [d c; b a] or [c a; d b], each about a quarter of the time; evaluation
+ * batches stay as stored; non-square images are refused. */
+START_TEST(rotate90_turns_images_by_quarter_turns) {
+  dlsc_dataset_t *dataset = images_dataset(1, 2, 2, 2, 7);
+  const uint8_t pixels[4] = {0, 85, 170, 255}; /* a b c d */
+  int32_t label = 1;
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, &label, 1));
+  dlsc_augment_config augment;
+  dlsc_augment_config_init(&augment);
+  augment.rotate90 = 1;
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  const int turned[4][4] = {{0, 1, 2, 3}, {1, 3, 0, 2}, {3, 2, 1, 0}, {2, 0, 3, 1}};
+  size_t seen[4] = {0};
+  for (int trial = 0; trial < 400; trial++) {
+    dlsc_batch batch;
+    ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 1, &batch));
+    int match = -1;
+    for (int t = 0; t < 4 && match < 0; t++) {
+      bool same = true;
+      for (int i = 0; i < 4; i++)
+        same = same && batch.inputs[i] == (float)pixels[turned[t][i]] / 255.0f;
+      match = same ? t : -1;
+    }
+    ck_assert_msg(match >= 0, "not a quarter turn: %g %g %g %g", batch.inputs[0],
+                  batch.inputs[1], batch.inputs[2], batch.inputs[3]);
+    seen[match]++;
+    ck_assert_int_eq(batch.labels[0], 1); /* the class label is kept */
+    ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 0, &batch));
+    ck_assert_float_eq(batch.inputs[1], 85.0f / 255.0f);
+  }
+  for (int t = 0; t < 4; t++)
+    ck_assert_msg(seen[t] > 70 && seen[t] < 130, "turn %d: %zu of 400", t, seen[t]);
+  dlsc_dataset_destroy(dataset);
+  dataset = images_dataset(1, 2, 3, 2, 7);
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &augment), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_dataset_destroy(dataset);
+}
+END_TEST
+
 /* 64 two-by-two images, left column dark and right column bright, labeled by index:
  * which ones a batch mirrors shows in its first pixel. */
 static void mirrored_per_image(dlsc_dataset_t *dataset, int augment, bool mirrored[64]) {
@@ -456,6 +497,7 @@ int main(void) {
   tcase_add_test(tc, pretext_tasks_label_their_transforms);
   tcase_add_test(tc, augmentation_is_deterministic_for_a_seed);
   tcase_add_test(tc, horizontal_flip_mirrors_rows);
+  tcase_add_test(tc, rotate90_turns_images_by_quarter_turns);
   tcase_add_test(tc, alternating_flip_mirrors_each_image_every_other_epoch);
   tcase_add_test(tc, reflect_crop_mirrors_the_border);
   tcase_add_test(tc, shuffle_is_a_permutation);
