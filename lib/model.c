@@ -448,9 +448,8 @@ dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *inputs, size_t
   float *logits = dlsc_alloc_floats(total);
   if (!logits)
     return DLSC_ERR_OUT_OF_MEMORY;
+  /* predict refuses scores that overflow (DLSC_ERR_NUMERIC): no class can be named */
   dlsc_status status = dlsc_model_predict(model, inputs, count, logits);
-  if (status == DLSC_OK && !dlsc_all_finite(logits, total))
-    status = DLSC_ERR_NUMERIC; /* scores overflowed: no class can be named */
   for (size_t i = 0; status == DLSC_OK && i < count; i++) {
     const float *z = logits + i * classes;
     size_t best;

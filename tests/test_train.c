@@ -373,6 +373,28 @@ START_TEST(epoch_arguments_are_checked) {
   ck_assert_status(dlsc_model_train_epoch(model, empty, &stats), DLSC_ERR_INVALID_ARGUMENT);
   dlsc_eval_stats eval;
   ck_assert_status(dlsc_model_evaluate(model, empty, &eval, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  /* inputs of another shape than the model's: refused by both, whatever the outputs */
+  dlsc_model_t *other_input = from_spec("input 1x2x1; dense 4", 3);
+  set_training(other_input, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 8);
+  ck_assert_status(dlsc_model_train_epoch(other_input, data, &stats), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_evaluate(other_input, data, &eval, NULL), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_destroy(other_input);
+  /* a confusion matrix needs classes: refused for a model of MSE on frames */
+  dlsc_frames_config frames;
+  dlsc_frames_config_init(&frames);
+  frames.n_bins = 4;
+  dlsc_dataset_t *pairs;
+  ck_assert_ok(dlsc_dataset_create_frames(&frames, 1, &pairs));
+  float values[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  ck_assert_ok(dlsc_dataset_add_frames(pairs, values, values, 2));
+  dlsc_model_t *regression = from_spec("input 1x1x4; dense 4", 3);
+  set_training(regression, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_MSE, 1e-2f, 2);
+  size_t confusion[16];
+  ck_assert_ok(dlsc_model_evaluate(regression, pairs, &eval, NULL));
+  ck_assert_status(dlsc_model_evaluate(regression, pairs, &eval, confusion),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_model_destroy(regression);
+  dlsc_dataset_destroy(pairs);
   dlsc_model_destroy(model);
   dlsc_model_destroy(wrong);
   dlsc_dataset_destroy(data);
