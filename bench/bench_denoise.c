@@ -27,14 +27,6 @@
 
 #define PI 3.14159265358979323846
 
-
-static void check(dlsc_status status, const char *what) {
-  if (status != DLSC_OK) {
-    fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
-    exit(1);
-  }
-}
-
 /* Heap bytes in use (glibc; 0 elsewhere): a stream's footprint is the difference. */
 static double heap_bytes(void) {
 #ifdef __GLIBC__
@@ -66,7 +58,7 @@ static double best_of_3_whole(dlsc_model_t *model, dlsc_stft_t *stft, const floa
   double best = 1e9;
   for (int r = 0; r < 3; r++) {
     double start = bench_now();
-    check(dlsc_denoise(model, stft, x, n, out), "denoise");
+    check_status(dlsc_denoise(model, stft, x, n, out), "denoise");
     double t = bench_now() - start;
     best = t < best ? t : best;
   }
@@ -79,9 +71,9 @@ static double best_of_3_stream(dlsc_stream_t *stream, const float *x, size_t n, 
   for (int r = 0; r < 3; r++) {
     double start = bench_now();
     for (size_t done = 0; done < n; done += chunk)
-      check(dlsc_stream_process(stream, x + done, n - done < chunk ? n - done : chunk,
+      check_status(dlsc_stream_process(stream, x + done, n - done < chunk ? n - done : chunk,
                                 out + done), "stream");
-    check(dlsc_stream_flush(stream, tail), "flush");
+    check_status(dlsc_stream_flush(stream, tail), "flush");
     double t = bench_now() - start;
     best = t < best ? t : best;
   }
@@ -91,12 +83,12 @@ static double best_of_3_stream(dlsc_stream_t *stream, const float *x, size_t n, 
 /* Real-time factor of dlsc_resample on the whole of x, best of 3. */
 static double resample_rtf(unsigned rate_in, unsigned rate_out, const float *x, size_t n) {
   size_t n_out;
-  check(dlsc_resample(x, n, rate_in, rate_out, NULL, 0, &n_out), "resample");
+  check_status(dlsc_resample(x, n, rate_in, rate_out, NULL, 0, &n_out), "resample");
   float *out = checked_alloc(NULL, n_out * sizeof *out);
   double best = 1e9;
   for (int round = 0; round < 3; round++) {
     double start = bench_now();
-    check(dlsc_resample(x, n, rate_in, rate_out, out, n_out, &n_out), "resample");
+    check_status(dlsc_resample(x, n, rate_in, rate_out, out, n_out, &n_out), "resample");
     double t = bench_now() - start;
     best = t < best ? t : best;
   }
@@ -107,18 +99,18 @@ static double resample_rtf(unsigned rate_in, unsigned rate_out, const float *x, 
 /* Real-time factor of a streaming resampler fed 10 ms blocks of x, best of 3. */
 static double resampler_rtf(unsigned rate_in, unsigned rate_out, const float *x, size_t n) {
   dlsc_resampler_t *r;
-  check(dlsc_resampler_create(rate_in, rate_out, &r), "resampler");
+  check_status(dlsc_resampler_create(rate_in, rate_out, &r), "resampler");
   size_t block = rate_in / 100, capacity = (size_t)rate_out / 100 + 2, got;
   float *out = checked_alloc(NULL, capacity * sizeof *out);
   double best = 1e9;
   for (int round = 0; round < 3; round++) {
     double start = bench_now();
     for (size_t done = 0; done < n; done += block)
-      check(dlsc_resampler_process(r, x + done, n - done < block ? n - done : block, out,
+      check_status(dlsc_resampler_process(r, x + done, n - done < block ? n - done : block, out,
                                    capacity, &got), "resample");
-    check(dlsc_resampler_flush(r, NULL, 0, &got), "flush");
+    check_status(dlsc_resampler_flush(r, NULL, 0, &got), "flush");
     float *rest = checked_alloc(NULL, (got + 1) * sizeof *rest);
-    check(dlsc_resampler_flush(r, rest, got + 1, &got), "flush");
+    check_status(dlsc_resampler_flush(r, rest, got + 1, &got), "flush");
     free(rest);
     double t = bench_now() - start;
     best = t < best ? t : best;
@@ -135,13 +127,13 @@ typedef struct train_context {
 
 static void train_step(void *context) {
   train_context *c = context;
-  check(dlsc_model_train_batch(c->model, c->batch, NULL), "train");
+  check_status(dlsc_model_train_batch(c->model, c->batch, NULL), "train");
 }
 
 /* Frames per second of dlsc_model_train_batch, the fastest quarter second of three. */
 static double training_rate(dlsc_model_t *model) {
   dlsc_model_info info;
-  check(dlsc_model_get_info(model, &info), "info");
+  check_status(dlsc_model_get_info(model, &info), "info");
   size_t in = info.input.channels * info.input.height * info.input.width;
   size_t out = info.output.channels * info.output.height * info.output.width, batch = 64;
   float *x = checked_alloc(NULL, batch * in * sizeof *x), *t = checked_alloc(NULL, batch * out * sizeof *t);
@@ -162,7 +154,7 @@ static double training_rate(dlsc_model_t *model) {
   dlsc_train_config_init(&train);
   train.loss = config.mask ? DLSC_LOSS_MASK_MSE : DLSC_LOSS_MSE;
   train.learning_rate = 1e-5f;
-  check(dlsc_model_set_training(model, &train), "training");
+  check_status(dlsc_model_set_training(model, &train), "training");
   dlsc_batch b = {batch, x, t, s, NULL};
   train_context context = {model, &b};
   double rate = bench_best_rate(train_step, &context, (double)batch, 3.0);
@@ -198,30 +190,30 @@ int main(int argc, char **argv) {
   for (int a = first; a < argc; a++) {
     dlsc_model_t *model;
     double heap_start = heap_bytes();
-    check(dlsc_model_load_file(argv[a], &model), argv[a]);
+    check_status(dlsc_model_load_file(argv[a], &model), argv[a]);
     double load_mb = (heap_bytes() - heap_start) / 1e6;
     dlsc_denoise_config config;
     dlsc_denoise_config_init(&config);
-    check(dlsc_model_get_denoise(model, &config), "not a denoising model");
+    check_status(dlsc_model_get_denoise(model, &config), "not a denoising model");
     if (print_spec) {
       char spec[4096];
       size_t length;
-      check(dlsc_model_describe(model, spec, sizeof spec, &length), "describe");
+      check_status(dlsc_model_describe(model, spec, sizeof spec, &length), "describe");
       printf("%s\t%zu\t%zu\t%d\t%s\n", argv[a], config.context_before, config.context_after,
              config.mask, spec);
       dlsc_model_destroy(model);
       continue;
     }
     dlsc_stft_t *stft;
-    check(dlsc_stft_create_for_model(model, &stft), "stft");
+    check_status(dlsc_stft_create_for_model(model, &stft), "stft");
     dlsc_stream_t *stream;
     double heap_before = heap_bytes();
-    check(dlsc_stream_create(model, &stream), "stream");
+    check_status(dlsc_stream_create(model, &stream), "stream");
     double stream_mb = (heap_bytes() - heap_before) / 1e6;
     double whole = best_of_3_whole(model, stft, x, n, out);
     double streamed = best_of_3_stream(stream, x, n, 512, out, tail);
     dlsc_stream_t *stream48;
-    check(dlsc_stream_create_at_rate(model, 16000, 48000, &stream48), "stream at 48 kHz");
+    check_status(dlsc_stream_create_at_rate(model, 16000, 48000, &stream48), "stream at 48 kHz");
     double chained = best_of_3_stream(stream48, x48, 3 * n, 480, out48, tail);
     dlsc_stream_destroy(stream48);
     dlsc_model_info info;

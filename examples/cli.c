@@ -35,6 +35,17 @@ long long integer_option(const char *option, const char *text, long long min, lo
   return value;
 }
 
+const char *status_reason(dlsc_status status) {
+  return status == DLSC_ERR_IO && errno != 0 ? strerror(errno) : dlsc_strerror(status);
+}
+
+void check_status(dlsc_status status, const char *what) {
+  if (status == DLSC_OK)
+    return;
+  fprintf(stderr, "%s: %s\n", what, status_reason(status));
+  exit(1);
+}
+
 void *checked_alloc(void *old, size_t size) {
   void *block = realloc(old, size ? size : 1);
   if (!block) {

@@ -12,6 +12,14 @@
 double number_option(const char *option, const char *text, double min, double max);
 long long integer_option(const char *option, const char *text, long long min, long long max);
 
+/* dlsc_strerror(status); for DLSC_ERR_IO the reason the file functions leave in errno
+ * ("No such file or directory"). Call it right after the failing call. */
+const char *status_reason(dlsc_status status);
+
+/* Prints "what: reason" (status_reason) to stderr and exits with status 1 when status
+ * is not DLSC_OK. */
+void check_status(dlsc_status status, const char *what);
+
 /* realloc(old, size) that prints "out of memory (N bytes)" and exits with status 1
  * instead of returning NULL (old NULL: a new block). */
 void *checked_alloc(void *old, size_t size);

@@ -201,13 +201,6 @@ float *resample_or_exit(const float *samples, size_t n, int from, int to, size_t
   return out;
 }
 
-void check_status(dlsc_status status, const char *what) {
-  if (status == DLSC_OK)
-    return;
-  fprintf(stderr, "%s: %s\n", what, dlsc_strerror(status));
-  exit(1);
-}
-
 /* ---- checkpoints */
 
 static void checkpoint_path(char *path, size_t size, const char *prefix, const char *suffix) {
@@ -400,6 +393,6 @@ dlsc_model_t *load_model(const char *path) {
   dlsc_status status = dlsc_model_load_file(path, &model);
   if (status == DLSC_OK)
     return model;
-  fprintf(stderr, "cannot load %s: %s\n", path, dlsc_strerror(status));
+  fprintf(stderr, "cannot load %s: %s\n", path, status_reason(status));
   return NULL;
 }

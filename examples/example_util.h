@@ -80,9 +80,6 @@ void checkpoint_save_bytes(const char *prefix, const char *suffix, const unsigne
                            size_t size);
 unsigned char *checkpoint_load_bytes(const char *prefix, const char *suffix, size_t *size);
 
-/* Prints "what: status text" to stderr and exits when status is not DLSC_OK. */
-void check_status(dlsc_status status, const char *what);
-
 /* The model in path, or NULL after a message "cannot load PATH: reason". */
 dlsc_model_t *load_model(const char *path);
 

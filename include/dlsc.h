@@ -287,7 +287,9 @@ DLSC_API dlsc_status dlsc_model_load(const void *buffer, size_t size, dlsc_model
  * is followed (its target is replaced, the link stays); a path naming anything but a
  * regular file (device, FIFO, directory) or a dangling link: DLSC_ERR_IO. load_file
  * reads regular files only: anything else, DLSC_ERR_IO at once (a FIFO is not waited
- * on). */
+ * on). DLSC_ERR_IO leaves the reason in errno, for a message: the failing system
+ * call's (ENOENT, EACCES, ENOSPC, EFBIG, ...), EISDIR for a directory, EINVAL for
+ * another file that is not a regular one. */
 DLSC_API dlsc_status dlsc_model_save_file(const dlsc_model_t *model, const char *path);
 DLSC_API dlsc_status dlsc_model_load_file(const char *path, dlsc_model_t **model);
 
@@ -600,7 +602,8 @@ DLSC_API dlsc_status dlsc_training_state_save(const dlsc_model_t *model,
  * DLSC_ERR_INVALID_ARGUMENT. On failure model and dataset train on as before the call. */
 DLSC_API dlsc_status dlsc_training_state_load(dlsc_model_t *model, dlsc_dataset_t *dataset,
                                               const void *buffer, size_t size);
-/* File wrappers; save_file replaces path atomically, as dlsc_model_save_file does. */
+/* File wrappers; save_file replaces path atomically, and both refuse what
+ * dlsc_model_save_file and dlsc_model_load_file refuse, errno set alike. */
 DLSC_API dlsc_status dlsc_training_state_save_file(const dlsc_model_t *model,
                                                    const dlsc_dataset_t *dataset,
                                                    const char *path);

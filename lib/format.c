@@ -147,8 +147,10 @@ static int open_temporary(const char *path, const struct stat *existing, char *t
     int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0) {
       if (existing && fchmod(fd, existing->st_mode & 07777) != 0) {
+        int error = errno;
         close(fd);
         unlink(temporary);
+        errno = error;
         return -1;
       }
       return fd;
@@ -156,7 +158,7 @@ static int open_temporary(const char *path, const struct stat *existing, char *t
     if (errno != EEXIST) /* EEXIST: another writer's (or a crashed one's) file */
       return -1;
   }
-  return -1;
+  return -1; /* errno EEXIST */
 }
 
 static bool write_all(int fd, const unsigned char *bytes, size_t size) {
@@ -165,6 +167,8 @@ static bool write_all(int fd, const unsigned char *bytes, size_t size) {
     ssize_t n = write(fd, bytes + written, size - written);
     if (n < 0 && errno == EINTR)
       continue;
+    if (n == 0)
+      errno = EIO; /* no progress and no reason given */
     if (n <= 0)
       return false;
     written += (size_t)n;
@@ -172,10 +176,14 @@ static bool write_all(int fd, const unsigned char *bytes, size_t size) {
   return true;
 }
 
+/* errno for a file that is there but not a regular one */
+static int not_regular(const struct stat *info) { return S_ISDIR(info->st_mode) ? EISDIR : EINVAL; }
+
 /* The file to replace: path, or the file a symbolic link at path leads to (renaming over
  * the link would replace the link). *target is malloc'ed; *exists says whether it does.
  * Anything but a regular file there (a device, a FIFO, a directory) is refused: rename
- * would put a regular file in its place (as root, even over /dev/null). */
+ * would put a regular file in its place (as root, even over /dev/null). DLSC_ERR_IO
+ * leaves the reason in errno. */
 static dlsc_status resolve_target(const char *path, char **target, struct stat *existing,
                                   bool *exists) {
   struct stat link;
@@ -192,6 +200,7 @@ static dlsc_status resolve_target(const char *path, char **target, struct stat *
   *exists = stat(*target, existing) == 0;
   if (*exists && !S_ISREG(existing->st_mode)) {
     free(*target);
+    errno = not_regular(existing);
     return DLSC_ERR_IO;
   }
   return DLSC_OK;
@@ -208,19 +217,26 @@ dlsc_status dlsc_write_file_atomic(const char *path, const unsigned char *bytes,
     free(target);
     return DLSC_ERR_OUT_OF_MEMORY;
   }
-  dlsc_status status = DLSC_ERR_IO;
+  int error = 0; /* the first failure's errno */
   int fd = open_temporary(target, exists ? &existing : NULL, temporary, capacity);
-  if (fd >= 0) {
-    bool ok = write_all(fd, bytes, size) && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (ok && rename(temporary, target) == 0)
-      status = DLSC_OK;
-    else
+  if (fd < 0) {
+    error = errno;
+  } else {
+    if (!write_all(fd, bytes, size) || fsync(fd) != 0)
+      error = errno;
+    if (close(fd) != 0 && !error)
+      error = errno;
+    if (!error && rename(temporary, target) != 0)
+      error = errno;
+    if (error)
       unlink(temporary);
   }
   free(target);
   free(temporary);
-  return status;
+  if (!error)
+    return DLSC_OK;
+  errno = error;
+  return DLSC_ERR_IO;
 }
 
 #define MAX_FILE_BYTES ((off_t)1 << 31) /* off_t: 64 bits (_FILE_OFFSET_BITS), long may not be */
@@ -230,20 +246,28 @@ dlsc_status dlsc_read_file(const char *path, unsigned char **out, size_t *out_si
    * opens, and seems endless. Only a regular file is read, in blocking mode. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
-    return DLSC_ERR_IO;
+    return DLSC_ERR_IO; /* errno from open */
   struct stat info;
-  int flags = fcntl(fd, F_GETFL);
+  int flags = fcntl(fd, F_GETFL), error = 0;
   FILE *file = NULL;
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || flags < 0 ||
-      fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !(file = fdopen(fd, "rb"))) {
+  if (fstat(fd, &info) != 0 || flags < 0)
+    error = errno;
+  else if (!S_ISREG(info.st_mode))
+    error = not_regular(&info);
+  else if (fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !(file = fdopen(fd, "rb")))
+    error = errno;
+  if (error) {
     close(fd);
+    errno = error;
     return DLSC_ERR_IO;
   }
   off_t size = -1;
   if (fseeko(file, 0, SEEK_END) == 0)
     size = ftello(file);
   if (size < 0 || size > MAX_FILE_BYTES || fseeko(file, 0, SEEK_SET) != 0) {
+    error = errno;
     fclose(file);
+    errno = error;
     return size > MAX_FILE_BYTES ? DLSC_ERR_BAD_FORMAT : DLSC_ERR_IO;
   }
   unsigned char *bytes = malloc(size ? (size_t)size : 1);
@@ -252,9 +276,11 @@ dlsc_status dlsc_read_file(const char *path, unsigned char **out, size_t *out_si
     return DLSC_ERR_OUT_OF_MEMORY;
   }
   size_t read = fread(bytes, 1, (size_t)size, file);
+  error = read == (size_t)size ? 0 : ferror(file) ? errno : EIO; /* EIO: the file shrank */
   fclose(file);
-  if (read != (size_t)size) {
+  if (error) {
     free(bytes);
+    errno = error;
     return DLSC_ERR_IO;
   }
   *out = bytes;

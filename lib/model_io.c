@@ -3,6 +3,7 @@
  * rebuilds the model through the same validation as dlsc_model_add_layer. */
 #include "format.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +210,9 @@ dlsc_status dlsc_model_save_file(const dlsc_model_t *model, const char *path) {
     return DLSC_ERR_OUT_OF_MEMORY;
   dlsc_model_save(model, bytes, size, &size);
   dlsc_status status = dlsc_write_file_atomic(path, bytes, size);
+  int error = errno; /* the reason of an IO failure, past free */
   free(bytes);
+  errno = error;
   return status;
 }
 

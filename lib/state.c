@@ -2,6 +2,7 @@
  * saved model lacks, tied to the weights it was saved with by their CRC-32. */
 #include "format.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,7 +209,9 @@ dlsc_status dlsc_training_state_save_file(const dlsc_model_t *model,
     return DLSC_ERR_OUT_OF_MEMORY;
   dlsc_training_state_save(model, dataset, bytes, size, &size);
   dlsc_status status = dlsc_write_file_atomic(path, bytes, size);
+  int error = errno; /* the reason of an IO failure, past free */
   free(bytes);
+  errno = error;
   return status;
 }
 

@@ -555,7 +555,7 @@ START_TEST(train_denoiser_learns_from_folders) {
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --evaluate "
                                               "no-such.dlsc"),
                    1);
-  ck_assert(printed("dlsc-train-denoiser", "cannot load no-such.dlsc"));
+  ck_assert(printed("dlsc-train-denoiser", "cannot load no-such.dlsc: No such file or directory"));
   ck_assert_ok(dlsc_model_create_from_spec("input 1x1x8; dense 2", 1, &model));
   path_of(path, sizeof path, "not-a-denoiser.dlsc");
   ck_assert_ok(dlsc_model_save_file(model, path));

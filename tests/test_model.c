@@ -1,9 +1,11 @@
 /* Models: building from specs, inference, metadata, the file format (round trips,
  * every truncation and byte flip rejected), atomic files and transfer copies. */
 #include "common.h"
+
 #include "internal.h" /* dlsc_crc32, to forge a checksum */
 
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -526,6 +528,17 @@ static size_t count_entries(const char *directory) {
   return count;
 }
 
+/* A file call that fails with DLSC_ERR_IO and leaves the system's reason in errno. */
+#define ck_assert_io(call, expected_errno)                                                 \
+  do {                                                                                     \
+    errno = 0;                                                                             \
+    dlsc_status io_status_ = (call);                                                       \
+    int io_errno_ = errno;                                                                 \
+    ck_assert_status(io_status_, DLSC_ERR_IO);                                             \
+    ck_assert_msg(io_errno_ == (expected_errno), "%s: errno %d (%s), expected %s", #call,  \
+                  io_errno_, strerror(io_errno_), #expected_errno);                        \
+  } while (0)
+
 /* A disk that fills up mid-write, made by the file-size limit (the write then fails
  * with EFBIG, SIGXFSZ ignored): the save fails with DLSC_ERR_IO, the file keeps the old
  * model byte for byte and no temporary is left; the training state's file alike. */
@@ -547,6 +560,7 @@ START_TEST(a_failed_write_keeps_the_old_file) {
   void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
   ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
   dlsc_status model_status = dlsc_model_save_file(large, path);
+  int model_errno = errno;
   dlsc_train_config config;
   dlsc_train_config_init(&config);
   dlsc_model_set_training(large, &config);
@@ -554,11 +568,14 @@ START_TEST(a_failed_write_keeps_the_old_file) {
   dlsc_batch batch = {.count = 1, .inputs = x, .targets = y};
   dlsc_status step = dlsc_model_train_batch(large, &batch, NULL); /* moments to save */
   dlsc_status state_status = dlsc_training_state_save_file(large, NULL, state_path);
+  int state_errno = errno;
   ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
   signal(SIGXFSZ, old_handler);
   ck_assert_ok(step);
   ck_assert_status(model_status, DLSC_ERR_IO);
   ck_assert_status(state_status, DLSC_ERR_IO);
+  ck_assert_int_eq(model_errno, EFBIG); /* the reason stays in errno */
+  ck_assert_int_eq(state_errno, EFBIG);
   ck_assert_uint_eq(count_entries(directory), 2); /* no temporary left behind */
   FILE *file = fopen(path, "rb");
   unsigned char on_disk[4096];
@@ -607,9 +624,9 @@ START_TEST(files_are_written_atomically) {
   dlsc_model_get_info(loaded, &info);
   ck_assert_uint_eq(info.n_layers, 3);
   dlsc_model_destroy(loaded);
-  ck_assert_status(dlsc_model_save_file(first, missing), DLSC_ERR_IO);
-  ck_assert_status(dlsc_model_load_file(missing, &loaded), DLSC_ERR_IO);
-  ck_assert_status(dlsc_model_load_file(directory, &loaded), DLSC_ERR_IO);
+  ck_assert_io(dlsc_model_save_file(first, missing), ENOENT);
+  ck_assert_io(dlsc_model_load_file(missing, &loaded), ENOENT);
+  ck_assert_io(dlsc_model_load_file(directory, &loaded), EISDIR);
   /* A file over 2 GiB (sparse) is refused by its size, unread. On 32-bit x86 the limit
    * was a negative long, and every file was refused so. */
   char huge[300];
@@ -658,17 +675,18 @@ START_TEST(files_are_saved_through_links_and_never_over_devices) {
   ck_assert_uint_eq(info.n_layers, 3);
   dlsc_model_destroy(loaded);
   ck_assert_int_eq(symlink("nowhere.dlsc", dangling), 0);
-  ck_assert_status(dlsc_model_save_file(first, dangling), DLSC_ERR_IO);
+  ck_assert_io(dlsc_model_save_file(first, dangling), ENOENT);
   ck_assert_int_eq(mkfifo(fifo, 0600), 0);
-  ck_assert_status(dlsc_model_save_file(first, fifo), DLSC_ERR_IO);
+  ck_assert_io(dlsc_model_save_file(first, fifo), EINVAL);
   ck_assert_int_eq(lstat(fifo, &info_on_disk), 0);
   ck_assert(S_ISFIFO(info_on_disk.st_mode)); /* not replaced */
   loaded = (dlsc_model_t *)0x1;
-  ck_assert_status(dlsc_model_load_file(fifo, &loaded), DLSC_ERR_IO);
+  ck_assert_io(dlsc_model_load_file(fifo, &loaded), EINVAL);
   ck_assert_ptr_eq(loaded, (dlsc_model_t *)0x1);
-  ck_assert_status(dlsc_training_state_load_file(first, NULL, fifo), DLSC_ERR_IO);
-  ck_assert_status(dlsc_model_load_file("/dev/null", &loaded), DLSC_ERR_IO);
-  ck_assert_status(dlsc_model_save_file(first, directory), DLSC_ERR_IO);
+  ck_assert_io(dlsc_training_state_load_file(first, NULL, fifo), EINVAL);
+  ck_assert_io(dlsc_model_load_file("/dev/null", &loaded), EINVAL);
+  ck_assert_io(dlsc_model_save_file(first, directory), EISDIR);
+  ck_assert_io(dlsc_training_state_save_file(first, NULL, directory), EISDIR);
   ck_assert_uint_eq(count_entries(directory), 4); /* no temporary left behind */
   unlink(fifo);
   unlink(dangling);
