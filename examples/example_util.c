@@ -1,6 +1,7 @@
 #include "example_util.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <stdint.h>
@@ -101,6 +102,9 @@ int read_audio(const char *path, int downmix, float **samples, size_t *n_samples
   return 0;
 }
 
+/* A regular file (or none yet) is written as a temporary file beside it and renamed over
+ * it once complete, so a failed write (a full disk) leaves the old file, which may be the
+ * input itself; anything else (a link, a device such as /dev/stdout) is written directly. */
 int write_audio(const char *path, const float *samples, size_t frames, int channels,
                 int sample_rate, char *error, size_t error_size) {
   SF_INFO info = {0};
@@ -110,8 +114,15 @@ int write_audio(const char *path, const float *samples, size_t frames, int chann
   info.format = length > 5 && strcmp(path + length - 5, ".flac") == 0
                     ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16
                     : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  struct stat existing;
+  int exists = lstat(path, &existing) == 0;
+  char temporary[4200];
+  int atomic = (!exists || S_ISREG(existing.st_mode)) &&
+               (size_t)snprintf(temporary, sizeof temporary, "%s.tmp-%ld", path,
+                                (long)getpid()) < sizeof temporary;
+  const char *target = atomic ? temporary : path;
   float *interleaved = checked_alloc(NULL, frames * count * sizeof *interleaved);
-  SNDFILE *file = sf_open(path, SFM_WRITE, &info);
+  SNDFILE *file = sf_open(target, SFM_WRITE, &info);
   if (!file) {
     snprintf(error, error_size, "cannot write %s: %s", path, sf_strerror(NULL));
     free(interleaved);
@@ -123,13 +134,22 @@ int write_audio(const char *path, const float *samples, size_t frames, int chann
   /* libsndfile clips float to 16-bit when told to, instead of wrapping around. */
   sf_command(file, SFC_SET_CLIPPING, NULL, SF_TRUE);
   sf_count_t written = sf_writef_float(file, interleaved, (sf_count_t)frames);
-  if (written != (sf_count_t)frames)
+  int ok = written == (sf_count_t)frames;
+  if (!ok)
     snprintf(error, error_size, "cannot write %s: %s", path, sf_strerror(file));
   int closed = sf_close(file);
-  if (closed != 0 && written == (sf_count_t)frames)
+  if (closed != 0 && ok)
     snprintf(error, error_size, "cannot write %s: %s", path, sf_error_number(closed));
+  ok = ok && closed == 0;
   free(interleaved);
-  return written == (sf_count_t)frames && closed == 0 ? 0 : -1;
+  if (atomic && ok && ((exists && chmod(temporary, existing.st_mode & 07777) != 0) ||
+                       rename(temporary, path) != 0)) { /* the old file's mode kept */
+    snprintf(error, error_size, "cannot write %s: %s", path, strerror(errno));
+    ok = 0;
+  }
+  if (atomic && !ok)
+    unlink(temporary);
+  return ok ? 0 : -1;
 }
 
 int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate,

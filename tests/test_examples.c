@@ -464,6 +464,41 @@ START_TEST(denoise_reads_audio_of_unknown_length_from_a_pipe) {
 }
 END_TEST
 
+/* A write that fails half-way (the file-size limit standing in for a full disk, its
+ * signal ignored) leaves the file that was there, here the output of an earlier run,
+ * byte for byte, and no temporary beside it; a device is written directly. */
+START_TEST(denoise_keeps_the_old_output_when_a_write_fails) {
+  size_t n = 16000;
+  float *tone = malloc(n * sizeof *tone);
+  for (size_t i = 0; i < n; i++)
+    tone[i] = 0.3f * sinf(2.0f * (float)M_PI * 300.0f * (float)i / 16000.0f);
+  char command[9000], folder[4400];
+  path_of(folder, sizeof folder, "full-disk");
+  snprintf(command, sizeof command, "rm -rf '%s' && mkdir '%s'", folder, folder);
+  ck_assert_int_eq(system(command), 0);
+  write_audio("full-disk/in.wav", tone, n, 1, 16000);
+  write_audio("full-disk/old.wav", tone, n / 10, 1, 16000);
+  write_audio("full-disk/before.wav", tone, n / 10, 1, 16000);
+  free(tone);
+  snprintf(command, sizeof command,
+           "cd '%s' && trap '' XFSZ && ulimit -f 16 && '%s/dlsc-denoise' --model '%s' in.wav "
+           "old.wav > ../dlsc-denoise.log 2>&1", folder, DLSC_EXAMPLES_DIR, DLSC_SHIPPED_MODEL);
+  int status = system(command);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+  ck_assert(printed("dlsc-denoise", "cannot write old.wav: "));
+  ck_assert(same_file("full-disk/old.wav", "full-disk/before.wav"));
+  DIR *dir = opendir(folder);
+  size_t entries = 0;
+  for (struct dirent *entry; (entry = readdir(dir));)
+    entries += entry->d_name[0] != '.';
+  closedir(dir);
+  ck_assert_uint_eq(entries, 3); /* no temporary left */
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' full-disk/in.wav "
+                                       "/dev/null"),
+                   0);
+}
+END_TEST
+
 START_TEST(train_denoiser_learns_from_folders) {
   enum { N = 32000 }; /* 2 s at 16 kHz */
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
@@ -1337,6 +1372,7 @@ int main(void) {
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
   tcase_add_test(tc, spectrogram_quotes_names_and_reports_gnuplot);
   tcase_add_test(tc, denoise_reads_audio_of_unknown_length_from_a_pipe);
+  tcase_add_test(tc, denoise_keeps_the_old_output_when_a_write_fails);
   tcase_add_test(tc, cifar_programs_unpack_the_archive_whole_or_not_at_all);
   tcase_add_test(tc, model_info_describes_models);
   suite_add_tcase(suite, tc);
