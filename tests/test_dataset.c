@@ -209,15 +209,22 @@ START_TEST(augmentation_is_deterministic_for_a_seed) {
 }
 END_TEST
 
-START_TEST(horizontal_flip_mirrors_rows) {
-  dlsc_dataset_t *dataset = images_dataset(1, 2, 2, 2, 1);
-  uint8_t pixels[4] = {0, 255, 0, 255};
+/* A dataset of one grey 2x2 image (label 1) with augment set. */
+static dlsc_dataset_t *one_image(const uint8_t pixels[4], uint64_t seed,
+                                 const dlsc_augment_config *augment) {
+  dlsc_dataset_t *dataset = images_dataset(1, 2, 2, 2, seed);
   int32_t label = 1;
   ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, &label, 1));
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, augment));
+  return dataset;
+}
+
+START_TEST(horizontal_flip_mirrors_rows) {
+  const uint8_t pixels[4] = {0, 255, 0, 255};
   dlsc_augment_config augment;
   dlsc_augment_config_init(&augment);
   augment.horizontal_flip = 1;
-  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  dlsc_dataset_t *dataset = one_image(pixels, 1, &augment);
   size_t flipped = 0;
   for (int trial = 0; trial < 200; trial++) {
     dlsc_batch batch;
@@ -245,14 +252,11 @@ END_TEST
  * task turns), [d c; b a] or [c a; d b], each about a quarter of the time; evaluation
  * batches stay as stored; non-square images are refused. */
 START_TEST(rotate90_turns_images_by_quarter_turns) {
-  dlsc_dataset_t *dataset = images_dataset(1, 2, 2, 2, 7);
   const uint8_t pixels[4] = {0, 85, 170, 255}; /* a b c d */
-  int32_t label = 1;
-  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, &label, 1));
   dlsc_augment_config augment;
   dlsc_augment_config_init(&augment);
   augment.rotate90 = 1;
-  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  dlsc_dataset_t *dataset = one_image(pixels, 7, &augment);
   const int turned[4][4] = {{0, 1, 2, 3}, {1, 3, 0, 2}, {3, 2, 1, 0}, {2, 0, 3, 1}};
   size_t seen[4] = {0};
   for (int trial = 0; trial < 400; trial++) {

@@ -64,6 +64,20 @@ static void write_bytes(const char *name, const void *bytes, size_t size) {
   fclose(file);
 }
 
+/* How many entries folder NAME (in work) holds besides ".", ".." and except (NULL: none). */
+static size_t entries_in(const char *name, const char *except) {
+  char path[4400];
+  path_of(path, sizeof path, name);
+  DIR *dir = opendir(path);
+  ck_assert_ptr_nonnull(dir);
+  size_t count = 0;
+  for (struct dirent *entry; (entry = readdir(dir));)
+    count += strcmp(entry->d_name, ".") && strcmp(entry->d_name, "..") &&
+             (!except || strcmp(entry->d_name, except));
+  closedir(dir);
+  return count;
+}
+
 /* What the last run of PROGRAM printed right after TEXT; NULL if it did not print TEXT. */
 static const char *log_after(const char *program, const char *text) {
   static char log[16384];
@@ -487,12 +501,7 @@ START_TEST(denoise_keeps_the_old_output_when_a_write_fails) {
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
   ck_assert(printed("dlsc-denoise", "cannot write old.wav: "));
   ck_assert(same_file("full-disk/old.wav", "full-disk/before.wav"));
-  DIR *dir = opendir(folder);
-  size_t entries = 0;
-  for (struct dirent *entry; (entry = readdir(dir));)
-    entries += entry->d_name[0] != '.';
-  closedir(dir);
-  ck_assert_uint_eq(entries, 3); /* no temporary left */
+  ck_assert_uint_eq(entries_in("full-disk", NULL), 3); /* no temporary left */
   ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' full-disk/in.wav "
                                        "/dev/null"),
                    0);
@@ -869,21 +878,6 @@ START_TEST(training_programs_warn_of_old_blas_kernels) {
 }
 END_TEST
 
-/* Whether folder NAME (in work) holds no entry but "." and ".." and those listed. */
-static int folder_holds_only(const char *name, const char *allowed) {
-  char path[4400];
-  path_of(path, sizeof path, name);
-  DIR *dir = opendir(path);
-  ck_assert_ptr_nonnull(dir);
-  int only = 1;
-  for (struct dirent *entry; (entry = readdir(dir));)
-    if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, "..") &&
-        (!allowed || strcmp(entry->d_name, allowed)))
-      only = 0;
-  closedir(dir);
-  return only;
-}
-
 /* The CIFAR programs unpack the archive into the cache once, by way of a temporary folder:
  * a damaged archive leaves the cache without a partial batches folder (that the next run
  * would take for the data), a good one leaves the batches folder only; folder names with
@@ -898,7 +892,7 @@ START_TEST(cifar_programs_unpack_the_archive_whole_or_not_at_all) {
   write_bytes("it's data/cifar-10-binary.tar.xz", "not an xz archive", 17);
   ck_assert_int_eq(run("dlsc-cifar-train", "--data \"it's data\" --cache \"it's cache\""), 1);
   ck_assert(printed("dlsc-cifar-train", "unpacking it's data/cifar-10-binary.tar.xz failed"));
-  ck_assert(folder_holds_only(cache, NULL));
+  ck_assert_uint_eq(entries_in(cache, NULL), 0);
   /* a small archive of the same layout: unpacked, then refused for its size */
   uint8_t *records = malloc(4 * RECORD);
   cifar_records(records, 4, 3);
@@ -915,8 +909,8 @@ START_TEST(cifar_programs_unpack_the_archive_whole_or_not_at_all) {
   ck_assert_int_eq(system(command), 0);
   ck_assert_int_eq(run("dlsc-cifar-train", "--data \"it's data\" --cache \"it's cache\""), 1);
   ck_assert(printed("dlsc-cifar-train", "expected 50,000 training records, found 20"));
-  ck_assert(folder_holds_only(cache, "cifar-10-batches-bin"));
-  ck_assert(!folder_holds_only(cache, NULL));
+  ck_assert_uint_eq(entries_in(cache, NULL), 1); /* the batches' folder only */
+  ck_assert_uint_eq(entries_in(cache, "cifar-10-batches-bin"), 0);
   path_of(path, sizeof path, "it's cache/cifar-10-batches-bin/test_batch.bin");
   ck_assert_int_eq(access(path, R_OK), 0);
 }
