@@ -17,7 +17,7 @@ const char *dlsc_strerror(dlsc_status status) {
   case DLSC_ERR_CHECKSUM: return "checksum mismatch";
   case DLSC_ERR_NUMERIC: return "non-finite or out-of-range value (NaN, infinity, overflow)";
   case DLSC_ERR_UNSUPPORTED: return "not supported";
-  case DLSC_ERR_IO: return "file input/output failed";
+  case DLSC_ERR_IO: return "a file could not be read or written (errno says why)";
   case DLSC_ERR_BUFFER_TOO_SMALL: return "buffer too small";
   case DLSC_ERR_NOT_FOUND: return "not found";
   case DLSC_ERR_CANCELLED: return "cancelled";
