@@ -177,7 +177,9 @@ static bool write_all(int fd, const unsigned char *bytes, size_t size) {
 }
 
 /* errno for a file that is there but not a regular one */
-static int not_regular(const struct stat *info) { return S_ISDIR(info->st_mode) ? EISDIR : EINVAL; }
+static int not_regular(const struct stat *info) {
+  return S_ISDIR(info->st_mode) ? EISDIR : EINVAL;
+}
 
 /* The file to replace: path, or the file a symbolic link at path leads to (renaming over
  * the link would replace the link). *target is malloc'ed; *exists says whether it does.
