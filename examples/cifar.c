@@ -57,13 +57,12 @@ int cifar_locate(const char *data_dir, const char *cache_dir, char *batches, siz
              unpacked, batches, strerror(errno), batches);
     return -1; /* the unpacked files stay, named in the message */
   }
+  char *clean[] = {"rm", "-rf", unpack, NULL}; /* what else the archive held */
+  run_program(clean);
   if (failed) {
-    char *clean[] = {"rm", "-rf", unpack, NULL};
-    run_program(clean);
     snprintf(error, error_size, "unpacking %s failed", archive);
     return -1;
   }
-  rmdir(unpack);
   if (!exists(probe)) {
     snprintf(error, error_size, "%s holds no test_batch.bin", archive);
     return -1;
