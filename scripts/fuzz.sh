@@ -15,7 +15,7 @@
 # fault leaves its input as BUILD-DIR/fuzz-TARGET-crash-*. Once it is fixed, add that
 # input to tests/fuzz/corpus/TARGET under a name saying what it found: the test suite
 # `fuzz` replays the corpus in every build. scripts/fuzz-merge.sh then folds what the
-# fuzzing reached into tests/fuzz/corpus/TARGET/coverage.
+# fuzzing reached anew into tests/fuzz/corpus/TARGET/coverage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
