@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Adds to tests/fuzz/corpus/TARGET/coverage what scripts/fuzz.sh has found: the inputs of
 # the corpus grown in BUILD-DIR/fuzz-corpus/TARGET that reach coverage edges the
-# committed corpus does not, a few per edge (libFuzzer's -merge=1 -use_counters=0), so that the suite `fuzz` replays in every
-# build (sanitized, 32-bit, big-endian) the parser and engine paths the fuzzers reached.
+# committed corpus does not, a few per edge (libFuzzer's -merge=1 -use_counters=0), so
+# that the suite `fuzz` replays in every build (sanitized, 32-bit, big-endian) the
+# parser and engine paths the fuzzers reached.
 # Inputs that allocate more than 128 MB (specs of huge models, which the fuzzers see fail)
 # are left out: replayed without the fuzzers' allocation limit they would take gigabytes.
 # Usage: scripts/fuzz-merge.sh [BUILD-DIR]   (the build of scripts/fuzz.sh)
