@@ -35,6 +35,17 @@ long long integer_option(const char *option, const char *text, long long min, lo
   return value;
 }
 
+void split_option(const char *option, const char *text, char separator, char first[64],
+                  char second[64]) {
+  const char *at = strchr(text, separator);
+  if (!at || at - text >= 64 || strlen(at + 1) >= 64) {
+    fprintf(stderr, "%s: '%s' is not two values A%cB\n", option, text, separator);
+    exit(2);
+  }
+  snprintf(first, 64, "%.*s", (int)(at - text), text);
+  snprintf(second, 64, "%s", at + 1);
+}
+
 const char *status_reason(dlsc_status status) {
   return status == DLSC_ERR_IO && errno != 0 ? strerror(errno) : dlsc_strerror(status);
 }

@@ -12,6 +12,12 @@
 double number_option(const char *option, const char *text, double min, double max);
 long long integer_option(const char *option, const char *text, long long min, long long max);
 
+/* An option of two parts, "A<separator>B": each is copied into its buffer (64 bytes),
+ * then read with number_option or integer_option; no separator, or a part too long: a
+ * message naming the option and exit status 2. */
+void split_option(const char *option, const char *text, char separator, char first[64],
+                  char second[64]);
+
 /* dlsc_strerror(status); for DLSC_ERR_IO the reason the file functions leave in errno
  * ("No such file or directory"). Call it right after the failing call. */
 const char *status_reason(dlsc_status status);

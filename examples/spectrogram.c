@@ -126,7 +126,11 @@ int main(int argc, char **argv) {
       output = argv[++i];
     } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
       /* 0 <= A < B <= 10^7 s (NaN fails every comparison) */
-      if (sscanf(argv[++i], "%lf:%lf", &from, &to) != 2 || !(from >= 0.0 && to > from && to <= 1e7))
+      char first[64], second[64];
+      split_option("--seconds", argv[++i], ':', first, second);
+      from = number_option("--seconds", first, 0.0, 1e7);
+      to = number_option("--seconds", second, 0.0, 1e7);
+      if (!(to > from))
         usage();
     } else if (argv[i][0] == '-' || n_panels == MAX_PANELS) {
       usage();

@@ -239,7 +239,10 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--preset") && ++i) { if (!(o.preset = find_preset(v))) usage(); }
     else if (!strcmp(a, "--spec") && ++i) o.spec = v;
     else if (!strcmp(a, "--context") && ++i) {
-      if (sscanf(v, "%zu,%zu", &o.before, &o.after) != 2) usage();
+      char before[64], after[64];
+      split_option(a, v, ',', before, after);
+      o.before = (size_t)integer_option(a, before, 0, 1000);
+      o.after = (size_t)integer_option(a, after, 0, 1000);
       o.context_given = 1;
     }
     else if (!strcmp(a, "--epochs") && ++i) o.epochs = (int)integer_option(a, v, 1, 100000);
@@ -268,7 +271,10 @@ static options parse(int argc, char **argv) {
       o.target_given = 1;
     }
     else if (!strcmp(a, "--noise-gain") && ++i) {
-      if (sscanf(v, "%f:%f", &o.gain_low, &o.gain_high) != 2 || o.gain_low > o.gain_high) usage();
+      char low[64], high[64];
+      split_option(a, v, ':', low, high);
+      o.gain_low = (float)number_option(a, low, -60.0, 60.0);
+      o.gain_high = (float)number_option(a, high, o.gain_low, 60.0);
     }
     else if (!strcmp(a, "--mixes") && ++i) o.mixes_per_utterance = (int)integer_option(a, v, 1, 1000);
     else if (!strcmp(a, "--seed") && ++i) o.seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);

@@ -822,7 +822,19 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                                               "log; conv2d 8 5x5; dense 513' --epochs 1"),
                    1);
   ck_assert(printed("dlsc-train-denoiser", "model spec: shapes do not match, at \"conv2d 8 5x5\""));
-  /* numbers that are not numbers, or out of range: usage status and the option named */
+  /* numbers that are not numbers, or out of range: usage status and the option named
+   * (the parts of two-part options too: a negative context wrapped round, NaN gains
+   * passed every comparison) */
+  const char *pairs[][2] = {{"--context -1,2", "--context: '-1' is not a whole number"},
+                            {"--context 4", "--context: '4' is not two values A,B"},
+                            {"--noise-gain nan:3", "--noise-gain: 'nan' is not a number"},
+                            {"--noise-gain 5:3", "--noise-gain: '3' is not a number from 5"}};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    char arguments[128];
+    snprintf(arguments, sizeof arguments, "--pair clean.wav noisy.wav %s", pairs[i][0]);
+    ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 2);
+    ck_assert_msg(printed("dlsc-train-denoiser", pairs[i][1]), "%s", pairs[i][0]);
+  }
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --epochs 3x"), 2);
   ck_assert(printed("dlsc-train-denoiser", "--epochs: '3x' is not a whole number from 1 to"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --speed -0.1"), 2);
@@ -1142,12 +1154,20 @@ START_TEST(model_info_describes_models) {
 END_TEST
 
 START_TEST(spectrogram_refuses_bad_time_ranges) {
-  const char *ranges[] = {"-1:3", "nan:3", "2:nan", "3:2", "1:inf", "1", "a:b"};
+  /* each with the reason: the part that is not a number in range, or the usage */
+  const char *ranges[][2] = {{"-1:3", "--seconds: '-1' is not a number from 0 to 1e+07"},
+                             {"nan:3", "--seconds: 'nan' is not a number"},
+                             {"2:nan", "--seconds: 'nan' is not a number"},
+                             {"3:2", "usage: dlsc-spectrogram"},
+                             {"1:inf", "--seconds: 'inf' is not a number"},
+                             {"1:2x", "--seconds: '2x' is not a number"},
+                             {"1", "--seconds: '1' is not two values A:B"},
+                             {"a:b", "--seconds: 'a' is not a number"}};
   for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
     char arguments[64];
-    snprintf(arguments, sizeof arguments, "--seconds %s missing.wav", ranges[i]);
-    ck_assert_msg(run("dlsc-spectrogram", arguments) == 2, "--seconds %s", ranges[i]);
-    ck_assert(printed("dlsc-spectrogram", "usage: dlsc-spectrogram"));
+    snprintf(arguments, sizeof arguments, "--seconds %s missing.wav", ranges[i][0]);
+    ck_assert_msg(run("dlsc-spectrogram", arguments) == 2, "--seconds %s", ranges[i][0]);
+    ck_assert_msg(printed("dlsc-spectrogram", ranges[i][1]), "--seconds %s", ranges[i][0]);
   }
   /* a good range gets past the options: the missing file is what stops it, and the
    * program's temporary folder (under TMPDIR) is gone again */
