@@ -105,6 +105,20 @@ static int run(const char *program, const char *arguments) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Runs PROGRAM once per case, with arguments before + case[0] + after, and expects exit
+ * status and the message case[1] in what it printed. */
+static void refused_with(const char *program, const char *before, const char *after,
+                         const char *const cases[][2], size_t count, int status) {
+  for (size_t i = 0; i < count; i++) {
+    char arguments[1024];
+    snprintf(arguments, sizeof arguments, "%s%s%s", before, cases[i][0], after);
+    ck_assert_msg(run(program, arguments) == status, "%s %s: not status %d", program,
+                  arguments, status);
+    ck_assert_msg(printed(program, cases[i][1]), "%s %s: no \"%s\"", program, arguments,
+                  cases[i][1]);
+  }
+}
+
 /* Whether two saved models hold the same values in layer index (same count, same bits). */
 static int same_weights(const char *name_a, const char *name_b, size_t index) {
   const char *names[2] = {name_a, name_b};
@@ -825,16 +839,12 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   /* numbers that are not numbers, or out of range: usage status and the option named
    * (the parts of two-part options too: a negative context wrapped round, NaN gains
    * passed every comparison) */
-  const char *pairs[][2] = {{"--context -1,2", "--context: '-1' is not a whole number"},
-                            {"--context 4", "--context: '4' is not two values A,B"},
-                            {"--noise-gain nan:3", "--noise-gain: 'nan' is not a number"},
-                            {"--noise-gain 5:3", "--noise-gain: '3' is not a number from 5"}};
-  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-    char arguments[128];
-    snprintf(arguments, sizeof arguments, "--pair clean.wav noisy.wav %s", pairs[i][0]);
-    ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 2);
-    ck_assert_msg(printed("dlsc-train-denoiser", pairs[i][1]), "%s", pairs[i][0]);
-  }
+  const char *const pairs[][2] = {{"--context -1,2", "--context: '-1' is not a whole number"},
+                                  {"--context 4", "--context: '4' is not two values A,B"},
+                                  {"--noise-gain nan:3", "--noise-gain: 'nan' is not a number"},
+                                  {"--noise-gain 5:3", "--noise-gain: '3' is not a number from 5"}};
+  refused_with("dlsc-train-denoiser", "--pair clean.wav noisy.wav ", "", pairs,
+               sizeof pairs / sizeof pairs[0], 2);
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --epochs 3x"), 2);
   ck_assert(printed("dlsc-train-denoiser", "--epochs: '3x' is not a whole number from 1 to"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --speed -0.1"), 2);
@@ -1155,20 +1165,16 @@ END_TEST
 
 START_TEST(spectrogram_refuses_bad_time_ranges) {
   /* each with the reason: the part that is not a number in range, or the usage */
-  const char *ranges[][2] = {{"-1:3", "--seconds: '-1' is not a number from 0 to 1e+07"},
-                             {"nan:3", "--seconds: 'nan' is not a number"},
-                             {"2:nan", "--seconds: 'nan' is not a number"},
-                             {"3:2", "usage: dlsc-spectrogram"},
-                             {"1:inf", "--seconds: 'inf' is not a number"},
-                             {"1:2x", "--seconds: '2x' is not a number"},
-                             {"1", "--seconds: '1' is not two values A:B"},
-                             {"a:b", "--seconds: 'a' is not a number"}};
-  for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
-    char arguments[64];
-    snprintf(arguments, sizeof arguments, "--seconds %s missing.wav", ranges[i][0]);
-    ck_assert_msg(run("dlsc-spectrogram", arguments) == 2, "--seconds %s", ranges[i][0]);
-    ck_assert_msg(printed("dlsc-spectrogram", ranges[i][1]), "--seconds %s", ranges[i][0]);
-  }
+  const char *const ranges[][2] = {{"-1:3", "--seconds: '-1' is not a number from 0 to 1e+07"},
+                                   {"nan:3", "--seconds: 'nan' is not a number"},
+                                   {"2:nan", "--seconds: 'nan' is not a number"},
+                                   {"3:2", "usage: dlsc-spectrogram"},
+                                   {"1:inf", "--seconds: 'inf' is not a number"},
+                                   {"1:2x", "--seconds: '2x' is not a number"},
+                                   {"1", "--seconds: '1' is not two values A:B"},
+                                   {"a:b", "--seconds: 'a' is not a number"}};
+  refused_with("dlsc-spectrogram", "--seconds ", " missing.wav", ranges,
+               sizeof ranges / sizeof ranges[0], 2);
   /* a good range gets past the options: the missing file is what stops it, and the
    * program's temporary folder (under TMPDIR) is gone again */
   char tmp[4400];
@@ -1329,18 +1335,15 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   write_bytes("odd-label.bin", records, RECORD);
   ck_assert_int_eq(run("dlsc-classify", "--model classifier.dlsc odd-label.bin"), 0);
   ck_assert(printed("dlsc-classify", "(label: 12, not a class of the model)"));
-  const char *refused[][2] = {{"cut.ppm", "truncated PPM"},
-                              {"small.ppm", "image is 16x16 RGB; the model takes 32x32 RGB"},
-                              {"grey.pgm", "image is 32x32 grey; the model takes 32x32 RGB"},
-                              {"no-max.ppm", "not a binary PPM (P6) or PGM (P5)"},
-                              {"partial.bin", "not a whole number of 3073-byte records"},
-                              {"missing.ppm", "cannot open: No such file or directory"}};
-  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-    char arguments[256];
-    snprintf(arguments, sizeof arguments, "--model classifier.dlsc %s", refused[i][0]);
-    ck_assert_int_eq(run("dlsc-classify", arguments), 1);
-    ck_assert_msg(printed("dlsc-classify", refused[i][1]), "no message for %s", refused[i][0]);
-  }
+  const char *const refused[][2] = {
+      {"cut.ppm", "truncated PPM"},
+      {"small.ppm", "image is 16x16 RGB; the model takes 32x32 RGB"},
+      {"grey.pgm", "image is 32x32 grey; the model takes 32x32 RGB"},
+      {"no-max.ppm", "not a binary PPM (P6) or PGM (P5)"},
+      {"partial.bin", "not a whole number of 3073-byte records"},
+      {"missing.ppm", "cannot open: No such file or directory"}};
+  refused_with("dlsc-classify", "--model classifier.dlsc ", "", refused,
+               sizeof refused / sizeof refused[0], 1);
   ck_assert_int_eq(run("dlsc-classify", "--model broken.dlsc image.ppm"), 1);
   ck_assert(printed("dlsc-classify", "cannot load broken.dlsc"));
 #ifndef __SANITIZE_ADDRESS__ /* ASan reserves more address space than the limit */
