@@ -106,9 +106,10 @@ static void usage(void) {
           "usage: dlsc-train-denoiser (--course | --pair CLEAN NOISY | --general |\n"
           "                            --speech DIR --noise DIR) [options]\n"
           "  --pair CLEAN NOISY a sample-aligned pair instead of the course recordings\n"
-          "  --speech DIR, --noise DIR  folders of clean speech and of noise (.wav, .flac)\n"
-          "                     instead of LibriSpeech and the noise recordings; every\n"
-          "                     10th file from the 1st is dev, from the 6th validation\n"
+          "  --speech DIR, --noise DIR  folders of clean speech and of noise (.wav, .flac;\n"
+          "                     any rate, channels averaged) instead of LibriSpeech and\n"
+          "                     the noise recordings; every 10th file from the 1st is\n"
+          "                     dev, from the 6th validation\n"
           "  --preset NAME      model preset (default cnn2 for --course, general for --general):\n");
   for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
     fprintf(stderr, "                       %-8s %s\n", presets[i].name, presets[i].about);
