@@ -1305,6 +1305,9 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   write_bytes("small.ppm", ppm, (size_t)header + 16 * 16 * 3);
   header = snprintf(ppm, sizeof ppm, "P5 32 32 255\n");
   write_bytes("grey.pgm", ppm, (size_t)header + 32 * 32);
+  float grey[32 * 32]; /* its pixels as the program must pass them on */
+  for (size_t i = 0; i < 32 * 32; i++)
+    grey[i] = (float)(unsigned char)ppm[header + (int)i] / 255.0f;
   write_bytes("no-max.ppm", "P6 32 32 0\n", 11);
   /* the same image as an editor may write it: comments in the header, 16-bit samples
    * (v * 257 of 65535 is v of 255, and divides to the same float) */
@@ -1346,6 +1349,20 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
                sizeof refused / sizeof refused[0], 1);
   ck_assert_int_eq(run("dlsc-classify", "--model broken.dlsc image.ppm"), 1);
   ck_assert(printed("dlsc-classify", "cannot load broken.dlsc"));
+  /* the PGM to a model of grey images: the library's class and probability for it */
+  ck_assert_ok(dlsc_model_create_from_spec("input 1x32x32; conv2d 4 3x3; relu; gap; dense 10", 6,
+                                           &model));
+  path_of(path, sizeof path, "grey.dlsc");
+  ck_assert_ok(dlsc_model_save_file(model, path));
+  int32_t grey_class;
+  float grey_p[10];
+  ck_assert_ok(dlsc_model_classify(model, grey, 1, &grey_class, grey_p));
+  dlsc_model_destroy(model);
+  char grey_line[64];
+  snprintf(grey_line, sizeof grey_line, "grey.pgm: class %d %.1f%%", (int)grey_class,
+           100.0 * grey_p[grey_class]);
+  ck_assert_int_eq(run("dlsc-classify", "--model grey.dlsc grey.pgm"), 0);
+  ck_assert_msg(printed("dlsc-classify", grey_line), "not printed: %s", grey_line);
 #ifndef __SANITIZE_ADDRESS__ /* ASan reserves more address space than the limit */
   /* more records than memory allows (a sparse file of 30,000, 369 MB as floats, under a
    * 250 MB address-space limit): a message, not a crash (malloc's NULL was written to).
