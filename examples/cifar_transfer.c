@@ -40,7 +40,10 @@ static void usage(void) {
           "  --save-pretext FILE    keep the pretext model\n"
           "  --pretext-all          pre-train on all 50,000 training images (labeled ones\n"
           "                         included, labels unused) instead of the other 49,500\n"
-          "  --pretext-only         stop after stage 1 (with --save-pretext)\n"
+          "  --unlabeled N          pre-train and self-train on only the first N of the\n"
+          "                         45,000 - labels unlabeled training images (default all;\n"
+          "                         the validation images' pixels join the pretext set)\n"
+          "  --pretext-only         stop after stage 1 (needs --save-pretext or --checkpoint)\n"
           "  --load-pretext FILE    skip stage 1 and start from this pretext model (its\n"
           "                         backbone must be --arch's)\n"
           "  --checkpoint P         stage 1 writes P.dlsc, P.state and P.best.dlsc after each\n"
@@ -72,6 +75,7 @@ typedef struct options {
   int pretext_all, pretext_only, resume;
   int self_rounds, self_epochs;
   size_t pseudo_per_class;
+  size_t unlabeled; /* 0: all */
 } options;
 
 static options parse(int argc, char **argv) {
@@ -111,6 +115,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--data")) o.data = v;
     else if (!strcmp(a, "--cache")) o.cache = v;
     else if (!strcmp(a, "--self-train")) o.self_rounds = (int)integer_option(a, v, 0, 100);
+    else if (!strcmp(a, "--unlabeled")) o.unlabeled = (size_t)integer_option(a, v, 1, 45000);
     else if (!strcmp(a, "--pseudo")) o.pseudo_per_class = (size_t)integer_option(a, v, 1, 45000);
     else if (!strcmp(a, "--self-epochs")) o.self_epochs = (int)integer_option(a, v, 1, 100000);
     else if (!strcmp(a, "--self-augment")) o.self_augment = v;
@@ -121,8 +126,10 @@ static options parse(int argc, char **argv) {
       o.probe_epochs < 0 || o.finetune_epochs < 0 || !(o.backbone_lr >= 0.0f) ||
       o.self_rounds < 0 || o.self_epochs < 1 || o.pseudo_per_class < 1 ||
       !(o.self_backbone_lr >= 0.0f) || (o.resume && !o.checkpoint) ||
-      (o.checkpoint && o.load_pretext))
-    usage();
+      (o.checkpoint && o.load_pretext) ||
+      (o.pretext_only && (o.load_pretext || (!o.save_pretext && !o.checkpoint))) ||
+      (!o.pretext_only && o.probe_epochs == 0 && o.finetune_epochs == 0 && o.self_rounds == 0))
+    usage(); /* a pretext model kept nowhere, or a classifier never trained */
   if (!o.pretext_only) /* saved at the end: refused now, not after the training */
     require_writable(o.out);
   if (o.save_pretext)
@@ -223,6 +230,75 @@ static double self_train(const options *o, dlsc_model_t *model, double validated
   return best;
 }
 
+/* Stages 2-4 on the pretext model's backbone (consumed), then the test: 1 when a
+ * file could not be written. */
+static int transfer(const options *o, dlsc_model_t *pretext, const cifar_set *labeled,
+                    const cifar_set *pool, const cifar_set *validation, const cifar_set *test,
+                    const dlsc_augment_config *augment, FILE *csv, FILE *confusion_file,
+                    double start) {
+  char spec[2048];
+  classifier_spec(o->a, 10, spec, sizeof spec);
+  dlsc_model_t *model = model_from_spec(spec, o->seed + 7, "classifier");
+  size_t backbone = backbone_layers(o->a);
+  check_status(dlsc_model_copy_layers(model, pretext, backbone), "transfer the backbone");
+  dlsc_model_destroy(pretext);
+  dlsc_dataset_t *train_set = image_dataset(labeled, 1, o->seed);
+  dlsc_dataset_t *validation_set = image_dataset(validation, 1, o->seed);
+  check_status(dlsc_dataset_set_augment(train_set, augment), "augmentation");
+  options s_o = *o; /* stages draw batches of at most the labeled images */
+  s_o.batch = o->batch < labeled->count ? o->batch : labeled->count;
+  o = &s_o;
+
+  /* The validation accuracy of the model as it stands; -1 before any training. A
+   * fine-tuning that validates no higher than the probe is undone, as a round of
+   * self-training is: every choice is made on validation. */
+  double validated = -1.0;
+  if (o->probe_epochs > 0) {
+    for (size_t i = 0; i < backbone; i++)
+      check_status(dlsc_model_set_layer_frozen(model, i, 1), "freeze");
+    schedule_options s = stage(o, o->probe_epochs, o->rate);
+    validated = train_and_select(model, train_set, validation_set, &s, "probe", csv);
+    printf("probe (frozen backbone, new head): validation %.2f%%\n", 100.0 * validated);
+  }
+  if (o->finetune_epochs > 0) {
+    dlsc_model_t *probed = NULL;
+    if (o->probe_epochs > 0)
+      check_status(dlsc_model_clone(model, &probed), "clone");
+    set_layer_rates(model, backbone, o->backbone_lr, o->layer_decay);
+    schedule_options s = stage(o, o->finetune_epochs, o->rate);
+    double finetuned = train_and_select(model, train_set, validation_set, &s, "finetune", csv);
+    printf("fine-tuned (all layers, backbone x%g, decay x%g per layer): validation %.2f%%\n",
+           (double)o->backbone_lr, (double)o->layer_decay, 100.0 * finetuned);
+    if (probed && finetuned <= validated) {
+      dlsc_model_info info;
+      dlsc_model_get_info(model, &info);
+      check_status(dlsc_model_copy_layers(model, probed, info.n_layers), "undo the fine-tuning");
+      printf("fine-tuning undone (validation %.2f%% after the probe)\n", 100.0 * validated);
+    } else {
+      validated = finetuned;
+    }
+    dlsc_model_destroy(probed);
+  }
+  if (o->self_rounds > 0)
+    validated = self_train(o, model, validated, labeled, pool, validation_set, backbone, csv);
+  int failed = close_written(csv, o->csv) != 0;
+  size_t confusion[100];
+  double test_accuracy = accuracy(model, test, 0, confusion);
+  printf("transfer (%s, %zu labels, seed %llu): TEST accuracy %.2f%% (validation %.2f%%), "
+         "%.0f s in all\n",
+         o->a->name, o->labels, (unsigned long long)o->seed, 100.0 * test_accuracy,
+         100.0 * validated,
+         now_seconds() - start);
+  failed |= write_confusion(confusion_file, o->confusion, confusion) != 0;
+  store_class_names(model);
+  record_blas(model);
+  check_status(dlsc_model_save_file(model, o->out), o->out);
+  dlsc_dataset_destroy(train_set);
+  dlsc_dataset_destroy(validation_set);
+  dlsc_model_destroy(model);
+  return failed;
+}
+
 int main(int argc, char **argv) {
   options o = parse(argc, argv);
   blas_check("dlsc-cifar-transfer");
@@ -243,6 +319,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   cifar_draw_labeled(&train, o.labels / 10, o.seed, &labeled, &unlabeled);
+  if (o.unlabeled && o.unlabeled < unlabeled.count)
+    unlabeled.count = o.unlabeled; /* the first N, in the batches' order */
   size_t pool_count = unlabeled.count; /* what self-training may label: not validation */
   if (o.pretext_all) /* pixels only: labels unused */
     cifar_take(&unlabeled, &labeled, 0, labeled.count);
@@ -266,59 +344,15 @@ int main(int argc, char **argv) {
   }
   if (o.save_pretext)
     check_status(dlsc_model_save_file(pretext, o.save_pretext), o.save_pretext);
+  int failed;
   if (o.pretext_only) {
     dlsc_model_destroy(pretext);
-    return close_written(csv, o.csv) != 0;
-  }
-
-  char spec[2048];
-  classifier_spec(o.a, 10, spec, sizeof spec);
-  dlsc_model_t *model = model_from_spec(spec, o.seed + 7, "classifier");
-  size_t backbone = backbone_layers(o.a);
-  check_status(dlsc_model_copy_layers(model, pretext, backbone), "transfer the backbone");
-  dlsc_model_destroy(pretext);
-  dlsc_dataset_t *train_set = image_dataset(&labeled, 1, o.seed);
-  dlsc_dataset_t *validation_set = image_dataset(&validation, 1, o.seed);
-  check_status(dlsc_dataset_set_augment(train_set, &augment), "augmentation");
-  size_t batch = o.batch < labeled.count ? o.batch : labeled.count;
-  o.batch = batch;
-
-  double probe = 0.0, finetuned = 0.0;
-  if (o.probe_epochs > 0) {
-    for (size_t i = 0; i < backbone; i++)
-      check_status(dlsc_model_set_layer_frozen(model, i, 1), "freeze");
-    schedule_options s = stage(&o, o.probe_epochs, o.rate);
-    probe = train_and_select(model, train_set, validation_set, &s, "probe", csv);
-    printf("probe (frozen backbone, new head): validation %.2f%%\n", 100.0 * probe);
-  }
-  if (o.finetune_epochs > 0) {
-    set_layer_rates(model, backbone, o.backbone_lr, o.layer_decay);
-    schedule_options s = stage(&o, o.finetune_epochs, o.rate);
-    finetuned = train_and_select(model, train_set, validation_set, &s, "finetune", csv);
-    printf("fine-tuned (all layers, backbone x%g, decay x%g per layer): validation %.2f%%\n",
-           (double)o.backbone_lr, (double)o.layer_decay, 100.0 * finetuned);
-  }
-  double self_trained = 0.0;
-  if (o.self_rounds > 0) {
+    failed = close_written(csv, o.csv) != 0;
+  } else {
     cifar_set pool = {unlabeled.pixels, unlabeled.labels, pool_count}; /* a view */
-    self_trained = self_train(&o, model, o.finetune_epochs > 0 ? finetuned : probe, &labeled,
-                              &pool, validation_set, backbone, csv);
+    failed = transfer(&o, pretext, &labeled, &pool, &validation, &test, &augment, csv,
+                      confusion_file, start);
   }
-  int failed = close_written(csv, o.csv) != 0;
-  size_t confusion[100];
-  double test_accuracy = accuracy(model, &test, 0, confusion);
-  printf("transfer (%s, %zu labels, seed %llu): TEST accuracy %.2f%% (validation %.2f%%), "
-         "%.0f s in all\n",
-         o.a->name, o.labels, (unsigned long long)o.seed, 100.0 * test_accuracy,
-         100.0 * (o.self_rounds > 0 ? self_trained : finetuned > probe ? finetuned : probe),
-         now_seconds() - start);
-  failed |= write_confusion(confusion_file, o.confusion, confusion) != 0;
-  store_class_names(model);
-  record_blas(model);
-  check_status(dlsc_model_save_file(model, o.out), o.out);
-  dlsc_dataset_destroy(train_set);
-  dlsc_dataset_destroy(validation_set);
-  dlsc_model_destroy(model);
   cifar_free(&train);
   cifar_free(&validation);
   cifar_free(&test);

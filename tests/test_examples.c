@@ -78,14 +78,22 @@ static size_t entries_in(const char *name, const char *except) {
   return count;
 }
 
-/* What the last run of PROGRAM printed right after TEXT; NULL if it did not print TEXT. */
+/* What the last run of PROGRAM printed right after TEXT; NULL if it did not print TEXT.
+ * Valid until the next call. */
 static const char *log_after(const char *program, const char *text) {
-  static char log[16384];
+  static char *log; /* the whole log: dlsc-classify prints a line per record */
   char path[4400];
   snprintf(path, sizeof path, "%s/%s.log", work, program);
   FILE *file = fopen(path, "r");
   ck_assert_msg(file != NULL, "no log %s", path);
-  size_t n = fread(log, 1, sizeof log - 1, file);
+  ck_assert_int_eq(fseek(file, 0, SEEK_END), 0);
+  long size = ftell(file);
+  ck_assert_int_ge(size, 0);
+  rewind(file);
+  free(log);
+  log = malloc((size_t)size + 1);
+  ck_assert_ptr_nonnull(log);
+  size_t n = fread(log, 1, (size_t)size, file);
   log[n] = 0;
   fclose(file);
   const char *at = strstr(log, text);
@@ -995,6 +1003,12 @@ START_TEST(cifar_programs_refuse_bad_batches) {
       {"dlsc-cifar-transfer", "--resume", 2, "usage: dlsc-cifar-transfer"},
       {"dlsc-cifar-transfer", "--checkpoint p --load-pretext p.dlsc", 2,
        "usage: dlsc-cifar-transfer"},
+      /* a pretext model kept nowhere; a classifier no stage would train */
+      {"dlsc-cifar-transfer", "--pretext-only", 2, "usage: dlsc-cifar-transfer"},
+      {"dlsc-cifar-transfer", "--probe-epochs 0 --finetune-epochs 0", 2,
+       "usage: dlsc-cifar-transfer"},
+      {"dlsc-cifar-transfer", "--unlabeled 0", 2,
+       "--unlabeled: '0' is not a whole number from 1 to 45000"},
       /* a model, pretext model or checkpoint that could not be written: refused before
        * the data is read, not after the training */
       {"dlsc-cifar-train", "--out no-such/m.dlsc", 1, "cannot write no-such/m.dlsc: No such file"},
@@ -1042,17 +1056,27 @@ static void cifar_command(char *arguments, size_t size, const char *prefix, cons
            data, DLSC_BUILD_DIR, prefix, prefix, prefix, prefix);
 }
 
-START_TEST(cifar_train_resumes_after_ctrl_c) {
+/* The folder of the real CIFAR-10 archive ($DLSC_DATA, else ../shared/data); NULL, with
+ * a note that the test named is skipped, where there is none. */
+static const char *cifar_data(const char *test) {
   const char *data = getenv("DLSC_DATA");
   if (!data || !*data)
     data = getenv("DLSC_DATA_DEFAULT");
-  char archive[4400], arguments[4000];
+  char archive[4400];
   struct stat st;
   snprintf(archive, sizeof archive, "%s/cifar-10-binary.tar.xz", data ? data : "");
   if (!data || stat(archive, &st) != 0) {
-    fprintf(stderr, "no CIFAR-10 archive at '%s': resume test skipped\n", archive);
-    return;
+    fprintf(stderr, "no CIFAR-10 archive at '%s': %s test skipped\n", archive, test);
+    return NULL;
   }
+  return data;
+}
+
+START_TEST(cifar_train_resumes_after_ctrl_c) {
+  const char *data = cifar_data("resume");
+  if (!data)
+    return;
+  char arguments[4000];
   cifar_command(arguments, sizeof arguments, "whole", data);
   ck_assert_int_eq(run("dlsc-cifar-train", arguments), 0);
   /* the same run, interrupted after its second epoch's line */
@@ -1084,6 +1108,112 @@ START_TEST(cifar_train_resumes_after_ctrl_c) {
   ck_assert_int_eq(run("dlsc-cifar-train", resume), 1);
   ck_assert(printed("dlsc-cifar-train", "stopped.dlsc: not a checkpoint of this model"));
   ck_assert_int_eq(run("dlsc-cifar-train", "--resume"), 2); /* --resume needs --checkpoint */
+}
+END_TEST
+
+/* The rows of a CSV file in work, all but the last column (the seconds), one per line. */
+static void csv_rows(const char *name, char *rows, size_t size) {
+  char path[4400], line[512];
+  path_of(path, sizeof path, name);
+  FILE *file = fopen(path, "r");
+  ck_assert_msg(file != NULL, "no %s", path);
+  size_t used = 0;
+  rows[0] = 0;
+  while (fgets(line, sizeof line, file)) {
+    char *last = strrchr(line, ',');
+    ck_assert_ptr_nonnull(last);
+    *last = 0;
+    used += (size_t)snprintf(rows + used, size - used, "%s\n", line);
+    ck_assert_uint_lt(used, size);
+  }
+  fclose(file);
+}
+
+/* dlsc-cifar-transfer end to end on the real archive, small (10 labels, 1,000 unlabeled
+ * images, two epochs a stage; skipped without the archive): every stage leaves its rows
+ * in the CSV; its confusion matrix, the test accuracy it prints and dlsc-classify on the
+ * model it saved agree; its saved pretext model, loaded, gives the same classifier to the
+ * bit; a fine-tuning that validates no higher than the probe is undone. */
+START_TEST(cifar_transfer_runs_every_stage) {
+  const char *data = cifar_data("transfer");
+  if (!data)
+    return;
+  char common[4400], arguments[4800], rows[4096];
+  snprintf(common, sizeof common,
+           "--arch tiny --labels 10 --unlabeled 1000 --pretext-epochs 2 --probe-epochs 2 "
+           "--finetune-epochs 2 --self-train 1 --self-epochs 2 --pseudo 5 --seed 3 "
+           "--data '%s' --cache '%s/cifar'", data, DLSC_BUILD_DIR);
+  snprintf(arguments, sizeof arguments, "%s --save-pretext t-pretext.dlsc --out t.dlsc --csv "
+           "t.csv --confusion t-confusion.csv", common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  ck_assert(printed("dlsc-cifar-transfer", "10 labeled, 6000 unlabeled images; 5000 validation, "
+                                           "10000 test"));
+  const char *at = log_after("dlsc-cifar-transfer", "TEST accuracy ");
+  ck_assert_ptr_nonnull(at);
+  double accuracy = strtod(at, NULL);
+  csv_rows("t.csv", rows, sizeof rows);
+  ck_assert_int_eq(strncmp(rows, "run,epoch,train_loss,train_accuracy,validation_accuracy\n", 55), 0);
+  const char *runs[] = {"pretext,1,", "pretext,2,", "probe,1,", "probe,2,", "finetune,1,",
+                        "finetune,2,", "self1,1,", "self1,2,"};
+  const char *row = strchr(rows, '\n') + 1;
+  for (int i = 0; i < 8; i++, row = strchr(row, '\n') + 1)
+    ck_assert_msg(!strncmp(row, runs[i], strlen(runs[i])), "row %d: %.40s", i + 1, row);
+  ck_assert_str_eq(row, "");
+  /* the confusion matrix: 1,000 test images per class, its diagonal the accuracy printed */
+  char path[4400], line[512];
+  path_of(path, sizeof path, "t-confusion.csv");
+  FILE *file = fopen(path, "r");
+  ck_assert_ptr_nonnull(file);
+  ck_assert_ptr_nonnull(fgets(line, sizeof line, file));
+  ck_assert_str_eq(line, "true\\predicted,airplane,automobile,bird,cat,deer,dog,frog,horse,"
+                         "ship,truck\n");
+  size_t right = 0;
+  for (int c = 0; c < 10; c++) {
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, file));
+    char *field = strchr(line, ',');
+    size_t sum = 0;
+    for (int p = 0; p < 10; p++) {
+      ck_assert_ptr_nonnull(field);
+      char *end;
+      unsigned long count = strtoul(field + 1, &end, 10);
+      sum += count;
+      right += p == c ? count : 0;
+      field = strchr(end, ',');
+    }
+    ck_assert_uint_eq(sum, 1000);
+  }
+  ck_assert_ptr_null(fgets(line, sizeof line, file));
+  fclose(file);
+  ck_assert_double_eq_tol(accuracy, (double)right / 100.0, 0.005 + 1e-9);
+  char expected[64];
+  snprintf(arguments, sizeof arguments, "--model t.dlsc '%s/cifar/cifar-10-batches-bin/test_batch.bin'",
+           DLSC_BUILD_DIR);
+  ck_assert_int_eq(run("dlsc-classify", arguments), 0);
+  snprintf(expected, sizeof expected, "\n%zu of 10000 labeled images right", right);
+  ck_assert_msg(printed("dlsc-classify", expected), "dlsc-classify: not%s", expected);
+  /* the pretext model saved and loaded: the same classifier, the same test */
+  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --out u.dlsc --csv "
+           "u.csv --confusion u-confusion.csv", common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  ck_assert(printed("dlsc-cifar-transfer", "pretext model from t-pretext.dlsc"));
+  ck_assert(same_file("t.dlsc", "u.dlsc"));
+  ck_assert(same_file("t-confusion.csv", "u-confusion.csv"));
+  /* at a rate too small to change a weight, fine-tuning cannot validate above the probe:
+   * undone, the model is the one that only the probe trained */
+  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --self-train 0 "
+           "--lr 1e-9 --out v.dlsc --csv v.csv --confusion v-confusion.csv", common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  ck_assert(printed("dlsc-cifar-transfer", "fine-tuning undone (validation "));
+  char probe[32];
+  at = log_after("dlsc-cifar-transfer", "probe (frozen backbone, new head): validation ");
+  ck_assert_ptr_nonnull(at);
+  snprintf(probe, sizeof probe, "(validation %.*s),", (int)strcspn(at, "\n"), at);
+  ck_assert_msg(printed("dlsc-cifar-transfer", probe), "the model tested is not the probe's");
+  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --self-train 0 "
+           "--lr 1e-9 --finetune-epochs 0 --out w.dlsc --csv w.csv --confusion w-confusion.csv",
+           common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  ck_assert(same_file("v.dlsc", "w.dlsc"));
 }
 END_TEST
 
@@ -1401,6 +1531,7 @@ int main(void) {
   tcase_add_test(tc, cifar_programs_refuse_bad_batches);
   tcase_add_test(tc, training_programs_warn_of_old_blas_kernels);
   tcase_add_test(tc, cifar_train_resumes_after_ctrl_c);
+  tcase_add_test(tc, cifar_transfer_runs_every_stage);
   tcase_add_test(tc, train_denoiser_resumes_after_ctrl_c);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
