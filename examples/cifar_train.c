@@ -113,6 +113,11 @@ int main(int argc, char **argv) {
       (labels && labels % 10) || (labels && full) || (teacher_path && !labels) ||
       (pseudo_given && !teacher_path) || (s.resume && !s.checkpoint))
     usage();
+  if (whiten && strcmp(a->name, "air") != 0) {
+    fprintf(stderr, "--whiten: arch %s has no whitening layer (arch air's first layer is one)\n",
+            a->name);
+    return 2;
+  }
   if (s.optimizer == DLSC_OPTIMIZER_ADAM && !rate_given)
     s.rate = 1e-3f;
   require_writable(out); /* saved at the end: refused now, not after the training */

@@ -1129,6 +1129,37 @@ static void csv_rows(const char *name, char *rows, size_t size) {
   fclose(file);
 }
 
+/* How many test images a CIFAR program's confusion matrix (CSV in work) counts right,
+ * after checking its header and that each class has its 1,000 test images. */
+static size_t test_confusion_right(const char *name) {
+  char path[4400], line[512];
+  path_of(path, sizeof path, name);
+  FILE *file = fopen(path, "r");
+  ck_assert_msg(file != NULL, "no %s", path);
+  ck_assert_ptr_nonnull(fgets(line, sizeof line, file));
+  ck_assert_str_eq(line, "true\\predicted,airplane,automobile,bird,cat,deer,dog,frog,horse,"
+                         "ship,truck\n");
+  size_t right = 0;
+  for (int c = 0; c < 10; c++) {
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, file));
+    char *field = strchr(line, ',');
+    size_t sum = 0;
+    for (int p = 0; p < 10; p++) {
+      ck_assert_ptr_nonnull(field);
+      char *end;
+      unsigned long count = strtoul(field + 1, &end, 10);
+      sum += count;
+      right += p == c ? count : 0;
+      field = strchr(end, ',');
+    }
+    ck_assert_ptr_null(field);
+    ck_assert_uint_eq(sum, 1000);
+  }
+  ck_assert_ptr_null(fgets(line, sizeof line, file));
+  fclose(file);
+  return right;
+}
+
 /* dlsc-cifar-transfer end to end on the real archive, small (10 labels, 1,000 unlabeled
  * images, two epochs a stage; skipped without the archive): every stage leaves its rows
  * in the CSV; its confusion matrix, the test accuracy it prints and dlsc-classify on the
@@ -1160,30 +1191,7 @@ START_TEST(cifar_transfer_runs_every_stage) {
     ck_assert_msg(!strncmp(row, runs[i], strlen(runs[i])), "row %d: %.40s", i + 1, row);
   ck_assert_str_eq(row, "");
   /* the confusion matrix: 1,000 test images per class, its diagonal the accuracy printed */
-  char path[4400], line[512];
-  path_of(path, sizeof path, "t-confusion.csv");
-  FILE *file = fopen(path, "r");
-  ck_assert_ptr_nonnull(file);
-  ck_assert_ptr_nonnull(fgets(line, sizeof line, file));
-  ck_assert_str_eq(line, "true\\predicted,airplane,automobile,bird,cat,deer,dog,frog,horse,"
-                         "ship,truck\n");
-  size_t right = 0;
-  for (int c = 0; c < 10; c++) {
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, file));
-    char *field = strchr(line, ',');
-    size_t sum = 0;
-    for (int p = 0; p < 10; p++) {
-      ck_assert_ptr_nonnull(field);
-      char *end;
-      unsigned long count = strtoul(field + 1, &end, 10);
-      sum += count;
-      right += p == c ? count : 0;
-      field = strchr(end, ',');
-    }
-    ck_assert_uint_eq(sum, 1000);
-  }
-  ck_assert_ptr_null(fgets(line, sizeof line, file));
-  fclose(file);
+  size_t right = test_confusion_right("t-confusion.csv");
   ck_assert_double_eq_tol(accuracy, (double)right / 100.0, 0.005 + 1e-9);
   char expected[64];
   snprintf(arguments, sizeof arguments, "--model t.dlsc '%s/cifar/cifar-10-batches-bin/test_batch.bin'",
@@ -1214,6 +1222,50 @@ START_TEST(cifar_transfer_runs_every_stage) {
            common);
   ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
   ck_assert(same_file("v.dlsc", "w.dlsc"));
+}
+END_TEST
+
+/* dlsc-cifar-train with the options of the recorded experiments, small (tiny CNN, 100
+ * labels; skipped without the archive): a teacher's pseudo-labels join the draw before
+ * the original's expansion copies each image four times, identity-initialised filters,
+ * lookahead, scaled logits, label smoothing, Adam and the six test views run together,
+ * and the test accuracy printed is the confusion matrix's. */
+START_TEST(cifar_train_runs_the_experiment_options) {
+  const char *data = cifar_data("experiment options");
+  if (!data)
+    return;
+  char common[4400], arguments[4800];
+  snprintf(common, sizeof common, "--arch tiny --labels 100 --seed 4 --data '%s' --cache '%s/cifar'",
+           data, DLSC_BUILD_DIR);
+  snprintf(arguments, sizeof arguments, "%s --epochs 1 --lr 0.02 --out teacher.dlsc --csv "
+           "teacher.csv --confusion teacher-confusion.csv", common);
+  ck_assert_int_eq(run("dlsc-cifar-train", arguments), 0);
+  snprintf(arguments, sizeof arguments,
+           "%s --teacher teacher.dlsc --pseudo 20 --augment original --dirac --lookahead "
+           "--logit-scale 0.5 --smoothing 0.1 --optimizer adam --warmup 2 --epochs 5 --tta-shift "
+           "--run options --out options.dlsc --csv options.csv --confusion options-confusion.csv",
+           common);
+  ck_assert_int_eq(run("dlsc-cifar-train", arguments), 0);
+  const char *at = log_after("dlsc-cifar-train", "teacher teacher.dlsc: ");
+  ck_assert_ptr_nonnull(at);
+  unsigned long pseudo = strtoul(at, NULL, 10);
+  ck_assert_uint_gt(pseudo, 0);
+  ck_assert_uint_le(pseudo, 200); /* at most 20 per class */
+  char expected[128];
+  snprintf(expected, sizeof expected, "options: %lu training images (augmentation: original)",
+           4 * (100 + pseudo));
+  ck_assert_msg(printed("dlsc-cifar-train", expected), "not \"%s\"", expected);
+  ck_assert(printed("dlsc-cifar-train", ", identity-initialised filters\n"));
+  at = log_after("dlsc-cifar-train", "; TEST accuracy ");
+  ck_assert_ptr_nonnull(at);
+  double accuracy = strtod(at, NULL);
+  ck_assert(printed("dlsc-cifar-train", "% (flip and shift TTA); "));
+  ck_assert_double_eq_tol(accuracy, (double)test_confusion_right("options-confusion.csv") / 100.0,
+                          0.005 + 1e-9);
+  /* whitening needs a first layer made for it: refused before the data is read */
+  snprintf(arguments, sizeof arguments, "%s --whiten 500", common);
+  ck_assert_int_eq(run("dlsc-cifar-train", arguments), 2);
+  ck_assert(printed("dlsc-cifar-train", "--whiten: arch tiny has no whitening layer"));
 }
 END_TEST
 
@@ -1532,6 +1584,7 @@ int main(void) {
   tcase_add_test(tc, training_programs_warn_of_old_blas_kernels);
   tcase_add_test(tc, cifar_train_resumes_after_ctrl_c);
   tcase_add_test(tc, cifar_transfer_runs_every_stage);
+  tcase_add_test(tc, cifar_train_runs_the_experiment_options);
   tcase_add_test(tc, train_denoiser_resumes_after_ctrl_c);
   tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
   tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
