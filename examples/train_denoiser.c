@@ -172,8 +172,8 @@ static void usage(void) {
           "                     that wrote them, the same result bit for bit; a larger --epochs\n"
           "                     trains on (with --constant-lr and no --average: as if that\n"
           "                     many from the start)\n"
-          "  --listen DIR       --course: write the denoised test_x_01/02, and the tail\n"
-          "                     noisy, denoised and clean, here\n"
+          "  --listen DIR       --course: write the tail noisy, denoised and clean, and the\n"
+          "                     denoised test_x_01/02 (not for --pair), here\n"
           "  --data DIR         data folder (default $DLSC_DATA or ../shared/data)\n"
           "Ctrl-C ends training after the last finished epoch, which is then chosen from,\n"
           "scored and saved as usual; a second Ctrl-C quits.\n");
@@ -220,9 +220,9 @@ static const char *expand_bins(const char *text, size_t bins, char *buffer, size
 }
 
 static options parse(int argc, char **argv) {
-  options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = 4,
+  options o = {.epochs = 40, .batch = 64, .rate = 1e-3f, .seed = 1, .remix = -1,
                .level_range = 10.0f, .gain_low = -3.0f, .gain_high = 9.0f,
-               .mixes_per_utterance = 2, .out = "denoiser.dlsc",
+               .mixes_per_utterance = 0, .out = "denoiser.dlsc",
                .csv = "denoiser.csv", .attenuation_limit = -1.0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -295,8 +295,15 @@ static options parse(int argc, char **argv) {
   if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir ||
       (o.extra_dir && (!o.course || o.extra_speech == 0)) || (o.extra_noise_dir && !o.course) ||
       (o.resume && !o.checkpoint) || (o.evaluate && !o.general) ||
-      (o.attenuation_limit >= 0.0 && !o.evaluate))
+      (o.attenuation_limit >= 0.0 && !o.evaluate) ||
+      /* options of the other mode are refused, not ignored */
+      (!o.course && (o.full || o.extra_speech || o.listen_dir || o.remix >= 0)) ||
+      (!o.general && o.mixes_per_utterance))
     usage();
+  if (o.remix < 0)
+    o.remix = 4;
+  if (!o.mixes_per_utterance)
+    o.mixes_per_utterance = 2;
   if (!o.preset)
     o.preset = find_preset(o.course ? "cnn2" : "general");
   if (!o.hop)
