@@ -73,7 +73,7 @@ typedef struct options {
   const char *checkpoint; /* stage 1's checkpoint files (cifar_run.h) */
   uint64_t seed;
   int pretext_all, pretext_only, resume;
-  int self_rounds, self_epochs;
+  int self_rounds, self_epochs, self_given; /* self_given: an option of stage 4 */
   size_t pseudo_per_class;
   size_t unlabeled; /* 0: all */
 } options;
@@ -121,6 +121,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--self-augment")) o.self_augment = v;
     else if (!strcmp(a, "--self-backbone-lr")) o.self_backbone_lr = (float)number_option(a, v, 0.0, 100.0);
     else usage();
+    o.self_given |= !strcmp(a, "--pseudo") || (!strncmp(a, "--self-", 7) && strcmp(a, "--self-train"));
   }
   if (!o.a || o.labels == 0 || o.labels % 10 || o.batch < 2 || o.pretext_epochs < 1 ||
       o.probe_epochs < 0 || o.finetune_epochs < 0 || !(o.backbone_lr >= 0.0f) ||
@@ -128,8 +129,10 @@ static options parse(int argc, char **argv) {
       !(o.self_backbone_lr >= 0.0f) || (o.resume && !o.checkpoint) ||
       (o.checkpoint && o.load_pretext) ||
       (o.pretext_only && (o.load_pretext || (!o.save_pretext && !o.checkpoint))) ||
-      (!o.pretext_only && o.probe_epochs == 0 && o.finetune_epochs == 0 && o.self_rounds == 0))
-    usage(); /* a pretext model kept nowhere, or a classifier never trained */
+      (!o.pretext_only && o.probe_epochs == 0 && o.finetune_epochs == 0 && o.self_rounds == 0) ||
+      (o.self_given && o.self_rounds == 0))
+    usage(); /* a pretext model kept nowhere, a classifier never trained, stage 4's options
+              * without stage 4 */
   if (!o.pretext_only) /* saved at the end: refused now, not after the training */
     require_writable(o.out);
   if (o.save_pretext)

@@ -1036,6 +1036,9 @@ START_TEST(cifar_programs_refuse_bad_batches) {
        "usage: dlsc-cifar-transfer"},
       {"dlsc-cifar-transfer", "--unlabeled 0", 2,
        "--unlabeled: '0' is not a whole number from 1 to 45000"},
+      /* options of self-training without it */
+      {"dlsc-cifar-transfer", "--pseudo 100", 2, "usage: dlsc-cifar-transfer"},
+      {"dlsc-cifar-transfer", "--self-epochs 3 --self-train 0", 2, "usage: dlsc-cifar-transfer"},
       /* a model, pretext model or checkpoint that could not be written: refused before
        * the data is read, not after the training */
       {"dlsc-cifar-train", "--out no-such/m.dlsc", 1, "cannot write no-such/m.dlsc: No such file"},
@@ -1199,10 +1202,10 @@ START_TEST(cifar_transfer_runs_every_stage) {
   char common[4400], arguments[4800], rows[4096];
   snprintf(common, sizeof common,
            "--arch tiny --labels 10 --unlabeled 1000 --pretext-epochs 2 --probe-epochs 2 "
-           "--finetune-epochs 2 --self-train 1 --self-epochs 2 --pseudo 5 --seed 3 "
-           "--data '%s' --cache '%s/cifar'", data, DLSC_BUILD_DIR);
-  snprintf(arguments, sizeof arguments, "%s --save-pretext t-pretext.dlsc --out t.dlsc --csv "
-           "t.csv --confusion t-confusion.csv", common);
+           "--finetune-epochs 2 --seed 3 --data '%s' --cache '%s/cifar'", data, DLSC_BUILD_DIR);
+  snprintf(arguments, sizeof arguments, "%s --self-train 1 --self-epochs 2 --pseudo 5 "
+           "--save-pretext t-pretext.dlsc --out t.dlsc --csv t.csv --confusion t-confusion.csv",
+           common);
   ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
   ck_assert(printed("dlsc-cifar-transfer", "10 labeled, 6000 unlabeled images; 5000 validation, "
                                            "10000 test"));
@@ -1227,16 +1230,17 @@ START_TEST(cifar_transfer_runs_every_stage) {
   snprintf(expected, sizeof expected, "\n%zu of 10000 labeled images right", right);
   ck_assert_msg(printed("dlsc-classify", expected), "dlsc-classify: not%s", expected);
   /* the pretext model saved and loaded: the same classifier, the same test */
-  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --out u.dlsc --csv "
-           "u.csv --confusion u-confusion.csv", common);
+  snprintf(arguments, sizeof arguments, "%s --self-train 1 --self-epochs 2 --pseudo 5 "
+           "--load-pretext t-pretext.dlsc --out u.dlsc --csv u.csv --confusion u-confusion.csv",
+           common);
   ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
   ck_assert(printed("dlsc-cifar-transfer", "pretext model from t-pretext.dlsc"));
   ck_assert(same_file("t.dlsc", "u.dlsc"));
   ck_assert(same_file("t-confusion.csv", "u-confusion.csv"));
   /* at a rate too small to change a weight, fine-tuning cannot validate above the probe:
    * undone, the model is the one that only the probe trained */
-  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --self-train 0 "
-           "--lr 1e-9 --out v.dlsc --csv v.csv --confusion v-confusion.csv", common);
+  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --lr 1e-9 --out "
+           "v.dlsc --csv v.csv --confusion v-confusion.csv", common);
   ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
   ck_assert(printed("dlsc-cifar-transfer", "fine-tuning undone (validation "));
   char probe[32];
@@ -1244,9 +1248,8 @@ START_TEST(cifar_transfer_runs_every_stage) {
   ck_assert_ptr_nonnull(at);
   snprintf(probe, sizeof probe, "(validation %.*s),", (int)strcspn(at, "\n"), at);
   ck_assert_msg(printed("dlsc-cifar-transfer", probe), "the model tested is not the probe's");
-  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --self-train 0 "
-           "--lr 1e-9 --finetune-epochs 0 --out w.dlsc --csv w.csv --confusion w-confusion.csv",
-           common);
+  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --lr 1e-9 "
+           "--finetune-epochs 0 --out w.dlsc --csv w.csv --confusion w-confusion.csv", common);
   ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
   ck_assert(same_file("v.dlsc", "w.dlsc"));
 }
