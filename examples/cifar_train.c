@@ -27,6 +27,8 @@ static void usage(void) {
           "  --teacher FILE     with --labels: FILE's classifier labels the draw's unlabeled\n"
           "                     images (six test views); the --pseudo K per class it is surest\n"
           "                     of train too (default K 2000)\n"
+          "  --unlabeled N      with --teacher: it labels only the first N of those images\n"
+          "                     (default all)\n"
           "  --epochs N         (default 20)      --batch N     (default 128)\n"
           "  --optimizer sgd|adam (default sgd: Nesterov)  --lr X  (default 0.05; adam 1e-3)\n"
           "                     (tiny has no normalisation: with flip-crop its ReLUs can die at\n"
@@ -63,7 +65,7 @@ int main(int argc, char **argv) {
   const char *arch_name = "tiny", *augment = "none", *out = "cifar.dlsc", *csv_path = "cifar.csv";
   const char *confusion_path = "confusion.csv", *run = NULL, *data = NULL, *cache = NULL;
   const char *teacher_path = NULL;
-  size_t labels = 0, whiten = 0, pseudo = 2000;
+  size_t labels = 0, whiten = 0, pseudo = 2000, pool_limit = 0; /* pool_limit 0: all */
   int tta = 0, rate_given = 0, full = 0, dirac = 0, fixed_scale = 0, pseudo_given = 0;
   float bias_rate = 1.0f, logit_scale = 1.0f;
   uint64_t seed = 1;
@@ -95,6 +97,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--warmup")) s.warmup_epochs = (int)integer_option(a, v, 0, 100000);
     else if (!strcmp(a, "--teacher")) teacher_path = v;
     else if (!strcmp(a, "--pseudo")) { pseudo = (size_t)integer_option(a, v, 1, 45000); pseudo_given = 1; }
+    else if (!strcmp(a, "--unlabeled")) pool_limit = (size_t)integer_option(a, v, 1, 45000);
     else if (!strcmp(a, "--whiten")) whiten = (size_t)integer_option(a, v, 1, 50000);
     else if (!strcmp(a, "--seed")) seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out")) out = v;
@@ -111,7 +114,7 @@ int main(int argc, char **argv) {
   int expand;
   if (!a || augment_preset(augment, &augment_config, &expand) != 0 || s.epochs < 1 || s.batch < 2 ||
       (labels && labels % 10) || (labels && full) || (teacher_path && !labels) ||
-      (pseudo_given && !teacher_path) || (s.resume && !s.checkpoint))
+      ((pseudo_given || pool_limit) && !teacher_path) || (s.resume && !s.checkpoint))
     usage();
   if (whiten && strcmp(a->name, "air") != 0) {
     fprintf(stderr, "--whiten: arch %s has no whitening layer (arch air's first layer is one)\n",
@@ -165,6 +168,8 @@ int main(int argc, char **argv) {
   if (labels) {
     cifar_set labeled = {0}, unlabeled = {0};
     cifar_draw_labeled(&train, labels / 10, seed, &labeled, &unlabeled);
+    if (pool_limit && pool_limit < unlabeled.count)
+      unlabeled.count = pool_limit; /* the first N, in the batches' order */
     if (teacher) {
       size_t agree = pseudo_label(teacher, &unlabeled, pseudo, 2, &labeled);
       size_t added = labeled.count - labels;
