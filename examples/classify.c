@@ -4,7 +4,8 @@
  *
  * Images must have the model's input size (32 x 32 RGB for CIFAR-10 models): binary PPM
  * (P6; PGM, P5, for models of grey images; comments and 16-bit samples read), PNG (when
- * built with libpng), or files of CIFAR-10 binary records (label byte +
+ * built with libpng; known by its signature or a .png name in any case), or files of
+ * CIFAR-10 binary records (label byte +
  * 3072 pixel bytes each; the label is shown next to the prediction). The library itself
  * only ever sees a buffer of pixels.
  */
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifdef HAVE_PNG
 #include <png.h>
@@ -163,10 +165,32 @@ static int read_records(FILE *file, dlsc_shape shape, image_source *src, char *e
   return 0;
 }
 
+/* Whether path ends in one of the extensions (".png"...), in any case: IMG_1.PNG too. */
+static int has_extension(const char *path, const char *const *extensions, size_t count) {
+  size_t length = strlen(path);
+  for (size_t i = 0; i < count; i++) {
+    size_t n = strlen(extensions[i]);
+    if (length > n && !strcasecmp(path + length - n, extensions[i]))
+      return 1;
+  }
+  return 0;
+}
+
+/* PNG by its signature or its name; Netpbm by its "P" and its name; else CIFAR records
+ * (whose first byte is a label, never 0x89). */
 static int read_images(const char *path, dlsc_shape shape, image_source *src, char *error,
                        size_t size) {
-  size_t length = strlen(path);
-  if (length > 4 && !strcmp(path + length - 4, ".png")) {
+  static const char *const png[] = {".png"}, *const netpbm[] = {".ppm", ".pgm", ".pnm"};
+  FILE *file = fopen(path, "rb");
+  if (!file) {
+    snprintf(error, size, "cannot open: %s", strerror(errno));
+    return -1;
+  }
+  unsigned char magic[4] = {0};
+  size_t got = fread(magic, 1, sizeof magic, file);
+  rewind(file);
+  if ((got == 4 && !memcmp(magic, "\x89PNG", 4)) || has_extension(path, png, 1)) {
+    fclose(file);
 #ifdef HAVE_PNG
     return read_png(path, shape, src, error, size);
 #else
@@ -174,18 +198,9 @@ static int read_images(const char *path, dlsc_shape shape, image_source *src, ch
     return -1;
 #endif
   }
-  FILE *file = fopen(path, "rb");
-  if (!file) {
-    snprintf(error, size, "cannot open: %s", strerror(errno));
-    return -1;
-  }
-  int magic = fgetc(file);
-  rewind(file);
-  const char *extension = length > 4 ? path + length - 4 : "";
-  int netpbm = magic == 'P' && (!strcmp(extension, ".ppm") || !strcmp(extension, ".pgm") ||
-                                !strcmp(extension, ".pnm"));
-  int status = netpbm ? read_netpbm(file, shape, src, error, size)
-                      : read_records(file, shape, src, error, size);
+  int status = got > 0 && magic[0] == 'P' && has_extension(path, netpbm, 3)
+                   ? read_netpbm(file, shape, src, error, size)
+                   : read_records(file, shape, src, error, size);
   fclose(file);
   return status;
 }

@@ -8,6 +8,9 @@
 #include "common.h"
 
 #include <dirent.h>
+#ifdef HAVE_PNG
+#include <png.h>
+#endif
 #include <signal.h>
 #include <sndfile.h>
 #include <sys/stat.h>
@@ -1519,6 +1522,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   write_bytes("small.ppm", ppm, (size_t)header + 16 * 16 * 3);
   header = snprintf(ppm, sizeof ppm, "P5 32 32 255\n");
   write_bytes("grey.pgm", ppm, (size_t)header + 32 * 32);
+  const char *grey_bytes = ppm + header;
   float grey[32 * 32]; /* its pixels as the program must pass them on */
   for (size_t i = 0; i < 32 * 32; i++)
     grey[i] = (float)(unsigned char)ppm[header + (int)i] / 255.0f;
@@ -1577,6 +1581,37 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
            100.0 * grey_p[grey_class]);
   ck_assert_int_eq(run("dlsc-classify", "--model grey.dlsc grey.pgm"), 0);
   ck_assert_msg(printed("dlsc-classify", grey_line), "not printed: %s", grey_line);
+#ifdef HAVE_PNG
+  /* the same images as PNG, named in any case or not at all: the same classes and
+   * probabilities as the PPM and PGM */
+  const struct { const char *name; unsigned size, format; const void *bytes; } pngs[] = {
+      {"image.png", 32, PNG_FORMAT_RGB, records + 1}, {"IMAGE.PNG", 32, PNG_FORMAT_RGB, records + 1},
+      {"png-without-extension", 32, PNG_FORMAT_RGB, records + 1},
+      {"grey.png", 32, PNG_FORMAT_GRAY, grey_bytes}, {"small.png", 16, PNG_FORMAT_RGB, records + 1}};
+  for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
+    png_image image = {.version = PNG_IMAGE_VERSION, .width = pngs[i].size,
+                       .height = pngs[i].size, .format = pngs[i].format};
+    path_of(path, sizeof path, pngs[i].name);
+    ck_assert(png_image_write_to_file(&image, path, 0, pngs[i].bytes, 0, NULL));
+  }
+  ck_assert_int_eq(run("dlsc-classify", "--model classifier.dlsc image.png IMAGE.PNG "
+                                        "png-without-extension"), 0);
+  const char *named[] = {"image.png:", "IMAGE.PNG:", "png-without-extension:"};
+  for (int i = 0; i < 3; i++) {
+    const char *at = log_after("dlsc-classify", named[i]);
+    ck_assert_msg(at && !strncmp(at, line, strlen(line)), "%s%.60s against image.ppm:%s",
+                  named[i], at ? at : " (nothing)", line);
+  }
+  ck_assert_int_eq(run("dlsc-classify", "--model grey.dlsc grey.png"), 0);
+  snprintf(grey_line, sizeof grey_line, "grey.png: class %d %.1f%%", (int)grey_class,
+           100.0 * grey_p[grey_class]);
+  ck_assert_msg(printed("dlsc-classify", grey_line), "not printed: %s", grey_line);
+  write_bytes("fake.png", "P6 32 32 255\n", 13);
+  const char *const bad_pngs[][2] = {{"small.png", "image is 16x16; the model takes 32x32 RGB"},
+                                     {"fake.png", "fake.png: "}};
+  refused_with("dlsc-classify", "--model classifier.dlsc ", "", bad_pngs,
+               sizeof bad_pngs / sizeof bad_pngs[0], 1);
+#endif
 #ifndef __SANITIZE_ADDRESS__ /* ASan reserves more address space than the limit */
   /* more records than memory allows (a sparse file of 30,000, 369 MB as floats, under a
    * 250 MB address-space limit): a message, not a crash (malloc's NULL was written to).
