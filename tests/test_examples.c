@@ -363,6 +363,20 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
     ck_assert_int_ne(stat(unwritten, &unwritten_st), 0);
   }
   dlsc_model_destroy(model);
+  /* a model that cannot be loaded, one that is not a denoiser; arguments of no use */
+  ck_assert_ok(dlsc_model_create_from_spec("input 3x8x8; conv2d 2 3x3; relu; gap; dense 4", 1,
+                                           &model));
+  path_of(path, sizeof path, "not-denoiser.dlsc");
+  ck_assert_ok(dlsc_model_save_file(model, path));
+  dlsc_model_destroy(model);
+  const char *const models[][2] = {
+      {"--model no-such.dlsc", "cannot load the model no-such.dlsc: No such file or directory"},
+      {"--model not-denoiser.dlsc", "not-denoiser.dlsc is not a denoising model"}};
+  refused_with("dlsc-denoise", "", " noisy44k.wav s0.wav", models, 2, 1);
+  const char *const arguments[][2] = {{"--loud", "usage: dlsc-denoise"},
+                                      {"third.wav", "usage: dlsc-denoise"}};
+  refused_with("dlsc-denoise", "noisy44k.wav s0.wav ", "", arguments, 2, 2);
+  ck_assert_int_ne(stat(unwritten, &unwritten_st), 0);
   free(clean);
   free(noisy);
   free(out);
@@ -1405,6 +1419,18 @@ START_TEST(spectrogram_refuses_bad_time_ranges) {
   ck_assert_int_eq(status, 1);
   ck_assert(printed("dlsc-spectrogram", "missing.wav"));
   ck_assert(!printed("dlsc-spectrogram", "usage: dlsc-spectrogram"));
+  /* a range after the end of the recording: said so, nothing drawn, nothing left */
+  float half[8000] = {0};
+  write_audio("half-second.wav", half, 8000, 1, 16000);
+  setenv("TMPDIR", tmp, 1);
+  status = run("dlsc-spectrogram", "-o after-end.png --seconds 2:3 half-second.wav");
+  unsetenv("TMPDIR");
+  ck_assert_int_eq(status, 1);
+  ck_assert(printed("dlsc-spectrogram", "half-second.wav: the time range holds no samples"));
+  struct stat st;
+  char png[4400];
+  path_of(png, sizeof png, "after-end.png");
+  ck_assert_int_ne(stat(png, &st), 0);
   ck_assert_int_eq(rmdir(tmp), 0); /* fails if anything was left inside */
 }
 END_TEST
