@@ -26,7 +26,8 @@ typedef struct panel {
 
 static void usage(void) {
   fprintf(stderr, "usage: dlsc-spectrogram [-o out.png] [--seconds A:B] file.wav[=Title] ...\n"
-                  "  --seconds A:B  draw from A to B seconds (0 <= A < B)\n");
+                  "  one panel per file, one above the other, up to %d\n"
+                  "  --seconds A:B  draw from A to B seconds (0 <= A < B)\n", MAX_PANELS);
   exit(2);
 }
 
@@ -132,8 +133,11 @@ int main(int argc, char **argv) {
       to = number_option("--seconds", second, 0.0, 1e7);
       if (!(to > from))
         usage();
-    } else if (argv[i][0] == '-' || n_panels == MAX_PANELS) {
+    } else if (argv[i][0] == '-') {
       usage();
+    } else if (n_panels == MAX_PANELS) {
+      fprintf(stderr, "more than %d files: draw them in several pictures\n", MAX_PANELS);
+      return 2;
     } else {
       panel *p = &panels[n_panels++];
       const char *eq = strchr(argv[i], '=');

@@ -1406,6 +1406,8 @@ START_TEST(spectrogram_refuses_bad_time_ranges) {
                                    {"a:b", "--seconds: 'a' is not a number"}};
   refused_with("dlsc-spectrogram", "--seconds ", " missing.wav", ranges,
                sizeof ranges / sizeof ranges[0], 2);
+  ck_assert_int_eq(run("dlsc-spectrogram", "a.wav b.wav c.wav d.wav e.wav f.wav g.wav"), 2);
+  ck_assert(printed("dlsc-spectrogram", "more than 6 files: draw them in several pictures"));
   /* a good range gets past the options: the missing file is what stops it, and the
    * program's temporary folder (under TMPDIR) is gone again */
   char tmp[4400];
