@@ -174,8 +174,8 @@ int main(int argc, char **argv) {
     seconds = number_option("--seconds", argv[2], 0.01, 86400.0);
     first = 3;
   }
-  if (first >= argc) {
-    fprintf(stderr, "usage: bench-denoise [--seconds S] model.dlsc ...\n");
+  if (first >= argc || argv[first][0] == '-') { /* an option it does not know, --help */
+    fprintf(stderr, "usage: bench-denoise [--seconds S | --print-spec] model.dlsc ...\n");
     return 2;
   }
   size_t n = (size_t)(seconds * 16000.0);
