@@ -302,6 +302,16 @@ static int transfer(const options *o, dlsc_model_t *pretext, const cifar_set *la
   return failed;
 }
 
+/* Whether model's first layers are arch a's backbone, as the classifier needs them. */
+static int fits_backbone(const arch *a, const dlsc_model_t *model) {
+  char spec[2048];
+  classifier_spec(a, 10, spec, sizeof spec);
+  dlsc_model_t *classifier = model_from_spec(spec, 0, "classifier");
+  dlsc_status status = dlsc_model_copy_layers(classifier, model, backbone_layers(a));
+  dlsc_model_destroy(classifier);
+  return status == DLSC_OK;
+}
+
 int main(int argc, char **argv) {
   options o = parse(argc, argv);
   blas_check("dlsc-cifar-transfer");
@@ -313,12 +323,24 @@ int main(int argc, char **argv) {
   int self_expand; /* the original's expansion is not an on-the-fly augmentation */
   if (augment_preset(o.self_augment, &self_augment, &self_expand) != 0 || self_expand)
     usage();
+  dlsc_model_t *pretext = NULL; /* a given one is checked before any data is read */
+  if (o.load_pretext) {
+    if (!(pretext = load_model(o.load_pretext)))
+      return 1;
+    if (!fits_backbone(o.a, pretext)) {
+      fprintf(stderr, "%s: not a pretext model of arch %s (its first %zu layers are not that "
+              "backbone)\n", o.load_pretext, o.a->name, backbone_layers(o.a));
+      dlsc_model_destroy(pretext);
+      return 1;
+    }
+  }
   char batches[4096], error[512];
   cifar_set train = {0}, validation = {0}, test = {0}, labeled = {0}, unlabeled = {0};
   if (cifar_locate(o.data ? o.data : data_directory(), o.cache, batches, sizeof batches, error,
                    sizeof error) != 0 ||
       cifar_load_splits(batches, &train, &validation, &test, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
+    dlsc_model_destroy(pretext);
     return 1;
   }
   cifar_draw_labeled(&train, o.labels / 10, o.seed, &labeled, &unlabeled);
@@ -338,13 +360,10 @@ int main(int argc, char **argv) {
     fprintf(csv, "run,epoch,train_loss,train_accuracy,validation_accuracy,seconds\n");
   double start = now_seconds();
 
-  dlsc_model_t *pretext;
-  if (o.load_pretext) {
-    check_status(dlsc_model_load_file(o.load_pretext, &pretext), o.load_pretext);
+  if (pretext)
     printf("pretext model from %s\n", o.load_pretext);
-  } else {
+  else
     pretext = pretrain(&o, &unlabeled, &validation, csv);
-  }
   if (o.save_pretext)
     check_status(dlsc_model_save_file(pretext, o.save_pretext), o.save_pretext);
   int failed;

@@ -1087,7 +1087,16 @@ START_TEST(cifar_programs_refuse_bad_batches) {
     ck_assert_msg(printed("dlsc-cifar-train", "not-cifar.dlsc: not a CIFAR-10 classifier"),
                   "no message for %s", not_classifiers[i]);
     ck_assert(!printed("dlsc-cifar-train", "is truncated")); /* refused before the data */
+    /* nor is it a pretext model of the tiny CNN: refused before the data too */
+    ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --load-pretext "
+                                                "not-cifar.dlsc"), 1);
+    ck_assert_msg(printed("dlsc-cifar-transfer", "not-cifar.dlsc: not a pretext model of arch "
+                                                 "tiny (its first 8 layers are not that backbone)"),
+                  "no message for %s", not_classifiers[i]);
+    ck_assert(!printed("dlsc-cifar-transfer", "is truncated"));
   }
+  ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --load-pretext no.dlsc"), 1);
+  ck_assert(printed("dlsc-cifar-transfer", "cannot load no.dlsc: No such file or directory"));
   free(records);
 }
 END_TEST
