@@ -130,7 +130,8 @@ int main(int argc, char **argv) {
   snprintf(run_name, sizeof run_name, "%s", run ? run : arch_name);
   dlsc_model_t *teacher = NULL; /* checked before any data is read */
   if (teacher_path) {
-    check_status(dlsc_model_load_file(teacher_path, &teacher), teacher_path);
+    if (!(teacher = load_model(teacher_path)))
+      return 1;
     dlsc_model_info t;
     dlsc_model_get_info(teacher, &t);
     if (t.input.channels != 3 || t.input.height != 32 || t.input.width != 32 ||

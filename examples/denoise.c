@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
     }
   }
   if (status != DLSC_OK) {
-    fprintf(stderr, "cannot load the model %s: %s\n", model_path, status_reason(status));
+    fprintf(stderr, "cannot load the model %s: %s\n", model_path, load_failure(model_path, status));
     return 1;
   }
   dlsc_denoise_config config;

@@ -408,11 +408,24 @@ int model_sample_rate(const dlsc_model_t *model, const char *path) {
   return (int)rate;
 }
 
+const char *load_failure(const char *path, dlsc_status status) {
+  const char *reason = status_reason(status); /* before errno changes */
+  if (status != DLSC_ERR_BAD_FORMAT)
+    return reason;
+  FILE *file = fopen(path, "rb");
+  char magic[8];
+  int state = file && fread(magic, 1, sizeof magic, file) == sizeof magic &&
+              !memcmp(magic, "DLSCSTAT", sizeof magic);
+  if (file)
+    fclose(file);
+  return state ? "a training state (a checkpoint's P.state), not a model (P.dlsc)" : reason;
+}
+
 dlsc_model_t *load_model(const char *path) {
   dlsc_model_t *model;
   dlsc_status status = dlsc_model_load_file(path, &model);
   if (status == DLSC_OK)
     return model;
-  fprintf(stderr, "cannot load %s: %s\n", path, status_reason(status));
+  fprintf(stderr, "cannot load %s: %s\n", path, load_failure(path, status));
   return NULL;
 }

@@ -82,6 +82,9 @@ unsigned char *checkpoint_load_bytes(const char *prefix, const char *suffix, siz
 
 /* The model in path, or NULL after a message "cannot load PATH: reason". */
 dlsc_model_t *load_model(const char *path);
+/* The reason for a failed dlsc_model_load_file(path): status_reason(status), or that
+ * path holds a training state. Call it right after the failing call. */
+const char *load_failure(const char *path, dlsc_status status);
 
 /* The rate a denoising model was trained at: its metadata dlsc.sample_rate, 16000 when
  * unset; -1, with a message naming path, when that is not a rate. */

@@ -1399,6 +1399,17 @@ START_TEST(model_info_describes_models) {
   ck_assert_int_eq(run("dlsc-model-info", "not-a-model.txt classifier.dlsc"), 1);
   ck_assert(printed("dlsc-model-info", "cannot load not-a-model.txt: "));
   ck_assert(printed("dlsc-model-info", "classifier.dlsc: "));
+  /* a checkpoint's training state given for its model: said so */
+  ck_assert_ok(dlsc_model_create_from_spec("input 3x8x8; conv2d 4 3x3; relu; dense 10", 1, &model));
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  path_of(path, sizeof path, "run.state");
+  ck_assert_ok(dlsc_training_state_save_file(model, NULL, path));
+  dlsc_model_destroy(model);
+  ck_assert_int_eq(run("dlsc-model-info", "run.state"), 1);
+  ck_assert(printed("dlsc-model-info", "cannot load run.state: a training state (a checkpoint's "
+                                       "P.state), not a model (P.dlsc)\n"));
   ck_assert_int_eq(run("dlsc-model-info", ""), 2);
 }
 END_TEST
