@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define GENERAL_MODEL "dlsc-general.dlsc"
 #define LOW_LATENCY_MODEL "dlsc-general-low-latency.dlsc"
@@ -106,6 +107,14 @@ int main(int argc, char **argv) {
   }
   if (!in_path || !out_path || (model_path && low_latency) || (downmix && each_channel))
     usage();
+  struct stat a, b; /* one file for both results would keep only the second */
+  if (removed_path && (!strcmp(removed_path, out_path) ||
+                       (stat(removed_path, &a) == 0 && stat(out_path, &b) == 0 &&
+                        a.st_dev == b.st_dev && a.st_ino == b.st_ino))) {
+    fprintf(stderr, "--removed %s: the output file too; give each its own file\n",
+            removed_path);
+    return 2;
+  }
 
   dlsc_model_t *model;
   dlsc_status status;

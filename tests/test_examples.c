@@ -373,10 +373,16 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
       {"--model no-such.dlsc", "cannot load the model no-such.dlsc: No such file or directory"},
       {"--model not-denoiser.dlsc", "not-denoiser.dlsc is not a denoising model"}};
   refused_with("dlsc-denoise", "", " noisy44k.wav s0.wav", models, 2, 1);
-  const char *const arguments[][2] = {{"--loud", "usage: dlsc-denoise"},
-                                      {"third.wav", "usage: dlsc-denoise"}};
-  refused_with("dlsc-denoise", "noisy44k.wav s0.wav ", "", arguments, 2, 2);
+  const char *const arguments[][2] = {
+      {"--loud", "usage: dlsc-denoise"},
+      {"third.wav", "usage: dlsc-denoise"},
+      {"--removed s0.wav", "--removed s0.wav: the output file too; give each its own file"},
+      {"--removed ./s0.wav", "--removed ./s0.wav: the output file too"}};
+  refused_with("dlsc-denoise", "noisy44k.wav s0.wav ", "", arguments, 3, 2);
   ck_assert_int_ne(stat(unwritten, &unwritten_st), 0);
+  write_bytes("s0.wav", "old", 3); /* the same file by another name: told apart by stat */
+  refused_with("dlsc-denoise", "noisy44k.wav s0.wav ", "", arguments + 3, 1, 2);
+  remove(unwritten);
   free(clean);
   free(noisy);
   free(out);
