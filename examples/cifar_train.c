@@ -126,6 +126,7 @@ int main(int argc, char **argv) {
   require_writable(out); /* saved at the end: refused now, not after the training */
   if (s.checkpoint)
     require_writable(s.checkpoint);
+  refuse_checkpoint_file(s.checkpoint, out, "--out");
   char run_name[128];
   snprintf(run_name, sizeof run_name, "%s", run ? run : arch_name);
   dlsc_model_t *teacher = NULL; /* checked before any data is read */

@@ -139,6 +139,8 @@ static options parse(int argc, char **argv) {
     require_writable(o.save_pretext);
   if (o.checkpoint)
     require_writable(o.checkpoint);
+  refuse_checkpoint_file(o.checkpoint, o.pretext_only ? NULL : o.out, "--out");
+  refuse_checkpoint_file(o.checkpoint, o.save_pretext, "--save-pretext");
   return o;
 }
 

@@ -223,6 +223,17 @@ float *resample_or_exit(const float *samples, size_t n, int from, int to, size_t
 
 /* ---- checkpoints */
 
+void refuse_checkpoint_file(const char *prefix, const char *path, const char *option) {
+  static const char *const written[] = {".dlsc", ".state", ".best.dlsc", ".average.dlsc"};
+  size_t n = prefix ? strlen(prefix) : 0;
+  for (size_t i = 0; prefix && path && i < sizeof written / sizeof written[0]; i++)
+    if (!strncmp(path, prefix, n) && !strcmp(path + n, written[i])) {
+      fprintf(stderr, "%s %s: a file of --checkpoint %s, which the run keeps rewriting; "
+              "name it otherwise\n", option, path, prefix);
+      exit(2);
+    }
+}
+
 static void checkpoint_path(char *path, size_t size, const char *prefix, const char *suffix) {
   if ((size_t)snprintf(path, size, "%s%s", prefix, suffix) >= size) {
     fprintf(stderr, "%s: checkpoint path too long\n", prefix);

@@ -63,6 +63,11 @@ const char *data_directory(void);
 void watch_training(dlsc_train_config *config);
 int epoch_interrupted(dlsc_status status, int epoch);
 
+/* Exits with status 2 and a message when path, given with option, names one of the
+ * files of --checkpoint prefix (P.dlsc, P.state, P.best.dlsc, P.average.dlsc): the
+ * checkpoint would overwrite it, or it the checkpoint. No prefix or path: nothing. */
+void refuse_checkpoint_file(const char *prefix, const char *path, const char *option);
+
 /* Checkpoints of the training loops (--checkpoint P). checkpoint_save writes P.dlsc,
  * the model's weights with the loop's counters as metadata (keys[i] = values[i], on a
  * copy: the model itself is untouched), then P.state, the training state of model and

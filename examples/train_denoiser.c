@@ -327,6 +327,7 @@ static options parse(int argc, char **argv) {
     require_writable(o.out);
   if (o.checkpoint)
     require_writable(o.checkpoint);
+  refuse_checkpoint_file(o.checkpoint, o.evaluate ? NULL : o.out, "--out");
   return o;
 }
 

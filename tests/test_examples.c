@@ -901,7 +901,9 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                                   {"--wd 2", "--wd: '2' is not a number from 0 to 1"},
                                   {"--target clean", "usage: dlsc-train-denoiser"},
                                   /* an option of the folders' mode, refused, not ignored */
-                                  {"--mixes 3", "usage: dlsc-train-denoiser"}};
+                                  {"--mixes 3", "usage: dlsc-train-denoiser"},
+                                  {"--checkpoint c --out c.average.dlsc",
+                                   "--out c.average.dlsc: a file of --checkpoint c"}};
   refused_with("dlsc-train-denoiser", "--pair clean.wav noisy.wav ", "", pairs,
                sizeof pairs / sizeof pairs[0], 2);
   /* options of the pair's mode, refused with folders of speech and noise */
@@ -1069,6 +1071,13 @@ START_TEST(cifar_programs_refuse_bad_batches) {
       {"dlsc-cifar-train", "--checkpoint no-such/c", 1, "cannot write no-such/c: No such file"},
       {"dlsc-cifar-transfer", "--save-pretext no-such/p.dlsc", 1,
        "cannot write no-such/p.dlsc: No such file"},
+      /* a file the checkpoint keeps rewriting, named as an output: the default --out
+       * cifar.dlsc of --checkpoint cifar too */
+      {"dlsc-cifar-train", "--checkpoint cifar", 2,
+       "--out cifar.dlsc: a file of --checkpoint cifar, which the run keeps rewriting"},
+      {"dlsc-cifar-transfer", "--checkpoint p --save-pretext p.best.dlsc", 2,
+       "--save-pretext p.best.dlsc: a file of --checkpoint p"},
+      {"dlsc-cifar-transfer", "--checkpoint p --out p.state", 2, "--out p.state: a file of"},
   };
   for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
     char arguments[256];
