@@ -292,8 +292,7 @@ static int transfer(const options *o, dlsc_model_t *pretext, const cifar_set *la
   printf("transfer (%s, %zu labels, seed %llu): TEST accuracy %.2f%% (validation %.2f%%), "
          "%.0f s in all\n",
          o->a->name, o->labels, (unsigned long long)o->seed, 100.0 * test_accuracy,
-         100.0 * validated,
-         now_seconds() - start);
+         100.0 * validated, now_seconds() - start);
   failed |= write_confusion(confusion_file, o->confusion, confusion) != 0;
   store_class_names(model);
   record_blas(model);

@@ -5,9 +5,8 @@
  * Images must have the model's input size (32 x 32 RGB for CIFAR-10 models): binary PPM
  * (P6; PGM, P5, for models of grey images; comments and 16-bit samples read), PNG (when
  * built with libpng; known by its signature or a .png name in any case), or files of
- * CIFAR-10 binary records (label byte +
- * 3072 pixel bytes each; the label is shown next to the prediction). The library itself
- * only ever sees a buffer of pixels.
+ * CIFAR-10 binary records (label byte + 3072 pixel bytes each; the label is shown next
+ * to the prediction). The library itself only ever sees a buffer of pixels.
  */
 #include <errno.h>
 #include <stdio.h>
