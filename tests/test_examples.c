@@ -1700,29 +1700,46 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
 }
 END_TEST
 
-int main(void) {
-  snprintf(work, sizeof work, "%s/examples-work", DLSC_BUILD_DIR);
+/* The tests in two groups, each a meson test of its own so that the two run side by
+ * side: "audio" (dlsc-denoise, dlsc-train-denoiser, dlsc-spectrogram) and "images" (the
+ * CIFAR programs, dlsc-classify, dlsc-model-info). Each works in its own folder,
+ * examples-work-GROUP; without an argument both run, in examples-work. */
+int main(int argc, char **argv) {
+  const char *group = argc > 1 ? argv[1] : NULL;
+  if (group && strcmp(group, "audio") != 0 && strcmp(group, "images") != 0) {
+    fprintf(stderr, "usage: test_examples [audio|images]\n");
+    return EXIT_FAILURE;
+  }
+  snprintf(work, sizeof work, "%s/examples-work%s%s", DLSC_BUILD_DIR, group ? "-" : "",
+           group ? group : "");
   mkdir(work, 0777);
   Suite *suite = suite_create("examples");
-  TCase *tc = tcase_create("examples");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, denoise_keeps_the_rate_and_length_of_any_file);
-  tcase_add_test(tc, train_denoiser_learns_a_callers_pair);
-  tcase_add_test(tc, train_denoiser_learns_from_folders);
-  tcase_add_test(tc, train_denoiser_stops_at_ctrl_c);
-  tcase_add_test(tc, cifar_programs_refuse_bad_batches);
-  tcase_add_test(tc, training_programs_warn_of_old_blas_kernels);
-  tcase_add_test(tc, cifar_train_resumes_after_ctrl_c);
-  tcase_add_test(tc, cifar_transfer_runs_every_stage);
-  tcase_add_test(tc, cifar_train_runs_the_experiment_options);
-  tcase_add_test(tc, train_denoiser_resumes_after_ctrl_c);
-  tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
-  tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
-  tcase_add_test(tc, spectrogram_quotes_names_and_reports_gnuplot);
-  tcase_add_test(tc, denoise_reads_audio_of_unknown_length_from_a_pipe);
-  tcase_add_test(tc, denoise_keeps_the_old_output_when_a_write_fails);
-  tcase_add_test(tc, cifar_programs_unpack_the_archive_whole_or_not_at_all);
-  tcase_add_test(tc, model_info_describes_models);
-  suite_add_tcase(suite, tc);
+  if (!group || !strcmp(group, "audio")) {
+    TCase *tc = tcase_create("audio");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, denoise_keeps_the_rate_and_length_of_any_file);
+    tcase_add_test(tc, train_denoiser_learns_a_callers_pair);
+    tcase_add_test(tc, train_denoiser_learns_from_folders);
+    tcase_add_test(tc, train_denoiser_stops_at_ctrl_c);
+    tcase_add_test(tc, train_denoiser_resumes_after_ctrl_c);
+    tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
+    tcase_add_test(tc, spectrogram_quotes_names_and_reports_gnuplot);
+    tcase_add_test(tc, denoise_reads_audio_of_unknown_length_from_a_pipe);
+    tcase_add_test(tc, denoise_keeps_the_old_output_when_a_write_fails);
+    suite_add_tcase(suite, tc);
+  }
+  if (!group || !strcmp(group, "images")) {
+    TCase *tc = tcase_create("images");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, cifar_programs_refuse_bad_batches);
+    tcase_add_test(tc, training_programs_warn_of_old_blas_kernels);
+    tcase_add_test(tc, cifar_train_resumes_after_ctrl_c);
+    tcase_add_test(tc, cifar_transfer_runs_every_stage);
+    tcase_add_test(tc, cifar_train_runs_the_experiment_options);
+    tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
+    tcase_add_test(tc, cifar_programs_unpack_the_archive_whole_or_not_at_all);
+    tcase_add_test(tc, model_info_describes_models);
+    suite_add_tcase(suite, tc);
+  }
   return run_suite(suite);
 }
