@@ -879,6 +879,19 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   /* refused: a pair of different lengths, a context that does not fit the spec */
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav short.wav --epochs 1"), 1);
   ck_assert(printed("dlsc-train-denoiser", "differ in length (64000 and 32000 samples)"));
+  write_audio("tiny-clean.wav", clean, 1000, 1, 16000);
+  write_audio("tiny-noisy.wav", noisy, 1000, 1, 16000);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair tiny-clean.wav tiny-noisy.wav --epochs 1"), 1);
+  ck_assert(printed("dlsc-train-denoiser", "the recordings are too short to split (1000 samples; "
+                                           "at least "));
+  /* a spec of other bins than the STFT's, or an output that is not one frame of them */
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --spec 'input 1x9x257; "
+                                              "dense 257; sigmoid' --epochs 1"), 1);
+  ck_assert(printed("dlsc-train-denoiser", "the spec must take 1 x 9 x 513 values (before+1+after "
+                                           "frames of n_fft/2+1 bins) and give 513"));
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --spec 'input 1x9x513; "
+                                              "dense 100; sigmoid' --epochs 1"), 1);
+  ck_assert(printed("dlsc-train-denoiser", "the spec must take 1 x 9 x 513 values"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --context 2,2 "
                                               "--spec 'input 1x3x513; dense 513' --epochs 1"),
                    2);
