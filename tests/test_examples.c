@@ -2,9 +2,11 @@
  * data needed): dlsc-denoise keeps a file's sample rate and length and refuses what it
  * cannot take; dlsc-train-denoiser trains on a caller's own pair and takes its context
  * window from a spec; the CIFAR programs refuse truncated and corrupted batches with a
- * message; dlsc-classify classifies PPM images and CIFAR records and refuses the rest.
- * One test needs the real CIFAR-10 archive (skipped without it): dlsc-cifar-train
- * stopped at Ctrl-C and resumed from its checkpoint. */
+ * message; dlsc-classify classifies PPM, PGM and PNG images and CIFAR records and
+ * refuses the rest. Three tests need the real CIFAR-10 archive (skipped without it):
+ * dlsc-cifar-train stopped at Ctrl-C and resumed from its checkpoint,
+ * dlsc-cifar-transfer through every stage, and dlsc-cifar-train with the experiments'
+ * options. */
 #include "common.h"
 
 #include <dirent.h>
