@@ -1719,6 +1719,26 @@ END_TEST
  * CIFAR programs, dlsc-classify, dlsc-model-info). Each works in its own folder,
  * examples-work-GROUP; without an argument both run, in examples-work. */
 int main(int argc, char **argv) {
+  const TTest *audio[] = {denoise_keeps_the_rate_and_length_of_any_file,
+                          train_denoiser_learns_a_callers_pair,
+                          train_denoiser_learns_from_folders,
+                          train_denoiser_stops_at_ctrl_c,
+                          train_denoiser_resumes_after_ctrl_c,
+                          spectrogram_refuses_bad_time_ranges,
+                          spectrogram_quotes_names_and_reports_gnuplot,
+                          denoise_reads_audio_of_unknown_length_from_a_pipe,
+                          denoise_keeps_the_old_output_when_a_write_fails};
+  const TTest *images[] = {cifar_programs_refuse_bad_batches,
+                           training_programs_warn_of_old_blas_kernels,
+                           cifar_train_resumes_after_ctrl_c,
+                           cifar_transfer_runs_every_stage,
+                           cifar_train_runs_the_experiment_options,
+                           classify_takes_images_and_records_and_refuses_the_rest,
+                           cifar_programs_unpack_the_archive_whole_or_not_at_all,
+                           model_info_describes_models};
+  const struct { const char *name; const TTest **tests; size_t count; } groups[] = {
+      {"audio", audio, sizeof audio / sizeof *audio},
+      {"images", images, sizeof images / sizeof *images}};
   const char *group = argc > 1 ? argv[1] : NULL;
   if (group && strcmp(group, "audio") != 0 && strcmp(group, "images") != 0) {
     fprintf(stderr, "usage: test_examples [audio|images]\n");
@@ -1728,31 +1748,13 @@ int main(int argc, char **argv) {
            group ? group : "");
   mkdir(work, 0777);
   Suite *suite = suite_create("examples");
-  if (!group || !strcmp(group, "audio")) {
-    TCase *tc = tcase_create("audio");
+  for (size_t g = 0; g < 2; g++) {
+    if (group && strcmp(group, groups[g].name) != 0)
+      continue;
+    TCase *tc = tcase_create(groups[g].name);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, denoise_keeps_the_rate_and_length_of_any_file);
-    tcase_add_test(tc, train_denoiser_learns_a_callers_pair);
-    tcase_add_test(tc, train_denoiser_learns_from_folders);
-    tcase_add_test(tc, train_denoiser_stops_at_ctrl_c);
-    tcase_add_test(tc, train_denoiser_resumes_after_ctrl_c);
-    tcase_add_test(tc, spectrogram_refuses_bad_time_ranges);
-    tcase_add_test(tc, spectrogram_quotes_names_and_reports_gnuplot);
-    tcase_add_test(tc, denoise_reads_audio_of_unknown_length_from_a_pipe);
-    tcase_add_test(tc, denoise_keeps_the_old_output_when_a_write_fails);
-    suite_add_tcase(suite, tc);
-  }
-  if (!group || !strcmp(group, "images")) {
-    TCase *tc = tcase_create("images");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, cifar_programs_refuse_bad_batches);
-    tcase_add_test(tc, training_programs_warn_of_old_blas_kernels);
-    tcase_add_test(tc, cifar_train_resumes_after_ctrl_c);
-    tcase_add_test(tc, cifar_transfer_runs_every_stage);
-    tcase_add_test(tc, cifar_train_runs_the_experiment_options);
-    tcase_add_test(tc, classify_takes_images_and_records_and_refuses_the_rest);
-    tcase_add_test(tc, cifar_programs_unpack_the_archive_whole_or_not_at_all);
-    tcase_add_test(tc, model_info_describes_models);
+    for (size_t t = 0; t < groups[g].count; t++)
+      tcase_add_test(tc, groups[g].tests[t]);
     suite_add_tcase(suite, tc);
   }
   return run_suite(suite);
