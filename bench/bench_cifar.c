@@ -65,6 +65,12 @@ int main(int argc, char **argv) {
     list_archs(stderr);
     return 2;
   }
+  for (int a = first; a < argc; a++)
+    if (!find_arch(argv[a])) { /* before any output or work: a mistyped name costs nothing */
+      fprintf(stderr, "unknown arch %s; the archs:\n", argv[a]);
+      list_archs(stderr);
+      return 2;
+    }
   float *images = checked_alloc(NULL, batch * CIFAR_PIXELS * sizeof *images);
   float *logits = checked_alloc(NULL, batch * 10 * sizeof *logits);
   int32_t *labels = checked_alloc(NULL, batch * sizeof *labels);
@@ -74,11 +80,7 @@ int main(int argc, char **argv) {
   if (!print_spec)
     printf("%-6s %10s %8s %16s %16s\n", "arch", "params", "batch", "train img/s", "infer img/s");
   for (int a = first; a < argc; a++) {
-    const arch *chosen = find_arch(argv[a]);
-    if (!chosen) {
-      fprintf(stderr, "unknown arch %s\n", argv[a]);
-      return 2;
-    }
+    const arch *chosen = find_arch(argv[a]); /* checked above */
     char spec[2048];
     classifier_spec(chosen, 10, spec, sizeof spec);
     if (print_spec) {
