@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
   const char *teacher_path = NULL;
   size_t labels = 0, whiten = 0, pseudo = 2000, pool_limit = 0; /* pool_limit 0: all */
   int tta = 0, rate_given = 0, full = 0, dirac = 0, fixed_scale = 0, pseudo_given = 0;
-  float bias_rate = 1.0f, logit_scale = 1.0f;
+  float bias_rate = -1.0f, logit_scale = 1.0f; /* bias_rate -1: not given (1) */
   uint64_t seed = 1;
   schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0, NULL, 0};
   for (int i = 1; i < argc; i++) {
@@ -116,6 +116,13 @@ int main(int argc, char **argv) {
       (labels && labels % 10) || (labels && full) || (teacher_path && !labels) ||
       ((pseudo_given || pool_limit) && !teacher_path) || (s.resume && !s.checkpoint))
     usage();
+  if ((fixed_scale || bias_rate >= 0.0f) && !strstr(a->backbone, "batchnorm")) {
+    fprintf(stderr, "--bn-fixed-scale, --bn-bias-rate: arch %s has no batch-norm layer\n",
+            a->name);
+    return 2;
+  }
+  if (bias_rate < 0.0f)
+    bias_rate = 1.0f;
   if (whiten && strcmp(a->name, "air") != 0) {
     fprintf(stderr, "--whiten: arch %s has no whitening layer (arch air's first layer is one)\n",
             a->name);

@@ -1353,6 +1353,11 @@ START_TEST(cifar_train_runs_the_experiment_options) {
   snprintf(arguments, sizeof arguments, "%s --whiten 500", common);
   ck_assert_int_eq(run("dlsc-cifar-train", arguments), 2);
   ck_assert(printed("dlsc-cifar-train", "--whiten: arch tiny has no whitening layer"));
+  /* nor batch-norm layers for airbench's rates to act on */
+  snprintf(arguments, sizeof arguments, "%s --bn-bias-rate 64", common);
+  ck_assert_int_eq(run("dlsc-cifar-train", arguments), 2);
+  ck_assert(printed("dlsc-cifar-train", "--bn-fixed-scale, --bn-bias-rate: arch tiny has no "
+                                        "batch-norm layer"));
 }
 END_TEST
 
