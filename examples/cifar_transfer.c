@@ -74,6 +74,7 @@ typedef struct options {
   uint64_t seed;
   int pretext_all, pretext_only, resume;
   int self_rounds, self_epochs, self_given; /* self_given: an option of stage 4 */
+  int finetune_given;                         /* an option of stage 3 */
   size_t pseudo_per_class;
   size_t unlabeled; /* 0: all */
 } options;
@@ -122,6 +123,7 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--self-backbone-lr")) o.self_backbone_lr = (float)number_option(a, v, 0.0, 100.0);
     else usage();
     o.self_given |= !strcmp(a, "--pseudo") || (!strncmp(a, "--self-", 7) && strcmp(a, "--self-train"));
+    o.finetune_given |= !strcmp(a, "--backbone-lr") || !strcmp(a, "--layer-decay");
   }
   if (!o.a || o.labels == 0 || o.labels % 10 || o.batch < 2 || o.pretext_epochs < 1 ||
       o.probe_epochs < 0 || o.finetune_epochs < 0 || !(o.backbone_lr >= 0.0f) ||
@@ -130,9 +132,9 @@ static options parse(int argc, char **argv) {
       (o.checkpoint && o.load_pretext) ||
       (o.pretext_only && (o.load_pretext || (!o.save_pretext && !o.checkpoint))) ||
       (!o.pretext_only && o.probe_epochs == 0 && o.finetune_epochs == 0 && o.self_rounds == 0) ||
-      (o.self_given && o.self_rounds == 0))
-    usage(); /* a pretext model kept nowhere, a classifier never trained, stage 4's options
-              * without stage 4 */
+      (o.self_given && o.self_rounds == 0) || (o.finetune_given && o.finetune_epochs == 0))
+    usage(); /* a pretext model kept nowhere, a classifier never trained, options of
+              * stage 3 or 4 without it */
   if (!o.pretext_only) /* saved at the end: refused now, not after the training */
     require_writable(o.out);
   if (o.save_pretext)

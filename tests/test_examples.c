@@ -1080,6 +1080,9 @@ START_TEST(cifar_programs_refuse_bad_batches) {
       /* options of self-training without it */
       {"dlsc-cifar-transfer", "--pseudo 100", 2, "usage: dlsc-cifar-transfer"},
       {"dlsc-cifar-transfer", "--self-epochs 3 --self-train 0", 2, "usage: dlsc-cifar-transfer"},
+      /* and of fine-tuning without it */
+      {"dlsc-cifar-transfer", "--finetune-epochs 0 --layer-decay 0.5", 2,
+       "usage: dlsc-cifar-transfer"},
       /* a model, pretext model or checkpoint that could not be written: refused before
        * the data is read, not after the training */
       {"dlsc-cifar-train", "--out no-such/m.dlsc", 1, "cannot write no-such/m.dlsc: No such file"},
