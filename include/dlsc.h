@@ -549,7 +549,9 @@ DLSC_API void dlsc_dataset_destroy(dlsc_dataset_t *dataset);
  * for refilling each epoch (new noise mixtures, say) without reallocating. */
 DLSC_API dlsc_status dlsc_dataset_clear(dlsc_dataset_t *dataset);
 
-/* Number of examples under the current task, and the model input / output sizes. */
+/* Number of examples under the current task (a pretext task makes 3 or 4 of each
+ * image), and the input shape a model needs for them: [channels][height][width] of the
+ * images, [1][window][n_bins] for frames. */
 DLSC_API dlsc_status dlsc_dataset_count(const dlsc_dataset_t *dataset, size_t *count);
 DLSC_API dlsc_status dlsc_dataset_input_shape(const dlsc_dataset_t *dataset, dlsc_shape *shape);
 
