@@ -181,9 +181,10 @@ typedef struct dlsc_layer_config {
   size_t stride_h, stride_w;     /* conv (default 1), pool (default 0 = kernel) */
   size_t pad_h, pad_w;           /* zero padding, default 0 */
   int bias;                      /* conv/dense: learn a bias, default 1 */
-  float rate;                    /* dropout probability */
-  float epsilon;                 /* batchnorm (1e-5), log (1e-3) */
-  float momentum;                /* batchnorm running-average weight of a batch (0.1) */
+  float rate;                    /* dropout probability, [0, 1) */
+  float epsilon;                 /* batchnorm (1e-5), log (1e-3); finite, > 0 */
+  float momentum;                /* batchnorm running-average weight of a batch, (0, 1]
+                                    (0.1) */
 } dlsc_layer_config;
 
 DLSC_API dlsc_status dlsc_layer_config_init_(dlsc_layer_config *config, dlsc_layer_kind kind,

@@ -29,8 +29,8 @@ static bool parse_float(const char *text, float *value) {
   errno = 0;
   float parsed = strtof(text, &end);
   /* ERANGE on underflow still gives the nearest (subnormal) float, which a model may
-   * hold and print; only overflow is refused. */
-  if ((errno && isinf(parsed)) || end == text || *end || !(parsed == parsed))
+   * hold and print; overflow, infinity and NaN are refused. */
+  if ((errno && isinf(parsed)) || end == text || *end || !isfinite(parsed))
     return false;
   *value = parsed;
   return true;

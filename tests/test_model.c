@@ -62,7 +62,9 @@ START_TEST(spec_errors_are_reported) {
       "", "dense 4", "input 3x8; dense 4", "input 3x8x8; dense", "input 3x8x8; dense four",
       "input 3x8x8; wobble 3", "input 3x8x8; conv2d 4 3x3 pad=maybe", "input 3x8x8; dense 4 x=1",
       "input 3x8x8; conv2d 4", "input 3x8x8; dense -4", "input 3x8x8; dropout", "input 0x8x8",
-      "input 3x8x8; dense 99999999999999", "input 3x8x8; batchnorm eps=1e40"};
+      "input 3x8x8; dense 99999999999999", "input 3x8x8; batchnorm eps=1e40",
+      "input 3x8x8; batchnorm eps=inf", "input 3x8x8; log eps=infinity", "input 3x8x8; log eps=nan",
+      "input 3x8x8; batchnorm momentum=-inf", "input 3x8x8; dropout inf"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
     dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
     ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,
@@ -202,6 +204,19 @@ START_TEST(add_layer_validates) {
   ck_assert_status(dlsc_model_set_layer_lr_scale(model, 5, 1.0f), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_set_layer_lr_scale(model, 0, -1.0f), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_set_layer_lr_scale(model, 0, NAN), DLSC_ERR_INVALID_ARGUMENT);
+  /* Epsilons must be finite and positive: log(x + inf) would make every output infinite,
+   * and batch-norm would output its shift whatever the input. */
+  static const dlsc_layer_kind with_epsilon[] = {DLSC_LAYER_LOG, DLSC_LAYER_BATCHNORM};
+  static const float bad_epsilon[] = {0.0f, -1e-3f, INFINITY, NAN};
+  for (size_t k = 0; k < 2; k++)
+    for (size_t i = 0; i < sizeof bad_epsilon / sizeof bad_epsilon[0]; i++) {
+      ck_assert_ok(dlsc_layer_config_init(&config, with_epsilon[k]));
+      config.epsilon = bad_epsilon[i];
+      ck_assert_msg(dlsc_model_add_layer(model, &config) == DLSC_ERR_INVALID_ARGUMENT,
+                    "kind %d took epsilon %g", (int)with_epsilon[k], (double)bad_epsilon[i]);
+    }
+  ck_assert_ok(dlsc_model_get_info(model, &info));
+  ck_assert_uint_eq(info.n_layers, 1);
   dlsc_model_destroy(model);
 }
 END_TEST

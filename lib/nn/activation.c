@@ -14,7 +14,7 @@ static dlsc_status activation_setup(dlsc_layer *layer) {
 }
 
 static dlsc_status log_setup(dlsc_layer *layer) {
-  if (!(layer->config.epsilon > 0.0f))
+  if (!isfinite(layer->config.epsilon) || !(layer->config.epsilon > 0.0f))
     return DLSC_ERR_INVALID_ARGUMENT;
   return activation_setup(layer);
 }

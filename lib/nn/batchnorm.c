@@ -8,7 +8,8 @@
 
 static dlsc_status bn_setup(dlsc_layer *layer) {
   const dlsc_layer_config *c = &layer->config;
-  if (!(c->epsilon > 0.0f) || !(c->momentum > 0.0f) || !(c->momentum <= 1.0f))
+  if (!isfinite(c->epsilon) || !(c->epsilon > 0.0f) || !(c->momentum > 0.0f) ||
+      !(c->momentum <= 1.0f))
     return DLSC_ERR_INVALID_ARGUMENT;
   layer->out = layer->in;
   layer->n_params = 2 * layer->in.channels; /* gamma, beta: neither is decayed */
