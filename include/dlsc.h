@@ -374,7 +374,7 @@ typedef struct dlsc_train_config {
   dlsc_loss loss;           /* MSE */
   float learning_rate;      /* 1e-3 */
   float momentum;           /* SGD: 0.9 */
-  int nesterov;             /* SGD: 0 */
+  int nesterov;             /* SGD: 0, or 1 for Nesterov momentum */
   float beta1, beta2, adam_epsilon; /* 0.9, 0.999, 1e-8 */
   float weight_decay;       /* 0; applies to weights, not to biases or batch-norm */
   float label_smoothing;    /* cross-entropy: 0 */
@@ -532,7 +532,7 @@ typedef struct dlsc_augment_config {
   float brightness;     /* pixel values times a factor in [1-b, 1+b]; 0 = off */
   float contrast;       /* blend with the image mean by a factor in [1-c, 1+c]; 0 = off */
   int horizontal_flip;  /* a dlsc_flip */
-  int rotate90;         /* a random multiple of 90 degrees (square images) */
+  int rotate90;         /* 1: a random multiple of 90 degrees (square images); 0 = off */
   size_t crop_padding;  /* pad by this many pixels and crop a random window */
   size_t cutout;        /* zero a random square of this side; 0 = off */
   int crop_reflect;     /* 1: pad by mirroring the border (its edge pixel not repeated;

@@ -354,7 +354,8 @@ dlsc_status dlsc_dataset_set_augment(dlsc_dataset_t *dataset,
   if (!(config.brightness >= 0.0f && config.brightness <= 1.0f) ||
       !(config.contrast >= 0.0f && config.contrast <= 1.0f) || config.crop_padding > side ||
       config.cutout > side || (unsigned)config.horizontal_flip > DLSC_FLIP_ALTERNATE ||
-      (unsigned)config.crop_reflect > 1 || (config.crop_reflect && config.crop_padding >= side))
+      (unsigned)config.crop_reflect > 1 || (unsigned)config.rotate90 > 1 ||
+      (config.crop_reflect && config.crop_padding >= side))
     return DLSC_ERR_INVALID_ARGUMENT;
   if (config.rotate90 && dataset->images.height != dataset->images.width)
     return DLSC_ERR_SHAPE_MISMATCH;

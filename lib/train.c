@@ -35,6 +35,7 @@ static dlsc_status check_train_config(const dlsc_train_config *c) {
                (unsigned)c->loss <= DLSC_LOSS_CROSS_ENTROPY &&
                (unsigned)c->schedule <= DLSC_SCHEDULE_LINEAR && c->learning_rate > 0.0f &&
                c->learning_rate <= 1e4f && in_unit_interval(c->momentum) &&
+               (unsigned)c->nesterov <= 1 &&
                in_unit_interval(c->beta1) && in_unit_interval(c->beta2) &&
                c->adam_epsilon > 0.0f && c->adam_epsilon < 1.0f && c->weight_decay >= 0.0f &&
                c->weight_decay < 1e3f && in_unit_interval(c->label_smoothing) &&

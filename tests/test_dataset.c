@@ -395,6 +395,9 @@ START_TEST(reflect_crop_mirrors_the_border) {
   bad.crop_reflect = 2;
   ck_assert_status(dlsc_dataset_set_augment(dataset, &bad), DLSC_ERR_INVALID_ARGUMENT);
   bad = augment;
+  bad.rotate90 = 2;
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &bad), DLSC_ERR_INVALID_ARGUMENT);
+  bad = augment;
   bad.horizontal_flip = 3;
   ck_assert_status(dlsc_dataset_set_augment(dataset, &bad), DLSC_ERR_INVALID_ARGUMENT);
   bad.horizontal_flip = -1;

@@ -204,6 +204,13 @@ START_TEST(schedules_and_clipping) {
   config.learning_rate = 0.1f;
   config.batch_size = 0;
   ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.batch_size = 32;
+  config.nesterov = 2; /* a flag is 0 or 1, as a layer's bias */
+  ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.nesterov = -1;
+  ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.nesterov = 1;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
   dlsc_model_destroy(model);
 }
 END_TEST
