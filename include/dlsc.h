@@ -726,8 +726,8 @@ DLSC_API dlsc_status dlsc_snr(const float *reference, const float *estimate, siz
 DLSC_API dlsc_status dlsc_si_sdr(const float *reference, const float *estimate, size_t n_samples,
                                  double *si_sdr_db);
 /* mix = clean + g * noise, g chosen so that the whole signal has snr_db. The noise is
- * read from noise_offset on, looping, so it may be shorter or longer than clean. A
- * silent clean or noise, samples out of range, or a mix that would pass
+ * read from noise_offset (modulo n_noise) on, looping, so it may be shorter or longer
+ * than clean. A silent clean or noise, samples out of range, or a mix that would pass
  * DLSC_SAMPLE_LIMIT: DLSC_ERR_NUMERIC, mix untouched. mix may be clean (in place). */
 DLSC_API dlsc_status dlsc_mix_at_snr(const float *clean, size_t n_samples, const float *noise,
                                      size_t n_noise, size_t noise_offset, double snr_db,

@@ -579,6 +579,18 @@ START_TEST(metrics_have_their_definitions) {
   ck_assert_ok(dlsc_mix_at_snr(ref, 1000, noise, 300, 17, 5.0, mix));
   ck_assert_ok(dlsc_snr(ref, mix, 1000, &snr));
   ck_assert_double_eq_tol(snr, 5.0, 1e-4);
+  /* the noise is read from the offset on, looping: mix - ref is g * noise[(17 + i) % 300] */
+  double dot = 0.0, energy = 0.0;
+  for (int i = 0; i < 1000; i++) {
+    dot += (double)(mix[i] - ref[i]) * noise[(17 + i) % 300];
+    energy += (double)noise[(17 + i) % 300] * noise[(17 + i) % 300];
+  }
+  double gain = dot / energy;
+  for (int i = 0; i < 1000; i++)
+    ck_assert_double_eq_tol(mix[i] - ref[i], gain * noise[(17 + i) % 300], 1e-5);
+  float wrapped[1000]; /* an offset past the noise's end is taken modulo its length */
+  ck_assert_ok(dlsc_mix_at_snr(ref, 1000, noise, 300, 17 + 2 * 300, 5.0, wrapped));
+  ck_assert_mem_eq(wrapped, mix, sizeof wrapped);
   for (int i = 0; i < 1000; i++)
     est[i] = 2.0f * mix[i];
   double scaled;
