@@ -297,7 +297,7 @@ static void to_floats(const uint8_t *pixels, size_t count, int mirror, int shift
     size_t plane = i - row * 32 - column;
     ptrdiff_t c = (ptrdiff_t)(mirror ? 31 - column : column);
     size_t source = plane + reflect32((ptrdiff_t)row - shift) * 32 + reflect32(c - shift);
-    out[i] = (float)pixels[source] * (1.0f / 255.0f);
+    out[i] = (float)pixels[source] / 255.0f; /* as the datasets take bytes */
   }
 }
 

@@ -23,7 +23,8 @@
 #define MAX_CLASSES 64
 
 typedef struct image_source {
-  float *pixels; /* count x C x H x W in 0..1 */
+  float *pixels;  /* count x C x H x W in 0..1, or NULL and: */
+  uint8_t *bytes; /* count x C x H x W in 0..255 (CIFAR records: dlsc_model_classify_u8) */
   int *labels;   /* CIFAR records: their label, else -1 */
   size_t count;
 } image_source;
@@ -147,7 +148,7 @@ static int read_records(FILE *file, dlsc_shape shape, image_source *src, char *e
     return -1;
   }
   src->count = (size_t)bytes / record;
-  src->pixels = checked_alloc(NULL, src->count * pixels * sizeof(float));
+  src->bytes = checked_alloc(NULL, src->count * pixels);
   src->labels = checked_alloc(NULL, src->count * sizeof *src->labels);
   unsigned char *buffer = checked_alloc(NULL, record);
   for (size_t i = 0; i < src->count; i++) {
@@ -157,8 +158,7 @@ static int read_records(FILE *file, dlsc_shape shape, image_source *src, char *e
       return -1;
     }
     src->labels[i] = buffer[0];
-    for (size_t p = 0; p < pixels; p++) /* already channel-first */
-      src->pixels[i * pixels + p] = (float)buffer[1 + p] / 255.0f;
+    memcpy(src->bytes + i * pixels, buffer + 1, pixels); /* already channel-first */
   }
   free(buffer);
   return 0;
@@ -248,11 +248,16 @@ int main(int argc, char **argv) {
     if (read_images(argv[a], info.input, &src, error, sizeof error) != 0) {
       fprintf(stderr, "%s: %s\n", argv[a], error);
       failures++;
+      free(src.pixels); /* what a reader had allocated before it failed */
+      free(src.bytes);
+      free(src.labels);
       continue;
     }
     float *probabilities = checked_alloc(NULL, src.count * classes * sizeof *probabilities);
     int32_t *top = checked_alloc(NULL, src.count * sizeof *top);
-    dlsc_status status = dlsc_model_classify(model, src.pixels, src.count, top, probabilities);
+    dlsc_status status =
+        src.bytes ? dlsc_model_classify_u8(model, src.bytes, src.count, top, probabilities)
+                  : dlsc_model_classify(model, src.pixels, src.count, top, probabilities);
     if (status != DLSC_OK) {
       fprintf(stderr, "%s: %s\n", argv[a], dlsc_strerror(status));
       failures++;
@@ -291,6 +296,7 @@ int main(int argc, char **argv) {
     free(probabilities);
     free(top);
     free(src.pixels);
+    free(src.bytes);
     free(src.labels);
   }
   if (labeled > 1)

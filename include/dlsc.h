@@ -257,10 +257,18 @@ DLSC_API dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs
  * cross-entropy trains them; at least 2): labels (count, optional) gets each input's
  * highest-scoring class (the first on ties), probabilities (count * classes, optional)
  * the softmax of its scores; at least one of them. Image inputs are floats in [0, 1],
- * as the image datasets store them (byte / 255). Scores that overflow:
- * DLSC_ERR_NUMERIC; a model with one output: DLSC_ERR_SHAPE_MISMATCH. */
+ * as the image datasets store them ((float)byte / 255.0f). Scores that overflow:
+ * DLSC_ERR_NUMERIC; a model with one output: DLSC_ERR_SHAPE_MISMATCH. On failure labels
+ * and probabilities are untouched. */
 DLSC_API dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *inputs, size_t count,
                                          int32_t *labels, float *probabilities);
+/* The same for images as bytes, [count][channels][height][width] 0..255 (an image
+ * decoder's output made channel-first): each byte is taken as the image datasets take
+ * it, (float)byte / 255.0f, so the results are dlsc_model_classify's on those floats,
+ * bit for bit, without a float copy of all the images (256 at a time). */
+DLSC_API dlsc_status dlsc_model_classify_u8(dlsc_model_t *model, const uint8_t *pixels,
+                                            size_t count, int32_t *labels,
+                                            float *probabilities);
 
 /* Free text key/value pairs stored with the model (class names, provenance).
  * Keys: 1..63 printable ASCII characters, no '='; values up to 4095 bytes; at most 4096
@@ -493,10 +501,10 @@ DLSC_API dlsc_status dlsc_images_config_init_(dlsc_images_config *config, size_t
 
 DLSC_API dlsc_status dlsc_dataset_create_images(const dlsc_images_config *config, uint64_t seed,
                                                 dlsc_dataset_t **dataset);
-/* count images, [count][channels][height][width]: bytes (0..255, stored as byte / 255)
- * or floats (0..1 for pixels; non-finite: DLSC_ERR_NUMERIC). labels may be NULL for
- * unlabeled images (usable for pretext tasks only); a label outside 0 .. n_classes-1:
- * DLSC_ERR_INVALID_ARGUMENT, nothing appended. */
+/* count images, [count][channels][height][width]: bytes (0..255, stored as
+ * (float)byte / 255.0f) or floats (0..1 for pixels; non-finite: DLSC_ERR_NUMERIC).
+ * labels may be NULL for unlabeled images (usable for pretext tasks only); a label
+ * outside 0 .. n_classes-1: DLSC_ERR_INVALID_ARGUMENT, nothing appended. */
 DLSC_API dlsc_status dlsc_dataset_add_images_u8(dlsc_dataset_t *dataset, const uint8_t *pixels,
                                                 const int32_t *labels, size_t count);
 DLSC_API dlsc_status dlsc_dataset_add_images_f32(dlsc_dataset_t *dataset, const float *pixels,

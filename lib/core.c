@@ -126,6 +126,11 @@ bool dlsc_all_finite(const float *values, size_t count) {
   return bad == 0;
 }
 
+void dlsc_bytes_to_unit(const uint8_t *bytes, size_t count, float *out) {
+  for (size_t i = 0; i < count; i++)
+    out[i] = (float)bytes[i] / 255.0f;
+}
+
 bool dlsc_all_within(const float *values, size_t count, float limit) {
   int ok = 1; /* NaN fails the comparison */
   for (size_t i = 0; i < count; i++)

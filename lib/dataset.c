@@ -303,9 +303,7 @@ dlsc_status dlsc_dataset_add_images_u8(dlsc_dataset_t *dataset, const uint8_t *p
   DLSC_TRY(check_images(dataset, pixels, labels, count));
   DLSC_TRY(reserve_items(dataset, count));
   size_t values = count * item_size(dataset);
-  float *dst = dataset->pixels + dataset->n_items * item_size(dataset);
-  for (size_t i = 0; i < values; i++)
-    dst[i] = (float)pixels[i] * (1.0f / 255.0f);
+  dlsc_bytes_to_unit(pixels, values, dataset->pixels + dataset->n_items * item_size(dataset));
   append_labels(dataset, labels, count);
   return DLSC_OK;
 }

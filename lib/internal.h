@@ -29,6 +29,9 @@ bool dlsc_mul_overflows(size_t a, size_t b, size_t *product);
 dlsc_status dlsc_import_config(void *dst, size_t dst_size, const void *src);
 
 bool dlsc_all_finite(const float *values, size_t count);
+/* Image bytes 0..255 as the library's pixels: byte / 255 correctly rounded, the float a
+ * caller's (float)byte / 255.0f gives. */
+void dlsc_bytes_to_unit(const uint8_t *bytes, size_t count, float *out);
 /* Every value finite and within +-limit (DLSC_SAMPLE_LIMIT, DLSC_SPECTRUM_LIMIT). */
 bool dlsc_all_within(const float *values, size_t count, float limit);
 

@@ -436,9 +436,31 @@ dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t 
   return DLSC_OK;
 }
 
-dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *inputs, size_t count,
-                                int32_t *labels, float *probabilities) {
-  if (!model || (!labels && !probabilities) || count == 0)
+/* The scores of count images given as bytes (0..255), PREDICT_BATCH at a time through a
+ * float buffer of that many images. */
+static dlsc_status predict_bytes(dlsc_model_t *model, const uint8_t *bytes, size_t count,
+                                 float *outputs) {
+  size_t in_size = dlsc_shape_size(model->input), out_size = dlsc_model_output_size(model);
+  size_t batch = DLSC_MIN(count, (size_t)PREDICT_BATCH), total;
+  if (dlsc_mul_overflows(count, in_size, &total))
+    return DLSC_ERR_INVALID_ARGUMENT;
+  float *inputs = dlsc_alloc_floats(batch * in_size);
+  if (!inputs)
+    return DLSC_ERR_OUT_OF_MEMORY;
+  dlsc_status status = DLSC_OK;
+  for (size_t first = 0; status == DLSC_OK && first < count; first += batch) {
+    size_t n = DLSC_MIN(batch, count - first);
+    dlsc_bytes_to_unit(bytes + first * in_size, n * in_size, inputs);
+    status = dlsc_model_predict(model, inputs, n, outputs + first * out_size);
+  }
+  free(inputs);
+  return status;
+}
+
+/* dlsc_model_classify and _u8: inputs or bytes. */
+static dlsc_status classify(dlsc_model_t *model, const float *inputs, const uint8_t *bytes,
+                            size_t count, int32_t *labels, float *probabilities) {
+  if (!model || (!inputs && !bytes) || (!labels && !probabilities) || count == 0)
     return DLSC_ERR_INVALID_ARGUMENT;
   size_t classes = dlsc_model_output_size(model), total;
   if (classes < 2 || classes > INT32_MAX)
@@ -449,7 +471,8 @@ dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *inputs, size_t
   if (!logits)
     return DLSC_ERR_OUT_OF_MEMORY;
   /* predict refuses scores that overflow (DLSC_ERR_NUMERIC): no class can be named */
-  dlsc_status status = dlsc_model_predict(model, inputs, count, logits);
+  dlsc_status status = inputs ? dlsc_model_predict(model, inputs, count, logits)
+                              : predict_bytes(model, bytes, count, logits);
   for (size_t i = 0; status == DLSC_OK && i < count; i++) {
     const float *z = logits + i * classes;
     size_t best;
@@ -461,6 +484,16 @@ dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *inputs, size_t
   }
   free(logits);
   return status;
+}
+
+dlsc_status dlsc_model_classify(dlsc_model_t *model, const float *inputs, size_t count,
+                                int32_t *labels, float *probabilities) {
+  return classify(model, inputs, NULL, count, labels, probabilities);
+}
+
+dlsc_status dlsc_model_classify_u8(dlsc_model_t *model, const uint8_t *pixels, size_t count,
+                                   int32_t *labels, float *probabilities) {
+  return classify(model, NULL, pixels, count, labels, probabilities);
 }
 
 /* ---- metadata */

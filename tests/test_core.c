@@ -158,6 +158,9 @@ START_TEST(null_handles_and_buffers_are_refused) {
   REFUSED(dlsc_model_classify(NULL, x, 1, labels, NULL));
   REFUSED(dlsc_model_classify(model, NULL, 1, labels, NULL));
   REFUSED(dlsc_model_classify(model, x, 1, NULL, NULL));
+  REFUSED(dlsc_model_classify_u8(NULL, bytes, 1, labels, NULL));
+  REFUSED(dlsc_model_classify_u8(model, NULL, 1, labels, NULL));
+  REFUSED(dlsc_model_classify_u8(model, bytes, 1, NULL, NULL));
   REFUSED(dlsc_model_set_metadata(NULL, "k", "v"));
   REFUSED(dlsc_model_set_metadata(model, NULL, "v"));
   REFUSED(dlsc_model_set_metadata(model, "k", NULL));

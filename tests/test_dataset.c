@@ -128,6 +128,20 @@ START_TEST(images_store_scaled_pixels_and_check_labels) {
   ck_assert_int_eq(batch.labels[0], 2);
   ck_assert_int_eq(batch.labels[1], 0);
   ck_assert_ptr_null(batch.targets);
+  /* Every byte value is stored as the float a caller's (float)byte / 255.0f gives, to
+   * the bit (a reciprocal multiplied in differs in the last bit for 126 of them). */
+  dlsc_dataset_t *bytes = images_dataset(1, 16, 16, 2, 1);
+  uint8_t every[256];
+  for (int v = 0; v < 256; v++)
+    every[v] = (uint8_t)v;
+  ck_assert_ok(dlsc_dataset_add_images_u8(bytes, every, NULL, 1));
+  ck_assert_ok(dlsc_dataset_get_batch(bytes, 0, 1, 0, &batch));
+  for (int v = 0; v < 256; v++) {
+    volatile float divided = (float)v / 255.0f; /* rounded to float here, on x87 too */
+    ck_assert_msg(batch.inputs[v] == divided, "byte %d stored as %.9g, not %.9g", v,
+                  (double)batch.inputs[v], (double)divided);
+  }
+  dlsc_dataset_destroy(bytes);
   /* Floats outside [0, 1] (feature maps) are kept as given. */
   float features[4] = {-3.0f, 7.5f, 0.25f, 1e30f};
   ck_assert_ok(dlsc_dataset_add_images_f32(dataset, features, labels, 1));

@@ -1698,7 +1698,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
                sizeof bad_pngs / sizeof bad_pngs[0], 1);
 #endif
 #ifndef __SANITIZE_ADDRESS__ /* ASan reserves more address space than the limit */
-  /* more records than memory allows (a sparse file of 30,000, 369 MB as floats, under a
+  /* more records than memory allows (a sparse file of 100,000, 307 MB of pixels, under a
    * 250 MB address-space limit): a message, not a crash (malloc's NULL was written to).
    * One OpenBLAS thread: with its default pool under that limit the program once hung
    * after its message, three runs in a row while fuzzers loaded the machine (30 s, mostly
@@ -1706,7 +1706,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   path_of(path, sizeof path, "huge.bin");
   FILE *huge = fopen(path, "wb");
   ck_assert(huge != NULL);
-  ck_assert_int_eq(ftruncate(fileno(huge), (off_t)30000 * RECORD), 0);
+  ck_assert_int_eq(ftruncate(fileno(huge), (off_t)100000 * RECORD), 0);
   fclose(huge);
   char command[9000];
   snprintf(command, sizeof command,
@@ -1714,7 +1714,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
            "classifier.dlsc huge.bin > dlsc-classify.log 2>&1", work, DLSC_EXAMPLES_DIR);
   int status = system(command);
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
-  ck_assert(printed("dlsc-classify", "out of memory (368640000 bytes)"));
+  ck_assert(printed("dlsc-classify", "out of memory (307200000 bytes)"));
   remove(path);
 #endif
   ck_assert_int_eq(run("dlsc-classify", "image.ppm"), 2);

@@ -310,6 +310,75 @@ START_TEST(classify_gives_the_top_class_and_softmax) {
 }
 END_TEST
 
+/* Byte images classify as their floats (float)byte / 255.0f do, bit for bit, across the
+ * 256-image chunks; a failure in a later chunk leaves the outputs untouched. */
+START_TEST(classify_u8_is_classify_on_the_datasets_floats) {
+  dlsc_model_t *model = from_spec("input 2x2x3; conv2d 3 2x2; relu; dense 5", 9);
+  enum { COUNT = 600, SIZE = 12, CLASSES = 5 };
+  uint8_t *bytes = malloc(COUNT * SIZE);
+  float *floats = malloc(COUNT * SIZE * sizeof *floats);
+  float *p = malloc(COUNT * CLASSES * sizeof *p), *p8 = malloc(COUNT * CLASSES * sizeof *p8);
+  int32_t *labels = malloc(COUNT * sizeof *labels), *labels8 = malloc(COUNT * sizeof *labels8);
+  uint64_t seed = 3;
+  for (size_t i = 0; i < COUNT * SIZE; i++) {
+    bytes[i] = (uint8_t)(test_random(&seed) >> 24);
+    floats[i] = (float)bytes[i] / 255.0f;
+  }
+  ck_assert_ok(dlsc_model_classify(model, floats, COUNT, labels, p));
+  ck_assert_ok(dlsc_model_classify_u8(model, bytes, COUNT, labels8, p8));
+  ck_assert_mem_eq(labels8, labels, COUNT * sizeof *labels);
+  ck_assert_mem_eq(p8, p, COUNT * CLASSES * sizeof *p);
+  int32_t spread[CLASSES] = {0}; /* the images do not all land in one class */
+  for (size_t i = 0; i < COUNT; i++)
+    spread[labels[i]]++;
+  int used = 0;
+  for (int c = 0; c < CLASSES; c++)
+    used += spread[c] > 0;
+  ck_assert_int_ge(used, 2);
+  /* either output alone (one image against one: a batch's products may round apart) */
+  ck_assert_ok(dlsc_model_classify(model, floats, 1, NULL, p));
+  ck_assert_ok(dlsc_model_classify_u8(model, bytes, 1, NULL, p8));
+  ck_assert_mem_eq(p8, p, CLASSES * sizeof *p);
+  ck_assert_status(dlsc_model_classify_u8(model, NULL, 1, labels8, p8), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_classify_u8(model, bytes, 0, labels8, p8), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_classify_u8(model, bytes, 1, NULL, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_classify_u8(NULL, bytes, 1, labels8, p8), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_classify_u8(model, bytes, SIZE_MAX / 2 + 1, labels8, NULL),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  /* Weights that make the scores of a bright image overflow: image 500 (the second
+   * chunk) fails, and nothing of the first chunk's results is written. */
+  dlsc_model_t *huge = from_spec("input 2x2x3; dense 5", 9);
+  float weights[5 * 12 + 5];
+  for (size_t i = 0; i < 5 * 12; i++)
+    weights[i] = 3e38f;
+  for (size_t i = 5 * 12; i < 5 * 12 + 5; i++)
+    weights[i] = 0.0f;
+  ck_assert_ok(dlsc_model_set_values(huge, 0, weights, 5 * 12 + 5));
+  memset(bytes, 0, COUNT * SIZE);
+  for (size_t i = 0; i < COUNT; i++)
+    bytes[i * SIZE] = 200; /* one lit pixel: 3e38 * 0.78, finite */
+  ck_assert_ok(dlsc_model_classify_u8(huge, bytes, COUNT, labels8, NULL));
+  memset(bytes + 500 * SIZE, 255, SIZE);
+  memset(labels8, 0x7f, COUNT * sizeof *labels8);
+  memcpy(p8, p, COUNT * CLASSES * sizeof *p);
+  ck_assert_status(dlsc_model_classify_u8(huge, bytes, COUNT, labels8, p8), DLSC_ERR_NUMERIC);
+  for (size_t i = 0; i < COUNT; i++)
+    ck_assert_int_eq(labels8[i], 0x7f7f7f7f);
+  ck_assert_mem_eq(p8, p, COUNT * CLASSES * sizeof *p);
+  dlsc_model_destroy(huge);
+  dlsc_model_destroy(model);
+  model = from_spec("input 2x2x3; dense 1", 5); /* one score: not a classifier */
+  ck_assert_status(dlsc_model_classify_u8(model, bytes, 1, labels8, NULL), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_destroy(model);
+  free(bytes);
+  free(floats);
+  free(p);
+  free(p8);
+  free(labels);
+  free(labels8);
+}
+END_TEST
+
 START_TEST(metadata_round_trips) {
   dlsc_model_t *model = from_spec("input 1x1x4; dense 2", 1);
   ck_assert_ok(dlsc_model_set_metadata(model, "classes", "cat,dog"));
@@ -995,6 +1064,7 @@ int main(void) {
   tcase_add_test(tc, add_layer_validates);
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
   tcase_add_test(tc, classify_gives_the_top_class_and_softmax);
+  tcase_add_test(tc, classify_u8_is_classify_on_the_datasets_floats);
   tcase_add_test(tc, metadata_round_trips);
   tcase_add_test(tc, models_stay_within_the_format_limits);
   tcase_add_test(tc, save_load_reproduces_predictions);

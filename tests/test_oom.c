@@ -48,8 +48,8 @@ typedef struct state {
   dlsc_status verdict;
   dlsc_eval_stats eval;
   size_t confusion[9];
-  int32_t labels[IMAGES];
-  float probabilities[IMAGES * 3], scores[IMAGES * 3];
+  int32_t labels[IMAGES], labels_u8[IMAGES];
+  float probabilities[IMAGES * 3], probabilities_u8[IMAGES * 3], scores[IMAGES * 3];
   float denoised[SIGNAL], streamed[SIGNAL], flushed[MAX_LATENCY], magnitude[MAX_FRAMES * 33],
       phase[MAX_FRAMES * 33], gains[MAX_FRAMES * 33], spectrum[MAX_FRAMES * 66],
       resynthesised[SIGNAL], from_complex[SIGNAL], mixed[SIGNAL], values[64];
@@ -226,10 +226,13 @@ static dlsc_status step(state *s, int index) {
   case 62: return dlsc_model_set_tensor_lr_scale(s->classifier, 0, DLSC_TENSOR_BIASES, 2.0f);
   case 63: return dlsc_si_sdr(clean, s->denoised, SIGNAL, &s->si_sdr);
   case 64: return dlsc_dataset_clear(s->images);
+  case 65:
+    return dlsc_model_classify_u8(s->classifier, pixels, IMAGES, s->labels_u8,
+                                  s->probabilities_u8);
   default: return DLSC_ERR_INVALID_ARGUMENT;
   }
 }
-#define STEPS 65
+#define STEPS 66
 
 static void destroy_all(state *s) {
   dlsc_model_destroy(s->model);
@@ -309,6 +312,9 @@ START_TEST(every_allocation_may_fail_without_a_trace) {
   ck_assert_uint_gt(s->n_downsampled, 0);
   ck_assert_uint_gt(s->n_flushed, 0);
   ck_assert_double_gt(s->si_sdr, 0.0);
+  /* the bytes classify as their floats did (pixels_f: the datasets' (float)byte / 255.0f) */
+  ck_assert_mem_eq(s->labels_u8, s->labels, sizeof s->labels);
+  ck_assert_mem_eq(s->probabilities_u8, s->probabilities, sizeof s->probabilities);
   size_t reference_size;
   unsigned char *reference = final_bytes(s, &reference_size);
   destroy_all(s);
