@@ -34,6 +34,8 @@ static void usage(void) {
           "                    [--stream N] [--attenuation-limit DB] [--removed FILE]\n"
           "                    in.wav out.wav\n"
           "  any sample rate: resampled to the model's (16 kHz) and back\n"
+          "  any format libsndfile reads; out.wav's extension names the format written\n"
+          "  (wav, flac, ogg, opus, mp3, aiff, caf, ...: 16-bit where it holds PCM)\n"
           "  --model FILE  a dlsc denoising model (default: %s/%s,\n"
           "                or in %s before installation)\n"
           "  --low-latency the shipped model whose stream answers in 32 ms, not 96\n"
@@ -114,6 +116,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "--removed %s: the output file too; give each its own file\n",
             removed_path);
     return 2;
+  }
+  const char *const outputs[] = {out_path, removed_path}; /* formats known before any work */
+  for (int i = 0; i < 2; i++) {
+    int format;
+    char why[4200];
+    if (outputs[i] && audio_format(outputs[i], &format, why, sizeof why) != 0) {
+      fprintf(stderr, "%s\n", why);
+      return 2;
+    }
   }
 
   dlsc_model_t *model;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,18 +103,73 @@ int read_audio(const char *path, int downmix, float **samples, size_t *n_samples
   return 0;
 }
 
+/* Whether libsndfile can write format (any rate, here 16 kHz mono). */
+static int writable(int format) {
+  SF_INFO info = {0};
+  info.samplerate = 16000;
+  info.channels = 1;
+  info.format = format;
+  return sf_format_check(&info);
+}
+
+int audio_format(const char *path, int *format, char *error, size_t error_size) {
+  static const struct {
+    const char *name, *as; /* as: libsndfile's extension for the container */
+    int subtype;           /* 0: 16-bit PCM, else the container's codec */
+  } aliases[] = {{"ogg", "oga", SF_FORMAT_VORBIS}, {"oga", "oga", SF_FORMAT_VORBIS},
+                 {"opus", "oga", SF_FORMAT_OPUS},  {"mp3", "m1a", SF_FORMAT_MPEG_LAYER_III},
+                 {"aif", "aiff", 0},               {"wave", "wav", 0}};
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  const char *dot = strrchr(base, '.');
+  if (!dot || dot == base) { /* no extension (a pipe, /dev/stdout): WAV */
+    *format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    return 0;
+  }
+  const char *extension = dot + 1, *as = extension;
+  int subtype = 0;
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (!strcasecmp(extension, aliases[i].name)) {
+      as = aliases[i].as;
+      subtype = aliases[i].subtype;
+    }
+  int majors = 0;
+  sf_command(NULL, SFC_GET_FORMAT_MAJOR_COUNT, &majors, sizeof majors);
+  for (int i = 0; i < majors; i++) { /* the first of a name: WAV before NIST's and WAVEX */
+    SF_FORMAT_INFO major = {0};
+    major.format = i;
+    if (sf_command(NULL, SFC_GET_FORMAT_MAJOR, &major, sizeof major) != 0 || !major.extension ||
+        strcasecmp(major.extension, as) != 0)
+      continue;
+    int candidates[] = {subtype ? subtype : SF_FORMAT_PCM_16, SF_FORMAT_VORBIS,
+                        SF_FORMAT_MPEG_LAYER_III};
+    for (size_t c = 0; c < sizeof candidates / sizeof candidates[0]; c++)
+      if (writable(major.format | candidates[c])) {
+        *format = major.format | candidates[c];
+        return 0;
+      }
+    snprintf(error, error_size, "%s: this libsndfile cannot write %s files", path, extension);
+    return -1;
+  }
+  snprintf(error, error_size,
+           "%s: unknown audio file extension .%s (wav, flac, ogg, opus, mp3, aiff, ...)", path,
+           extension);
+  return -1;
+}
+
 /* A regular file (or none yet) is written as a temporary file beside it and renamed over
  * it once complete, so a failed write (a full disk) leaves the old file, which may be the
  * input itself; anything else (a link, a device such as /dev/stdout) is written directly. */
 int write_audio(const char *path, const float *samples, size_t frames, int channels,
                 int sample_rate, char *error, size_t error_size) {
   SF_INFO info = {0};
-  size_t length = strlen(path), count = (size_t)channels;
+  size_t count = (size_t)channels;
   info.samplerate = sample_rate;
   info.channels = channels;
-  info.format = length > 5 && strcmp(path + length - 5, ".flac") == 0
-                    ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16
-                    : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  char why[4200];
+  if (audio_format(path, &info.format, why, sizeof why) != 0) {
+    snprintf(error, error_size, "cannot write %s", why);
+    return -1;
+  }
   struct stat existing;
   int exists = lstat(path, &existing) == 0;
   char temporary[4200];

@@ -23,8 +23,14 @@ void downmix_planar(float *samples, size_t frames, int channels);
  * dlsc_resample; exits with a message naming what on failure. */
 float *resample_or_exit(const float *samples, size_t n, int from, int to, size_t *n_out,
                         const char *what);
-/* 16-bit WAV, or FLAC when path ends in .flac; 0, or -1 with "cannot write PATH: why"
- * in error. */
+/* libsndfile's format for writing path, from the extension its name ends in, in any
+ * case: the major formats of libsndfile's own table (wav, flac, aiff, au, caf, w64,
+ * rf64, ...) and the names in use for its Ogg and MPEG containers (ogg, opus, mp3) and
+ * aif; a name without one: WAV. 16-bit PCM where the format holds it, else its codec
+ * (Vorbis, Opus for .opus, MPEG layer III). 0, or -1 with "PATH: why" in error for an
+ * extension libsndfile cannot write. */
+int audio_format(const char *path, int *format, char *error, size_t error_size);
+/* Mono audio in audio_format's format; 0, or -1 with "cannot write PATH: why" in error. */
 int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate,
               char *error, size_t error_size);
 /* The same for channels planar channels of frames samples each, interleaved into the file. */

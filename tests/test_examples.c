@@ -555,6 +555,70 @@ START_TEST(denoise_keeps_the_old_output_when_a_write_fails) {
 }
 END_TEST
 
+/* The major format libsndfile reads in a file, or 0 if it cannot open it. */
+static int format_of(const char *name) {
+  char path[4400];
+  path_of(path, sizeof path, name);
+  SF_INFO info = {0};
+  SNDFILE *file = sf_open(path, SFM_READ, &info);
+  if (!file)
+    return 0;
+  sf_close(file);
+  return info.format & SF_FORMAT_TYPEMASK;
+}
+
+/* The output's name says its format, in any case (it once was WAV whatever the name,
+ * but for .flac); a name libsndfile has no format for is refused before any work. */
+START_TEST(denoise_writes_the_format_its_output_names) {
+  enum { N = 8000 };
+  float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
+  synthesise(clean, noisy, N, 16000, 5);
+  write_audio("formats.wav", noisy, N, 1, 16000);
+  static const struct {
+    const char *name;
+    int major;
+  } outputs[] = {{"out.wav", SF_FORMAT_WAV},   {"OUT.FLAC", SF_FORMAT_FLAC},
+                 {"out.Aif", SF_FORMAT_AIFF},  {"out.caf", SF_FORMAT_CAF},
+                 {"out.ogg", SF_FORMAT_OGG},   {"no-extension", SF_FORMAT_WAV},
+                 {".wav-like", SF_FORMAT_WAV}};
+  for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+    char arguments[256];
+    snprintf(arguments, sizeof arguments, "--model '%s' formats.wav %s", DLSC_SHIPPED_MODEL,
+             outputs[i].name);
+    ck_assert_int_eq(run("dlsc-denoise", arguments), 0);
+    ck_assert_msg(format_of(outputs[i].name) == outputs[i].major, "%s: format %#x, not %#x",
+                  outputs[i].name, format_of(outputs[i].name), outputs[i].major);
+  }
+  /* lossless formats hold the same 16-bit samples, to libsndfile's rounding (a step) */
+  size_t frames;
+  int rate;
+  float *wav = read_audio_file("out.wav", &frames, &rate);
+  ck_assert_uint_eq(frames, N);
+  for (int i = 1; i < 4; i++) {
+    float *other = read_audio_file(outputs[i].name, &frames, &rate);
+    ck_assert_uint_eq(frames, N);
+    ck_assert_int_eq(rate, 16000);
+    ck_assert_msg(max_abs_diff(other, wav, N) <= 1.0 / 32768.0, "%s: %g steps off WAV",
+                  outputs[i].name, max_abs_diff(other, wav, N) * 32768.0);
+    free(other);
+  }
+  free(wav);
+  /* an unknown extension, as output or --removed: refused before the denoising, nothing
+   * written */
+  char stale[4400];
+  path_of(stale, sizeof stale, "out2.wav"); /* from an earlier run of the suite */
+  remove(stale);
+  static const char *const refused[][2] = {
+      {"formats.wav out.xyz", "out.xyz: unknown audio file extension .xyz"},
+      {"--removed r.mp4 formats.wav out2.wav", "r.mp4: unknown audio file extension .mp4"}};
+  refused_with("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' ", "", refused, 2, 2);
+  ck_assert_int_eq(format_of("out.xyz"), 0);
+  ck_assert_int_eq(format_of("out2.wav"), 0);
+  free(clean);
+  free(noisy);
+}
+END_TEST
+
 START_TEST(train_denoiser_learns_from_folders) {
   enum { N = 32000 }; /* 2 s at 16 kHz */
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
@@ -1735,7 +1799,8 @@ int main(int argc, char **argv) {
                           spectrogram_refuses_bad_time_ranges,
                           spectrogram_quotes_names_and_reports_gnuplot,
                           denoise_reads_audio_of_unknown_length_from_a_pipe,
-                          denoise_keeps_the_old_output_when_a_write_fails};
+                          denoise_keeps_the_old_output_when_a_write_fails,
+                          denoise_writes_the_format_its_output_names};
   const TTest *images[] = {cifar_programs_refuse_bad_batches,
                            training_programs_warn_of_old_blas_kernels,
                            cifar_train_resumes_after_ctrl_c,
