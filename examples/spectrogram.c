@@ -1,6 +1,7 @@
-/* dlsc-spectrogram: a PNG of stacked spectrograms, e.g. noisy / denoised / clean.
+/* dlsc-spectrogram: a picture (PNG, SVG or PDF) of stacked spectrograms, e.g. noisy /
+ * denoised / clean.
  *
- *   dlsc-spectrogram [-o out.png] [--seconds A:B] file.wav[=Title] ...
+ *   dlsc-spectrogram [-o out.png|out.svg|out.pdf] [--seconds A:B] file.wav[=Title] ...
  *
  * The log-magnitude STFTs come from dlsc; gnuplot draws the labelled panels (it must be
  * installed: apt-get install gnuplot-nox), each from 0 Hz to its file's Nyquist
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define MAX_PANELS 6
@@ -27,6 +29,7 @@ typedef struct panel {
 static void usage(void) {
   fprintf(stderr, "usage: dlsc-spectrogram [-o out.png] [--seconds A:B] file.wav[=Title] ...\n"
                   "  one panel per file, one above the other, up to %d\n"
+                  "  -o FILE  PNG, or SVG or PDF for a name ending in .svg or .pdf\n"
                   "  --seconds A:B  draw from A to B seconds (0 <= A < B)\n", MAX_PANELS);
   exit(2);
 }
@@ -117,6 +120,23 @@ static void remove_work(const char *directory, char matrix[][256], size_t count,
   rmdir(directory);
 }
 
+/* gnuplot's terminal line for a picture of panels 1200 pixels wide (12 inches), 300 (3)
+ * high each, in the format path's extension names in any case: PNG (a name without an
+ * extension too), SVG or PDF. 0, or -1 for another extension. */
+static int terminal_for(const char *path, size_t panels, char *line, size_t size) {
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  const char *dot = strrchr(base, '.'), *extension = dot && dot != base ? dot + 1 : "png";
+  if (!strcasecmp(extension, "png"))
+    snprintf(line, size, "set terminal pngcairo size 1200,%zu", 300 * panels);
+  else if (!strcasecmp(extension, "svg"))
+    snprintf(line, size, "set terminal svg size 1200,%zu", 300 * panels);
+  else if (!strcasecmp(extension, "pdf"))
+    snprintf(line, size, "set terminal pdfcairo size 12in,%zuin", 3 * panels);
+  else
+    return -1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *output = "spectrogram.png";
   double from = 0.0, to = -1.0;
@@ -153,6 +173,11 @@ int main(int argc, char **argv) {
   }
   if (n_panels == 0)
     usage();
+  char terminal[128];
+  if (terminal_for(output, n_panels, terminal, sizeof terminal) != 0) {
+    fprintf(stderr, "-o %s: a picture is written as .png, .svg or .pdf\n", output);
+    return 2;
+  }
   require_writable(output); /* before reading anything */
   /* the work folder goes under $TMPDIR (else /tmp) and is removed on every path out */
   const char *tmp = getenv("TMPDIR");
@@ -181,8 +206,7 @@ int main(int argc, char **argv) {
   }
   /* names and titles are quoted for gnuplot and shown as given (noenhanced: no
    * subscripts from underscores) */
-  fprintf(script, "set terminal pngcairo size 1200,%zu font 'sans,11' noenhanced\nset output ",
-          300 * n_panels);
+  fprintf(script, "%s font 'sans,11' noenhanced\nset output ", terminal);
   put_quoted(script, output);
   fprintf(script,
           "\nset multiplot layout %zu,1\nset palette defined (0 'black', 1 '#3b0f70', "

@@ -1611,6 +1611,25 @@ START_TEST(spectrogram_quotes_names_and_reports_gnuplot) {
   ck_assert(strstr(script, "set title 'a ''b''_c'\n"));
   const char *first = strstr(script, "set yrange [0:24]"), *second = strstr(script, "set yrange [0:8]");
   ck_assert(first && second && first < second);
+  ck_assert_msg(strstr(script, "set terminal pngcairo size 1200,600 "), "%s", script);
+  /* the picture's format is its name's: SVG and PDF too, in any case; others refused */
+  static const char *const formats[][2] = {{"pic.SVG", "set terminal svg size 1200,300 "},
+                                           {"pic.pdf", "set terminal pdfcairo size 12in,3in "}};
+  for (int f = 0; f < 2; f++) {
+    char arguments[64];
+    snprintf(arguments, sizeof arguments, "-o %s tone16k.wav", formats[f][0]);
+    setenv("PATH", fake_gnuplot("fake-gnuplot-ok", body), 1);
+    status = run("dlsc-spectrogram", arguments);
+    setenv("PATH", saved_path, 1);
+    ck_assert_int_eq(status, 0);
+    file = fopen(seen, "r");
+    ck_assert_ptr_nonnull(file);
+    script[fread(script, 1, sizeof script - 1, file)] = 0;
+    fclose(file);
+    ck_assert_msg(strstr(script, formats[f][1]), "%s: %s", formats[f][0], script);
+  }
+  ck_assert_int_eq(run("dlsc-spectrogram", "-o pic.jpg tone16k.wav"), 2);
+  ck_assert(printed("dlsc-spectrogram", "-o pic.jpg: a picture is written as .png, .svg or .pdf"));
 
   setenv("PATH", fake_gnuplot("fake-gnuplot-fails", "exit 3"), 1);
   status = run("dlsc-spectrogram", "-o y.png tone16k.wav");
