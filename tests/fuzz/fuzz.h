@@ -87,6 +87,24 @@ static inline void fuzz_check_model(dlsc_model_t *model) {
     input[i] = (float)(i % 7) * 0.25f;
   dlsc_status status = dlsc_model_predict(model, input, 1, output);
   fuzz_require(status == DLSC_OK || status == DLSC_ERR_NUMERIC, "predict");
+  if (out_size >= 2) { /* a classifier: bytes classify as their floats */
+    uint8_t *bytes = malloc(in_size);
+    float *p = malloc(2 * out_size * sizeof *p);
+    fuzz_require(bytes && p, "out of memory");
+    for (size_t i = 0; i < in_size; i++) {
+      bytes[i] = (uint8_t)(i * 53 % 256);
+      input[i] = (float)bytes[i] / 255.0f;
+    }
+    int32_t label[2] = {-1, -1};
+    status = dlsc_model_classify(model, input, 1, &label[0], p);
+    dlsc_status status_u8 = dlsc_model_classify_u8(model, bytes, 1, &label[1], p + out_size);
+    fuzz_require(status_u8 == status, "classify_u8 and classify disagree on the status");
+    fuzz_require(status != DLSC_OK || (label[0] == label[1] &&
+                                       !memcmp(p, p + out_size, out_size * sizeof *p)),
+                 "classify_u8 and classify disagree");
+    free(bytes);
+    free(p);
+  }
   free(input);
   free(output);
 
