@@ -1,7 +1,7 @@
 /* A program outside the source tree, built against an installed dlsc through
  * pkg-config (scripts/test.sh builds it shared and static) and in a host project that
  * builds dlsc as a meson subproject: it denoises a synthetic signal with a small model
- * and checks the statuses and the output. */
+ * and classifies two byte images, and checks the statuses and the outputs. */
 #include <dlsc.h>
 
 #include <math.h>
@@ -47,6 +47,20 @@ int main(void) {
   if (dlsc_denoise(model, stft, noisy, 0, clean) != DLSC_ERR_INVALID_ARGUMENT)
     return fail("an empty signal was accepted", DLSC_OK);
   dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
+  /* the image half: two 1x2x2 byte images through a small classifier */
+  const uint8_t images[2 * 4] = {0, 255, 255, 0, 255, 0, 0, 255};
+  int32_t labels[2] = {-1, -1};
+  float probabilities[2 * 3];
+  if ((status = dlsc_model_create_from_spec("input 1x2x2; dense 3", 2, &model)) != DLSC_OK)
+    return fail("classifier", status);
+  if ((status = dlsc_model_classify_u8(model, images, 2, labels, probabilities)) != DLSC_OK)
+    return fail("classify", status);
+  for (int i = 0; i < 2; i++)
+    if (labels[i] < 0 || labels[i] > 2 ||
+        fabsf(probabilities[3 * i] + probabilities[3 * i + 1] + probabilities[3 * i + 2] - 1.0f) >
+            1e-5f)
+      return fail("classify gave no class or no distribution", DLSC_ERR_NUMERIC);
   dlsc_model_destroy(model);
   printf("consumer: dlsc %s works\n", dlsc_version_string());
   return 0;
