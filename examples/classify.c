@@ -6,7 +6,9 @@
  * (P6; PGM, P5, for models of grey images; comments and 16-bit samples read), PNG (when
  * built with libpng; known by its signature or a .png name in any case), or files of
  * CIFAR-10 binary records (label byte + 3072 pixel bytes each; the label is shown next
- * to the prediction). The library itself only ever sees a buffer of pixels.
+ * to the prediction). The library itself only ever sees a buffer of pixels: 8-bit
+ * images go to dlsc_model_classify_u8 as bytes, made channel-first; others (16-bit, or
+ * a maximum other than 255) to dlsc_model_classify as floats in 0..1.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,21 +26,34 @@
 
 typedef struct image_source {
   float *pixels;  /* count x C x H x W in 0..1, or NULL and: */
-  uint8_t *bytes; /* count x C x H x W in 0..255 (CIFAR records: dlsc_model_classify_u8) */
+  uint8_t *bytes; /* count x C x H x W in 0..255 (8-bit images: dlsc_model_classify_u8) */
   int *labels;   /* CIFAR records: their label, else -1 */
   size_t count;
 } image_source;
 
-/* Interleaved samples (height x width x channels) to the channel-first floats dlsc
- * takes, each divided by max (samples above it read as max). */
+/* Interleaved samples (height x width x channels) to the channel-first layout dlsc
+ * takes: 8-bit samples of maximum 255 as they are (src->bytes, for
+ * dlsc_model_classify_u8), others as floats divided by max (src->pixels; samples above
+ * it read as max). One image. */
 static void planar(const unsigned char *bytes, int wide, unsigned max, dlsc_shape shape,
-                   float *out) {
+                   image_source *src) {
   size_t area = shape.height * shape.width, channels = shape.channels;
+  int as_bytes = !wide && max == 255;
+  if (as_bytes)
+    src->bytes = checked_alloc(NULL, channels * area);
+  else
+    src->pixels = checked_alloc(NULL, channels * area * sizeof *src->pixels);
+  src->labels = checked_alloc(NULL, sizeof *src->labels);
+  src->labels[0] = -1;
+  src->count = 1;
   for (size_t c = 0; c < channels; c++)
     for (size_t p = 0; p < area; p++) {
       size_t at = p * channels + c;
       unsigned v = wide ? (unsigned)bytes[2 * at] << 8 | bytes[2 * at + 1] : bytes[at];
-      out[c * area + p] = (float)(v < max ? v : max) / (float)max; /* above max: max */
+      if (as_bytes)
+        src->bytes[c * area + p] = (uint8_t)v;
+      else
+        src->pixels[c * area + p] = (float)(v < max ? v : max) / (float)max; /* above: max */
     }
 }
 
@@ -89,15 +104,10 @@ static int read_netpbm(FILE *file, dlsc_shape shape, image_source *src, char *er
   size_t bytes = shape.width * shape.height * channels * (wide ? 2 : 1);
   unsigned char *samples = checked_alloc(NULL, bytes);
   int ok = fread(samples, 1, bytes, file) == bytes;
-  if (ok) {
-    src->pixels = checked_alloc(NULL, shape.width * shape.height * channels * sizeof(float));
-    src->labels = checked_alloc(NULL, sizeof *src->labels);
-    src->labels[0] = -1;
-    src->count = 1;
-    planar(samples, wide, (unsigned)max, shape, src->pixels);
-  } else {
+  if (ok)
+    planar(samples, wide, (unsigned)max, shape, src);
+  else
     snprintf(error, size, "truncated %s", channels == 3 ? "PPM" : "PGM");
-  }
   free(samples);
   return ok ? 0 : -1;
 }
@@ -127,11 +137,7 @@ static int read_png(const char *path, dlsc_shape shape, image_source *src, char 
     free(rgb);
     return -1;
   }
-  src->pixels = checked_alloc(NULL, shape.channels * shape.height * shape.width * sizeof(float));
-  src->labels = checked_alloc(NULL, sizeof *src->labels);
-  src->labels[0] = -1;
-  src->count = 1;
-  planar(rgb, 0, 255, shape, src->pixels);
+  planar(rgb, 0, 255, shape, src);
   free(rgb);
   return 0;
 }
