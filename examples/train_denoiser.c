@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define SAMPLE_RATE 16000
 #define HOP 512
@@ -328,6 +329,21 @@ static options parse(int argc, char **argv) {
   if (o.checkpoint)
     require_writable(o.checkpoint);
   refuse_checkpoint_file(o.checkpoint, o.evaluate ? NULL : o.out, "--out");
+  if (o.listen_dir) { /* written at the end: made and checked now, not after the training */
+    struct stat st;
+    if (mkdir(o.listen_dir, 0777) != 0 && errno != EEXIST) {
+      fprintf(stderr, "--listen %s: %s\n", o.listen_dir, strerror(errno));
+      exit(1);
+    }
+    if (stat(o.listen_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      fprintf(stderr, "--listen %s: not a folder\n", o.listen_dir);
+      exit(1);
+    }
+    if (access(o.listen_dir, W_OK | X_OK) != 0) {
+      fprintf(stderr, "--listen %s: %s\n", o.listen_dir, strerror(errno));
+      exit(1);
+    }
+  }
   return o;
 }
 
@@ -742,7 +758,6 @@ static void write_reported(const char *path, const float *samples, size_t n) {
 static void write_listening(const options *o, dlsc_model_t *model, dlsc_stft_t *stft,
                             const char *course, const float *tail, const float *clean_tail,
                             size_t tail_n) {
-  mkdir(o->listen_dir, 0777); /* if missing; a failure shows when the files are written */
   const char *names[] = {"test_x_01.wav", "test_x_02.wav"};
   char path[4096];
   for (int i = 0; course && i < 2; i++) { /* the course's test recordings */

@@ -992,6 +992,13 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                                     {"--extra-speech 3", "usage: dlsc-train-denoiser"}};
   refused_with("dlsc-train-denoiser", "--speech extra --noise extra-noise ", "", folders,
                sizeof folders / sizeof folders[0], 2);
+  /* a --listen folder that cannot be made or written: refused before the training (it
+   * was found out after it, when the files were written) */
+  write_bytes("listen-file", "x", 1);
+  const char *const listen[][2] = {{"--listen no-such/l", "--listen no-such/l: No such file"},
+                                   {"--listen listen-file", "--listen listen-file: not a folder"}};
+  refused_with("dlsc-train-denoiser", "--pair clean.wav noisy.wav ", "", listen, 2, 1);
+  ck_assert(!printed("dlsc-train-denoiser", "epoch"));
   struct stat st; /* none of the refused runs wrote its model (the default denoiser.dlsc) */
   path_of(path, sizeof path, "denoiser.dlsc");
   ck_assert_int_ne(stat(path, &st), 0);
