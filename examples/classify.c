@@ -170,22 +170,13 @@ static int read_records(FILE *file, dlsc_shape shape, image_source *src, char *e
   return 0;
 }
 
-/* Whether path ends in one of the extensions (".png"...), in any case: IMG_1.PNG too. */
-static int has_extension(const char *path, const char *const *extensions, size_t count) {
-  size_t length = strlen(path);
-  for (size_t i = 0; i < count; i++) {
-    size_t n = strlen(extensions[i]);
-    if (length > n && !strcasecmp(path + length - n, extensions[i]))
-      return 1;
-  }
-  return 0;
-}
-
 /* PNG by its signature or its name; Netpbm by its "P" and its name; else CIFAR records
  * (whose first byte is a label, never 0x89). */
 static int read_images(const char *path, dlsc_shape shape, image_source *src, char *error,
                        size_t size) {
-  static const char *const png[] = {".png"}, *const netpbm[] = {".ppm", ".pgm", ".pnm"};
+  const char *extension = file_extension(path);
+  int netpbm = !strcasecmp(extension, "ppm") || !strcasecmp(extension, "pgm") ||
+               !strcasecmp(extension, "pnm");
   FILE *file = fopen(path, "rb");
   if (!file) {
     snprintf(error, size, "cannot open: %s", strerror(errno));
@@ -194,7 +185,7 @@ static int read_images(const char *path, dlsc_shape shape, image_source *src, ch
   unsigned char magic[4] = {0};
   size_t got = fread(magic, 1, sizeof magic, file);
   rewind(file);
-  if ((got == 4 && !memcmp(magic, "\x89PNG", 4)) || has_extension(path, png, 1)) {
+  if ((got == 4 && !memcmp(magic, "\x89PNG", 4)) || !strcasecmp(extension, "png")) {
     fclose(file);
 #ifdef HAVE_PNG
     return read_png(path, shape, src, error, size);
@@ -203,7 +194,7 @@ static int read_images(const char *path, dlsc_shape shape, image_source *src, ch
     return -1;
 #endif
   }
-  int status = got > 0 && magic[0] == 'P' && has_extension(path, netpbm, 3)
+  int status = got > 0 && magic[0] == 'P' && netpbm
                    ? read_netpbm(file, shape, src, error, size)
                    : read_records(file, shape, src, error, size);
   fclose(file);

@@ -85,6 +85,12 @@ int run_program(char *const argv[]) {
   return -1;
 }
 
+const char *file_extension(const char *path) {
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  const char *dot = strrchr(base, '.');
+  return dot && dot != base ? dot + 1 : "";
+}
+
 static void cannot_write(const char *path, const char *why) {
   fprintf(stderr, "cannot write %s: %s\n", path, why);
 }

@@ -30,6 +30,11 @@ void check_status(dlsc_status status, const char *what);
  * instead of returning NULL (old NULL: a new block). */
 void *checked_alloc(void *old, size_t size);
 
+/* The extension of path's file name, after its last '.', or "" when it has none (a
+ * name whose only '.' starts it, ".config", has none): file formats by name, compared
+ * with strcasecmp so that IMG.PNG is a PNG. */
+const char *file_extension(const char *path);
+
 /* Output files of long runs, failing early. require_writable: the folder path would be
  * written into (a model saved at the end of hours of training) must be writable now;
  * open_for_writing: fopen(path, mode). Each prints "cannot write PATH: why" and exits

@@ -119,13 +119,11 @@ int audio_format(const char *path, int *format, char *error, size_t error_size) 
   } aliases[] = {{"ogg", "oga", SF_FORMAT_VORBIS}, {"oga", "oga", SF_FORMAT_VORBIS},
                  {"opus", "oga", SF_FORMAT_OPUS},  {"mp3", "m1a", SF_FORMAT_MPEG_LAYER_III},
                  {"aif", "aiff", 0},               {"wave", "wav", 0}};
-  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-  const char *dot = strrchr(base, '.');
-  if (!dot || dot == base) { /* no extension (a pipe, /dev/stdout): WAV */
+  const char *extension = file_extension(path), *as = extension;
+  if (!*extension) { /* no extension (a pipe, /dev/stdout): WAV */
     *format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
     return 0;
   }
-  const char *extension = dot + 1, *as = extension;
   int subtype = 0;
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
     if (!strcasecmp(extension, aliases[i].name)) {

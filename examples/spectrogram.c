@@ -124,8 +124,7 @@ static void remove_work(const char *directory, char matrix[][256], size_t count,
  * high each, in the format path's extension names in any case: PNG (a name without an
  * extension too), SVG or PDF. 0, or -1 for another extension. */
 static int terminal_for(const char *path, size_t panels, char *line, size_t size) {
-  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-  const char *dot = strrchr(base, '.'), *extension = dot && dot != base ? dot + 1 : "png";
+  const char *extension = *file_extension(path) ? file_extension(path) : "png";
   if (!strcasecmp(extension, "png"))
     snprintf(line, size, "set terminal pngcairo size 1200,%zu", 300 * panels);
   else if (!strcasecmp(extension, "svg"))
