@@ -175,6 +175,11 @@ int main(int argc, char **argv) {
     downmix_planar(noisy, n, channels);
     channels = 1;
   }
+  for (int i = 0; i < 2; i++) /* and whether they hold this rate and channel count */
+    if (outputs[i] && audio_writable(outputs[i], rate, channels, error, sizeof error) != 0) {
+      fprintf(stderr, "%s\n", error);
+      return 1;
+    }
   if (rate != model_rate)
     printf("%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
            rate, model_rate, rate,

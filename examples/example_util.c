@@ -157,6 +157,53 @@ int audio_format(const char *path, int *format, char *error, size_t error_size) 
 /* A regular file (or none yet) is written as a temporary file beside it and renamed over
  * it once complete, so a failed write (a full disk) leaves the old file, which may be the
  * input itself; anything else (a link, a device such as /dev/stdout) is written directly. */
+/* A libsndfile file that keeps nothing: opening one for writing runs every check that
+ * opening the real file would (Opus's rates, MPEG's channel counts), without a file. */
+struct sink {
+  sf_count_t position, length;
+};
+static sf_count_t sink_length(void *user) { return ((struct sink *)user)->length; }
+static sf_count_t sink_tell(void *user) { return ((struct sink *)user)->position; }
+static sf_count_t sink_read(void *to, sf_count_t count, void *user) {
+  (void)to, (void)count, (void)user;
+  return 0;
+}
+static sf_count_t sink_seek(sf_count_t offset, int whence, void *user) {
+  struct sink *sink = user;
+  sf_count_t base = whence == SEEK_CUR ? sink->position : whence == SEEK_END ? sink->length : 0;
+  return sink->position = base + offset;
+}
+static sf_count_t sink_write(const void *from, sf_count_t count, void *user) {
+  struct sink *sink = user;
+  (void)from;
+  sink->position += count;
+  if (sink->position > sink->length)
+    sink->length = sink->position;
+  return count;
+}
+
+int audio_writable(const char *path, int sample_rate, int channels, char *error,
+                   size_t error_size) {
+  SF_INFO info = {0};
+  char why[4200];
+  if (audio_format(path, &info.format, why, sizeof why) != 0) {
+    snprintf(error, error_size, "cannot write %s", why);
+    return -1;
+  }
+  info.samplerate = sample_rate;
+  info.channels = channels;
+  SF_VIRTUAL_IO io = {sink_length, sink_seek, sink_read, sink_write, sink_tell};
+  struct sink sink = {0, 0};
+  SNDFILE *file = sf_open_virtual(&io, SFM_WRITE, &info, &sink);
+  if (!file) {
+    snprintf(error, error_size, "cannot write %s (%d Hz, %d channel%s): %s", path, sample_rate,
+             channels, channels == 1 ? "" : "s", sf_strerror(NULL));
+    return -1;
+  }
+  sf_close(file);
+  return 0;
+}
+
 int write_audio(const char *path, const float *samples, size_t frames, int channels,
                 int sample_rate, char *error, size_t error_size) {
   SF_INFO info = {0};
@@ -177,9 +224,11 @@ int write_audio(const char *path, const float *samples, size_t frames, int chann
   const char *target = atomic ? temporary : path;
   float *interleaved = checked_alloc(NULL, frames * count * sizeof *interleaved);
   SNDFILE *file = sf_open(target, SFM_WRITE, &info);
-  if (!file) {
+  if (!file) { /* libsndfile may have made the file before refusing it */
     snprintf(error, error_size, "cannot write %s: %s", path, sf_strerror(NULL));
     free(interleaved);
+    if (atomic)
+      unlink(temporary);
     return -1;
   }
   for (size_t c = 0; c < count; c++)

@@ -30,6 +30,11 @@ float *resample_or_exit(const float *samples, size_t n, int from, int to, size_t
  * (Vorbis, Opus for .opus, MPEG layer III). 0, or -1 with "PATH: why" in error for an
  * extension libsndfile cannot write. */
 int audio_format(const char *path, int *format, char *error, size_t error_size);
+/* Whether path can be written at that rate with that many channels (Opus holds 8, 12, 16,
+ * 24 and 48 kHz only; MPEG two channels), asked of libsndfile without touching any file;
+ * 0, or -1 with "cannot write PATH...: why" in error. */
+int audio_writable(const char *path, int sample_rate, int channels, char *error,
+                   size_t error_size);
 /* Mono audio in audio_format's format; 0, or -1 with "cannot write PATH: why" in error. */
 int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate,
               char *error, size_t error_size);

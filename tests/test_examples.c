@@ -614,6 +614,34 @@ START_TEST(denoise_writes_the_format_its_output_names) {
   refused_with("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' ", "", refused, 2, 2);
   ck_assert_int_eq(format_of("out.xyz"), 0);
   ck_assert_int_eq(format_of("out2.wav"), 0);
+  /* a format that cannot hold the input's rate or channel count: refused once the input
+   * is read, before the denoising (once it was after, leaving an empty temporary file) */
+  write_audio("formats-22k.wav", noisy, N, 1, 22050);
+  float *three = malloc(3 * N * sizeof *three);
+  for (size_t i = 0; i < 3 * N; i++)
+    three[i] = noisy[i / 3];
+  write_audio("formats-three.wav", three, N, 3, 16000);
+  free(three);
+  SF_INFO opus = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_OGG | SF_FORMAT_OPUS},
+          mp3 = {.samplerate = 16000, .channels = 1,
+                 .format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III};
+  static const char *const unheld[][2] = {
+      {"formats-22k.wav out22k.opus",
+       "cannot write out22k.opus (22050 Hz, 1 channel): Error : Opus only supports"},
+      {"--each-channel formats-three.wav out3.mp3", "cannot write out3.mp3 (16000 Hz, 3 channels)"}};
+  const int holds[] = {sf_format_check(&opus), sf_format_check(&mp3)};
+  for (int i = 0; i < 2; i++) {
+    if (!holds[i]) /* this libsndfile writes no such files at all */
+      continue;
+    refused_with("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' ", "", &unheld[i], 1, 1);
+    ck_assert(!printed("dlsc-denoise", "real time"));
+  }
+  DIR *dir = opendir(work);
+  ck_assert_ptr_nonnull(dir);
+  for (struct dirent *entry; (entry = readdir(dir));)
+    ck_assert_msg(!strstr(entry->d_name, "out22k") && !strstr(entry->d_name, "out3."),
+                  "%s left behind", entry->d_name);
+  closedir(dir);
   free(clean);
   free(noisy);
 }
