@@ -146,30 +146,33 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cannot load the model %s: %s\n", model_path, load_failure(model_path, status));
     return 1;
   }
+  /* from here every way out frees what it holds (a program to copy from, and valgrind) */
+  float *noisy = NULL, *clean = NULL; /* planar: channel c's n samples at noisy + c n */
+  dlsc_stft_t *stft = NULL;           /* whole signals: one for all channels */
+  int result = 1;
   dlsc_denoise_config config;
   dlsc_denoise_config_init(&config);
   if (dlsc_model_get_denoise(model, &config) != DLSC_OK) {
     fprintf(stderr, "%s is not a denoising model\n", model_path);
-    return 1;
+    goto done;
   }
   int model_rate = model_sample_rate(model, model_path);
   if (model_rate < 0)
-    return 1;
+    goto done;
   if (limit >= 0.0)
     check_status(dlsc_model_set_attenuation_limit(model, limit), "--attenuation-limit");
 
-  float *noisy; /* planar: channel c's n samples at noisy + c n */
   size_t n;
   int rate, channels;
   char error[4200]; /* a message with a path */
   if (read_audio_channels(in_path, &noisy, &n, &channels, &rate, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
-    return 1;
+    goto done;
   }
   if (channels > 1 && !downmix && !each_channel) {
     fprintf(stderr, "%s has %d channels; dlsc denoises mono audio (--downmix averages the "
             "channels, --each-channel denoises each on its own)\n", in_path, channels);
-    return 1;
+    goto done;
   }
   if (downmix) {
     downmix_planar(noisy, n, channels);
@@ -178,16 +181,15 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 2; i++) /* and whether they hold this rate and channel count */
     if (outputs[i] && audio_writable(outputs[i], rate, channels, error, sizeof error) != 0) {
       fprintf(stderr, "%s\n", error);
-      return 1;
+      goto done;
     }
   if (rate != model_rate)
     printf("%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
            rate, model_rate, rate,
            rate > model_rate ? " (without the content above the model's band)" : "");
   size_t total = n * (size_t)channels;
-  float *clean = checked_alloc(NULL, total * sizeof *clean);
+  clean = checked_alloc(NULL, total * sizeof *clean);
   double start = now_seconds(), audio = (double)total / (double)rate;
-  dlsc_stft_t *stft = NULL; /* whole signals: one for all channels */
   if (!chunk)
     check_status(dlsc_stft_create_for_model(model, &stft), "stft");
   for (int c = 0; c < channels; c++) {
@@ -215,19 +217,18 @@ int main(int argc, char **argv) {
     }
     if (status != DLSC_OK) {
       fprintf(stderr, "cannot denoise %s: %s\n", in_path, dlsc_strerror(status));
-      return 1;
+      goto done;
     }
   }
-  dlsc_stft_destroy(stft);
   double seconds = now_seconds() - start;
   if (write_audio(out_path, clean, n, channels, rate, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
-    return 1;
+    goto done;
   }
   printf("%s: %.2f s of audio%s denoised in %.3f s (%.0fx real time) -> %s\n", in_path,
          audio / channels, channels > 1 ? " in each channel" : "", seconds, audio / seconds,
          out_path);
-  int result = 0;
+  result = 0;
   if (removed_path) { /* input minus output, both at the input's rate */
     float *removed = checked_alloc(NULL, total * sizeof *removed);
     for (size_t i = 0; i < total; i++)
@@ -239,6 +240,8 @@ int main(int argc, char **argv) {
     else
       printf("removed part -> %s\n", removed_path);
   }
+done:
+  dlsc_stft_destroy(stft);
   free(noisy);
   free(clean);
   dlsc_model_destroy(model);
