@@ -3,8 +3,9 @@
  *   dlsc-denoise [--model FILE] [--downmix | --each-channel] [--stream N]
  *                [--attenuation-limit DB] [--removed FILE] in.wav out.wav
  *
- * Reads anything libsndfile reads (WAV, FLAC, ...), writes WAV or FLAC by the output
- * name. Without --model it uses the general model installed with dlsc (--low-latency:
+ * Reads anything libsndfile reads (WAV, FLAC, ...), writes the format the output's
+ * extension names (WAV without one); "-" is the standard input or output, and with the
+ * audio on the standard output the reports go to stderr. Without --model it uses the general model installed with dlsc (--low-latency:
  * its variant whose stream answers in 32 ms instead of 96). --stream N
  * feeds the stream API N samples at a time instead of the whole-signal call; the
  * result is the same to 1e-6. A recording at another sample rate is resampled to the
@@ -35,7 +36,8 @@ static void usage(void) {
           "                    in.wav out.wav\n"
           "  any sample rate: resampled to the model's (16 kHz) and back\n"
           "  any format libsndfile reads; out.wav's extension names the format written\n"
-          "  (wav, flac, ogg, opus, mp3, aiff, caf, ...: 16-bit where it holds PCM)\n"
+          "  (wav, flac, ogg, opus, mp3, aiff, caf, ...: 16-bit where it holds PCM);\n"
+          "  - for in.wav or out.wav: the standard input or output (WAV out)\n"
           "  --model FILE  a dlsc denoising model (default: %s/%s,\n"
           "                or in %s before installation)\n"
           "  --low-latency the shipped model whose stream answers in 32 ms, not 96\n"
@@ -56,7 +58,7 @@ static void usage(void) {
  * samples out, delayed by the latency that is cut off at the end. At a rate other than
  * the model's, the stream resamples inside (dlsc_stream_create_at_rate). */
 static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rate, const float *in,
-                              size_t n, size_t chunk, float *out, int report) {
+                              size_t n, size_t chunk, float *out, FILE *report) {
   dlsc_stream_t *stream;
   size_t latency;
   check_status(dlsc_stream_create_at_rate(model, (unsigned)model_rate, (unsigned)rate, &stream),
@@ -70,7 +72,7 @@ static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rat
   check_status(dlsc_stream_flush(stream, delayed + n), "stream");
   memcpy(out, delayed + latency, n * sizeof *out);
   if (report)
-    printf("streamed at %d Hz in chunks of %zu samples, latency %zu samples (%.1f ms)%s\n",
+    fprintf(report, "streamed at %d Hz in chunks of %zu samples, latency %zu samples (%.1f ms)%s\n",
            rate, chunk, latency, 1000.0 * (double)latency / rate,
            rate != model_rate ? ", resampled to the model's rate and back inside" : "");
   free(delayed);
@@ -98,7 +100,7 @@ int main(int argc, char **argv) {
       chunk = (size_t)integer_option("--stream", argv[++i], 1, 1000000000);
     else if (!strcmp(argv[i], "--attenuation-limit") && i + 1 < argc)
       limit = number_option("--attenuation-limit", argv[++i], 0.0, 1000.0);
-    else if (argv[i][0] == '-')
+    else if (argv[i][0] == '-' && argv[i][1]) /* "-" alone: standard input or output */
       usage();
     else if (!in_path)
       in_path = argv[i];
@@ -117,6 +119,10 @@ int main(int argc, char **argv) {
             removed_path);
     return 2;
   }
+  /* reports go to stderr when the audio goes to the standard output */
+  FILE *say = is_standard_output(out_path) || (removed_path && is_standard_output(removed_path))
+                  ? stderr
+                  : stdout;
   const char *const outputs[] = {out_path, removed_path}; /* formats known before any work */
   for (int i = 0; i < 2; i++) {
     int format;
@@ -184,7 +190,7 @@ int main(int argc, char **argv) {
       goto done;
     }
   if (rate != model_rate)
-    printf("%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
+    fprintf(say, "%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
            rate, model_rate, rate,
            rate > model_rate ? " (without the content above the model's band)" : "");
   size_t total = n * (size_t)channels;
@@ -196,7 +202,7 @@ int main(int argc, char **argv) {
     const float *in = noisy + (size_t)c * n;
     float *out = clean + (size_t)c * n;
     if (chunk) { /* the stream at the recording's own rate; it resamples inside */
-      denoise_streaming(model, model_rate, rate, in, n, chunk, out, c == 0);
+      denoise_streaming(model, model_rate, rate, in, n, chunk, out, c == 0 ? say : NULL);
       continue;
     }
     /* whole: to the model's rate, denoised, back; past the input's length dropped */
@@ -225,7 +231,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", error);
     goto done;
   }
-  printf("%s: %.2f s of audio%s denoised in %.3f s (%.0fx real time) -> %s\n", in_path,
+  fprintf(say, "%s: %.2f s of audio%s denoised in %.3f s (%.0fx real time) -> %s\n", in_path,
          audio / channels, channels > 1 ? " in each channel" : "", seconds, audio / seconds,
          out_path);
   result = 0;
@@ -238,7 +244,7 @@ int main(int argc, char **argv) {
     if (result)
       fprintf(stderr, "%s\n", error);
     else
-      printf("removed part -> %s\n", removed_path);
+      fprintf(say, "removed part -> %s\n", removed_path);
   }
 done:
   dlsc_stft_destroy(stft);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <stdint.h>
@@ -154,83 +155,119 @@ int audio_format(const char *path, int *format, char *error, size_t error_size) 
   return -1;
 }
 
-/* A regular file (or none yet) is written as a temporary file beside it and renamed over
- * it once complete, so a failed write (a full disk) leaves the old file, which may be the
- * input itself; anything else (a link, a device such as /dev/stdout) is written directly. */
-/* A libsndfile file that keeps nothing: opening one for writing runs every check that
- * opening the real file would (Opus's rates, MPEG's channel counts), without a file. */
-struct sink {
-  sf_count_t position, length;
-};
-static sf_count_t sink_length(void *user) { return ((struct sink *)user)->length; }
-static sf_count_t sink_tell(void *user) { return ((struct sink *)user)->position; }
-static sf_count_t sink_read(void *to, sf_count_t count, void *user) {
-  (void)to, (void)count, (void)user;
-  return 0;
+/* libsndfile writes into memory (it seeks back to finish a header, which a pipe cannot
+ * take), through these callbacks; the bytes then go to the file at once. */
+typedef struct memory_file {
+  unsigned char *bytes;
+  sf_count_t position, length, capacity;
+} memory_file;
+static sf_count_t memory_length(void *user) { return ((memory_file *)user)->length; }
+static sf_count_t memory_tell(void *user) { return ((memory_file *)user)->position; }
+static sf_count_t memory_seek(sf_count_t offset, int whence, void *user) {
+  memory_file *m = user;
+  sf_count_t base = whence == SEEK_CUR ? m->position : whence == SEEK_END ? m->length : 0;
+  if (base + offset < 0)
+    return -1;
+  return m->position = base + offset;
 }
-static sf_count_t sink_seek(sf_count_t offset, int whence, void *user) {
-  struct sink *sink = user;
-  sf_count_t base = whence == SEEK_CUR ? sink->position : whence == SEEK_END ? sink->length : 0;
-  return sink->position = base + offset;
-}
-static sf_count_t sink_write(const void *from, sf_count_t count, void *user) {
-  struct sink *sink = user;
-  (void)from;
-  sink->position += count;
-  if (sink->position > sink->length)
-    sink->length = sink->position;
+static sf_count_t memory_read(void *to, sf_count_t count, void *user) {
+  memory_file *m = user;
+  sf_count_t left = m->length > m->position ? m->length - m->position : 0;
+  if (count > left)
+    count = left;
+  if (count > 0)
+    memcpy(to, m->bytes + m->position, (size_t)count);
+  m->position += count;
   return count;
+}
+static sf_count_t memory_write(const void *from, sf_count_t count, void *user) {
+  memory_file *m = user;
+  if (count > m->capacity - m->position) { /* by half again at least; zeros in a gap */
+    sf_count_t capacity = m->capacity + m->capacity / 2;
+    if (capacity < m->position + count)
+      capacity = m->position + count + 4096;
+    if ((uint64_t)capacity > SIZE_MAX)
+      return 0;
+    unsigned char *grown = realloc(m->bytes, (size_t)capacity);
+    if (!grown)
+      return 0;
+    m->bytes = grown;
+    m->capacity = capacity;
+  }
+  if (m->position > m->length)
+    memset(m->bytes + m->length, 0, (size_t)(m->position - m->length));
+  memcpy(m->bytes + m->position, from, (size_t)count);
+  m->position += count;
+  if (m->position > m->length)
+    m->length = m->position;
+  return count;
+}
+
+/* path's format at this rate and channel count opened in memory: NULL with "cannot
+ * write PATH...: why" in error if libsndfile refuses it (an unknown extension, Opus at
+ * 44.1 kHz, MPEG with 3 channels). */
+static SNDFILE *open_in_memory(const char *path, int sample_rate, int channels,
+                               memory_file *memory, char *error, size_t error_size) {
+  SF_INFO info = {0};
+  char why[4200];
+  if (audio_format(path, &info.format, why, sizeof why) != 0) {
+    snprintf(error, error_size, "cannot write %s", why);
+    return NULL;
+  }
+  info.samplerate = sample_rate;
+  info.channels = channels;
+  static SF_VIRTUAL_IO io = {memory_length, memory_seek, memory_read, memory_write,
+                             memory_tell};
+  SNDFILE *file = sf_open_virtual(&io, SFM_WRITE, &info, memory);
+  if (!file)
+    snprintf(error, error_size, "cannot write %s (%d Hz, %d channel%s): %s", path, sample_rate,
+             channels, channels == 1 ? "" : "s", sf_strerror(NULL));
+  return file;
 }
 
 int audio_writable(const char *path, int sample_rate, int channels, char *error,
                    size_t error_size) {
-  SF_INFO info = {0};
-  char why[4200];
-  if (audio_format(path, &info.format, why, sizeof why) != 0) {
-    snprintf(error, error_size, "cannot write %s", why);
-    return -1;
+  memory_file memory = {0};
+  SNDFILE *file = open_in_memory(path, sample_rate, channels, &memory, error, error_size);
+  if (file)
+    sf_close(file);
+  free(memory.bytes);
+  return file ? 0 : -1;
+}
+
+int is_standard_output(const char *path) {
+  struct stat a, b;
+  return !strcmp(path, "-") ||
+         (stat(path, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 && a.st_dev == b.st_dev &&
+          a.st_ino == b.st_ino);
+}
+
+/* All of bytes to the file descriptor, through short writes and signals. */
+static int write_all(int fd, const unsigned char *bytes, size_t size) {
+  while (size > 0) {
+    ssize_t wrote = write(fd, bytes, size);
+    if (wrote < 0 && errno == EINTR)
+      continue;
+    if (wrote <= 0)
+      return -1;
+    bytes += wrote;
+    size -= (size_t)wrote;
   }
-  info.samplerate = sample_rate;
-  info.channels = channels;
-  SF_VIRTUAL_IO io = {sink_length, sink_seek, sink_read, sink_write, sink_tell};
-  struct sink sink = {0, 0};
-  SNDFILE *file = sf_open_virtual(&io, SFM_WRITE, &info, &sink);
-  if (!file) {
-    snprintf(error, error_size, "cannot write %s (%d Hz, %d channel%s): %s", path, sample_rate,
-             channels, channels == 1 ? "" : "s", sf_strerror(NULL));
-    return -1;
-  }
-  sf_close(file);
   return 0;
 }
 
+/* A regular file (or none yet) is written as a temporary file beside it and renamed over
+ * it once complete, so a failed write (a full disk) leaves the old file, which may be the
+ * input itself, and its mode; anything else (a link, a device, a pipe such as
+ * /dev/stdout) is written directly. */
 int write_audio(const char *path, const float *samples, size_t frames, int channels,
                 int sample_rate, char *error, size_t error_size) {
-  SF_INFO info = {0};
+  memory_file memory = {0};
+  SNDFILE *file = open_in_memory(path, sample_rate, channels, &memory, error, error_size);
+  if (!file)
+    return -1;
   size_t count = (size_t)channels;
-  info.samplerate = sample_rate;
-  info.channels = channels;
-  char why[4200];
-  if (audio_format(path, &info.format, why, sizeof why) != 0) {
-    snprintf(error, error_size, "cannot write %s", why);
-    return -1;
-  }
-  struct stat existing;
-  int exists = lstat(path, &existing) == 0;
-  char temporary[4200];
-  int atomic = (!exists || S_ISREG(existing.st_mode)) &&
-               (size_t)snprintf(temporary, sizeof temporary, "%s.tmp-%ld", path,
-                                (long)getpid()) < sizeof temporary;
-  const char *target = atomic ? temporary : path;
   float *interleaved = checked_alloc(NULL, frames * count * sizeof *interleaved);
-  SNDFILE *file = sf_open(target, SFM_WRITE, &info);
-  if (!file) { /* libsndfile may have made the file before refusing it */
-    snprintf(error, error_size, "cannot write %s: %s", path, sf_strerror(NULL));
-    free(interleaved);
-    if (atomic)
-      unlink(temporary);
-    return -1;
-  }
   for (size_t c = 0; c < count; c++)
     for (size_t i = 0; i < frames; i++)
       interleaved[i * count + c] = samples[c * frames + i];
@@ -239,18 +276,48 @@ int write_audio(const char *path, const float *samples, size_t frames, int chann
   sf_count_t written = sf_writef_float(file, interleaved, (sf_count_t)frames);
   int ok = written == (sf_count_t)frames;
   if (!ok)
-    snprintf(error, error_size, "cannot write %s: %s", path, sf_strerror(file));
+    snprintf(error, error_size, "cannot write %s: %s", path,
+             sf_error(file) ? sf_strerror(file) : "out of memory");
   int closed = sf_close(file);
   if (closed != 0 && ok)
     snprintf(error, error_size, "cannot write %s: %s", path, sf_error_number(closed));
   ok = ok && closed == 0;
   free(interleaved);
+
+  if (!strcmp(path, "-")) { /* standard output, after what is in stdout's buffer */
+    fflush(stdout);
+    if (ok && write_all(STDOUT_FILENO, memory.bytes, (size_t)memory.length) != 0) {
+      snprintf(error, error_size, "cannot write to standard output: %s", strerror(errno));
+      ok = 0;
+    }
+    free(memory.bytes);
+    return ok ? 0 : -1;
+  }
+  struct stat existing;
+  int exists = lstat(path, &existing) == 0;
+  char temporary[4200];
+  int atomic = (!exists || S_ISREG(existing.st_mode)) &&
+               (size_t)snprintf(temporary, sizeof temporary, "%s.tmp-%ld", path,
+                                (long)getpid()) < sizeof temporary;
+  const char *target = atomic ? temporary : path;
+  if (ok && atomic)
+    unlink(temporary); /* a stale one of a process of this number, or a planted link */
+  int fd = !ok ? -1 : open(target, O_WRONLY | O_CREAT | O_TRUNC | (atomic ? O_EXCL : 0), 0666);
+  if (ok && (fd < 0 || write_all(fd, memory.bytes, (size_t)memory.length) != 0)) {
+    snprintf(error, error_size, "cannot write %s: %s", path, strerror(errno));
+    ok = 0;
+  }
+  if (fd >= 0 && close(fd) != 0 && ok) {
+    snprintf(error, error_size, "cannot write %s: %s", path, strerror(errno));
+    ok = 0;
+  }
+  free(memory.bytes);
   if (atomic && ok && ((exists && chmod(temporary, existing.st_mode & 07777) != 0) ||
                        rename(temporary, path) != 0)) { /* the old file's mode kept */
     snprintf(error, error_size, "cannot write %s: %s", path, strerror(errno));
     ok = 0;
   }
-  if (atomic && !ok)
+  if (atomic && fd >= 0 && !ok)
     unlink(temporary);
   return ok ? 0 : -1;
 }

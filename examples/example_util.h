@@ -35,6 +35,10 @@ int audio_format(const char *path, int *format, char *error, size_t error_size);
  * 0, or -1 with "cannot write PATH...: why" in error. */
 int audio_writable(const char *path, int sample_rate, int channels, char *error,
                    size_t error_size);
+/* Whether writing path writes the standard output: "-" (which write_audio takes as
+ * standard output, WAV), /dev/stdout, or the file it is redirected to; a program then
+ * reports on stderr. */
+int is_standard_output(const char *path);
 /* Mono audio in audio_format's format; 0, or -1 with "cannot write PATH: why" in error. */
 int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate,
               char *error, size_t error_size);

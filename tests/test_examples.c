@@ -647,6 +647,56 @@ START_TEST(denoise_writes_the_format_its_output_names) {
 }
 END_TEST
 
+/* "-", /dev/stdout and a link to it are the standard output: the bytes of the file the
+ * same run writes, with the reports on stderr (they once followed the audio into the
+ * stream); "-" as input is the standard input. */
+START_TEST(denoise_writes_to_the_standard_output) {
+  enum { N = 8000 };
+  float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
+  synthesise(clean, noisy, N, 16000, 6);
+  write_audio("piped-in.wav", noisy, N, 1, 16000);
+  free(clean);
+  free(noisy);
+  const char *model = "--model '" DLSC_SHIPPED_MODEL "' ";
+  char arguments[1024], command[13000], path[4400];
+  snprintf(arguments, sizeof arguments, "%spiped-in.wav piped-file.wav", model);
+  ck_assert_int_eq(run("dlsc-denoise", arguments), 0);
+  snprintf(arguments, sizeof arguments, "%spiped-in.wav piped-file.flac", model);
+  ck_assert_int_eq(run("dlsc-denoise", arguments), 0);
+  path_of(path, sizeof path, "to-stdout.flac");
+  remove(path);
+  ck_assert_int_eq(symlink("/dev/stdout", path), 0);
+  static const struct {
+    const char *arguments, *redirect, *output, *same_as;
+  } cases[] = {{"piped-in.wav -", "", "| cat > piped-1.wav", "piped-file.wav"},
+               {"piped-in.wav /dev/stdout", "> piped-2.wav", "", "piped-file.wav"},
+               {"- - < piped-in.wav", "", "| cat > piped-3.wav", "piped-file.wav"},
+               {"piped-in.wav to-stdout.flac", "", "| cat > piped-4.flac", "piped-file.flac"}};
+  for (int i = 0; i < 4; i++) {
+    snprintf(command, sizeof command,
+             "cd '%s' && { '%s/dlsc-denoise' %s%s 2> piped-%d.log %s; echo $? > "
+             "piped-%d.status; } %s",
+             work, DLSC_EXAMPLES_DIR, model, cases[i].arguments, i + 1, cases[i].redirect, i + 1,
+             cases[i].output);
+    ck_assert_int_eq(system(command), 0);
+    snprintf(path, sizeof path, "%s/piped-%d.status", work, i + 1);
+    FILE *file = fopen(path, "r");
+    ck_assert_ptr_nonnull(file);
+    int status = -1;
+    ck_assert_int_eq(fscanf(file, "%d", &status), 1);
+    fclose(file);
+    ck_assert_msg(status == 0, "%s: status %d", cases[i].arguments, status);
+    char output[32], log[32];
+    snprintf(output, sizeof output, "piped-%d.%s", i + 1, i == 3 ? "flac" : "wav");
+    snprintf(log, sizeof log, "piped-%d", i + 1);
+    ck_assert_msg(same_file(output, cases[i].same_as), "%s: not the bytes of %s",
+                  cases[i].arguments, cases[i].same_as);
+    ck_assert_msg(printed(log, "0.50 s of audio denoised in"), "%s: no report on stderr",
+                  cases[i].arguments);
+  }
+}
+END_TEST
+
 START_TEST(train_denoiser_learns_from_folders) {
   enum { N = 32000 }; /* 2 s at 16 kHz */
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
@@ -1854,7 +1904,8 @@ int main(int argc, char **argv) {
                           spectrogram_quotes_names_and_reports_gnuplot,
                           denoise_reads_audio_of_unknown_length_from_a_pipe,
                           denoise_keeps_the_old_output_when_a_write_fails,
-                          denoise_writes_the_format_its_output_names};
+                          denoise_writes_the_format_its_output_names,
+                          denoise_writes_to_the_standard_output};
   const TTest *images[] = {cifar_programs_refuse_bad_batches,
                            training_programs_warn_of_old_blas_kernels,
                            cifar_train_resumes_after_ctrl_c,
