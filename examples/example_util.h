@@ -39,7 +39,10 @@ int audio_writable(const char *path, int sample_rate, int channels, char *error,
  * standard output, WAV), /dev/stdout, or the file it is redirected to; a program then
  * reports on stderr. */
 int is_standard_output(const char *path);
-/* Mono audio in audio_format's format; 0, or -1 with "cannot write PATH: why" in error. */
+/* Mono audio in audio_format's format, made in memory and then written at once: a
+ * regular file through a temporary one renamed over it, anything else (a pipe, a
+ * device) directly, "-" the standard output. 0, or -1 with "cannot write PATH: why" in
+ * error. */
 int write_wav(const char *path, const float *samples, size_t n_samples, int sample_rate,
               char *error, size_t error_size);
 /* The same for channels planar channels of frames samples each, interleaved into the file. */
