@@ -228,6 +228,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gnuplot draws the picture: apt-get install gnuplot-nox\n");
   if (failed)
     return 1;
-  printf("wrote %s\n", output);
+  /* not into the picture when it goes to the standard output */
+  fprintf(is_standard_output(output) ? stderr : stdout, "wrote %s\n", output);
   return 0;
 }

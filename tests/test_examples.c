@@ -1713,6 +1713,17 @@ START_TEST(spectrogram_quotes_names_and_reports_gnuplot) {
     fclose(file);
     ck_assert_msg(strstr(script, formats[f][1]), "%s: %s", formats[f][0], script);
   }
+  /* a picture to the standard output holds only the picture: the report goes to stderr
+   * (it once followed the PNG) */
+  char command[13000];
+  snprintf(command, sizeof command,
+           "cd '%s' && PATH='%s' '%s/dlsc-spectrogram' -o /dev/stdout tone16k.wav "
+           "> stdout-picture.png 2> stdout-picture.log",
+           work, fake_gnuplot("fake-gnuplot-stdout", "printf PICTURE"), DLSC_EXAMPLES_DIR);
+  ck_assert_int_eq(system(command), 0);
+  write_bytes("expected-picture.png", "PICTURE", 7);
+  ck_assert(same_file("stdout-picture.png", "expected-picture.png"));
+  ck_assert(printed("stdout-picture", "wrote /dev/stdout"));
   ck_assert_int_eq(run("dlsc-spectrogram", "-o pic.jpg tone16k.wav"), 2);
   ck_assert(printed("dlsc-spectrogram", "-o pic.jpg: a picture is written as .png, .svg or .pdf"));
 
