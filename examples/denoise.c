@@ -79,172 +79,200 @@ static void denoise_streaming(const dlsc_model_t *model, int model_rate, int rat
   dlsc_stream_destroy(stream);
 }
 
-int main(int argc, char **argv) {
-  const char *model_path = NULL, *in_path = NULL, *out_path = NULL, *removed_path = NULL;
-  int low_latency = 0;
-  int downmix = 0, each_channel = 0;
-  size_t chunk = 0;
-  double limit = -1.0; /* none */
+typedef struct options {
+  const char *model_path, *in_path, *out_path, *removed_path;
+  int low_latency, downmix, each_channel;
+  size_t chunk;  /* --stream N; 0: whole signals */
+  double limit;  /* --attenuation-limit; < 0: none */
+  FILE *say;     /* reports: stdout, or stderr when the audio goes there */
+} options;
+
+/* The options, and what can be refused before any work (exit status 2). */
+static options parse(int argc, char **argv) {
+  options o = {.limit = -1.0};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--model") && i + 1 < argc)
-      model_path = argv[++i];
+      o.model_path = argv[++i];
     else if (!strcmp(argv[i], "--low-latency"))
-      low_latency = 1;
+      o.low_latency = 1;
     else if (!strcmp(argv[i], "--downmix"))
-      downmix = 1;
+      o.downmix = 1;
     else if (!strcmp(argv[i], "--each-channel"))
-      each_channel = 1;
+      o.each_channel = 1;
     else if (!strcmp(argv[i], "--removed") && i + 1 < argc)
-      removed_path = argv[++i];
+      o.removed_path = argv[++i];
     else if (!strcmp(argv[i], "--stream") && i + 1 < argc)
-      chunk = (size_t)integer_option("--stream", argv[++i], 1, 1000000000);
+      o.chunk = (size_t)integer_option("--stream", argv[++i], 1, 1000000000);
     else if (!strcmp(argv[i], "--attenuation-limit") && i + 1 < argc)
-      limit = number_option("--attenuation-limit", argv[++i], 0.0, 1000.0);
+      o.limit = number_option("--attenuation-limit", argv[++i], 0.0, 1000.0);
     else if (argv[i][0] == '-' && argv[i][1]) /* "-" alone: standard input or output */
       usage();
-    else if (!in_path)
-      in_path = argv[i];
-    else if (!out_path)
-      out_path = argv[i];
+    else if (!o.in_path)
+      o.in_path = argv[i];
+    else if (!o.out_path)
+      o.out_path = argv[i];
     else
       usage();
   }
-  if (!in_path || !out_path || (model_path && low_latency) || (downmix && each_channel))
+  if (!o.in_path || !o.out_path || (o.model_path && o.low_latency) ||
+      (o.downmix && o.each_channel))
     usage();
   struct stat a, b; /* one file for both results would keep only the second */
-  if (removed_path && (!strcmp(removed_path, out_path) ||
-                       (stat(removed_path, &a) == 0 && stat(out_path, &b) == 0 &&
-                        a.st_dev == b.st_dev && a.st_ino == b.st_ino))) {
+  if (o.removed_path && (!strcmp(o.removed_path, o.out_path) ||
+                         (stat(o.removed_path, &a) == 0 && stat(o.out_path, &b) == 0 &&
+                          a.st_dev == b.st_dev && a.st_ino == b.st_ino))) {
     fprintf(stderr, "--removed %s: the output file too; give each its own file\n",
-            removed_path);
-    return 2;
+            o.removed_path);
+    exit(2);
   }
-  /* reports go to stderr when the audio goes to the standard output */
-  FILE *say = is_standard_output(out_path) || (removed_path && is_standard_output(removed_path))
-                  ? stderr
-                  : stdout;
-  const char *const outputs[] = {out_path, removed_path}; /* formats known before any work */
+  const char *const outputs[] = {o.out_path, o.removed_path}; /* formats known first */
   for (int i = 0; i < 2; i++) {
     int format;
     char why[4200];
     if (outputs[i] && audio_format(outputs[i], &format, why, sizeof why) != 0) {
       fprintf(stderr, "%s\n", why);
-      return 2;
+      exit(2);
     }
   }
+  o.say = is_standard_output(o.out_path) ||
+                  (o.removed_path && is_standard_output(o.removed_path))
+              ? stderr
+              : stdout;
+  return o;
+}
 
+/* --model FILE, else the installed shipped model, else the one in the source tree; a
+ * denoiser (its sample rate in *rate), or NULL after saying why. */
+static dlsc_model_t *load_denoiser(const options *o, int *rate) {
   dlsc_model_t *model;
   dlsc_status status;
   char shipped_path[4096];
-  const char *shipped = low_latency ? LOW_LATENCY_MODEL : GENERAL_MODEL;
-  if (model_path) {
-    status = dlsc_model_load_file(model_path, &model);
-  } else { /* the installed shipped model, else the one in the source tree */
+  const char *path = o->model_path, *shipped = o->low_latency ? LOW_LATENCY_MODEL : GENERAL_MODEL;
+  if (path) {
+    status = dlsc_model_load_file(path, &model);
+  } else {
     snprintf(shipped_path, sizeof shipped_path, "%s/%s", DLSC_MODEL_DIR, shipped);
-    model_path = shipped_path;
-    status = dlsc_model_load_file(model_path, &model);
+    path = shipped_path;
+    status = dlsc_model_load_file(path, &model);
     if (status == DLSC_ERR_IO) {
       snprintf(shipped_path, sizeof shipped_path, "%s/%s", DLSC_SOURCE_MODEL_DIR, shipped);
-      status = dlsc_model_load_file(model_path, &model);
+      status = dlsc_model_load_file(path, &model);
     }
   }
   if (status != DLSC_OK) {
-    fprintf(stderr, "cannot load the model %s: %s\n", model_path, load_failure(model_path, status));
-    return 1;
+    fprintf(stderr, "cannot load the model %s: %s\n", path, load_failure(path, status));
+    return NULL;
   }
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  if (dlsc_model_get_denoise(model, &config) != DLSC_OK) {
+    fprintf(stderr, "%s is not a denoising model\n", path);
+    dlsc_model_destroy(model);
+    return NULL;
+  }
+  *rate = model_sample_rate(model, path);
+  if (*rate < 0) {
+    dlsc_model_destroy(model);
+    return NULL;
+  }
+  if (o->limit >= 0.0)
+    check_status(dlsc_model_set_attenuation_limit(model, o->limit), "--attenuation-limit");
+  return model;
+}
+
+/* One channel's n samples at rate into out: through the stream (which resamples inside),
+ * or whole: to the model's rate, denoised, back, past the input's length dropped. */
+static dlsc_status denoise_channel(const options *o, dlsc_model_t *model, dlsc_stft_t *stft,
+                                   int model_rate, int rate, const float *in, size_t n,
+                                   float *out, int first) {
+  if (o->chunk) {
+    denoise_streaming(model, model_rate, rate, in, n, o->chunk, out, first ? o->say : NULL);
+    return DLSC_OK;
+  }
+  if (rate == model_rate)
+    return dlsc_denoise(model, stft, in, n, out);
+  size_t n_model, n_back;
+  float *at_model = resample_or_exit(in, n, rate, model_rate, &n_model, o->in_path);
+  float *denoised = checked_alloc(NULL, n_model * sizeof *denoised);
+  dlsc_status status = dlsc_denoise(model, stft, at_model, n_model, denoised);
+  if (status == DLSC_OK) {
+    float *back = resample_or_exit(denoised, n_model, model_rate, rate, &n_back, o->out_path);
+    memcpy(out, back, (n_back < n ? n_back : n) * sizeof *out); /* n_back >= n */
+    free(back);
+  }
+  free(at_model);
+  free(denoised);
+  return status;
+}
+
+int main(int argc, char **argv) {
+  options o = parse(argc, argv);
+  int model_rate;
+  dlsc_model_t *model = load_denoiser(&o, &model_rate);
+  if (!model)
+    return 1;
   /* from here every way out frees what it holds (a program to copy from, and valgrind) */
   float *noisy = NULL, *clean = NULL; /* planar: channel c's n samples at noisy + c n */
   dlsc_stft_t *stft = NULL;           /* whole signals: one for all channels */
   int result = 1;
-  dlsc_denoise_config config;
-  dlsc_denoise_config_init(&config);
-  if (dlsc_model_get_denoise(model, &config) != DLSC_OK) {
-    fprintf(stderr, "%s is not a denoising model\n", model_path);
-    goto done;
-  }
-  int model_rate = model_sample_rate(model, model_path);
-  if (model_rate < 0)
-    goto done;
-  if (limit >= 0.0)
-    check_status(dlsc_model_set_attenuation_limit(model, limit), "--attenuation-limit");
-
   size_t n;
   int rate, channels;
   char error[4200]; /* a message with a path */
-  if (read_audio_channels(in_path, &noisy, &n, &channels, &rate, error, sizeof error) != 0) {
+  if (read_audio_channels(o.in_path, &noisy, &n, &channels, &rate, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
     goto done;
   }
-  if (channels > 1 && !downmix && !each_channel) {
+  if (channels > 1 && !o.downmix && !o.each_channel) {
     fprintf(stderr, "%s has %d channels; dlsc denoises mono audio (--downmix averages the "
-            "channels, --each-channel denoises each on its own)\n", in_path, channels);
+            "channels, --each-channel denoises each on its own)\n", o.in_path, channels);
     goto done;
   }
-  if (downmix) {
+  if (o.downmix) {
     downmix_planar(noisy, n, channels);
     channels = 1;
   }
-  for (int i = 0; i < 2; i++) /* and whether they hold this rate and channel count */
+  const char *const outputs[] = {o.out_path, o.removed_path};
+  for (int i = 0; i < 2; i++) /* whether they hold this rate and channel count */
     if (outputs[i] && audio_writable(outputs[i], rate, channels, error, sizeof error) != 0) {
       fprintf(stderr, "%s\n", error);
       goto done;
     }
   if (rate != model_rate)
-    fprintf(say, "%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n", in_path,
-           rate, model_rate, rate,
-           rate > model_rate ? " (without the content above the model's band)" : "");
+    fprintf(o.say, "%s: %d Hz, denoised at the model's %d Hz and written back at %d Hz%s\n",
+            o.in_path, rate, model_rate, rate,
+            rate > model_rate ? " (without the content above the model's band)" : "");
   size_t total = n * (size_t)channels;
   clean = checked_alloc(NULL, total * sizeof *clean);
   double start = now_seconds(), audio = (double)total / (double)rate;
-  if (!chunk)
+  if (!o.chunk)
     check_status(dlsc_stft_create_for_model(model, &stft), "stft");
   for (int c = 0; c < channels; c++) {
-    const float *in = noisy + (size_t)c * n;
-    float *out = clean + (size_t)c * n;
-    if (chunk) { /* the stream at the recording's own rate; it resamples inside */
-      denoise_streaming(model, model_rate, rate, in, n, chunk, out, c == 0 ? say : NULL);
-      continue;
-    }
-    /* whole: to the model's rate, denoised, back; past the input's length dropped */
-    if (rate == model_rate) {
-      status = dlsc_denoise(model, stft, in, n, out);
-    } else {
-      size_t n_model, n_back;
-      float *at_model = resample_or_exit(in, n, rate, model_rate, &n_model, in_path);
-      float *denoised = checked_alloc(NULL, n_model * sizeof *denoised);
-      status = dlsc_denoise(model, stft, at_model, n_model, denoised);
-      if (status == DLSC_OK) {
-        float *back = resample_or_exit(denoised, n_model, model_rate, rate, &n_back, out_path);
-        memcpy(out, back, (n_back < n ? n_back : n) * sizeof *out); /* n_back >= n */
-        free(back);
-      }
-      free(at_model);
-      free(denoised);
-    }
+    dlsc_status status = denoise_channel(&o, model, stft, model_rate, rate,
+                                         noisy + (size_t)c * n, n, clean + (size_t)c * n, !c);
     if (status != DLSC_OK) {
-      fprintf(stderr, "cannot denoise %s: %s\n", in_path, dlsc_strerror(status));
+      fprintf(stderr, "cannot denoise %s: %s\n", o.in_path, dlsc_strerror(status));
       goto done;
     }
   }
   double seconds = now_seconds() - start;
-  if (write_audio(out_path, clean, n, channels, rate, error, sizeof error) != 0) {
+  if (write_audio(o.out_path, clean, n, channels, rate, error, sizeof error) != 0) {
     fprintf(stderr, "%s\n", error);
     goto done;
   }
-  fprintf(say, "%s: %.2f s of audio%s denoised in %.3f s (%.0fx real time) -> %s\n", in_path,
-         audio / channels, channels > 1 ? " in each channel" : "", seconds, audio / seconds,
-         out_path);
+  fprintf(o.say, "%s: %.2f s of audio%s denoised in %.3f s (%.0fx real time) -> %s\n",
+          o.in_path, audio / channels, channels > 1 ? " in each channel" : "", seconds,
+          audio / seconds, o.out_path);
   result = 0;
-  if (removed_path) { /* input minus output, both at the input's rate */
+  if (o.removed_path) { /* input minus output, both at the input's rate */
     float *removed = checked_alloc(NULL, total * sizeof *removed);
     for (size_t i = 0; i < total; i++)
       removed[i] = noisy[i] - clean[i];
-    result = write_audio(removed_path, removed, n, channels, rate, error, sizeof error) != 0;
+    result = write_audio(o.removed_path, removed, n, channels, rate, error, sizeof error) != 0;
     free(removed);
     if (result)
       fprintf(stderr, "%s\n", error);
     else
-      fprintf(say, "removed part -> %s\n", removed_path);
+      fprintf(o.say, "removed part -> %s\n", o.removed_path);
   }
 done:
   dlsc_stft_destroy(stft);
