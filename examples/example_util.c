@@ -14,15 +14,104 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A file in memory for libsndfile's virtual I/O: it writes into one (it seeks back to
+ * finish a header, which a pipe cannot take) and the bytes then go to the file at once;
+ * and it reads a pipe's bytes from one (its FLAC decoder loses sync on a pipe). */
+typedef struct memory_file {
+  unsigned char *bytes;
+  sf_count_t position, length, capacity;
+} memory_file;
+static sf_count_t memory_length(void *user) { return ((memory_file *)user)->length; }
+static sf_count_t memory_tell(void *user) { return ((memory_file *)user)->position; }
+static sf_count_t memory_seek(sf_count_t offset, int whence, void *user) {
+  memory_file *m = user;
+  sf_count_t base = whence == SEEK_CUR ? m->position : whence == SEEK_END ? m->length : 0;
+  if (base + offset < 0)
+    return -1;
+  return m->position = base + offset;
+}
+static sf_count_t memory_read(void *to, sf_count_t count, void *user) {
+  memory_file *m = user;
+  sf_count_t left = m->length > m->position ? m->length - m->position : 0;
+  if (count > left)
+    count = left;
+  if (count > 0)
+    memcpy(to, m->bytes + m->position, (size_t)count);
+  m->position += count;
+  return count;
+}
+static sf_count_t memory_write(const void *from, sf_count_t count, void *user) {
+  memory_file *m = user;
+  if (count > m->capacity - m->position) { /* by half again at least; zeros in a gap */
+    sf_count_t capacity = m->capacity + m->capacity / 2;
+    if (capacity < m->position + count)
+      capacity = m->position + count + 4096;
+    if ((uint64_t)capacity > SIZE_MAX)
+      return 0;
+    unsigned char *grown = realloc(m->bytes, (size_t)capacity);
+    if (!grown)
+      return 0;
+    m->bytes = grown;
+    m->capacity = capacity;
+  }
+  if (m->position > m->length)
+    memset(m->bytes + m->length, 0, (size_t)(m->position - m->length));
+  memcpy(m->bytes + m->position, from, (size_t)count);
+  m->position += count;
+  if (m->position > m->length)
+    m->length = m->position;
+  return count;
+}
+
+static SF_VIRTUAL_IO memory_io = {memory_length, memory_seek, memory_read, memory_write,
+                                  memory_tell};
+
+/* path for reading: a pipe ("-" on a pipe, a FIFO) read whole into memory first, any
+ * other file (a regular one, a device) opened by libsndfile itself. NULL with "cannot
+ * open PATH: why" in error on failure. */
+static SNDFILE *open_for_reading(const char *path, SF_INFO *info, memory_file *memory,
+                                 char *error, size_t error_size) {
+  struct stat st;
+  int standard_input = !strcmp(path, "-");
+  int piped = standard_input ? fstat(STDIN_FILENO, &st) == 0 && S_ISFIFO(st.st_mode)
+                             : stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+  SNDFILE *file = NULL;
+  if (!piped) {
+    file = sf_open(path, SFM_READ, info);
+    if (!file)
+      snprintf(error, error_size, "cannot open %s: %s", path, sf_strerror(NULL));
+    return file;
+  }
+  int fd = standard_input ? STDIN_FILENO : open(path, O_RDONLY);
+  unsigned char block[65536];
+  ssize_t got = fd < 0 ? -1 : 0;
+  while (fd >= 0 && ((got = read(fd, block, sizeof block)) > 0 || (got < 0 && errno == EINTR)))
+    if (got > 0 && memory_write(block, got, memory) != got)
+      break; /* out of memory */
+  int failure = got < 0 ? errno : got > 0 ? ENOMEM : 0;
+  if (fd >= 0 && !standard_input)
+    close(fd);
+  if (failure) {
+    snprintf(error, error_size, "cannot open %s: %s", path, strerror(failure));
+    return NULL;
+  }
+  memory->position = 0;
+  file = sf_open_virtual(&memory_io, SFM_READ, info, memory);
+  if (!file)
+    snprintf(error, error_size, "cannot open %s: %s", path, sf_strerror(NULL));
+  return file;
+}
+
 /* Reads blocks into a buffer that grows with what the file really holds: the header's
  * frame count is only a hint (unknown, SF_COUNT_MAX, for some streams; on a 32-bit
  * machine a FLAC header's count times the channels can pass SIZE_MAX). */
 int read_audio_channels(const char *path, float **samples, size_t *frames, int *channels,
                         int *sample_rate, char *error, size_t error_size) {
   SF_INFO info = {0};
-  SNDFILE *file = sf_open(path, SFM_READ, &info);
+  memory_file memory = {0}; /* a pipe's bytes */
+  SNDFILE *file = open_for_reading(path, &info, &memory, error, error_size);
   if (!file) {
-    snprintf(error, error_size, "cannot open %s: %s", path, sf_strerror(NULL));
+    free(memory.bytes);
     return -1;
   }
   size_t count = (size_t)info.channels, n = 0, capacity = 0;
@@ -57,6 +146,7 @@ int read_audio_channels(const char *path, float **samples, size_t *frames, int *
   else if (n == 0)
     snprintf(error, error_size, "%s holds no samples", path);
   sf_close(file);
+  free(memory.bytes);
   float *planar = failure || n == 0 ? NULL : malloc(n * count * sizeof *planar);
   if (!planar) {
     if (!failure && n > 0)
@@ -155,54 +245,6 @@ int audio_format(const char *path, int *format, char *error, size_t error_size) 
   return -1;
 }
 
-/* libsndfile writes into memory (it seeks back to finish a header, which a pipe cannot
- * take), through these callbacks; the bytes then go to the file at once. */
-typedef struct memory_file {
-  unsigned char *bytes;
-  sf_count_t position, length, capacity;
-} memory_file;
-static sf_count_t memory_length(void *user) { return ((memory_file *)user)->length; }
-static sf_count_t memory_tell(void *user) { return ((memory_file *)user)->position; }
-static sf_count_t memory_seek(sf_count_t offset, int whence, void *user) {
-  memory_file *m = user;
-  sf_count_t base = whence == SEEK_CUR ? m->position : whence == SEEK_END ? m->length : 0;
-  if (base + offset < 0)
-    return -1;
-  return m->position = base + offset;
-}
-static sf_count_t memory_read(void *to, sf_count_t count, void *user) {
-  memory_file *m = user;
-  sf_count_t left = m->length > m->position ? m->length - m->position : 0;
-  if (count > left)
-    count = left;
-  if (count > 0)
-    memcpy(to, m->bytes + m->position, (size_t)count);
-  m->position += count;
-  return count;
-}
-static sf_count_t memory_write(const void *from, sf_count_t count, void *user) {
-  memory_file *m = user;
-  if (count > m->capacity - m->position) { /* by half again at least; zeros in a gap */
-    sf_count_t capacity = m->capacity + m->capacity / 2;
-    if (capacity < m->position + count)
-      capacity = m->position + count + 4096;
-    if ((uint64_t)capacity > SIZE_MAX)
-      return 0;
-    unsigned char *grown = realloc(m->bytes, (size_t)capacity);
-    if (!grown)
-      return 0;
-    m->bytes = grown;
-    m->capacity = capacity;
-  }
-  if (m->position > m->length)
-    memset(m->bytes + m->length, 0, (size_t)(m->position - m->length));
-  memcpy(m->bytes + m->position, from, (size_t)count);
-  m->position += count;
-  if (m->position > m->length)
-    m->length = m->position;
-  return count;
-}
-
 /* path's format at this rate and channel count opened in memory: NULL with "cannot
  * write PATH...: why" in error if libsndfile refuses it (an unknown extension, Opus at
  * 44.1 kHz, MPEG with 3 channels). */
@@ -216,9 +258,7 @@ static SNDFILE *open_in_memory(const char *path, int sample_rate, int channels,
   }
   info.samplerate = sample_rate;
   info.channels = channels;
-  static SF_VIRTUAL_IO io = {memory_length, memory_seek, memory_read, memory_write,
-                             memory_tell};
-  SNDFILE *file = sf_open_virtual(&io, SFM_WRITE, &info, memory);
+  SNDFILE *file = sf_open_virtual(&memory_io, SFM_WRITE, &info, memory);
   if (!file)
     snprintf(error, error_size, "cannot write %s (%d Hz, %d channel%s): %s", path, sample_rate,
              channels, channels == 1 ? "" : "s", sf_strerror(NULL));

@@ -649,16 +649,23 @@ END_TEST
 
 /* "-", /dev/stdout and a link to it are the standard output: the bytes of the file the
  * same run writes, with the reports on stderr (they once followed the audio into the
- * stream); "-" as input is the standard input. */
+ * stream); "-" as input is the standard input, a file or a pipe, FLAC too. */
 START_TEST(denoise_writes_to_the_standard_output) {
   enum { N = 8000 };
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
   synthesise(clean, noisy, N, 16000, 6);
   write_audio("piped-in.wav", noisy, N, 1, 16000);
+  char path[4400];
+  path_of(path, sizeof path, "piped-in.flac"); /* the same 16-bit samples */
+  SF_INFO flac = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16};
+  SNDFILE *file = sf_open(path, SFM_WRITE, &flac);
+  ck_assert_ptr_nonnull(file);
+  ck_assert_int_eq(sf_writef_float(file, noisy, N), N);
+  sf_close(file);
   free(clean);
   free(noisy);
   const char *model = "--model '" DLSC_SHIPPED_MODEL "' ";
-  char arguments[1024], command[13000], path[4400];
+  char arguments[1024], command[13000];
   snprintf(arguments, sizeof arguments, "%spiped-in.wav piped-file.wav", model);
   ck_assert_int_eq(run("dlsc-denoise", arguments), 0);
   snprintf(arguments, sizeof arguments, "%spiped-in.wav piped-file.flac", model);
@@ -666,25 +673,27 @@ START_TEST(denoise_writes_to_the_standard_output) {
   path_of(path, sizeof path, "to-stdout.flac");
   remove(path);
   ck_assert_int_eq(symlink("/dev/stdout", path), 0);
+  /* (libsndfile's FLAC decoder loses sync on a pipe: a piped input is read whole first) */
   static const struct {
-    const char *arguments, *redirect, *output, *same_as;
-  } cases[] = {{"piped-in.wav -", "", "| cat > piped-1.wav", "piped-file.wav"},
-               {"piped-in.wav /dev/stdout", "> piped-2.wav", "", "piped-file.wav"},
-               {"- - < piped-in.wav", "", "| cat > piped-3.wav", "piped-file.wav"},
-               {"piped-in.wav to-stdout.flac", "", "| cat > piped-4.flac", "piped-file.flac"}};
-  for (int i = 0; i < 4; i++) {
+    const char *input, *arguments, *redirect, *output, *same_as;
+  } cases[] = {{"", "piped-in.wav -", "", "| cat > piped-1.wav", "piped-file.wav"},
+               {"", "piped-in.wav /dev/stdout", "> piped-2.wav", "", "piped-file.wav"},
+               {"", "- - < piped-in.wav", "", "| cat > piped-3.wav", "piped-file.wav"},
+               {"", "piped-in.wav to-stdout.flac", "", "| cat > piped-4.flac", "piped-file.flac"},
+               {"cat piped-in.flac |", "- -", "", "| cat > piped-5.wav", "piped-file.wav"}};
+  for (int i = 0; i < 5; i++) {
     snprintf(command, sizeof command,
-             "cd '%s' && { '%s/dlsc-denoise' %s%s 2> piped-%d.log %s; echo $? > "
+             "cd '%s' && %s { '%s/dlsc-denoise' %s%s 2> piped-%d.log %s; echo $? > "
              "piped-%d.status; } %s",
-             work, DLSC_EXAMPLES_DIR, model, cases[i].arguments, i + 1, cases[i].redirect, i + 1,
-             cases[i].output);
+             work, cases[i].input, DLSC_EXAMPLES_DIR, model, cases[i].arguments, i + 1,
+             cases[i].redirect, i + 1, cases[i].output);
     ck_assert_int_eq(system(command), 0);
     snprintf(path, sizeof path, "%s/piped-%d.status", work, i + 1);
-    FILE *file = fopen(path, "r");
-    ck_assert_ptr_nonnull(file);
+    FILE *status_file = fopen(path, "r");
+    ck_assert_ptr_nonnull(status_file);
     int status = -1;
-    ck_assert_int_eq(fscanf(file, "%d", &status), 1);
-    fclose(file);
+    ck_assert_int_eq(fscanf(status_file, "%d", &status), 1);
+    fclose(status_file);
     ck_assert_msg(status == 0, "%s: status %d", cases[i].arguments, status);
     char output[32], log[32];
     snprintf(output, sizeof output, "piped-%d.%s", i + 1, i == 3 ? "flac" : "wav");
