@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
   }
   if (s.optimizer == DLSC_OPTIMIZER_ADAM && !rate_given)
     s.rate = 1e-3f;
-  require_writable(out); /* saved at the end: refused now, not after the training */
+  require_savable(out); /* saved at the end: refused now, not after the training */
   if (s.checkpoint)
     require_writable(s.checkpoint);
   refuse_checkpoint_file(s.checkpoint, out, "--out");

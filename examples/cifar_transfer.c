@@ -136,9 +136,9 @@ static options parse(int argc, char **argv) {
     usage(); /* a pretext model kept nowhere, a classifier never trained, options of
               * stage 3 or 4 without it */
   if (!o.pretext_only) /* saved at the end: refused now, not after the training */
-    require_writable(o.out);
+    require_savable(o.out);
   if (o.save_pretext)
-    require_writable(o.save_pretext);
+    require_savable(o.save_pretext);
   if (o.checkpoint)
     require_writable(o.checkpoint);
   refuse_checkpoint_file(o.checkpoint, o.pretext_only ? NULL : o.out, "--out");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +107,24 @@ void require_writable(const char *path) {
     cannot_write(path, strerror(errno));
     exit(1);
   }
+}
+
+void require_savable(const char *path) {
+  struct stat link, target;
+  int linked = lstat(path, &link) == 0 && S_ISLNK(link.st_mode);
+  if (stat(path, &target) == 0) { /* what the library replaces: a regular file only */
+    if (!S_ISREG(target.st_mode)) {
+      cannot_write(path, S_ISDIR(target.st_mode) ? strerror(EISDIR)
+                                                 : "not a regular file (a device, a FIFO)");
+      exit(1);
+    }
+    if (linked) /* the file the link leads to is replaced, in its folder */
+      return;
+  } else if (linked) { /* a dangling link: nothing there to replace */
+    cannot_write(path, strerror(errno));
+    exit(1);
+  }
+  require_writable(path);
 }
 
 FILE *open_for_writing(const char *path, const char *mode) {

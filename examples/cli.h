@@ -41,6 +41,10 @@ const char *file_extension(const char *path);
  * with status 1 on failure. close_written: fclose, which reports a failure of any
  * earlier write to the file as well: 0, or -1 with the same message (no exit). */
 void require_writable(const char *path);
+/* require_writable for a file dlsc_model_save_file or dlsc_training_state_save_file
+ * writes at the end: also refused now, as the library would refuse it then, when path
+ * is a directory, a device or a FIFO, or a link leading nowhere. */
+void require_savable(const char *path);
 FILE *open_for_writing(const char *path, const char *mode);
 int close_written(FILE *file, const char *path);
 

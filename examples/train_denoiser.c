@@ -325,7 +325,7 @@ static options parse(int argc, char **argv) {
   if (!o.data)
     o.data = data_directory();
   if (!o.evaluate) /* saved at the end: refused now, not after the training */
-    require_writable(o.out);
+    require_savable(o.out);
   if (o.checkpoint)
     require_writable(o.checkpoint);
   refuse_checkpoint_file(o.checkpoint, o.evaluate ? NULL : o.out, "--out");

@@ -734,6 +734,20 @@ START_TEST(train_denoiser_learns_from_folders) {
                    1);
   ck_assert(printed("dlsc-train-denoiser", "cannot write no-such/folders.dlsc: No such file"));
   ck_assert(!printed("dlsc-train-denoiser", "speakers:"));
+  /* nor a file the library would refuse to replace at the end: a device, a folder, a
+   * link leading nowhere (they were found out after the training) */
+  path_of(path, sizeof path, "a-folder.dlsc");
+  mkdir(path, 0777);
+  path_of(path, sizeof path, "dangling.dlsc");
+  remove(path);
+  ck_assert_int_eq(symlink("no-such-folder/x.dlsc", path), 0);
+  static const char *const unsavable[][2] = {
+      {"/dev/null", "cannot write /dev/null: not a regular file (a device, a FIFO)"},
+      {"a-folder.dlsc", "cannot write a-folder.dlsc: Is a directory"},
+      {"dangling.dlsc", "cannot write dangling.dlsc: No such file or directory"}};
+  refused_with("dlsc-train-denoiser", "--speech speech --noise noise " SMALL_DENOISER " --out ",
+               "", unsavable, 3, 1);
+  ck_assert(!printed("dlsc-train-denoiser", "speakers:"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise " SMALL_DENOISER
                                               " --csv no-such/folders.csv"),
                    1);
