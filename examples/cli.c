@@ -1,3 +1,4 @@
+#define _XOPEN_SOURCE 700 /* realpath (XSI), over the build's _POSIX_C_SOURCE */
 #include "cli.h"
 
 #include "dlsc.h"
@@ -118,8 +119,12 @@ void require_savable(const char *path) {
                                                  : "not a regular file (a device, a FIFO)");
       exit(1);
     }
-    if (linked) /* the file the link leads to is replaced, in its folder */
+    char *real = linked ? realpath(path, NULL) : NULL;
+    if (real) { /* the file the link leads to is replaced, in its own folder */
+      require_writable(real);
+      free(real);
       return;
+    }
   } else if (linked) { /* a dangling link: nothing there to replace */
     cannot_write(path, strerror(errno));
     exit(1);
