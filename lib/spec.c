@@ -62,12 +62,19 @@ static bool parse_triple(const char *text, dlsc_shape *shape) {
          strchr(x + 1, 'x');
 }
 
+/* The blank-separated tokens of item, cut in place. Not strtok: its position is shared
+ * by every thread, and specs are parsed on any thread (a thread once went on cutting
+ * another thread's item). */
 static size_t tokenize(char *item, char **tokens) {
+  static const char blanks[] = " \t\r";
   size_t count = 0;
-  for (char *token = strtok(item, " \t\r"); token; token = strtok(NULL, " \t\r")) {
+  for (char *at = item + strspn(item, blanks); *at; at += strspn(at, blanks)) {
     if (count == MAX_TOKENS)
       return MAX_TOKENS + 1;
-    tokens[count++] = token;
+    tokens[count++] = at;
+    at += strcspn(at, blanks);
+    if (*at)
+      *at++ = '\0';
   }
   return count;
 }
@@ -173,7 +180,7 @@ static dlsc_status build_from_spec(const char *spec, uint64_t seed, dlsc_model_t
     cursor = separator ? separator + 1 : NULL;
     if (separator)
       *separator = '\0';
-    item_span(text, item, fault_offset, fault_length); /* before strtok cuts the item */
+    item_span(text, item, fault_offset, fault_length); /* before tokenize cuts the item */
     char *tokens[MAX_TOKENS];
     size_t count = tokenize(item, tokens);
     if (count == 0)
