@@ -204,8 +204,9 @@ DLSC_API dlsc_status dlsc_model_create(dlsc_shape input, uint64_t seed, dlsc_mod
  * Layer words: dense N | conv2d N KHxKW | conv1d N K | maxpool K[xK] | avgpool K[xK] |
  * gap | batchnorm | dropout R | relu | gelu | sigmoid | tanh | softplus | log.
  * Options after a layer: stride=S[xS] pad=P[xP]|same bias=0|1 eps=E momentum=M.
- * Malformed text: DLSC_ERR_BAD_FORMAT; impossible shapes: DLSC_ERR_SHAPE_MISMATCH
- * (dlsc_model_check_spec says which item). */
+ * Numbers are C text ("0.25") under any locale the host set. Malformed text:
+ * DLSC_ERR_BAD_FORMAT; impossible shapes: DLSC_ERR_SHAPE_MISMATCH (dlsc_model_check_spec
+ * says which item). */
 DLSC_API dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed,
                                                  dlsc_model_t **model);
 /* What create_from_spec would say of spec, and where, for a message: *verdict gets the

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,28 @@
 
 #define MAX_TOKENS 16
 #define MAX_NUMBER DLSC_MAX_LAYER_SIZE
+
+/* Numbers in specs are C text, "dropout 0.25", whatever the host's LC_NUMERIC: under a
+ * program that called setlocale(LC_ALL, "") in a German or French locale, strtof would
+ * stop at the '.' and printf write "0,25". The parser and the printer run under a C
+ * numeric locale installed for the calling thread only (uselocale), for the call; the
+ * thread's own is put back after. */
+typedef struct c_numbers {
+  locale_t c, previous;
+} c_numbers;
+
+static bool c_numbers_begin(c_numbers *scope) {
+  scope->c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  if (scope->c == (locale_t)0)
+    return false;
+  scope->previous = uselocale(scope->c);
+  return true;
+}
+
+static void c_numbers_end(c_numbers *scope) {
+  uselocale(scope->previous);
+  freelocale(scope->c);
+}
 
 static bool parse_size(const char *text, size_t *value) {
   char *end;
@@ -214,11 +237,22 @@ static dlsc_status build_from_spec(const char *spec, uint64_t seed, dlsc_model_t
   return DLSC_OK;
 }
 
+/* build_from_spec under C numbers (a locale object failing is an allocation failing). */
+static dlsc_status build_in_c(const char *spec, uint64_t seed, dlsc_model_t **out,
+                              size_t *fault_offset, size_t *fault_length) {
+  c_numbers scope;
+  if (!c_numbers_begin(&scope))
+    return DLSC_ERR_OUT_OF_MEMORY;
+  dlsc_status status = build_from_spec(spec, seed, out, fault_offset, fault_length);
+  c_numbers_end(&scope);
+  return status;
+}
+
 dlsc_status dlsc_model_create_from_spec(const char *spec, uint64_t seed, dlsc_model_t **out) {
   if (!spec || !out)
     return DLSC_ERR_INVALID_ARGUMENT;
   size_t offset, length;
-  return build_from_spec(spec, seed, out, &offset, &length);
+  return build_in_c(spec, seed, out, &offset, &length);
 }
 
 dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdict, size_t *offset,
@@ -227,7 +261,7 @@ dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdict, size_t
     return DLSC_ERR_INVALID_ARGUMENT;
   dlsc_model_t *model = NULL;
   size_t fault_offset, fault_length;
-  dlsc_status status = build_from_spec(spec, 0, &model, &fault_offset, &fault_length);
+  dlsc_status status = build_in_c(spec, 0, &model, &fault_offset, &fault_length);
   dlsc_model_destroy(model);
   if (status == DLSC_ERR_OUT_OF_MEMORY)
     return status; /* no verdict: the check itself ran out of memory */
@@ -324,12 +358,16 @@ dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, size_t ca
                                 size_t *length) {
   if (!model || !length || (!text && capacity))
     return DLSC_ERR_INVALID_ARGUMENT;
+  c_numbers scope;
+  if (!c_numbers_begin(&scope))
+    return DLSC_ERR_OUT_OF_MEMORY;
   size_t needed = print_model(model, NULL, 0);
+  dlsc_status status = DLSC_OK;
+  if (text && capacity < needed)
+    status = DLSC_ERR_BUFFER_TOO_SMALL;
+  else if (text)
+    print_model(model, text, capacity);
+  c_numbers_end(&scope);
   *length = needed;
-  if (!text)
-    return DLSC_OK; /* a size query */
-  if (capacity < needed)
-    return DLSC_ERR_BUFFER_TOO_SMALL;
-  print_model(model, text, capacity);
-  return DLSC_OK;
+  return status;
 }

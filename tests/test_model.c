@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -162,6 +163,60 @@ START_TEST(spec_numbers_print_with_the_fewest_digits) {
   ck_assert_ok(dlsc_model_get_layer(model, 1, &config, NULL));
   ck_assert_float_eq(config.momentum, 0.3f);
   dlsc_model_destroy(model);
+}
+END_TEST
+
+/* A host that called setlocale(LC_ALL, "") in a locale whose decimal point is a comma
+ * (de_DE) still reads and prints specs as C text, and keeps its own locale after. The
+ * locale comes from the system or, as scripts/test.sh builds one, from
+ * $DLSC_TEST_LOCPATH; with neither the test says it skipped (CI sets the variable, so
+ * there it cannot skip). */
+static const char *comma_spec = "input 1x2x4; dropout 0.25; batchnorm eps=0.001 momentum=0.5";
+
+static void specs_are_c_text_under_the_current_locale(void) {
+  char probe[16];
+  snprintf(probe, sizeof probe, "%g", 0.25);
+  ck_assert_str_eq(probe, "0,25"); /* the comma locale is in force */
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(comma_spec, 1, &model));
+  char text[128];
+  size_t length;
+  ck_assert_ok(dlsc_model_describe(model, text, sizeof text, &length));
+  ck_assert_str_eq(text, comma_spec);
+  dlsc_layer_config config = {.struct_size = sizeof config};
+  ck_assert_ok(dlsc_model_get_layer(model, 0, &config, NULL));
+  ck_assert_float_eq(config.rate, 0.25f);
+  dlsc_model_destroy(model);
+  dlsc_status verdict; /* one grammar: the locale's own "0,25" is no number in a spec */
+  size_t offset;
+  ck_assert_ok(dlsc_model_check_spec("input 1x2x4; dropout 0,25", &verdict, &offset, &length));
+  ck_assert_int_eq(verdict, DLSC_ERR_BAD_FORMAT);
+  ck_assert_uint_eq(offset, 13);
+  snprintf(probe, sizeof probe, "%g", 0.25);
+  ck_assert_str_eq(probe, "0,25"); /* the caller's locale is back */
+}
+
+START_TEST(spec_numbers_are_c_text_under_any_locale) {
+  const char *dir = getenv("DLSC_TEST_LOCPATH");
+  if (dir && *dir)
+    ck_assert_int_eq(setenv("LOCPATH", dir, 1), 0);
+  /* The process's locale, as setlocale(LC_ALL, "") sets it... (glibc's newlocale leaks
+   * its copy of LOCPATH: the locale is read by setlocale and copied for uselocale) */
+  if (!setlocale(LC_ALL, "de_DE.UTF-8")) {
+    ck_assert_msg(!dir, "no de_DE.UTF-8 locale under DLSC_TEST_LOCPATH=%s", dir);
+    printf("spec_numbers_are_c_text_under_any_locale skipped: no de_DE.UTF-8 locale\n");
+    return;
+  }
+  locale_t comma = duplocale(LC_GLOBAL_LOCALE);
+  ck_assert_ptr_nonnull(comma);
+  specs_are_c_text_under_the_current_locale();
+  ck_assert_ptr_nonnull(setlocale(LC_ALL, "C"));
+  /* ...and a thread's own (uselocale), over a C process locale. */
+  locale_t previous = uselocale(comma);
+  specs_are_c_text_under_the_current_locale();
+  uselocale(previous);
+  freelocale(comma);
+  unsetenv("LOCPATH");
 }
 END_TEST
 
@@ -1061,6 +1116,7 @@ int main(void) {
   tcase_add_test(tc, spec_errors_are_reported);
   tcase_add_test(tc, spec_check_locates_the_fault);
   tcase_add_test(tc, spec_numbers_print_with_the_fewest_digits);
+  tcase_add_test(tc, spec_numbers_are_c_text_under_any_locale);
   tcase_add_test(tc, add_layer_validates);
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
   tcase_add_test(tc, classify_gives_the_top_class_and_softmax);
