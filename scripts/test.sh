@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# The test suite: unit tests (Check), the exported functions and public struct layouts
-# against the soname's ABI lists (suite abi), the example programs on synthesised recordings,
-# images and damaged CIFAR files
-# and integration tests on the real data, built
-# twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
+# The test suite: unit tests (Check; one under a de_DE locale built here), the exported
+# functions and public struct layouts against the soname's ABI lists (suite abi), the
+# example programs on synthesised recordings, images and damaged CIFAR files and
+# integration tests on the real data, built twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
 # errors (suite oom: every allocation of the library failing in turn); the unit tests
 # once more under valgrind (Memcheck, leaks included) and once with every parallel loop
 # on two threads (OpenBLAS's OpenMP build); built with clang too (warnings as errors;
@@ -15,7 +14,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp clang
+dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp clang locales
+
+# A locale whose decimal point is a comma (de_DE), for the test that specs stay C text
+# under any locale the host sets: compiled from the locales package's sources into a
+# build folder, not installed (the system's locales stay as they are).
+export DLSC_TEST_LOCPATH=$PWD/build-test-locales
+if [ ! -d "$DLSC_TEST_LOCPATH/de_DE.UTF-8" ]; then
+  mkdir -p "$DLSC_TEST_LOCPATH.tmp"
+  # (exit status 1: warnings only, the locale written; -c writes it despite them)
+  localedef -c -i de_DE -f UTF-8 "$DLSC_TEST_LOCPATH.tmp/de_DE.UTF-8" ||
+    [ -f "$DLSC_TEST_LOCPATH.tmp/de_DE.UTF-8/LC_NUMERIC" ]
+  rm -rf "$DLSC_TEST_LOCPATH" && mv "$DLSC_TEST_LOCPATH.tmp" "$DLSC_TEST_LOCPATH"
+fi
 
 for variant in plain sanitize; do
   dir=build-test-$variant
