@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build-fuzz}
-for target in model spec state stft stream resample train; do
+for target in model spec state stft stream resample train dataset; do
   fuzzer="$dir/tests/fuzz/fuzz_$target"
   replay="$dir/tests/fuzz/fuzz_${target}_replay"
   corpus="tests/fuzz/corpus/$target"

@@ -6,7 +6,8 @@
 # whole-signal result over STFTs, context windows, models and chunkings, streaming
 # resampling against the whole-signal resampler (bit for bit, any rates and chunks), and
 # the atomic training step (a failed step leaves no trace, a successful one a model that
-# loads back), with libFuzzer under ASan + UBSan, for SECONDS each (default 300). The
+# loads back) and datasets (any sequence of calls: the bad ones refused, batches of the
+# data added, the same bytes from the same seed), with libFuzzer under ASan + UBSan, for SECONDS each (default 300). The
 # loader and spec targets also check what must hold for every model that builds
 # (tests/fuzz/fuzz.h): it saves back to the same bytes, describes itself in a spec that
 # rebuilds it, runs forward and denoises.
@@ -27,8 +28,9 @@ dir=${2:-build-fuzz}
   -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
   -Dexamples=disabled -Dbench=disabled -Dopenmp=disabled >/dev/null
 ninja -C "$dir" tests/fuzz/fuzz_model tests/fuzz/fuzz_spec tests/fuzz/fuzz_state \
-  tests/fuzz/fuzz_stft tests/fuzz/fuzz_stream tests/fuzz/fuzz_resample tests/fuzz/fuzz_train
-for target in model spec state stft stream resample train; do
+  tests/fuzz/fuzz_stft tests/fuzz/fuzz_stream tests/fuzz/fuzz_resample tests/fuzz/fuzz_train \
+  tests/fuzz/fuzz_dataset
+for target in model spec state stft stream resample train dataset; do
   mkdir -p "$dir/fuzz-corpus/$target"
   echo "== fuzz_$target for $seconds s"
   # Allocations over 128 MB fail (NULL) instead of stopping the fuzzer, so that specs
