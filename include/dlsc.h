@@ -477,6 +477,8 @@ typedef struct dlsc_frames_config {
 DLSC_API dlsc_status dlsc_frames_config_init_(dlsc_frames_config *config, size_t struct_size);
 #define dlsc_frames_config_init(config) dlsc_frames_config_init_((config), sizeof *(config))
 
+/* n_bins 2 .. 32769 (n_fft up to 65536), at most 64 frames of context each side; else
+ * DLSC_ERR_INVALID_ARGUMENT. */
 DLSC_API dlsc_status dlsc_dataset_create_frames(const dlsc_frames_config *config, uint64_t seed,
                                                 dlsc_dataset_t **dataset);
 /* Appends the frames of an aligned noisy/clean pair (one utterance; windows never
@@ -500,6 +502,8 @@ typedef struct dlsc_images_config {
 DLSC_API dlsc_status dlsc_images_config_init_(dlsc_images_config *config, size_t struct_size);
 #define dlsc_images_config_init(config) dlsc_images_config_init_((config), sizeof *(config))
 
+/* 1 .. 64 channels, height and width 1 .. 4096, at most 1,000,000 classes (0: images
+ * for pretext tasks only); else DLSC_ERR_INVALID_ARGUMENT. */
 DLSC_API dlsc_status dlsc_dataset_create_images(const dlsc_images_config *config, uint64_t seed,
                                                 dlsc_dataset_t **dataset);
 /* count images, [count][channels][height][width]: bytes (0..255, stored as

@@ -491,19 +491,57 @@ START_TEST(clear_keeps_settings_and_refills_alike) {
 }
 END_TEST
 
-START_TEST(create_rejects_bad_configs) {
+/* The limits dlsc.h states, each at its edge and one past it. */
+static void frames_limit(size_t n_bins, size_t before, size_t after, bool valid) {
   dlsc_frames_config frames;
   dlsc_frames_config_init(&frames);
+  frames.n_bins = n_bins;
+  frames.context_before = before;
+  frames.context_after = after;
   dlsc_dataset_t *dataset = (dlsc_dataset_t *)0x1;
-  frames.n_bins = 1;
-  ck_assert_status(dlsc_dataset_create_frames(&frames, 1, &dataset), DLSC_ERR_INVALID_ARGUMENT);
-  frames.n_bins = 513;
-  frames.context_before = 1000;
-  ck_assert_status(dlsc_dataset_create_frames(&frames, 1, &dataset), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_dataset_create_frames(&frames, 1, &dataset),
+                   valid ? DLSC_OK : DLSC_ERR_INVALID_ARGUMENT);
+  if (valid)
+    dlsc_dataset_destroy(dataset);
+  else
+    ck_assert_ptr_eq(dataset, (dlsc_dataset_t *)0x1);
+}
+
+static void images_limit(size_t channels, size_t height, size_t width, size_t classes,
+                         bool valid) {
   dlsc_images_config images;
   dlsc_images_config_init(&images);
-  images.channels = 0;
-  ck_assert_status(dlsc_dataset_create_images(&images, 1, &dataset), DLSC_ERR_INVALID_ARGUMENT);
+  images.channels = channels;
+  images.height = height;
+  images.width = width;
+  images.n_classes = classes;
+  dlsc_dataset_t *dataset = (dlsc_dataset_t *)0x1;
+  ck_assert_status(dlsc_dataset_create_images(&images, 1, &dataset),
+                   valid ? DLSC_OK : DLSC_ERR_INVALID_ARGUMENT);
+  if (valid)
+    dlsc_dataset_destroy(dataset);
+  else
+    ck_assert_ptr_eq(dataset, (dlsc_dataset_t *)0x1);
+}
+
+START_TEST(create_rejects_bad_configs) {
+  frames_limit(2, 0, 0, true);
+  frames_limit(1, 0, 0, false);
+  frames_limit(32769, 64, 64, true);
+  frames_limit(32770, 0, 0, false);
+  frames_limit(513, 65, 0, false);
+  frames_limit(513, 0, 65, false);
+  frames_limit(513, 1000, 0, false);
+  images_limit(1, 1, 1, 0, true); /* unlabeled only */
+  images_limit(64, 4096, 4096, 1000000, true);
+  images_limit(0, 32, 32, 10, false);
+  images_limit(65, 32, 32, 10, false);
+  images_limit(3, 0, 32, 10, false);
+  images_limit(3, 4097, 32, 10, false);
+  images_limit(3, 32, 0, 10, false);
+  images_limit(3, 32, 4097, 10, false);
+  images_limit(3, 32, 32, 1000001, false);
+  dlsc_dataset_t *dataset = (dlsc_dataset_t *)0x1;
   ck_assert_status(dlsc_dataset_create_images(NULL, 1, &dataset), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_ptr_eq(dataset, (dlsc_dataset_t *)0x1);
 }
