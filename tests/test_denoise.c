@@ -4,6 +4,7 @@
 #include "common.h"
 #include "internal.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -1302,11 +1303,16 @@ START_TEST(a_forked_child_denoises_as_the_parent) {
   bool hung = false;
   while (got < want) { /* a child stuck in a thread pool would never write: 60 s */
     struct pollfd ready = {.fd = fds[0], .events = POLLIN};
-    if (poll(&ready, 1, 60000) <= 0) {
+    int events = poll(&ready, 1, 60000);
+    if (events < 0 && errno == EINTR)
+      continue;
+    if (events <= 0) {
       hung = true;
       break;
     }
     ssize_t count = read(fds[0], (char *)child + got, want - got);
+    if (count < 0 && errno == EINTR)
+      continue;
     if (count <= 0)
       break;
     got += (size_t)count;
