@@ -6,8 +6,9 @@
 # whole-signal result over STFTs, context windows, models and chunkings, streaming
 # resampling against the whole-signal resampler (bit for bit, any rates and chunks), and
 # the atomic training step (a failed step leaves no trace, a successful one a model that
-# loads back) and datasets (any sequence of calls: the bad ones refused, batches of the
-# data added, the same bytes from the same seed), with libFuzzer under ASan + UBSan, for SECONDS each (default 300). The
+# loads back) and datasets (any sequence of calls, epochs of training included: the bad
+# ones refused, batches of the data added, failed epochs without a trace, the same
+# bytes from the same seed), with libFuzzer under ASan + UBSan, for SECONDS each (default 300). The
 # loader and spec targets also check what must hold for every model that builds
 # (tests/fuzz/fuzz.h): it saves back to the same bytes, describes itself in a spec that
 # rebuilds it, runs forward and denoises.

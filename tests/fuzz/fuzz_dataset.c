@@ -3,14 +3,19 @@
  * context each side, either target), then a sequence of calls: images added as bytes or
  * floats (labeled or not, a label out of range, a NaN or a value outside [0, 1] now and
  * then), frames added (a NaN now and then), augmentations with any values, valid or
- * not, tasks, shuffles, clears and batches (any first and count, augmented or not).
+ * not, tasks, shuffles, clears, batches (any first and count, augmented or not) and
+ * epochs of training (a model made for the dataset or not, any learning rate and batch
+ * size, cancelled now and then) each followed by an evaluation.
  * Every call must succeed or answer a status and leave the count as it was; a batch
  * must hold what was asked: finite inputs (within [0, 1] while every pixel added was),
  * labels within the task's classes (none for frames and unlabeled images), and, drawn
  * plainly in the stored order (or under an augmentation that does nothing), the
  * examples as added (an image, its pretext transform 0; a frame's context window within
- * its utterance, its target and noisy frame). The whole sequence run again from the
- * same seed must give the same bytes. Any other outcome aborts. */
+ * its utterance, its target and noisy frame). An epoch must succeed into a model that
+ * saves, or fail with a status leaving the model's bytes and the dataset's order as they
+ * were; an evaluation count every example (confusion matrix included). The whole
+ * sequence run again from the same seed, less the epochs that failed, must give the
+ * same bytes (so a failed epoch moved no PRNG). Any other outcome aborts. */
 #include "fuzz.h"
 
 #include <math.h>
@@ -269,8 +274,127 @@ static uint64_t get_batch(fuzz_input *in, dlsc_dataset_t *dataset, const mirror 
   return hash;
 }
 
-/* The sequence of calls the input describes; the hash of every batch drawn. */
-static uint64_t run(fuzz_input in, uint64_t seed) {
+static int cancel_at(void *user, size_t done, size_t batches, const dlsc_train_stats *so_far) {
+  const size_t *at = user;
+  fuzz_require(done >= 1 && done <= batches && so_far->count > 0 && isfinite(so_far->loss),
+               "progress");
+  return done == *at;
+}
+
+/* The dataset's examples in its current order, plain, into copy (NULL when empty). */
+static float *ordered_copy(dlsc_dataset_t *dataset, const mirror *m, size_t *values) {
+  size_t total = m->items * m->transforms;
+  *values = 0;
+  if (total == 0)
+    return NULL;
+  dlsc_batch batch;
+  fuzz_require(dlsc_dataset_get_batch(dataset, 0, total, 0, &batch) == DLSC_OK, "get_batch");
+  *values = total * (m->images ? m->item : (m->before + 1 + m->after) * m->bins);
+  float *copy = malloc(*values * sizeof *copy);
+  fuzz_require(copy != NULL, "out of memory");
+  memcpy(copy, batch.inputs, *values * sizeof *copy);
+  return copy;
+}
+
+static void *saved(const dlsc_model_t *model, size_t *size) {
+  fuzz_require(dlsc_model_save(model, NULL, 0, size) == DLSC_OK, "save size");
+  void *bytes = malloc(*size);
+  fuzz_require(bytes && dlsc_model_save(model, bytes, *size, size) == DLSC_OK, "save");
+  return bytes;
+}
+
+/* An epoch of training on the dataset as it is, for a model made for it (a quarter of
+ * the time one output too many), at any learning rate and batch size, cancelled at a
+ * batch now and then; then an evaluation. An epoch either succeeds, into a model that
+ * saves (its bytes go into the hash) and a shuffled dataset, or answers a status with
+ * the model's bytes and the dataset's order as they were; with skip set (the second run)
+ * the failed epochs are left out, and the rest must repeat the first run's bytes, so no
+ * PRNG moved either. Returns whether the epoch failed. */
+static bool train(fuzz_input *in, dlsc_dataset_t *dataset, mirror *m, bool skip,
+                  uint64_t *hash) {
+  size_t total = m->items * m->transforms, window = m->before + 1 + m->after;
+  size_t labels = !m->images ? 0 : m->transforms > 1 ? m->transforms : m->labeled ? m->classes : 0;
+  bool misfit = fuzz_take(in, 4) == 0;
+  size_t outputs = (m->images ? labels : m->bins) + misfit;
+  char spec[160];
+  if (m->images)
+    snprintf(spec, sizeof spec, "input %zux%zux%zu; conv2d 2 3x3 pad=same; batchnorm; relu; gap; "
+             "dense %zu", m->channels, m->height, m->width, outputs ? outputs : 1);
+  else
+    snprintf(spec, sizeof spec, "input 1x%zux%zu; log; dense %zu; sigmoid", window, m->bins,
+             outputs);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  static const float rates[] = {1e-3f, 0.1f, 30.0f, 1e4f}; /* 1e4: the most dlsc.h takes */
+  config.learning_rate = rates[fuzz_take(in, 4)];
+  config.optimizer = fuzz_take(in, 2) ? DLSC_OPTIMIZER_ADAM : DLSC_OPTIMIZER_SGD;
+  config.loss = m->images ? DLSC_LOSS_CROSS_ENTROPY
+                          : fuzz_take(in, 2) ? DLSC_LOSS_MASK_MSE : DLSC_LOSS_MSE;
+  config.batch_size = 1 + fuzz_take(in, (unsigned)total + 2);
+  size_t cancel = fuzz_take(in, 4); /* 0: never, else at that batch */
+  config.progress = cancel_at;
+  config.progress_user = &cancel;
+  bool failed = fuzz_take(in, 2); /* consumed in both runs; what the first run decides */
+  (void)failed;
+  dlsc_model_t *model = NULL;
+  fuzz_require(dlsc_model_create_from_spec(spec, 7, &model) == DLSC_OK, spec);
+  fuzz_require(dlsc_model_set_training(model, &config) == DLSC_OK, "set_training");
+  size_t size_before, values_before;
+  void *before = saved(model, &size_before);
+  float *order_before = ordered_copy(dataset, m, &values_before);
+  dlsc_train_stats stats;
+  dlsc_status status = skip ? DLSC_ERR_CANCELLED : dlsc_model_train_epoch(model, dataset, &stats);
+  if (status == DLSC_OK) {
+    fuzz_require(isfinite(stats.loss) && stats.count > 0 && stats.count <= total, "epoch stats");
+    size_t size;
+    void *after = saved(model, &size);
+    *hash = mix(*hash, after, size);
+    free(after);
+    m->ordered = false;
+  } else {
+    fuzz_require(skip || status == DLSC_ERR_INVALID_ARGUMENT || status == DLSC_ERR_SHAPE_MISMATCH ||
+                     status == DLSC_ERR_NUMERIC || status == DLSC_ERR_CANCELLED,
+                 "an epoch failed with an unexpected status");
+    fuzz_require(status != DLSC_ERR_CANCELLED || cancel || skip, "cancelled without asking");
+    size_t size, values;
+    void *after = saved(model, &size);
+    float *order_after = ordered_copy(dataset, m, &values);
+    fuzz_require(size == size_before && !memcmp(after, before, size),
+                 "a failed epoch changed the model");
+    fuzz_require(values == values_before &&
+                     (!values || !memcmp(order_after, order_before, values * sizeof(float))),
+                 "a failed epoch changed the dataset's order");
+    free(after);
+    free(order_after);
+  }
+  free(before);
+  free(order_before);
+  { /* evaluation: the stored order, no augmentation (after a failed or skipped epoch, of
+     * the model as made) */
+    dlsc_eval_stats eval;
+    size_t confusion[13 * 13];
+    bool classes = config.loss == DLSC_LOSS_CROSS_ENTROPY && outputs <= 13;
+    dlsc_status evaluated = dlsc_model_evaluate(model, dataset, &eval, classes ? confusion : NULL);
+    if (evaluated == DLSC_OK) {
+      fuzz_require(!isnan(eval.loss) && eval.count == total && eval.accuracy >= 0.0 &&
+                       eval.accuracy <= 1.0, "evaluation stats");
+      size_t sum = 0;
+      for (size_t i = 0; classes && i < outputs * outputs; i++)
+        sum += confusion[i];
+      fuzz_require(!classes || sum == total, "the confusion matrix does not count every example");
+      *hash = mix(*hash, &eval.loss, sizeof eval.loss);
+    } else {
+      fuzz_require(evaluated == DLSC_ERR_INVALID_ARGUMENT || evaluated == DLSC_ERR_SHAPE_MISMATCH ||
+                       evaluated == DLSC_ERR_NUMERIC, "evaluation failed with an unexpected status");
+    }
+  }
+  dlsc_model_destroy(model);
+  return status != DLSC_OK;
+}
+
+/* The sequence of calls the input describes; the hash of every batch drawn and model
+ * trained. failed[call] records (first run) or skips (skip set) the failed epochs. */
+static uint64_t run(fuzz_input in, uint64_t seed, bool *failed, bool skip) {
   static mirror m;
   dlsc_dataset_t *dataset = create(&in, seed, &m);
   uint64_t hash = 0xcbf29ce484222325ULL;
@@ -308,11 +432,19 @@ static uint64_t run(fuzz_input in, uint64_t seed) {
       fuzz_require(dlsc_dataset_shuffle(dataset) == DLSC_OK, "shuffle");
       m.ordered = false;
       break;
-    case 5:
-      if (fuzz_take(&in, 4) == 0) {
+    case 5: {
+      unsigned what = fuzz_take(&in, 4);
+      if (what == 0) {
         clear(dataset, &m);
         break;
       }
+      if (what == 1) {
+        bool failure = train(&in, dataset, &m, skip && failed[call], &hash);
+        if (!skip)
+          failed[call] = failure;
+        break;
+      }
+    }
       /* fall through */
     default:
       hash = get_batch(&in, dataset, &m, hash);
@@ -325,6 +457,9 @@ static uint64_t run(fuzz_input in, uint64_t seed) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_input in = {data, size};
   uint64_t seed = fuzz_take(&in, 1000);
-  fuzz_require(run(in, seed) == run(in, seed), "the same calls from the same seed differ");
+  bool failed[MAX_CALLS] = {false};
+  uint64_t first = run(in, seed, failed, false);
+  fuzz_require(run(in, seed, failed, true) == first,
+               "the same calls from the same seed, less the failed epochs, differ");
   return 0;
 }
