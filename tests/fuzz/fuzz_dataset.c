@@ -5,7 +5,8 @@
  * then), frames added (a NaN now and then), augmentations with any values, valid or
  * not, tasks, shuffles, clears, batches (any first and count, augmented or not) and
  * epochs of training (a model made for the dataset or not, any learning rate and batch
- * size, cancelled now and then) each followed by an evaluation.
+ * size, lookahead, schedules, clipping, cancelled now and then) each followed by an
+ * evaluation.
  * Every call must succeed or answer a status and leave the count as it was; a batch
  * must hold what was asked: finite inputs (within [0, 1] while every pixel added was),
  * labels within the task's classes (none for frames and unlabeled images), and, drawn
@@ -331,6 +332,18 @@ static bool train(fuzz_input *in, dlsc_dataset_t *dataset, mirror *m, bool skip,
   config.loss = m->images ? DLSC_LOSS_CROSS_ENTROPY
                           : fuzz_take(in, 2) ? DLSC_LOSS_MASK_MSE : DLSC_LOSS_MSE;
   config.batch_size = 1 + fuzz_take(in, (unsigned)total + 2);
+  if (fuzz_take(in, 2)) { /* the rest of the settings, now and then */
+    static const size_t every[] = {0, 1, 5};
+    config.lookahead_every = every[fuzz_take(in, 3)];
+    config.lookahead_rho = (float)fuzz_take(in, 5) / 4.0f;
+    config.lookahead_ramp = fuzz_take(in, 3);
+    config.weight_decay = (float)fuzz_take(in, 3) * 0.01f;
+    config.label_smoothing = (float)fuzz_take(in, 3) * 0.1f;
+    config.gradient_clip = (float)fuzz_take(in, 3);
+    config.schedule = (dlsc_schedule)fuzz_take(in, 3);
+    config.warmup_steps = fuzz_take(in, 3);
+    config.total_steps = config.warmup_steps + 1 + fuzz_take(in, 20);
+  }
   size_t cancel = fuzz_take(in, 4); /* 0: never, else at that batch */
   config.progress = cancel_at;
   config.progress_user = &cancel;
