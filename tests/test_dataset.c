@@ -491,7 +491,16 @@ START_TEST(clear_keeps_settings_and_refills_alike) {
 }
 END_TEST
 
-/* The limits dlsc.h states, each at its edge and one past it. */
+/* The limits dlsc.h states, each at its edge and one past it: a dataset, or a refusal
+ * that leaves the output pointer as it was (0x1). */
+static void check_created(dlsc_status status, dlsc_dataset_t *dataset, bool valid) {
+  ck_assert_status(status, valid ? DLSC_OK : DLSC_ERR_INVALID_ARGUMENT);
+  if (valid)
+    dlsc_dataset_destroy(dataset);
+  else
+    ck_assert_ptr_eq(dataset, (dlsc_dataset_t *)0x1);
+}
+
 static void frames_limit(size_t n_bins, size_t before, size_t after, bool valid) {
   dlsc_frames_config frames;
   dlsc_frames_config_init(&frames);
@@ -499,12 +508,8 @@ static void frames_limit(size_t n_bins, size_t before, size_t after, bool valid)
   frames.context_before = before;
   frames.context_after = after;
   dlsc_dataset_t *dataset = (dlsc_dataset_t *)0x1;
-  ck_assert_status(dlsc_dataset_create_frames(&frames, 1, &dataset),
-                   valid ? DLSC_OK : DLSC_ERR_INVALID_ARGUMENT);
-  if (valid)
-    dlsc_dataset_destroy(dataset);
-  else
-    ck_assert_ptr_eq(dataset, (dlsc_dataset_t *)0x1);
+  dlsc_status status = dlsc_dataset_create_frames(&frames, 1, &dataset);
+  check_created(status, dataset, valid);
 }
 
 static void images_limit(size_t channels, size_t height, size_t width, size_t classes,
@@ -516,12 +521,8 @@ static void images_limit(size_t channels, size_t height, size_t width, size_t cl
   images.width = width;
   images.n_classes = classes;
   dlsc_dataset_t *dataset = (dlsc_dataset_t *)0x1;
-  ck_assert_status(dlsc_dataset_create_images(&images, 1, &dataset),
-                   valid ? DLSC_OK : DLSC_ERR_INVALID_ARGUMENT);
-  if (valid)
-    dlsc_dataset_destroy(dataset);
-  else
-    ck_assert_ptr_eq(dataset, (dlsc_dataset_t *)0x1);
+  dlsc_status status = dlsc_dataset_create_images(&images, 1, &dataset);
+  check_created(status, dataset, valid);
 }
 
 START_TEST(create_rejects_bad_configs) {
