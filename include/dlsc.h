@@ -412,7 +412,12 @@ DLSC_API dlsc_status dlsc_train_config_init_(dlsc_train_config *config, size_t s
 #define dlsc_train_config_init(config) dlsc_train_config_init_((config), sizeof *(config))
 
 /* Sets the optimizer, loss and schedule. The optimizer state (moments, step count)
- * is reset when the optimizer kind changes, kept otherwise. */
+ * is reset when the optimizer kind changes, kept otherwise. DLSC_ERR_INVALID_ARGUMENT,
+ * the settings in force kept, for: an unknown optimizer, loss or schedule; learning_rate
+ * outside (0, 1e4]; momentum, beta1, beta2 or label_smoothing outside [0, 1);
+ * adam_epsilon outside (0, 1); weight_decay outside [0, 1e3); gradient_clip negative or
+ * not finite; nesterov other than 0 or 1; batch_size 0; lookahead_rho outside [0, 1];
+ * a cosine or linear schedule whose total_steps is not above warmup_steps. */
 DLSC_API dlsc_status dlsc_model_set_training(dlsc_model_t *model, const dlsc_train_config *config);
 
 /* Lookahead: puts the model on its slow copy (the weights to evaluate), as

@@ -289,6 +289,81 @@ START_TEST(huge_inputs_do_not_overflow_batchnorm_statistics) {
 }
 END_TEST
 
+/* The ranges dlsc.h states for the training settings, each at its edge (accepted) and
+ * just past it (refused, the settings in force kept). */
+START_TEST(train_config_limits_are_the_documented_ones) {
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1);
+  dlsc_train_config config;
+  const float below_one = nextafterf(1.0f, 0.0f);
+  struct {
+    const char *what;
+    float *field;
+    float value;
+    bool valid;
+  } floats[] = {
+      {"learning_rate", &config.learning_rate, 1e4f, true},
+      {"learning_rate", &config.learning_rate, nextafterf(1e4f, INFINITY), false},
+      {"learning_rate", &config.learning_rate, 0.0f, false},
+      {"learning_rate", &config.learning_rate, NAN, false},
+      {"momentum", &config.momentum, 0.0f, true},
+      {"momentum", &config.momentum, below_one, true},
+      {"momentum", &config.momentum, 1.0f, false},
+      {"momentum", &config.momentum, -0.1f, false},
+      {"beta1", &config.beta1, below_one, true},
+      {"beta1", &config.beta1, 1.0f, false},
+      {"beta2", &config.beta2, 0.0f, true},
+      {"beta2", &config.beta2, 1.0f, false},
+      {"adam_epsilon", &config.adam_epsilon, below_one, true},
+      {"adam_epsilon", &config.adam_epsilon, 1.0f, false},
+      {"adam_epsilon", &config.adam_epsilon, 0.0f, false},
+      {"weight_decay", &config.weight_decay, nextafterf(1e3f, 0.0f), true},
+      {"weight_decay", &config.weight_decay, 1e3f, false},
+      {"weight_decay", &config.weight_decay, -1e-3f, false},
+      {"label_smoothing", &config.label_smoothing, below_one, true},
+      {"label_smoothing", &config.label_smoothing, 1.0f, false},
+      {"gradient_clip", &config.gradient_clip, 0.0f, true},
+      {"gradient_clip", &config.gradient_clip, 1e30f, true},
+      {"gradient_clip", &config.gradient_clip, INFINITY, false},
+      {"gradient_clip", &config.gradient_clip, -1.0f, false},
+      {"lookahead_rho", &config.lookahead_rho, 1.0f, true},
+      {"lookahead_rho", &config.lookahead_rho, nextafterf(1.0f, 2.0f), false},
+      {"lookahead_rho", &config.lookahead_rho, -0.1f, false},
+  };
+  dlsc_train_config in_force;
+  dlsc_train_config_init(&in_force);
+  in_force.learning_rate = 0.125f;
+  ck_assert_ok(dlsc_model_set_training(model, &in_force));
+  for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) {
+    dlsc_train_config_init(&config);
+    *floats[i].field = floats[i].value;
+    dlsc_status status = dlsc_model_set_training(model, &config);
+    ck_assert_msg(status == (floats[i].valid ? DLSC_OK : DLSC_ERR_INVALID_ARGUMENT),
+                  "%s = %g gave %d", floats[i].what, (double)floats[i].value, status);
+    if (status == DLSC_OK)
+      ck_assert_ok(dlsc_model_set_training(model, &in_force));
+    ck_assert_float_eq(model->train.learning_rate, 0.125f); /* kept */
+  }
+  for (int i = 0; i < 7; i++) { /* the enums, flags, counts and the schedule's length */
+    dlsc_train_config_init(&config);
+    switch (i) {
+    case 0: config.optimizer = (dlsc_optimizer)2; break;
+    case 1: config.loss = (dlsc_loss)3; break;
+    case 2: config.schedule = (dlsc_schedule)3; break;
+    case 3: config.nesterov = 2; break;
+    case 4: config.batch_size = 0; break;
+    case 5: config.schedule = DLSC_SCHEDULE_COSINE; config.warmup_steps = config.total_steps = 5; break;
+    default: config.schedule = DLSC_SCHEDULE_LINEAR; config.total_steps = 0; break;
+    }
+    ck_assert_msg(dlsc_model_set_training(model, &config) == DLSC_ERR_INVALID_ARGUMENT,
+                  "setting %d was not refused", i);
+    ck_assert_float_eq(model->train.learning_rate, 0.125f);
+  }
+  config.total_steps = 1; /* one step past no warm-up: a schedule */
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(bad_batches_are_refused_without_change) {
   dlsc_model_t *model = from_spec("input 1x1x3; dense 4; batchnorm; dense 3", 4);
   set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 4);
@@ -1082,6 +1157,7 @@ int main(void) {
   tcase_add_test(tc, tensor_rate_scales_are_checked);
   tcase_add_test(tc, divergence_leaves_the_model_unchanged);
   tcase_add_test(tc, huge_inputs_do_not_overflow_batchnorm_statistics);
+  tcase_add_test(tc, train_config_limits_are_the_documented_ones);
   tcase_add_test(tc, bad_batches_are_refused_without_change);
   tcase_add_test(tc, epochs_learn_and_evaluate);
   tcase_add_test(tc, epoch_arguments_are_checked);
