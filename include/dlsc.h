@@ -559,6 +559,11 @@ typedef struct dlsc_augment_config {
 
 DLSC_API dlsc_status dlsc_augment_config_init_(dlsc_augment_config *config, size_t struct_size);
 #define dlsc_augment_config_init(config) dlsc_augment_config_init_((config), sizeof *(config))
+/* Image datasets only. DLSC_ERR_INVALID_ARGUMENT, the augmentation in force kept, for:
+ * brightness or contrast outside [0, 1]; crop_padding or cutout above the smaller side
+ * (crop_reflect: crop_padding below it); rotate90 or crop_reflect other than 0 or 1;
+ * horizontal_flip not a dlsc_flip. rotate90 on images that are not square:
+ * DLSC_ERR_SHAPE_MISMATCH. */
 DLSC_API dlsc_status dlsc_dataset_set_augment(dlsc_dataset_t *dataset,
                                               const dlsc_augment_config *config);
 
