@@ -652,6 +652,10 @@ typedef struct dlsc_denoise_config {
 
 DLSC_API dlsc_status dlsc_denoise_config_init_(dlsc_denoise_config *config, size_t struct_size);
 #define dlsc_denoise_config_init(config) dlsc_denoise_config_init_((config), sizeof *(config))
+/* Refused, the settings in force kept: more than 64 frames of context a side or mask
+ * other than 0 or 1 (DLSC_ERR_INVALID_ARGUMENT); an n_fft, hop and window that
+ * dlsc_stft_create refuses (its status); a model not [1][window][n_bins] in, n_bins out
+ * (DLSC_ERR_SHAPE_MISMATCH). */
 DLSC_API dlsc_status dlsc_model_set_denoise(dlsc_model_t *model, const dlsc_denoise_config *config);
 /* DLSC_ERR_NOT_FOUND if the model was not configured for denoising. */
 DLSC_API dlsc_status dlsc_model_get_denoise(const dlsc_model_t *model, dlsc_denoise_config *config);

@@ -400,7 +400,15 @@ START_TEST(mismatches_and_bad_samples_get_a_status) {
   config.hop_length = 128;
   config.context_before = 100;
   ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.context_before = 65; /* past dlsc.h's 64 */
+  ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_INVALID_ARGUMENT);
   config.context_before = 0;
+  config.context_after = 64; /* taken, but the model's input is one frame */
+  ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_SHAPE_MISMATCH);
+  config.context_after = 0;
+  config.mask = 2;
+  ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.mask = 1;
   config.hop_length = 256; /* Hann windows a full frame apart */
   ck_assert_status(dlsc_model_set_denoise(plain, &config), DLSC_ERR_UNSUPPORTED);
   config.hop_length = 128;
