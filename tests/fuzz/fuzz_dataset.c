@@ -347,8 +347,6 @@ static bool train(fuzz_input *in, dlsc_dataset_t *dataset, mirror *m, bool skip,
   size_t cancel = fuzz_take(in, 4); /* 0: never, else at that batch */
   config.progress = cancel_at;
   config.progress_user = &cancel;
-  bool failed = fuzz_take(in, 2); /* consumed in both runs; what the first run decides */
-  (void)failed;
   dlsc_model_t *model = NULL;
   fuzz_require(dlsc_model_create_from_spec(spec, 7, &model) == DLSC_OK, spec);
   fuzz_require(dlsc_model_set_training(model, &config) == DLSC_OK, "set_training");
