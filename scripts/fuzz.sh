@@ -8,10 +8,10 @@
 # the atomic training step (a failed step leaves no trace, a successful one a model that
 # loads back) and datasets (any sequence of calls, epochs of training included: the bad
 # ones refused, batches of the data added, failed epochs without a trace, the same
-# bytes from the same seed), with libFuzzer under ASan + UBSan, for SECONDS each (default 300). The
-# loader and spec targets also check what must hold for every model that builds
-# (tests/fuzz/fuzz.h): it saves back to the same bytes, describes itself in a spec that
-# rebuilds it, runs forward and denoises.
+# bytes from the same seed), with libFuzzer under ASan + UBSan, for SECONDS each
+# (default 300). The loader and spec targets also check what must hold for every model
+# that builds (tests/fuzz/fuzz.h): it saves back to the same bytes, describes itself in
+# a spec that rebuilds it, runs forward and denoises.
 # Usage: scripts/fuzz.sh [SECONDS] [BUILD-DIR]
 # The corpus grows in BUILD-DIR/fuzz-corpus/TARGET (seeded from tests/fuzz/corpus); a
 # fault leaves its input as BUILD-DIR/fuzz-TARGET-crash-*. Once it is fixed, add that

@@ -2,11 +2,12 @@
 # The test suite: unit tests (Check; one under a de_DE locale built here), the exported
 # functions and public struct layouts against the soname's ABI lists (suite abi), the
 # example programs on synthesised recordings, images and damaged CIFAR files and
-# integration tests on the real data, built twice, plainly and with AddressSanitizer + UndefinedBehaviorSanitizer, warnings as
-# errors (suite oom: every allocation of the library failing in turn); the unit tests
-# once more under valgrind (Memcheck, leaks included) and once with every parallel loop
-# on two threads (OpenBLAS's OpenMP build); built with clang too (warnings as errors;
-# unit, ABI and fuzz-corpus suites); the threads suite under ThreadSanitizer; then the
+# integration tests on the real data, built twice, plainly and with AddressSanitizer +
+# UndefinedBehaviorSanitizer, warnings as errors (suite oom: every allocation of the
+# library failing in turn); the unit tests once more under valgrind (Memcheck, leaks
+# included) and once with every parallel loop on two threads (OpenBLAS's OpenMP build);
+# built with clang too (warnings as errors; unit, ABI and fuzz-corpus suites); the
+# threads suite under ThreadSanitizer; then the
 # plain build is installed into a scratch directory and programs outside the tree are
 # built against it through pkg-config (C shared and static, C++) and run; last, a host
 # project builds dlsc as a meson subproject and runs the same.
