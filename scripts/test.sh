@@ -7,10 +7,10 @@
 # library failing in turn); the unit tests once more under valgrind (Memcheck, leaks
 # included) and once with every parallel loop on two threads (OpenBLAS's OpenMP build);
 # built with clang too (warnings as errors; unit, ABI and fuzz-corpus suites); the
-# threads suite under ThreadSanitizer; then the
-# plain build is installed into a scratch directory and programs outside the tree are
-# built against it through pkg-config (C shared and static, C++) and run; last, a host
-# project builds dlsc as a meson subproject and runs the same.
+# threads suite under ThreadSanitizer; then the plain build is installed into a scratch
+# directory and programs outside the tree are built against it through pkg-config (C
+# shared and static, C++) and run; last, a host project builds dlsc as a meson
+# subproject and runs the same.
 # About 7 minutes on 2 cores once the packages are installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
