@@ -169,8 +169,8 @@ END_TEST
 /* A host that called setlocale(LC_ALL, "") in a locale whose decimal point is a comma
  * (de_DE) still reads and prints specs as C text, and keeps its own locale after. The
  * locale comes from the system or, as scripts/test.sh builds one, from
- * $DLSC_TEST_LOCPATH; with neither the test says it skipped (CI sets the variable, so
- * there it cannot skip). */
+ * $DLSC_TEST_LOCPATH; with neither the test says it skipped (scripts/test.sh sets the
+ * variable wherever it could install Debian's locales, as in CI: there it cannot skip). */
 static const char *comma_spec = "input 1x2x4; dropout 0.25; batchnorm eps=0.001 momentum=0.5";
 
 static void specs_are_c_text_under_the_current_locale(void) {
@@ -198,12 +198,13 @@ static void specs_are_c_text_under_the_current_locale(void) {
 
 START_TEST(spec_numbers_are_c_text_under_any_locale) {
   const char *dir = getenv("DLSC_TEST_LOCPATH");
-  if (dir && *dir)
+  bool given = dir && *dir;
+  if (given)
     ck_assert_int_eq(setenv("LOCPATH", dir, 1), 0);
   /* The process's locale, as setlocale(LC_ALL, "") sets it... (glibc's newlocale leaks
    * its copy of LOCPATH: the locale is read by setlocale and copied for uselocale) */
   if (!setlocale(LC_ALL, "de_DE.UTF-8")) {
-    ck_assert_msg(!dir, "no de_DE.UTF-8 locale under DLSC_TEST_LOCPATH=%s", dir);
+    ck_assert_msg(!given, "no de_DE.UTF-8 locale under DLSC_TEST_LOCPATH=%s", dir);
     printf("spec_numbers_are_c_text_under_any_locale skipped: no de_DE.UTF-8 locale\n");
     return;
   }

@@ -351,7 +351,10 @@ START_TEST(train_config_limits_are_the_documented_ones) {
     case 2: config.schedule = (dlsc_schedule)3; break;
     case 3: config.nesterov = 2; break;
     case 4: config.batch_size = 0; break;
-    case 5: config.schedule = DLSC_SCHEDULE_COSINE; config.warmup_steps = config.total_steps = 5; break;
+    case 5:
+      config.schedule = DLSC_SCHEDULE_COSINE;
+      config.warmup_steps = config.total_steps = 5;
+      break;
     default: config.schedule = DLSC_SCHEDULE_LINEAR; config.total_steps = 0; break;
     }
     ck_assert_msg(dlsc_model_set_training(model, &config) == DLSC_ERR_INVALID_ARGUMENT,

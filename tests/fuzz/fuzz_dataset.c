@@ -265,8 +265,9 @@ static uint64_t get_batch(fuzz_input *in, dlsc_dataset_t *dataset, const mirror 
     fuzz_require(!classes || batch.labels[i] == (m->transforms > 1 ? (int32_t)(e % m->transforms)
                                                                    : m->labels[e]),
                  "a plain example's label is not the one added");
-    fuzz_require(m->images || (!memcmp(batch.targets + i * m->bins, target, m->bins * sizeof(float)) &&
-                               !memcmp(batch.scales + i * m->bins, scale, m->bins * sizeof(float))),
+    size_t frame_bytes = m->bins * sizeof(float);
+    fuzz_require(m->images || (!memcmp(batch.targets + i * m->bins, target, frame_bytes) &&
+                               !memcmp(batch.scales + i * m->bins, scale, frame_bytes)),
                  "a plain frame's target or scale is not the data added");
   }
   hash = mix(hash, batch.inputs, count * in_size * sizeof(float));
@@ -395,8 +396,9 @@ static bool train(fuzz_input *in, dlsc_dataset_t *dataset, mirror *m, bool skip,
       fuzz_require(!classes || sum == total, "the confusion matrix does not count every example");
       *hash = mix(*hash, &eval.loss, sizeof eval.loss);
     } else {
-      fuzz_require(evaluated == DLSC_ERR_INVALID_ARGUMENT || evaluated == DLSC_ERR_SHAPE_MISMATCH ||
-                       evaluated == DLSC_ERR_NUMERIC, "evaluation failed with an unexpected status");
+      fuzz_require(evaluated == DLSC_ERR_INVALID_ARGUMENT ||
+                       evaluated == DLSC_ERR_SHAPE_MISMATCH || evaluated == DLSC_ERR_NUMERIC,
+                   "evaluation failed with an unexpected status");
     }
   }
   dlsc_model_destroy(model);
