@@ -32,5 +32,23 @@ dlsc_install_deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 
+# A locale whose decimal point is a comma (de_DE), for the test that specs stay C text
+# under any locale the host sets: compiled from Debian's locales (installed when missing
+# and possible) into DIR/de_DE.UTF-8, not installed (the system's locales stay as they
+# are); further arguments go to localedef (--big-endian for an s390x test run). True
+# when DIR holds it, for DLSC_TEST_LOCPATH=DIR: the test must then find it.
+dlsc_comma_locale() {
+  local dir=$1
+  shift
+  if [ ! -d "$dir/de_DE.UTF-8" ] && dlsc_install_deps locales; then
+    mkdir -p "$dir.tmp"
+    # (exit status 1: warnings only, the locale written; -c writes it despite them)
+    localedef "$@" -c -i de_DE -f UTF-8 "$dir.tmp/de_DE.UTF-8" ||
+      [ -f "$dir.tmp/de_DE.UTF-8/LC_NUMERIC" ]
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  [ -d "$dir/de_DE.UTF-8" ]
+}
+
 DLSC_BUILD_PACKAGES=(gcc g++ meson ninja-build pkg-config libkissfft-dev libopenblas-dev check
                      libsndfile1-dev libpng-dev xz-utils)

@@ -3,7 +3,8 @@
 # ABI, fuzz-corpus and out-of-memory suites built for other CPUs with Debian's cross
 # compilers and libraries, and run: i386 (32-bit x86: 32-bit size_t and long) directly,
 # arm64 (64-bit Arm: char unsigned, no x86 code paths) and s390x (64-bit IBM Z:
-# big-endian, float expressions evaluated in double) under qemu-user. It adds the
+# big-endian, float expressions evaluated in double) under qemu-user, the locale test
+# with a de_DE locale compiled in each target's byte order. It adds the
 # architectures to dpkg and installs their libraries and Debian's cross compilers (as
 # root, or through sudo; gcc-multilib would conflict with the cross compilers).
 #   scripts/test-cross.sh [i386] [arm64] [s390x]     (default all; about 8 minutes)
@@ -32,6 +33,11 @@ for arch in "${targets[@]}"; do
   [ -d $dir ] || meson setup $dir --cross-file $cross --buildtype=debugoptimized \
     -Dwerror=true -Dexamples=disabled -Dbench=disabled >/dev/null
   ninja -C $dir
+  # the locale test's de_DE locale in the target's byte order (glibc reads only its own)
+  unset DLSC_TEST_LOCPATH
+  order=--little-endian
+  [ $arch = s390x ] && order=--big-endian
+  dlsc_comma_locale "$PWD/$dir-locales" $order && export DLSC_TEST_LOCPATH=$PWD/$dir-locales
   echo "== unit, ABI, fuzz-corpus and out-of-memory tests ($arch)"
   # qemu-user runs them 10-50 times slower: the tests' own time limits stretch too
   CK_TIMEOUT_MULTIPLIER=20 meson test -C $dir --suite unit --suite abi --suite fuzz \

@@ -17,21 +17,10 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp clang
 
-# A locale whose decimal point is a comma (de_DE), for the test that specs stay C text
-# under any locale the host sets: compiled from the locales package's sources into a
-# build folder, not installed (the system's locales stay as they are). With the folder
-# the test must find it; where the package cannot be installed (no root) the test says
-# it skipped.
-locales=$PWD/build-test-locales
-if [ ! -d "$locales/de_DE.UTF-8" ] && dlsc_install_deps locales; then
-  mkdir -p "$locales.tmp"
-  # (exit status 1: warnings only, the locale written; -c writes it despite them)
-  localedef -c -i de_DE -f UTF-8 "$locales.tmp/de_DE.UTF-8" ||
-    [ -f "$locales.tmp/de_DE.UTF-8/LC_NUMERIC" ]
-  rm -rf "$locales" && mv "$locales.tmp" "$locales"
-fi
-if [ -d "$locales/de_DE.UTF-8" ]; then
-  export DLSC_TEST_LOCPATH=$locales
+# The de_DE locale of the locale test (scripts/deps.sh); where Debian's locales cannot be
+# installed (no root) the test says it skipped.
+if dlsc_comma_locale "$PWD/build-test-locales"; then
+  export DLSC_TEST_LOCPATH=$PWD/build-test-locales
 else
   echo "no de_DE locale (Debian's locales not installed): the locale test will skip" >&2
 fi
