@@ -5,9 +5,10 @@
  * train an image classifier with augmentation, resample in chunks) or reads one shared
  * trained model and dataset through the const functions, and must get the serial run's
  * bytes (OpenBLAS splits these small products the same way whether or not its threads
- * are busy), or parses its own spec string thousands of times while the others do. scripts/test.sh also runs it under ThreadSanitizer, with one OpenBLAS
- * thread, as a host running a stream per thread would set; TSan reports any data race
- * however the threads happen to interleave. */
+ * are busy), or parses its own spec string thousands of times while the others do.
+ * scripts/test.sh also runs it under ThreadSanitizer, with one OpenBLAS thread, as a
+ * host running a stream per thread would set; TSan reports any data race however the
+ * threads happen to interleave. */
 #include <pthread.h>
 
 #include "common.h"
