@@ -652,6 +652,150 @@ START_TEST(a_forged_record_must_be_canonical) {
 }
 END_TEST
 
+/* A model file assembled from docs/model-format.md alone, a little-endian writer
+ * independent of lib/: 8 layers of 7 kinds, a denoise record and two metadata entries. */
+typedef struct doc_file {
+  unsigned char bytes[1024];
+  size_t length;
+} doc_file;
+
+static void doc_u32(doc_file *f, uint32_t value) {
+  put_u32_le(f->bytes + f->length, value);
+  f->length += 4;
+}
+
+static void doc_f32(doc_file *f, float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  doc_u32(f, bits);
+}
+
+static void doc_string(doc_file *f, const char *text) {
+  doc_u32(f, (uint32_t)strlen(text));
+  memcpy(f->bytes + f->length, text, strlen(text));
+  f->length += strlen(text);
+}
+
+/* kind, units, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, bias; rate, epsilon,
+ * momentum; n_params, n_stats: the 56-byte record. */
+static void doc_layer(doc_file *f, const uint32_t fields[9], float rate, float epsilon,
+                      float momentum, uint32_t n_params, uint32_t n_stats) {
+  for (int i = 0; i < 9; i++)
+    doc_u32(f, fields[i]);
+  doc_f32(f, rate);
+  doc_f32(f, epsilon);
+  doc_f32(f, momentum);
+  doc_u32(f, n_params);
+  doc_u32(f, n_stats);
+}
+
+static const char *doc_spec = "input 1x2x5; log eps=0.01; conv2d 2 1x2; batchnorm eps=0.001 "
+                              "momentum=0.5; relu; maxpool 2; dropout 0.25; conv1d 3 1 bias=0; "
+                              "dense 5";
+enum { DOC_LAYERS = 8 };
+static const size_t doc_counts[DOC_LAYERS] = {0, 6, 8, 0, 0, 0, 6, 35}; /* values a layer */
+
+static size_t doc_model_file(doc_file *f) {
+  memset(f, 0, sizeof *f);
+  memcpy(f->bytes, "DLSCMODL", 8);
+  f->length = 8;
+  doc_u32(f, 1); /* version */
+  doc_u32(f, 0); /* flags */
+  f->length += 8; /* total size, below */
+  doc_u32(f, 1); /* input: channels, height, width */
+  doc_u32(f, 2);
+  doc_u32(f, 5);
+  doc_u32(f, DOC_LAYERS);
+  const float eps = 1e-5f, momentum = 0.1f;
+  doc_layer(f, (const uint32_t[9]){14, 0, 0, 0, 1, 1, 0, 0, 1}, 0.0f, 0.01f, momentum, 0, 0);
+  doc_layer(f, (const uint32_t[9]){2, 2, 1, 2, 1, 1, 0, 0, 1}, 0.0f, eps, momentum, 6, 0);
+  doc_layer(f, (const uint32_t[9]){7, 0, 0, 0, 1, 1, 0, 0, 1}, 0.0f, 0.001f, 0.5f, 4, 4);
+  doc_layer(f, (const uint32_t[9]){9, 0, 0, 0, 1, 1, 0, 0, 1}, 0.0f, eps, momentum, 0, 0);
+  doc_layer(f, (const uint32_t[9]){4, 0, 2, 2, 2, 2, 0, 0, 1}, 0.0f, eps, momentum, 0, 0);
+  doc_layer(f, (const uint32_t[9]){8, 0, 0, 0, 1, 1, 0, 0, 1}, 0.25f, eps, momentum, 0, 0);
+  doc_layer(f, (const uint32_t[9]){3, 3, 1, 1, 1, 1, 0, 0, 0}, 0.0f, eps, momentum, 6, 0);
+  doc_layer(f, (const uint32_t[9]){1, 5, 0, 0, 1, 1, 0, 0, 1}, 0.0f, eps, momentum, 35, 0);
+  doc_u32(f, 1); /* denoise: n_fft 8, hop 4, square-root Hann, 1 frame before, 0 after, mask */
+  const uint32_t denoise[6] = {8, 4, 2, 1, 0, 1};
+  for (int i = 0; i < 6; i++)
+    doc_u32(f, denoise[i]);
+  doc_u32(f, 2); /* metadata, in the order set */
+  doc_string(f, "zz");
+  doc_string(f, "1");
+  doc_string(f, "a");
+  doc_string(f, "two words");
+  size_t value = 0;
+  for (int layer = 0; layer < DOC_LAYERS; layer++)
+    for (size_t i = 0; i < doc_counts[layer]; i++, value++) /* variances > 0 among them */
+      doc_f32(f, 0.5f + (float)value / 64.0f);
+  size_t total = f->length + 4;
+  put_u32_le(f->bytes + 16, (uint32_t)total);
+  put_u32_le(f->bytes + 20, 0);
+  put_u32_le(f->bytes + f->length, dlsc_crc32(0, f->bytes, f->length));
+  f->length = total;
+  return total;
+}
+
+START_TEST(a_file_written_from_the_format_document_loads_and_saves_back) {
+  doc_file file;
+  size_t size = doc_model_file(&file);
+  dlsc_model_t *loaded;
+  ck_assert_ok(dlsc_model_load(file.bytes, size, &loaded));
+  dlsc_model_info info;
+  ck_assert_ok(dlsc_model_get_info(loaded, &info));
+  ck_assert_uint_eq(info.n_layers, DOC_LAYERS);
+  ck_assert_uint_eq(info.input.height, 2);
+  ck_assert_uint_eq(info.output.channels * info.output.height * info.output.width, 5);
+  dlsc_layer_config config = {.struct_size = sizeof config};
+  dlsc_shape shape;
+  ck_assert_ok(dlsc_model_get_layer(loaded, 4, &config, &shape)); /* the pool */
+  ck_assert_int_eq(config.kind, DLSC_LAYER_MAXPOOL);
+  ck_assert_uint_eq(config.stride_w, 2);
+  ck_assert_uint_eq(shape.channels * 100 + shape.height * 10 + shape.width, 212);
+  ck_assert_ok(dlsc_model_get_layer(loaded, 2, &config, &shape));
+  ck_assert_float_eq(config.momentum, 0.5f);
+  size_t value = 0, count;
+  float values[35];
+  for (size_t layer = 0; layer < DOC_LAYERS; layer++) {
+    ck_assert_ok(dlsc_model_get_values(loaded, layer, values, 35, &count));
+    ck_assert_uint_eq(count, doc_counts[layer]);
+    for (size_t i = 0; i < count; i++, value++)
+      ck_assert_float_eq(values[i], 0.5f + (float)value / 64.0f);
+  }
+  dlsc_denoise_config denoise = {.struct_size = sizeof denoise};
+  ck_assert_ok(dlsc_model_get_denoise(loaded, &denoise));
+  ck_assert_uint_eq(denoise.n_fft, 8);
+  ck_assert_uint_eq(denoise.hop_length, 4);
+  ck_assert_int_eq(denoise.window, DLSC_WINDOW_SQRT_HANN);
+  ck_assert_uint_eq(denoise.context_before, 1);
+  char key[64];
+  ck_assert_ok(dlsc_model_get_metadata_key(loaded, 0, key, sizeof key, &count));
+  ck_assert_str_eq(key, "zz");
+  /* saved back: the same bytes */
+  size_t again_size;
+  unsigned char *again = model_bytes(loaded, &again_size);
+  ck_assert_uint_eq(again_size, size);
+  ck_assert_mem_eq(again, file.bytes, size);
+  free(again);
+  /* and the model built through the API writes them too */
+  dlsc_model_t *built = from_spec(doc_spec, 9);
+  for (size_t layer = 0, first = 0; layer < DOC_LAYERS; first += doc_counts[layer++]) {
+    for (size_t i = 0; i < doc_counts[layer]; i++)
+      values[i] = 0.5f + (float)(first + i) / 64.0f;
+    ck_assert_ok(dlsc_model_set_values(built, layer, values, doc_counts[layer]));
+  }
+  ck_assert_ok(dlsc_model_set_denoise(built, &denoise));
+  ck_assert_ok(dlsc_model_set_metadata(built, "zz", "1"));
+  ck_assert_ok(dlsc_model_set_metadata(built, "a", "two words"));
+  again = model_bytes(built, &again_size);
+  ck_assert_uint_eq(again_size, size);
+  ck_assert_mem_eq(again, file.bytes, size);
+  free(again);
+  dlsc_model_destroy(built);
+  dlsc_model_destroy(loaded);
+}
+END_TEST
+
 /* A new directory under /tmp (directory: 32 bytes) and path, its model.dlsc. */
 static void scratch_directory(char *directory, char *path, size_t size) {
   strcpy(directory, "/tmp/dlsc-test-XXXXXX");
@@ -1128,6 +1272,7 @@ int main(void) {
   tcase_add_test(tc, every_truncation_and_byte_flip_is_rejected);
   tcase_add_test(tc, a_crafted_file_cannot_demand_memory_it_does_not_hold);
   tcase_add_test(tc, a_forged_record_must_be_canonical);
+  tcase_add_test(tc, a_file_written_from_the_format_document_loads_and_saves_back);
   tcase_add_test(tc, files_are_written_atomically);
   tcase_add_test(tc, files_are_saved_through_links_and_never_over_devices);
   tcase_add_test(tc, copy_layers_checks_the_backbone);
