@@ -67,6 +67,63 @@ static inline double max_abs(const float *a, size_t count) {
   return worst;
 }
 
+static inline void put_u32_le(unsigned char *at, uint32_t value) {
+  for (int i = 0; i < 4; i++)
+    at[i] = (unsigned char)(value >> (8 * i));
+}
+
+/* Bytes assembled by hand as docs/model-format.md describes them (little-endian), by a
+ * writer that shares nothing with lib/. */
+typedef struct doc_file {
+  unsigned char bytes[1024];
+  size_t length;
+} doc_file;
+
+static inline void doc_u32(doc_file *f, uint32_t value) {
+  ck_assert_uint_le(f->length + 4, sizeof f->bytes);
+  put_u32_le(f->bytes + f->length, value);
+  f->length += 4;
+}
+
+static inline void doc_u64(doc_file *f, uint64_t value) {
+  doc_u32(f, (uint32_t)value);
+  doc_u32(f, (uint32_t)(value >> 32));
+}
+
+static inline void doc_f32(doc_file *f, float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof bits);
+  doc_u32(f, bits);
+}
+
+static inline void doc_string(doc_file *f, const char *text) {
+  size_t length = strlen(text);
+  doc_u32(f, (uint32_t)length);
+  ck_assert_uint_le(f->length + length, sizeof f->bytes);
+  memcpy(f->bytes + f->length, text, length);
+  f->length += length;
+}
+
+/* The envelope both formats open with: magic, version 1, flags 0, room for the size. */
+static inline void doc_head(doc_file *f, const char magic[8]) {
+  memset(f, 0, sizeof *f);
+  memcpy(f->bytes, magic, 8);
+  f->length = 8;
+  doc_u32(f, 1);
+  doc_u32(f, 0);
+  doc_u64(f, 0); /* the total size: doc_close writes it */
+}
+
+/* Closes the envelope: the total size at offset 16 and the CRC-32 (crc, the library's
+ * own function: tests include internal.h for it) of all before it. Returns the size. */
+static inline size_t doc_close(doc_file *f, uint32_t (*crc)(uint32_t, const void *, size_t)) {
+  size_t total = f->length + 4;
+  put_u32_le(f->bytes + 16, (uint32_t)total);
+  put_u32_le(f->bytes + 20, (uint32_t)((uint64_t)total >> 32));
+  doc_u32(f, crc(0, f->bytes, f->length));
+  return total;
+}
+
 /* Asserts that model denoises with this STFT and context, and that its stream at the
  * model's rate (16 kHz) answers latency samples later. */
 static inline void assert_denoiser(const dlsc_model_t *model, size_t n_fft, size_t hop,

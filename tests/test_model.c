@@ -612,11 +612,6 @@ START_TEST(every_truncation_and_byte_flip_is_rejected) {
 }
 END_TEST
 
-static void put_u32_le(unsigned char *at, uint32_t value) {
-  for (int i = 0; i < 4; i++)
-    at[i] = (unsigned char)(value >> (8 * i));
-}
-
 /* A crafted file, checksum and all, that declares a layer far larger than its bytes:
  * refused before anything of that size is allocated (17 GB of weights here, which
  * would fail under the sanitizers, run out of memory or take minutes to initialise). */
@@ -652,30 +647,6 @@ START_TEST(a_forged_record_must_be_canonical) {
 }
 END_TEST
 
-/* A model file assembled from docs/model-format.md alone, a little-endian writer
- * independent of lib/: 8 layers of 7 kinds, a denoise record and two metadata entries. */
-typedef struct doc_file {
-  unsigned char bytes[1024];
-  size_t length;
-} doc_file;
-
-static void doc_u32(doc_file *f, uint32_t value) {
-  put_u32_le(f->bytes + f->length, value);
-  f->length += 4;
-}
-
-static void doc_f32(doc_file *f, float value) {
-  uint32_t bits;
-  memcpy(&bits, &value, sizeof bits);
-  doc_u32(f, bits);
-}
-
-static void doc_string(doc_file *f, const char *text) {
-  doc_u32(f, (uint32_t)strlen(text));
-  memcpy(f->bytes + f->length, text, strlen(text));
-  f->length += strlen(text);
-}
-
 /* kind, units, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, bias; rate, epsilon,
  * momentum; n_params, n_stats: the 56-byte record. */
 static void doc_layer(doc_file *f, const uint32_t fields[9], float rate, float epsilon,
@@ -695,13 +666,10 @@ static const char *doc_spec = "input 1x2x5; log eps=0.01; conv2d 2 1x2; batchnor
 enum { DOC_LAYERS = 8 };
 static const size_t doc_counts[DOC_LAYERS] = {0, 6, 8, 0, 0, 0, 6, 35}; /* values a layer */
 
+/* A model file assembled from docs/model-format.md alone: 8 layers of 7 kinds, a
+ * denoise record and two metadata entries. */
 static size_t doc_model_file(doc_file *f) {
-  memset(f, 0, sizeof *f);
-  memcpy(f->bytes, "DLSCMODL", 8);
-  f->length = 8;
-  doc_u32(f, 1); /* version */
-  doc_u32(f, 0); /* flags */
-  f->length += 8; /* total size, below */
+  doc_head(f, "DLSCMODL");
   doc_u32(f, 1); /* input: channels, height, width */
   doc_u32(f, 2);
   doc_u32(f, 5);
@@ -728,12 +696,7 @@ static size_t doc_model_file(doc_file *f) {
   for (int layer = 0; layer < DOC_LAYERS; layer++)
     for (size_t i = 0; i < doc_counts[layer]; i++, value++) /* variances > 0 among them */
       doc_f32(f, 0.5f + (float)value / 64.0f);
-  size_t total = f->length + 4;
-  put_u32_le(f->bytes + 16, (uint32_t)total);
-  put_u32_le(f->bytes + 20, 0);
-  put_u32_le(f->bytes + f->length, dlsc_crc32(0, f->bytes, f->length));
-  f->length = total;
-  return total;
+  return doc_close(f, dlsc_crc32);
 }
 
 START_TEST(a_file_written_from_the_format_document_loads_and_saves_back) {

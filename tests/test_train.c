@@ -1055,6 +1055,73 @@ START_TEST(training_state_before_training_and_in_files) {
 }
 END_TEST
 
+/* A training state assembled from docs/model-format.md alone (SGD after 7 steps, a
+ * dataset in a shuffled order) loads as written and saves back byte for byte: the CRC
+ * covers every parameter and then every statistic, the moments follow that order. */
+START_TEST(a_state_written_from_the_format_document_loads_and_saves_back) {
+  dlsc_model_t *model = from_spec("input 1x1x2; dense 2; batchnorm; dense 1", 4);
+  set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 0.1f, 2);
+  static const size_t layer_params[3] = {6, 4, 3}; /* and batch-norm's 4 statistics */
+  doc_file params = {.length = 0}, stats = {.length = 0};
+  for (size_t layer = 0; layer < 3; layer++) {
+    float values[8];
+    size_t count;
+    ck_assert_ok(dlsc_model_get_values(model, layer, values, 8, &count));
+    for (size_t i = 0; i < count; i++)
+      doc_f32(i < layer_params[layer] ? &params : &stats, values[i]);
+  }
+  ck_assert_uint_eq(stats.length, 16);
+  memcpy(params.bytes + params.length, stats.bytes, stats.length);
+  uint32_t weights_crc = dlsc_crc32(0, params.bytes, params.length + stats.length);
+  doc_file f;
+  doc_head(&f, "DLSCSTAT");
+  doc_u64(&f, 13); /* parameters */
+  doc_u64(&f, 4);  /* statistics */
+  doc_u32(&f, weights_crc);
+  doc_u32(&f, DLSC_OPTIMIZER_SGD);
+  const uint64_t model_rng[2] = {0x0123456789abcdefu, 0x2545f4914f6cdd1du};
+  doc_u64(&f, model_rng[0]);
+  doc_u64(&f, model_rng[1]);
+  doc_u32(&f, 1); /* moments */
+  doc_u64(&f, 7); /* steps */
+  float velocity[13];
+  fill_uniform(velocity, 13, -1.0f, 1.0f, 8);
+  for (int i = 0; i < 26; i++)
+    doc_f32(&f, i < 13 ? velocity[i] : 0.0f);
+  doc_u32(&f, 0); /* no lookahead copy */
+  doc_u32(&f, 1); /* the dataset: PRNG, flip parity, count, its order */
+  doc_u64(&f, 99);
+  doc_u64(&f, 77);
+  doc_u32(&f, 1);
+  doc_u64(&f, 3);
+  doc_u32(&f, 1);
+  doc_u64(&f, 2);
+  doc_u64(&f, 0);
+  doc_u64(&f, 1);
+  size_t size = doc_close(&f, dlsc_crc32);
+
+  dlsc_dataset_t *data = images_dataset(1, 1, 2, 3, 5);
+  const float pixels[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+  const int32_t labels[3] = {0, 1, 2};
+  ck_assert_ok(dlsc_dataset_add_images_f32(data, pixels, labels, 3));
+  ck_assert_ok(dlsc_training_state_load(model, data, f.bytes, size));
+  ck_assert_uint_eq(model->step, 7);
+  ck_assert_mem_eq(model->moment1, velocity, sizeof velocity);
+  ck_assert(model->rng.state == model_rng[0] && model->rng.increment == model_rng[1]);
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(data, 0, 3, 0, &batch)); /* examples 2, 0, 1 */
+  ck_assert_int_eq(batch.labels[0] * 100 + batch.labels[1] * 10 + batch.labels[2], 201);
+  ck_assert_float_eq(batch.inputs[0], 0.5f);
+  size_t again_size;
+  unsigned char *again = state_bytes(model, data, &again_size);
+  ck_assert_uint_eq(again_size, size);
+  ck_assert_mem_eq(again, f.bytes, size);
+  free(again);
+  dlsc_dataset_destroy(data);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 /* Every truncation and every flipped bit gets a status; states that do not belong get
  * theirs; after any refusal model and dataset train on as if nothing had happened. */
 START_TEST(training_state_refusals_change_nothing) {
@@ -1174,6 +1241,7 @@ int main(void) {
   tcase_add_test(tc, training_state_resumes_to_the_same_bits);
   tcase_add_test(tc, training_state_before_training_and_in_files);
   tcase_add_test(tc, training_state_refusals_change_nothing);
+  tcase_add_test(tc, a_state_written_from_the_format_document_loads_and_saves_back);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
