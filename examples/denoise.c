@@ -259,9 +259,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", error);
     goto done;
   }
-  fprintf(o.say, "%s: %.2f s of audio%s denoised in %.3f s (%.0fx real time) -> %s\n",
+  double factor = audio / seconds; /* a clip of a few samples runs far below real time */
+  fprintf(o.say, "%s: %.2f s of audio%s denoised in %.3f s (%.*fx real time) -> %s\n",
           o.in_path, audio / channels, channels > 1 ? " in each channel" : "", seconds,
-          audio / seconds, o.out_path);
+          factor < 10.0 ? 2 : 0, factor, o.out_path);
   result = 0;
   if (o.removed_path) { /* input minus output, both at the input's rate */
     float *removed = checked_alloc(NULL, total * sizeof *removed);
