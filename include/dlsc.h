@@ -76,7 +76,8 @@ DLSC_API const char *dlsc_version_string(void);
 /* The matrix library the products run on, for logs, and a check of its kernels.
  * *config: a static string naming it; with OpenBLAS its build and the kernel set it
  * chose for this CPU, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake
- * MAX_THREADS=64". *better_coretype: NULL, or the value of OPENBLAS_CORETYPE to set
+ * MAX_THREADS=64"; built against another CBLAS (meson -Dblas=cblas), "CBLAS", whichever
+ * library provides it at run time. *better_coretype: NULL, or the value of OPENBLAS_CORETYPE to set
  * before the program starts, when OpenBLAS did not know this CPU and fell back to
  * kernels without AVX2 although the CPU has them (an OpenBLAS older than the CPU: on an
  * Intel Xeon of 2023, Debian 12's OpenBLAS 0.3.21 chose its SSE3 kernels, "Prescott",

@@ -6,8 +6,9 @@
 # UndefinedBehaviorSanitizer, warnings as errors (suite oom: every allocation of the
 # library failing in turn); the unit tests once more under valgrind (Memcheck, leaks
 # included) and once with every parallel loop on two threads (OpenBLAS's OpenMP build);
-# built with clang too (warnings as errors; unit, ABI and fuzz-corpus suites); the
-# threads suite under ThreadSanitizer; then the plain build is installed into a scratch
+# built with clang too (warnings as errors; unit, ABI and fuzz-corpus suites) and against
+# another CBLAS, run on the reference BLAS and LAPACK (unit, ABI and out-of-memory
+# suites); the threads suite under ThreadSanitizer; then the plain build is installed into a scratch
 # directory and programs outside the tree are built against it through pkg-config (C
 # shared and static, C++) and run; last, a host project builds dlsc as a meson
 # subproject and runs the same.
@@ -15,7 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp clang
+dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp clang \
+  libblas-dev liblapack-dev
 
 # The de_DE locale of the locale test (scripts/deps.sh); where Debian's locales cannot be
 # installed (no root) the test says it skipped.
@@ -62,6 +64,24 @@ dir=build-test-clang
 [ -d $dir ] || CC=clang meson setup $dir --buildtype=debugoptimized -Dwerror=true >/dev/null
 ninja -C $dir
 meson test -C $dir --suite unit --suite abi --suite fuzz --print-errorlogs
+
+# Another CBLAS (-Dblas=cblas: pkg-config blas, Debian's libblas-dev), run on the
+# reference BLAS and LAPACK (libblas3, liblapack3) rather than on the OpenBLAS that
+# Debian's alternatives put behind libblas.so.3: the library must need nothing of
+# OpenBLAS's own, and compute the same to the unit tests' tolerances.
+echo "== unit, ABI and out-of-memory tests on the reference BLAS (-Dblas=cblas)"
+dir=build-test-cblas
+[ -d $dir ] || meson setup $dir --buildtype=debugoptimized -Dwerror=true -Dblas=cblas \
+  -Dexamples=disabled -Dbench=disabled >/dev/null
+ninja -C $dir
+multiarch=$(gcc -print-multiarch)
+reference=/usr/lib/$multiarch/blas:/usr/lib/$multiarch/lapack
+if LD_LIBRARY_PATH=$reference ldd $dir/lib/libdlsc.so | grep -e openblas -e 'not found'; then
+  echo "the reference BLAS build loads OpenBLAS or misses a library" >&2
+  exit 1
+fi
+LD_LIBRARY_PATH=$reference DLSC_TEST_EXPECT_CBLAS=1 meson test -C $dir --suite unit \
+  --suite abi --suite oom --print-errorlogs
 
 # ThreadSanitizer on the threads suite: threads on their own handles and on one shared
 # const model, every race reported however the threads interleave. One OpenBLAS thread
