@@ -1809,10 +1809,10 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   write_bytes("small.ppm", ppm, (size_t)header + 16 * 16 * 3);
   header = snprintf(ppm, sizeof ppm, "P5 32 32 255\n");
   write_bytes("grey.pgm", ppm, (size_t)header + 32 * 32);
-  const char *grey_bytes = ppm + header;
+  const unsigned char *grey_bytes = (const unsigned char *)ppm + header;
   float grey[32 * 32]; /* its pixels as the program must pass them on */
   for (size_t i = 0; i < 32 * 32; i++)
-    grey[i] = (float)(unsigned char)ppm[header + (int)i] / 255.0f;
+    grey[i] = (float)grey_bytes[i] / 255.0f;
   write_bytes("no-max.ppm", "P6 32 32 0\n", 11);
   /* the same image as an editor may write it: comments in the header, 16-bit samples
    * (v * 257 of 65535 is v of 255, and divides to the same float) */
