@@ -2,7 +2,8 @@
 # The test suite: unit tests (Check; one under a de_DE locale built here), the exported
 # functions and public struct layouts against the soname's ABI lists (suite abi), the
 # example programs on synthesised recordings, images and damaged CIFAR files and
-# integration tests on the real data, built twice, plainly and with AddressSanitizer +
+# integration tests on the real data, built twice, as a distribution would (hardening
+# flags, link-time optimisation) and with AddressSanitizer +
 # UndefinedBehaviorSanitizer, warnings as errors (suite oom: every allocation of the
 # library failing in turn); the unit tests once more under valgrind (Memcheck, leaks
 # included) and once with every parallel loop on two threads (OpenBLAS's OpenMP build);
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 dlsc_install_deps "${DLSC_BUILD_PACKAGES[@]}" valgrind libopenblas0-openmp clang \
-  libblas-dev liblapack-dev cmake
+  libblas-dev liblapack-dev cmake libomp-dev
 
 # The de_DE locale of the locale test (scripts/deps.sh); where Debian's locales cannot be
 # installed (no root) the test says it skipped.
@@ -30,6 +31,13 @@ fi
 for variant in plain sanitize; do
   dir=build-test-$variant
   options=(--buildtype=debugoptimized -Dwerror=true)
+  # The plain build as distributions build packages (Debian's dpkg-buildflags: stack
+  # protector, _FORTIFY_SOURCE, format checks, full RELRO; link-time optimisation with
+  # fat objects, so that the static library also holds machine code for compilers
+  # without GCC's LTO); it is the one installed for the consumers below.
+  [ $variant = plain ] && options+=(-Db_lto=true
+    "-Dc_args=-ffat-lto-objects -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wformat -Werror=format-security"
+    "-Dc_link_args=-Wl,-z,relro,-z,now")
   # (GCC's -fsanitize=undefined leaves out float-to-integer conversions out of range)
   [ $variant = sanitize ] && options+=(-Db_sanitize=address,undefined -Db_lundef=false
     -Dc_args=-fsanitize=float-cast-overflow -Dc_link_args=-fsanitize=float-cast-overflow)
@@ -120,9 +128,13 @@ libdir=$("${config[@]}" --variable=libdir dlsc)
 cc -std=c11 -Wall -Werror tests/installed/consumer.c -o "$stage/consumer-shared" \
   $("${config[@]}" --cflags --libs dlsc) -lm
 LD_LIBRARY_PATH=$libdir "$stage/consumer-shared"
-cc -std=c11 -Wall -Werror tests/installed/consumer.c -o "$stage/consumer-static" \
-  $("${config[@]}" --cflags dlsc) "$libdir/libdlsc.a" $("${config[@]}" --static --libs-only-other --libs-only-l dlsc | sed 's/-ldlsc//') -lm
-"$stage/consumer-static"
+# (static, with both compilers: the archive's LTO objects are fat, so clang links them)
+static_libs=$("${config[@]}" --static --libs-only-other --libs-only-l dlsc | sed 's/-ldlsc//')
+for compiler in cc clang; do
+  $compiler -std=c11 -Wall -Werror tests/installed/consumer.c -o "$stage/consumer-static" \
+    $("${config[@]}" --cflags dlsc) "$libdir/libdlsc.a" $static_libs -lm
+  "$stage/consumer-static"
+done
 # (grep without -q reads all of ldd's output: an early exit could SIGPIPE ldd, and under
 # pipefail a found match would then read as none)
 if ldd "$stage/consumer-static" | grep libdlsc >/dev/null; then
