@@ -151,7 +151,7 @@ LD_LIBRARY_PATH=$libdir "$stage/cmake/consumer"
 for model in dlsc-general.dlsc dlsc-general-low-latency.dlsc; do # dlsc-denoise's models
   [ -f "$prefix/share/dlsc/$model" ] || { echo "$model was not installed" >&2; exit 1; }
 done
-echo "pkg-config: shared and static C consumers, a C++ consumer and a CMake host OK; both models installed"
+echo "pkg-config: shared and static (gcc, clang) C consumers, a C++ consumer and a CMake host OK; both models installed"
 
 echo "== dlsc as a meson subproject of a host project"
 host=$stage/host
