@@ -77,13 +77,14 @@ DLSC_API const char *dlsc_version_string(void);
  * *config: a static string naming it; with OpenBLAS its build and the kernel set it
  * chose for this CPU, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake
  * MAX_THREADS=64"; built against another CBLAS (meson -Dblas=cblas), "CBLAS", whichever
- * library provides it at run time. *better_coretype: NULL, or the value of OPENBLAS_CORETYPE to set
- * before the program starts, when OpenBLAS did not know this CPU and fell back to
- * kernels without AVX2 although the CPU has them (an OpenBLAS older than the CPU: on an
- * Intel Xeon of 2023, Debian 12's OpenBLAS 0.3.21 chose its SSE3 kernels, "Prescott",
- * and dlsc trained 2.3-4 times and denoised 2-2.5 times slower than with "SkylakeX";
- * docs/speed.md). Both strings are static; OpenBLAS rewrites its configuration string
- * at each call, so call this from one thread at a time. */
+ * library provides it at run time. *better_coretype: NULL, or the value of
+ * OPENBLAS_CORETYPE to set before the program starts, when OpenBLAS did not know this
+ * CPU and fell back to kernels without AVX2 although the CPU has them (an OpenBLAS
+ * older than the CPU: on an Intel Xeon of 2023, Debian 12's OpenBLAS 0.3.21 chose its
+ * SSE3 kernels, "Prescott", and dlsc trained 2.3-4 times and denoised 2-2.5 times
+ * slower than with "SkylakeX"; docs/speed.md). Both strings are static; OpenBLAS
+ * rewrites its configuration string at each call, so call this from one thread at a
+ * time. */
 DLSC_API dlsc_status dlsc_blas_info(const char **config, const char **better_coretype);
 
 /* ---------------------------------------------------------------- STFT */

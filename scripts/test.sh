@@ -35,8 +35,8 @@ for variant in plain sanitize; do
   # protector, _FORTIFY_SOURCE, format checks, full RELRO; link-time optimisation with
   # fat objects, so that the static library also holds machine code for compilers
   # without GCC's LTO); it is the one installed for the consumers below.
-  [ $variant = plain ] && options+=(-Db_lto=true
-    "-Dc_args=-ffat-lto-objects -fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wformat -Werror=format-security"
+  hardening="-fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wformat -Werror=format-security"
+  [ $variant = plain ] && options+=(-Db_lto=true "-Dc_args=-ffat-lto-objects $hardening"
     "-Dc_link_args=-Wl,-z,relro,-z,now")
   # (GCC's -fsanitize=undefined leaves out float-to-integer conversions out of range)
   [ $variant = sanitize ] && options+=(-Db_sanitize=address,undefined -Db_lundef=false
