@@ -666,6 +666,9 @@ static const char *doc_spec = "input 1x2x5; log eps=0.01; conv2d 2 1x2; batchnor
 enum { DOC_LAYERS = 8 };
 static const size_t doc_counts[DOC_LAYERS] = {0, 6, 8, 0, 0, 0, 6, 35}; /* values a layer */
 
+/* The file's i-th tensor value, counted over all layers (variances > 0 among them). */
+static float doc_value(size_t i) { return 0.5f + (float)i / 64.0f; }
+
 /* A model file assembled from docs/model-format.md alone: 8 layers of 7 kinds, a
  * denoise record and two metadata entries. */
 static size_t doc_model_file(doc_file *f) {
@@ -694,8 +697,8 @@ static size_t doc_model_file(doc_file *f) {
   doc_string(f, "two words");
   size_t value = 0;
   for (int layer = 0; layer < DOC_LAYERS; layer++)
-    for (size_t i = 0; i < doc_counts[layer]; i++, value++) /* variances > 0 among them */
-      doc_f32(f, 0.5f + (float)value / 64.0f);
+    for (size_t i = 0; i < doc_counts[layer]; i++, value++)
+      doc_f32(f, doc_value(value));
   return doc_close(f, dlsc_crc32);
 }
 
@@ -723,7 +726,7 @@ START_TEST(a_file_written_from_the_format_document_loads_and_saves_back) {
     ck_assert_ok(dlsc_model_get_values(loaded, layer, values, 35, &count));
     ck_assert_uint_eq(count, doc_counts[layer]);
     for (size_t i = 0; i < count; i++, value++)
-      ck_assert_float_eq(values[i], 0.5f + (float)value / 64.0f);
+      ck_assert_float_eq(values[i], doc_value(value));
   }
   dlsc_denoise_config denoise = {.struct_size = sizeof denoise};
   ck_assert_ok(dlsc_model_get_denoise(loaded, &denoise));
@@ -744,7 +747,7 @@ START_TEST(a_file_written_from_the_format_document_loads_and_saves_back) {
   dlsc_model_t *built = from_spec(doc_spec, 9);
   for (size_t layer = 0, first = 0; layer < DOC_LAYERS; first += doc_counts[layer++]) {
     for (size_t i = 0; i < doc_counts[layer]; i++)
-      values[i] = 0.5f + (float)(first + i) / 64.0f;
+      values[i] = doc_value(first + i);
     ck_assert_ok(dlsc_model_set_values(built, layer, values, doc_counts[layer]));
   }
   ck_assert_ok(dlsc_model_set_denoise(built, &denoise));

@@ -1062,17 +1062,24 @@ START_TEST(a_state_written_from_the_format_document_loads_and_saves_back) {
   dlsc_model_t *model = from_spec("input 1x1x2; dense 2; batchnorm; dense 1", 4);
   set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 0.1f, 2);
   static const size_t layer_params[3] = {6, 4, 3}; /* and batch-norm's 4 statistics */
-  doc_file params = {.length = 0}, stats = {.length = 0};
+  float params[13], stats[4];
+  size_t n_params = 0, n_stats = 0;
   for (size_t layer = 0; layer < 3; layer++) {
     float values[8];
     size_t count;
     ck_assert_ok(dlsc_model_get_values(model, layer, values, 8, &count));
     for (size_t i = 0; i < count; i++)
-      doc_f32(i < layer_params[layer] ? &params : &stats, values[i]);
+      if (i < layer_params[layer])
+        params[n_params++] = values[i];
+      else
+        stats[n_stats++] = values[i];
   }
-  ck_assert_uint_eq(stats.length, 16);
-  memcpy(params.bytes + params.length, stats.bytes, stats.length);
-  uint32_t weights_crc = dlsc_crc32(0, params.bytes, params.length + stats.length);
+  ck_assert_uint_eq(n_params, 13);
+  ck_assert_uint_eq(n_stats, 4);
+  doc_file tensors = {.length = 0}; /* every parameter, then every statistic */
+  for (size_t i = 0; i < 17; i++)
+    doc_f32(&tensors, i < 13 ? params[i] : stats[i - 13]);
+  uint32_t weights_crc = dlsc_crc32(0, tensors.bytes, tensors.length);
   doc_file f;
   doc_head(&f, "DLSCSTAT");
   doc_u64(&f, 13); /* parameters */
