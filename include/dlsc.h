@@ -246,6 +246,17 @@ DLSC_API dlsc_status dlsc_model_get_layer(const dlsc_model_t *model, size_t inde
  * gets DLSC_ERR_BUFFER_TOO_SMALL, text untouched. */
 DLSC_API dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, size_t capacity,
                                          size_t *length);
+/* The bytes of memory the model holds once it has run count examples at a time, from
+ * new (created, loaded or cloned): training 0 for dlsc_model_predict, _classify and
+ * _evaluate (which run at most 256 at a time, so a larger count gives the same), 1 for
+ * dlsc_model_train_epoch with batch_size count under the model's training settings
+ * (with its optimizer state, the epoch's snapshot, lookahead's copies). Weights and
+ * statistics included; the layer table and metadata (a few hundred bytes per layer)
+ * not. The layer shapes decide it, not the file's size (a 64 kB file can ask for 128
+ * GiB), so check a model from a source that is not trusted before running it. Past
+ * SIZE_MAX: SIZE_MAX. count 0, training other than 0 or 1: DLSC_ERR_INVALID_ARGUMENT. */
+DLSC_API dlsc_status dlsc_model_memory(const dlsc_model_t *model, size_t count, int training,
+                                       size_t *bytes);
 
 /* Inference: count inputs of the input shape -> count outputs of the output shape.
  * Batch-norm uses its running statistics, dropout is off. Not const: the model keeps

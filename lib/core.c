@@ -92,11 +92,17 @@ void *dlsc_alloc_array(size_t count, size_t element_size) {
   return calloc(count, element_size);
 }
 
+bool dlsc_float_bytes(size_t count, size_t *bytes) {
+  if (dlsc_mul_overflows(count ? count : 1, sizeof(float), bytes) || *bytes > SIZE_MAX - 64)
+    return false;
+  *bytes = (*bytes + 63) & ~(size_t)63; /* aligned_alloc wants a multiple of the alignment */
+  return true;
+}
+
 void *dlsc_alloc_floats(size_t count) {
   size_t bytes;
-  if (dlsc_mul_overflows(count ? count : 1, sizeof(float), &bytes) || bytes > SIZE_MAX - 64)
+  if (!dlsc_float_bytes(count, &bytes))
     return NULL;
-  bytes = (bytes + 63) & ~(size_t)63; /* aligned_alloc wants a multiple of the alignment */
   void *memory = aligned_alloc(64, bytes);
   if (memory)
     memset(memory, 0, bytes);

@@ -21,6 +21,8 @@
 
 /* ---- allocation with overflow-checked sizes (NULL on overflow or failure) */
 void *dlsc_alloc_floats(size_t count);  /* zeroed, 64-byte aligned */
+/* The bytes dlsc_alloc_floats allocates for count floats; false if they overflow. */
+bool dlsc_float_bytes(size_t count, size_t *bytes);
 void *dlsc_alloc_array(size_t count, size_t element_size); /* zeroed */
 bool dlsc_mul_overflows(size_t a, size_t b, size_t *product);
 

@@ -274,6 +274,52 @@ size_t dlsc_model_inference_floats(const dlsc_model_t *model, size_t batch) {
   return size.activations + size.scratch;
 }
 
+/* ---- memory: what dlsc_model_reserve, dlsc_model_ensure_optimizer and
+ * dlsc_model_snapshot allocate, and the weights */
+
+/* Adds the bytes of an allocation of count floats to *total; false past SIZE_MAX. */
+static bool add_floats(size_t *total, size_t count) {
+  size_t bytes;
+  if (!dlsc_float_bytes(count, &bytes) || bytes > SIZE_MAX - *total)
+    return false;
+  *total += bytes;
+  return true;
+}
+
+/* Inference batches: big enough to feed GEMM, small enough to keep workspaces modest. */
+#define PREDICT_BATCH 256
+
+dlsc_status dlsc_model_memory(const dlsc_model_t *model, size_t count, int training,
+                              size_t *bytes) {
+  if (!model || count == 0 || (training != 0 && training != 1) || !bytes)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  size_t batch = training ? count : DLSC_MIN(count, (size_t)PREDICT_BATCH);
+  size_t n = model->n_params, stats = model->n_stats;
+  size_t total = (model->n_layers + 1) * sizeof(float *); /* the activations' pointers */
+  workspace_size size;
+  bool fits = size_workspace(model, batch, training, &size) &&
+              add_floats(&total, size.activations) && add_floats(&total, size.scratch);
+  if (model->n_layers)
+    fits = fits && add_floats(&total, n) && add_floats(&total, stats);
+  if (training) {
+    /* the gradients: of the parameters, the two flowing between layers; the layers'
+     * auxiliary memory; the statistics saved before a batch */
+    fits = fits && add_floats(&total, n) && add_floats(&total, size.largest) &&
+           add_floats(&total, size.largest) && add_floats(&total, size.aux) &&
+           add_floats(&total, stats);
+    /* the moments, their spares and the spare parameters */
+    for (int i = 0; i < 5; i++)
+      fits = fits && add_floats(&total, n);
+    /* the epoch's snapshot (parameters, moments, statistics), lookahead's slow copy
+     * and its snapshot (parameters, statistics) */
+    fits = fits && n <= (SIZE_MAX - stats) / 3 && add_floats(&total, 3 * n + stats);
+    if (model->train.lookahead_every)
+      fits = fits && add_floats(&total, n + stats) && add_floats(&total, n + stats);
+  }
+  *bytes = fits ? total : SIZE_MAX;
+  return DLSC_OK;
+}
+
 dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training) {
   if (batch <= model->batch_capacity && (model->workspace_training || !training))
     return DLSC_OK;
@@ -410,9 +456,6 @@ void dlsc_model_backward(dlsc_model_t *model, const float *inputs, const float *
     dy = dx;
   }
 }
-
-/* Inference batches: big enough to feed GEMM, small enough to keep workspaces modest. */
-#define PREDICT_BATCH 256
 
 dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t count,
                                float *outputs) {

@@ -181,6 +181,37 @@ static inline void assert_model_unchanged(const dlsc_model_t *model, const unsig
   free(now);
 }
 
+#ifdef __GLIBC__
+#include <malloc.h>
+/* The bytes glibc's heap has in use: the main arena's chunks and the mapped ones. */
+static inline size_t heap_in_use(void) {
+  struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+/* Whether heap_in_use sees allocations (not under a sanitizer's or valgrind's
+ * allocator): a 1 MiB block must show, to its chunk's rounding. */
+static inline bool heap_is_measured(void) {
+  size_t before = heap_in_use();
+  char *block = malloc(1 << 20);
+  if (!block)
+    return false;
+  memset(block, 1, 1 << 20);
+  size_t growth = heap_in_use() - before;
+  free(block);
+  return growth >= (1 << 20) && growth <= (1 << 20) + 8192;
+}
+
+/* Heap growth over a call against dlsc_model_memory's figure: at least that, and at
+ * most the layer table, the model's struct and the allocator's rounding (a page for
+ * each mapped block) more. */
+static inline void assert_heap_growth(size_t before, size_t after, size_t expected) {
+  ck_assert_uint_ge(after, before);
+  ck_assert_msg(after - before >= expected && after - before <= expected + 96 * 1024,
+                "heap grew %zu bytes, dlsc_model_memory said %zu", after - before, expected);
+}
+#endif
+
 /* Runs one suite; the exit status is what meson test reads. */
 static inline int run_suite(Suite *suite) {
   SRunner *runner = srunner_create(suite);

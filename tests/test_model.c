@@ -1203,6 +1203,64 @@ START_TEST(values_refuse_bad_requests_and_keep_the_model) {
 }
 END_TEST
 
+/* dlsc_model_memory for inference: a loaded model holds what it said once it has
+ * predicted (the heap measured, where glibc's allocator is in use); predict runs 256
+ * examples at a time; a small file can declare gigabytes; bad requests. */
+static const char memory_spec[] =
+    "input 3x32x32; conv2d 16 3x3 pad=same; batchnorm; relu; maxpool 2; dropout 0.25; dense 10";
+
+START_TEST(memory_is_what_inference_holds) {
+  dlsc_model_t *model = from_spec(memory_spec, 3);
+  size_t size, one, full, more;
+  unsigned char *bytes = model_bytes(model, &size);
+  ck_assert_ok(dlsc_model_memory(model, 1, 0, &one));
+  ck_assert_ok(dlsc_model_memory(model, 256, 0, &full));
+  ck_assert_ok(dlsc_model_memory(model, 300, 0, &more));
+  ck_assert_uint_eq(more, full);
+  /* at least two buffers of the widest activation (16 x 32 x 32) per example */
+  ck_assert_uint_ge(full - one, 255 * 2 * 16384 * sizeof(float));
+  float *x = malloc(300 * 3072 * sizeof *x), *y = malloc(300 * 10 * sizeof *y);
+  fill_uniform(x, 300 * 3072, 0, 1, 5);
+  ck_assert_ok(dlsc_model_predict(model, x, 300, y)); /* the BLAS keeps what it allocates */
+#ifdef __GLIBC__
+  if (heap_is_measured()) {
+    size_t before = heap_in_use();
+    dlsc_model_t *loaded = NULL;
+    dlsc_status status = dlsc_model_load(bytes, size, &loaded);
+    if (status == DLSC_OK)
+      status = dlsc_model_predict(loaded, x, 300, y);
+    size_t after = heap_in_use(); /* asserted after: Check may allocate */
+    ck_assert_ok(status);
+    assert_heap_growth(before, after, more);
+    dlsc_model_destroy(loaded);
+  }
+#endif
+  /* 16,384 channels out of 64 x 64 pixels: a 64 kB file, 256 MB a buffer per example */
+  dlsc_model_t *wide = from_spec("input 1x64x64; conv2d 16384 1x1 bias=0", 1);
+  unsigned char *wide_bytes = model_bytes(wide, &size);
+  ck_assert_uint_lt(size, 66000);
+  ck_assert_ok(dlsc_model_memory(wide, 1, 0, &one));
+  ck_assert_uint_ge(one, 2 * ((size_t)16384 << 12) * sizeof(float));
+  ck_assert_ok(dlsc_model_memory(wide, 256, 0, &full)); /* 128 GiB, or past SIZE_MAX */
+  ck_assert(full == SIZE_MAX || (uint64_t)full >= (uint64_t)1 << 37);
+  ck_assert_ok(dlsc_model_memory(wide, SIZE_MAX, 1, &more));
+  ck_assert_uint_eq(more, SIZE_MAX);
+  size_t kept = 7;
+  ck_assert_status(dlsc_model_memory(NULL, 1, 0, &kept), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_memory(model, 0, 0, &kept), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_memory(model, 1, 2, &kept), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_memory(model, 1, -1, &kept), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_uint_eq(kept, 7);
+  ck_assert_status(dlsc_model_memory(model, 1, 0, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  free(wide_bytes);
+  dlsc_model_destroy(wide);
+  free(x);
+  free(y);
+  free(bytes);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(clone_is_deep) {
   dlsc_model_t *model = from_spec(small_cnn, 9), *copy;
   ck_assert_ok(dlsc_model_set_metadata(model, "k", "v"));
@@ -1235,6 +1293,7 @@ int main(void) {
   tcase_add_test(tc, metadata_round_trips);
   tcase_add_test(tc, models_stay_within_the_format_limits);
   tcase_add_test(tc, save_load_reproduces_predictions);
+  tcase_add_test(tc, memory_is_what_inference_holds);
   tcase_add_test(tc, every_truncation_and_byte_flip_is_rejected);
   tcase_add_test(tc, a_crafted_file_cannot_demand_memory_it_does_not_hold);
   tcase_add_test(tc, a_forged_record_must_be_canonical);

@@ -1221,6 +1221,58 @@ START_TEST(training_state_refusals_change_nothing) {
 }
 END_TEST
 
+/* dlsc_model_memory for training: a fresh copy of a model holds what it said once it
+ * has trained an epoch (the heap measured, where glibc's allocator is in use), and
+ * lookahead's two copies are in the figure. */
+START_TEST(memory_is_what_an_epoch_holds) {
+  dlsc_model_t *model = from_spec("input 3x32x32; conv2d 16 3x3 pad=same; batchnorm; relu; "
+                                  "maxpool 2; dropout 0.25; dense 10", 4);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-3f, 16);
+  size_t plain, inference, with_lookahead;
+  ck_assert_ok(dlsc_model_memory(model, 16, 1, &plain));
+  ck_assert_ok(dlsc_model_memory(model, 16, 0, &inference));
+  ck_assert_uint_gt(plain, inference);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.loss = DLSC_LOSS_CROSS_ENTROPY;
+  config.batch_size = 16;
+  config.lookahead_every = 5;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  ck_assert_ok(dlsc_model_memory(model, 16, 1, &with_lookahead));
+  dlsc_model_info info;
+  ck_assert_ok(dlsc_model_get_info(model, &info));
+  size_t copy_bytes = ((info.n_parameters + 32) * sizeof(float) + 63) / 64 * 64; /* + stats */
+  ck_assert_uint_eq(with_lookahead - plain, 2 * copy_bytes);
+
+  dlsc_dataset_t *dataset = images_dataset(3, 32, 32, 10, 5);
+  float *pixels = malloc(64 * 3072 * sizeof *pixels);
+  int32_t labels[64];
+  fill_uniform(pixels, 64 * 3072, 0, 1, 6);
+  for (int i = 0; i < 64; i++)
+    labels[i] = i % 10;
+  ck_assert_ok(dlsc_dataset_add_images_f32(dataset, pixels, labels, 64));
+  dlsc_model_t *warm, *copy = NULL;
+  ck_assert_ok(dlsc_model_clone(model, &warm)); /* the BLAS's and the dataset's buffers */
+  ck_assert_ok(dlsc_model_train_epoch(warm, dataset, NULL));
+#ifdef __GLIBC__
+  if (heap_is_measured()) {
+    size_t before = heap_in_use();
+    dlsc_status status = dlsc_model_clone(model, &copy);
+    if (status == DLSC_OK)
+      status = dlsc_model_train_epoch(copy, dataset, NULL);
+    size_t after = heap_in_use(); /* asserted after: Check may allocate */
+    ck_assert_ok(status);
+    assert_heap_growth(before, after, with_lookahead);
+  }
+#endif
+  dlsc_model_destroy(copy);
+  dlsc_model_destroy(warm);
+  dlsc_dataset_destroy(dataset);
+  free(pixels);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -1250,6 +1302,7 @@ int main(void) {
   tcase_add_test(tc, training_state_before_training_and_in_files);
   tcase_add_test(tc, training_state_refusals_change_nothing);
   tcase_add_test(tc, a_state_written_from_the_format_document_loads_and_saves_back);
+  tcase_add_test(tc, memory_is_what_an_epoch_holds);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
