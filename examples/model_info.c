@@ -3,7 +3,7 @@
  *   dlsc-model-info MODEL.dlsc ...
  *
  * For each file: its size, layers, parameters and shapes, the spec that rebuilds it,
- * for a denoiser its STFT, context window and output kind and a stream's latency (at
+ * the memory it takes to run and to train, for a denoiser its STFT, context window and output kind and a stream's latency (at
  * the model's rate and at 48 kHz), and its metadata. Exits 1 if any file does not load.
  */
 #include <stdio.h>
@@ -75,6 +75,26 @@ static void print_metadata(const dlsc_model_t *model) {
   }
 }
 
+/* bytes as MiB with one decimal, or "more than the address space" (SIZE_MAX). */
+static const char *mebibytes(size_t bytes, char text[32]) {
+  if (bytes == SIZE_MAX)
+    return "more than the address space";
+  snprintf(text, 32, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+  return text;
+}
+
+/* What running the model takes (dlsc_model_memory): a host's check before running a
+ * model from a source it does not trust. */
+static void print_memory(const dlsc_model_t *model) {
+  size_t one, many, training;
+  char a[32], b[32], c[32];
+  check_status(dlsc_model_memory(model, 1, 0, &one), "memory");
+  check_status(dlsc_model_memory(model, 256, 0, &many), "memory");
+  check_status(dlsc_model_memory(model, 32, 1, &training), "memory");
+  printf("  memory: %s to predict one example, %s for 256 at a time, %s to train in "
+         "batches of 32\n", mebibytes(one, a), mebibytes(many, b), mebibytes(training, c));
+}
+
 static int describe_file(const char *path) {
   dlsc_model_t *model = load_model(path);
   if (!model)
@@ -91,6 +111,7 @@ static int describe_file(const char *path) {
          info.n_parameters, info.input.channels, info.input.height, info.input.width,
          info.output.channels, info.output.height, info.output.width);
   printf("  spec: %s\n", spec);
+  print_memory(model);
   print_denoising(model, path);
   print_metadata(model);
   free(spec);
@@ -101,8 +122,8 @@ static int describe_file(const char *path) {
 int main(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-') {
     fprintf(stderr, "usage: dlsc-model-info MODEL.dlsc ...\n"
-                    "  prints each model's layers, spec, denoising settings, stream latency\n"
-                    "  and metadata\n");
+                    "  prints each model's layers, spec, memory, denoising settings, stream\n"
+                    "  latency and metadata\n");
     return 2;
   }
   int failed = 0;

@@ -1571,16 +1571,16 @@ START_TEST(train_denoiser_resumes_after_ctrl_c) {
 }
 END_TEST
 
-/* A time range must be 0 <= A < B: a negative or NaN start was converted to a sample
- * index (undefined behaviour), B <= A drew nothing. Refused before any file is read. */
-/* dlsc-model-info: the shipped model's shapes, STFT, latencies and metadata; a model that
- * is not a denoiser; long metadata values cut; a file that is not a model. */
+/* dlsc-model-info: the shipped model's shapes, memory, STFT, latencies and metadata; a
+ * model that is not a denoiser; long metadata values cut; a file that is not a model. */
 START_TEST(model_info_describes_models) {
   ck_assert_int_eq(run("dlsc-model-info", "'" DLSC_SHIPPED_MODEL "'"), 0);
   ck_assert(printed("dlsc-model-info", "9 layers, 525571 parameters, input 1x5x513, output "
                                        "513x1x1\n"));
   ck_assert(printed("dlsc-model-info", "spec: input 1x5x513; log; batchnorm; avgpool 1x2; "
                                        "dense 256; relu; dense 256; relu; dense 513; sigmoid\n"));
+  ck_assert(printed("dlsc-model-info", "memory: 2.0 MiB to predict one example, 7.0 MiB for 256 "
+                                       "at a time, 21.7 MiB to train in batches of 32\n"));
   ck_assert(printed("dlsc-model-info", "denoising: n_fft 1024, hop 512, Hann window, 3 frames "
                                        "before and 1 after, mask output\n"));
   ck_assert(printed("dlsc-model-info", "stream latency: 1535 samples at 16000 Hz (95.9 ms), "
@@ -1623,6 +1623,8 @@ START_TEST(model_info_describes_models) {
 }
 END_TEST
 
+/* A time range must be 0 <= A < B: a negative or NaN start was converted to a sample
+ * index (undefined behaviour), B <= A drew nothing. Refused before any file is read. */
 START_TEST(spectrogram_refuses_bad_time_ranges) {
   /* each with the reason: the part that is not a number in range, or the usage */
   const char *const ranges[][2] = {{"-1:3", "--seconds: '-1' is not a number from 0 to 1e+07"},
