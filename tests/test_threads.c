@@ -258,7 +258,7 @@ typedef struct reader {
   const float *noisy;
   dlsc_status status;
   unsigned char *bytes, *state;
-  size_t size, state_size, spec_length;
+  size_t size, state_size, spec_length, memory;
   char spec[512], metadata[64];
   float *streamed, *predicted, *values;
   size_t n_values;
@@ -277,6 +277,8 @@ static void *read_model(void *argument) {
     status = dlsc_model_get_metadata(r->model, "note", r->metadata, sizeof r->metadata, NULL);
   if (status == DLSC_OK)
     status = dlsc_model_get_info(r->model, &info);
+  if (status == DLSC_OK)
+    status = dlsc_model_memory(r->model, 16, 1, &r->memory);
   if (status == DLSC_OK)
     status = dlsc_model_get_values(r->model, 3, NULL, 0, &r->n_values);
   if (status == DLSC_OK && !(r->values = malloc(r->n_values * sizeof *r->values)))
@@ -356,6 +358,7 @@ START_TEST(threads_share_a_const_model_and_dataset) {
     ck_assert_mem_eq(r->state, reference.state, reference.state_size);
     ck_assert_str_eq(r->spec, reference.spec);
     ck_assert_str_eq(r->metadata, reference.metadata);
+    ck_assert_uint_eq(r->memory, reference.memory);
     ck_assert_uint_eq(r->n_values, reference.n_values);
     ck_assert_mem_eq(r->values, reference.values, reference.n_values * sizeof *r->values);
     ck_assert_mem_eq(r->streamed, reference.streamed, SIGNAL * sizeof *r->streamed);
