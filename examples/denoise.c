@@ -170,6 +170,10 @@ static dlsc_model_t *load_denoiser(const options *o, int *rate) {
     dlsc_model_destroy(model);
     return NULL;
   }
+  if (!model_fits_in_memory(model, path)) {
+    dlsc_model_destroy(model);
+    return NULL;
+  }
   *rate = model_sample_rate(model, path);
   if (*rate < 0) {
     dlsc_model_destroy(model);

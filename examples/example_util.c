@@ -642,11 +642,31 @@ const char *load_failure(const char *path, dlsc_status status) {
   return state ? "a training state (a checkpoint's P.state), not a model (P.dlsc)" : reason;
 }
 
-dlsc_model_t *load_model(const char *path) {
+int model_fits_in_memory(const dlsc_model_t *model, const char *path) {
+  size_t bytes;
+  check_status(dlsc_model_memory(model, 1, 0, &bytes), path);
+  if (bytes <= MODEL_MEMORY_LIMIT)
+    return 1;
+  fprintf(stderr, "%s: running it takes %.0f MiB for one example, more than these programs "
+                  "allow (%zu MiB)\n",
+          path, (double)bytes / (1024.0 * 1024.0), MODEL_MEMORY_LIMIT >> 20);
+  return 0;
+}
+
+dlsc_model_t *load_model_any_size(const char *path) {
   dlsc_model_t *model;
   dlsc_status status = dlsc_model_load_file(path, &model);
   if (status == DLSC_OK)
     return model;
   fprintf(stderr, "cannot load %s: %s\n", path, load_failure(path, status));
   return NULL;
+}
+
+dlsc_model_t *load_model(const char *path) {
+  dlsc_model_t *model = load_model_any_size(path);
+  if (model && !model_fits_in_memory(model, path)) {
+    dlsc_model_destroy(model);
+    return NULL;
+  }
+  return model;
 }

@@ -103,7 +103,15 @@ void checkpoint_save_bytes(const char *prefix, const char *suffix, const unsigne
                            size_t size);
 unsigned char *checkpoint_load_bytes(const char *prefix, const char *suffix, size_t *size);
 
+/* A model file of a few kilobytes can ask for gigabytes to run (its layer shapes decide,
+ * not its size): the programs refuse a model that takes more than this for one example
+ * (dlsc_model_memory). */
+#define MODEL_MEMORY_LIMIT ((size_t)1 << 30)
+/* Whether model runs within MODEL_MEMORY_LIMIT; if not, says so (naming path). */
+int model_fits_in_memory(const dlsc_model_t *model, const char *path);
 /* The model in path, or NULL after a message "cannot load PATH: reason". */
+dlsc_model_t *load_model_any_size(const char *path);
+/* The same, also NULL after model_fits_in_memory's message: for the programs that run it. */
 dlsc_model_t *load_model(const char *path);
 /* The reason for a failed dlsc_model_load_file(path): status_reason(status), or that
  * path holds a training state. Call it right after the failing call. */

@@ -48,6 +48,12 @@ static void print_denoising(const dlsc_model_t *model, const char *path) {
          config.mask ? "mask" : "magnitude");
   if (rate < 0)
     return;
+  size_t bytes; /* a stream holds a workspace: not created for a model too large to run */
+  check_status(dlsc_model_memory(model, 1, 0, &bytes), "memory");
+  if (bytes > MODEL_MEMORY_LIMIT) {
+    printf("  stream latency: not measured (the model is too large to run)\n");
+    return;
+  }
   printf("  stream latency: ");
   print_latency(model, rate, rate);
   if (rate != 48000)
@@ -75,11 +81,12 @@ static void print_metadata(const dlsc_model_t *model) {
   }
 }
 
-/* bytes as MiB with one decimal, or "more than the address space" (SIZE_MAX). */
+/* bytes in MiB or GiB with one decimal, or "more than the address space" (SIZE_MAX). */
 static const char *mebibytes(size_t bytes, char text[32]) {
   if (bytes == SIZE_MAX)
     return "more than the address space";
-  snprintf(text, 32, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+  double mib = (double)bytes / (1024.0 * 1024.0);
+  snprintf(text, 32, mib < 1024.0 ? "%.1f MiB" : "%.1f GiB", mib < 1024.0 ? mib : mib / 1024.0);
   return text;
 }
 
@@ -96,7 +103,7 @@ static void print_memory(const dlsc_model_t *model) {
 }
 
 static int describe_file(const char *path) {
-  dlsc_model_t *model = load_model(path);
+  dlsc_model_t *model = load_model_any_size(path); /* a model too large to run too */
   if (!model)
     return 1;
   dlsc_model_info info;

@@ -1926,6 +1926,40 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
 }
 END_TEST
 
+/* A model file of a few hundred kilobytes whose layers take 3 GiB for one example:
+ * the programs that run models refuse it with the figure (dlsc_model_memory) before
+ * reading anything else; dlsc-model-info describes it. */
+START_TEST(programs_refuse_models_too_large_to_run) {
+  char path[4400];
+  dlsc_model_t *model; /* 58,000 channels of 9 x 513: 268 M floats (1 GiB) a buffer */
+  ck_assert_ok(dlsc_model_create_from_spec("input 1x9x513; conv2d 58000 1x1 bias=0; "
+                                           "conv2d 1 1x1 bias=0; conv2d 1 9x1 bias=0", 1, &model));
+  dlsc_denoise_config config;
+  dlsc_denoise_config_init(&config);
+  config.context_before = 8;
+  ck_assert_ok(dlsc_model_set_denoise(model, &config));
+  path_of(path, sizeof path, "too-large-denoiser.dlsc");
+  ck_assert_ok(dlsc_model_save_file(model, path));
+  dlsc_model_destroy(model);
+  ck_assert_ok(dlsc_model_create_from_spec("input 1x128x128; conv2d 16384 1x1 bias=0", 1, &model));
+  path_of(path, sizeof path, "too-large-classifier.dlsc");
+  ck_assert_ok(dlsc_model_save_file(model, path));
+  dlsc_model_destroy(model);
+  float quiet[1600] = {0};
+  write_audio("quiet.wav", quiet, 1600, 1, 16000);
+  ck_assert_int_eq(run("dlsc-denoise", "--model too-large-denoiser.dlsc quiet.wav out.wav"), 1);
+  ck_assert(printed("dlsc-denoise", "too-large-denoiser.dlsc: running it takes 3065 MiB for "
+                                    "one example, more than these programs allow (1024 MiB)"));
+  ck_assert_int_eq(run("dlsc-classify", "--model too-large-classifier.dlsc image.ppm"), 1);
+  ck_assert(printed("dlsc-classify", "too-large-classifier.dlsc: running it takes 3072 MiB"));
+  ck_assert_int_eq(run("dlsc-model-info", "too-large-denoiser.dlsc too-large-classifier.dlsc"), 0);
+  ck_assert(printed("dlsc-model-info", "memory: 3.0 GiB to predict one example, 737.2 GiB for "
+                                       "256 at a time, 127.7 GiB to train in batches of 32\n"));
+  ck_assert(printed("dlsc-model-info", "stream latency: not measured (the model is too large "
+                                       "to run)\n"));
+}
+END_TEST
+
 /* The tests in two groups, each a meson test of its own so that the two run side by
  * side: "audio" (dlsc-denoise, dlsc-train-denoiser, dlsc-spectrogram) and "images" (the
  * CIFAR programs, dlsc-classify, dlsc-model-info). Each works in its own folder,
@@ -1949,7 +1983,8 @@ int main(int argc, char **argv) {
                            cifar_train_runs_the_experiment_options,
                            classify_takes_images_and_records_and_refuses_the_rest,
                            cifar_programs_unpack_the_archive_whole_or_not_at_all,
-                           model_info_describes_models};
+                           model_info_describes_models,
+                           programs_refuse_models_too_large_to_run};
   const struct { const char *name; const TTest **tests; size_t count; } groups[] = {
       {"audio", audio, sizeof audio / sizeof *audio},
       {"images", images, sizeof images / sizeof *images}};
