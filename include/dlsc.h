@@ -257,6 +257,12 @@ DLSC_API dlsc_status dlsc_model_describe(const dlsc_model_t *model, char *text, 
  * SIZE_MAX: SIZE_MAX. count 0, training other than 0 or 1: DLSC_ERR_INVALID_ARGUMENT. */
 DLSC_API dlsc_status dlsc_model_memory(const dlsc_model_t *model, size_t count, int training,
                                        size_t *bytes);
+/* The multiply-adds of one example's forward pass in the dense and convolution layers
+ * (each weight once per output position, padding included), where nearly all the work
+ * is; a training step takes about three times as many per example. With
+ * dlsc_model_memory, what to check before running a model from a source that is not
+ * trusted: its layer shapes, not its file's size, decide it. UINT64_MAX past that. */
+DLSC_API dlsc_status dlsc_model_multiply_adds(const dlsc_model_t *model, uint64_t *count);
 
 /* Inference: count inputs of the input shape -> count outputs of the output shape.
  * Batch-norm uses its running statistics, dropout is off. Not const: the model keeps

@@ -320,6 +320,23 @@ dlsc_status dlsc_model_memory(const dlsc_model_t *model, size_t count, int train
   return DLSC_OK;
 }
 
+dlsc_status dlsc_model_multiply_adds(const dlsc_model_t *model, uint64_t *count) {
+  if (!model || !count)
+    return DLSC_ERR_INVALID_ARGUMENT;
+  uint64_t total = 0;
+  for (size_t i = 0; i < model->n_layers; i++) {
+    const dlsc_layer *layer = &model->layers[i]; /* each weight once per output position */
+    uint64_t positions = (uint64_t)layer->out.height * layer->out.width, products;
+    if (layer->n_weights && positions > UINT64_MAX / layer->n_weights)
+      products = UINT64_MAX;
+    else
+      products = (uint64_t)layer->n_weights * positions;
+    total = products > UINT64_MAX - total ? UINT64_MAX : total + products;
+  }
+  *count = total;
+  return DLSC_OK;
+}
+
 dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training) {
   if (batch <= model->batch_capacity && (model->workspace_training || !training))
     return DLSC_OK;

@@ -1261,6 +1261,29 @@ START_TEST(memory_is_what_inference_holds) {
 }
 END_TEST
 
+/* dlsc_model_multiply_adds: each dense or convolution weight once per output position
+ * (padding and stride as the shapes say), nothing for the other layers. */
+START_TEST(multiply_adds_count_the_weights_at_every_position) {
+  uint64_t count = 7;
+  dlsc_model_t *model = from_spec(small_cnn, 1);
+  ck_assert_ok(dlsc_model_multiply_adds(model, &count));
+  /* 4 x 3 x 3 x 3 weights at 8 x 8 positions (padded), 5 x 4 x 3 x 3 at 1, 6 x 5 at 1 */
+  ck_assert_uint_eq(count, 108 * 64 + 180 + 30);
+  dlsc_model_destroy(model);
+  model = from_spec("input 1x1x40; conv1d 3 5 stride=2 pad=2; softplus; maxpool 1x2; dense 9", 1);
+  ck_assert_ok(dlsc_model_multiply_adds(model, &count));
+  ck_assert_uint_eq(count, 15 * 20 + 9 * 30); /* (40 + 4 - 5) / 2 + 1 = 20 positions */
+  ck_assert_status(dlsc_model_multiply_adds(NULL, &count), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_model_multiply_adds(model, NULL), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_uint_eq(count, 15 * 20 + 9 * 30);
+  dlsc_model_destroy(model);
+  model = from_spec("input 1x4x4; relu; maxpool 2", 1);
+  ck_assert_ok(dlsc_model_multiply_adds(model, &count));
+  ck_assert_uint_eq(count, 0);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(clone_is_deep) {
   dlsc_model_t *model = from_spec(small_cnn, 9), *copy;
   ck_assert_ok(dlsc_model_set_metadata(model, "k", "v"));
@@ -1294,6 +1317,7 @@ int main(void) {
   tcase_add_test(tc, models_stay_within_the_format_limits);
   tcase_add_test(tc, save_load_reproduces_predictions);
   tcase_add_test(tc, memory_is_what_inference_holds);
+  tcase_add_test(tc, multiply_adds_count_the_weights_at_every_position);
   tcase_add_test(tc, every_truncation_and_byte_flip_is_rejected);
   tcase_add_test(tc, a_crafted_file_cannot_demand_memory_it_does_not_hold);
   tcase_add_test(tc, a_forged_record_must_be_canonical);
