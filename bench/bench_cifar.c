@@ -5,8 +5,12 @@
  * Trains on random 3x32x32 images with random labels (SGD Nesterov, cross-entropy,
  * the examples' architectures with a 10-class head) for S seconds after a warm-up
  * step, and runs inference likewise; prints images per second of the fastest quarter
- * second (bench_best_rate). The thread count is OpenBLAS's (OPENBLAS_NUM_THREADS).
+ * second (bench_best_rate) and the GFLOP/s they make (dlsc_model_multiply_adds; a
+ * training step as three passes), beside the BLAS's own sgemm on 1024 x 1024 matrices,
+ * the most a convolution made of matrix products can reach. The thread count is
+ * OpenBLAS's (OPENBLAS_NUM_THREADS).
  */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,23 @@ typedef struct step_context {
   float *logits;
   size_t count;
 } step_context;
+
+/* The reference: C = A B on 1024 x 1024 matrices, 2 x 1024^3 flops a call. */
+enum { SGEMM_N = 1024 };
+static void sgemm_step(void *context) {
+  float *a = context, *b = a + SGEMM_N * SGEMM_N, *c = b + SGEMM_N * SGEMM_N;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, SGEMM_N, SGEMM_N, SGEMM_N, 1.0f, a,
+              SGEMM_N, b, SGEMM_N, 0.0f, c, SGEMM_N);
+}
+
+static double sgemm_gflops(double seconds) {
+  float *m = checked_alloc(NULL, 3 * (size_t)SGEMM_N * SGEMM_N * sizeof *m);
+  for (size_t i = 0; i < 3 * (size_t)SGEMM_N * SGEMM_N; i++)
+    m[i] = (float)(i % 17) * 0.0625f;
+  double calls = bench_best_rate(sgemm_step, m, 1.0, seconds);
+  free(m);
+  return calls * 2.0 * SGEMM_N * SGEMM_N * SGEMM_N / 1e9;
+}
 
 static void train_step(void *context) {
   step_context *c = context;
@@ -76,9 +97,11 @@ int main(int argc, char **argv) {
   int32_t *labels = checked_alloc(NULL, batch * sizeof *labels);
   random_batch(images, labels, batch);
   if (!print_spec)
-    printf("BLAS: %s\n", blas_check("bench-cifar"));
+    printf("BLAS: %s\nBLAS sgemm, 1024 x 1024: %.1f GF/s\n", blas_check("bench-cifar"),
+           sgemm_gflops(seconds));
   if (!print_spec)
-    printf("%-6s %10s %8s %16s %16s\n", "arch", "params", "batch", "train img/s", "infer img/s");
+    printf("%-6s %10s %8s %16s %16s %10s %10s\n", "arch", "params", "batch", "train img/s",
+           "infer img/s", "train GF/s", "infer GF/s");
   for (int a = first; a < argc; a++) {
     const arch *chosen = find_arch(argv[a]); /* checked above */
     char spec[2048];
@@ -99,8 +122,11 @@ int main(int argc, char **argv) {
     double infer_rate = bench_best_rate(infer_step, &context, (double)batch, seconds);
     dlsc_model_info info;
     dlsc_model_get_info(model, &info);
-    printf("%-6s %10zu %8zu %16.0f %16.0f\n", argv[a], info.n_parameters, batch, train_rate,
-           infer_rate);
+    uint64_t products; /* GF/s: 2 flops a multiply-add, a training step as three passes */
+    check_status(dlsc_model_multiply_adds(model, &products), "multiply-adds");
+    double flops = 2.0 * (double)products;
+    printf("%-6s %10zu %8zu %16.0f %16.0f %10.1f %10.1f\n", argv[a], info.n_parameters, batch,
+           train_rate, infer_rate, 3.0 * flops * train_rate / 1e9, flops * infer_rate / 1e9);
     fflush(stdout);
     dlsc_model_destroy(model);
   }

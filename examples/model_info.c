@@ -3,9 +3,10 @@
  *   dlsc-model-info MODEL.dlsc ...
  *
  * For each file: its size, layers, parameters and shapes, the spec that rebuilds it,
- * the memory it takes to run and to train, for a denoiser its STFT, context window and output kind and a stream's latency (at
+ * the memory and multiply-adds it takes to run and to train, for a denoiser its STFT, context window and output kind and a stream's latency (at
  * the model's rate and at 48 kHz), and its metadata. Exits 1 if any file does not load.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,8 @@ static const char *mebibytes(size_t bytes, char text[32]) {
   return text;
 }
 
-/* What running the model takes (dlsc_model_memory): a host's check before running a
- * model from a source it does not trust. */
+/* What running the model takes (dlsc_model_memory, dlsc_model_multiply_adds): a host's
+ * checks before running a model from a source it does not trust. */
 static void print_memory(const dlsc_model_t *model) {
   size_t one, many, training;
   char a[32], b[32], c[32];
@@ -100,6 +101,9 @@ static void print_memory(const dlsc_model_t *model) {
   check_status(dlsc_model_memory(model, 32, 1, &training), "memory");
   printf("  memory: %s to predict one example, %s for 256 at a time, %s to train in "
          "batches of 32\n", mebibytes(one, a), mebibytes(many, b), mebibytes(training, c));
+  uint64_t products;
+  check_status(dlsc_model_multiply_adds(model, &products), "multiply-adds");
+  printf("  compute: %" PRIu64 " multiply-adds per example\n", products);
 }
 
 static int describe_file(const char *path) {

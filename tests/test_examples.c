@@ -1580,7 +1580,8 @@ START_TEST(model_info_describes_models) {
   ck_assert(printed("dlsc-model-info", "spec: input 1x5x513; log; batchnorm; avgpool 1x2; "
                                        "dense 256; relu; dense 256; relu; dense 513; sigmoid\n"));
   ck_assert(printed("dlsc-model-info", "memory: 2.0 MiB to predict one example, 7.0 MiB for 256 "
-                                       "at a time, 21.7 MiB to train in batches of 32\n"));
+                                       "at a time, 21.7 MiB to train in batches of 32\n"
+                                       "  compute: 524544 multiply-adds per example\n"));
   ck_assert(printed("dlsc-model-info", "denoising: n_fft 1024, hop 512, Hann window, 3 frames "
                                        "before and 1 after, mask output\n"));
   ck_assert(printed("dlsc-model-info", "stream latency: 1535 samples at 16000 Hz (95.9 ms), "
