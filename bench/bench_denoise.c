@@ -8,7 +8,9 @@
  * mallinfo2; a stream holds a model copy, a workspace and buffers); then training
  * throughput in frames per second
  * (dlsc_model_train_batch on batches of 64 random frames, the model's own loss), the
- * fastest quarter second of three (bench_best_rate). Last, resampling alone: the
+ * fastest quarter second of three (bench_best_rate), and the GFLOP/s of both
+ * (dlsc_model_multiply_adds per frame; a training step as three passes). Last,
+ * resampling alone: the
  * real-time factor (of its input) of dlsc_resample on whole signals and of the
  * streaming resamplers fed 10 ms blocks, best of 3.
  * Run with OPENBLAS_NUM_THREADS=1 for one core.
@@ -18,6 +20,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,8 +188,9 @@ int main(int argc, char **argv) {
   if (!print_spec)
     printf("BLAS: %s\n", blas_check("bench-denoise"));
   if (!print_spec)
-    printf("%-28s %10s %12s %12s %12s %8s %10s %14s\n", "model", "params", "whole RTF",
-           "stream RTF", "48k RTF", "load MB", "stream MB", "train frames/s");
+    printf("%-28s %10s %12s %12s %12s %8s %10s %14s %10s %10s\n", "model", "params",
+           "whole RTF", "stream RTF", "48k RTF", "load MB", "stream MB", "train frames/s",
+           "whole GF/s", "train GF/s");
   for (int a = first; a < argc; a++) {
     dlsc_model_t *model;
     double heap_start = heap_bytes();
@@ -219,9 +223,14 @@ int main(int argc, char **argv) {
     dlsc_model_info info;
     dlsc_model_get_info(model, &info);
     const char *name = strrchr(argv[a], '/') ? strrchr(argv[a], '/') + 1 : argv[a];
-    printf("%-28s %10zu %11.0fx %11.0fx %11.0fx %8.1f %10.1f %14.0f\n", name,
+    uint64_t products; /* GF/s: 2 flops a multiply-add, a training step as three passes */
+    check_status(dlsc_model_multiply_adds(model, &products), "multiply-adds");
+    double frame_flops = 2.0 * (double)products, trained = training_rate(model);
+    double frames = (double)n / (double)config.hop_length; /* the signal's, to a frame */
+    printf("%-28s %10zu %11.0fx %11.0fx %11.0fx %8.1f %10.1f %14.0f %10.1f %10.1f\n", name,
            info.n_parameters, seconds / whole, seconds / streamed, seconds / chained, load_mb,
-           stream_mb, training_rate(model));
+           stream_mb, trained, frame_flops * frames / whole / 1e9,
+           3.0 * frame_flops * trained / 1e9);
     fflush(stdout);
     dlsc_stream_destroy(stream);
     dlsc_stft_destroy(stft);
