@@ -41,7 +41,7 @@ static inline unsigned fuzz_take(fuzz_input *in, unsigned range) {
  * predict one example, as dlsc_model_memory says, whose figures must agree: predict's
  * 256 at a time the most, training more than inference. */
 static inline int fuzz_small_enough(const dlsc_model_t *model, const dlsc_model_info *info) {
-  size_t one, most, more, training;
+  size_t one = 0, most = 0, more = 0, training = 0;
   fuzz_require(dlsc_model_memory(model, 1, 0, &one) == DLSC_OK &&
                    dlsc_model_memory(model, 256, 0, &most) == DLSC_OK &&
                    dlsc_model_memory(model, 257, 0, &more) == DLSC_OK &&
