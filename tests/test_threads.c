@@ -259,6 +259,7 @@ typedef struct reader {
   dlsc_status status;
   unsigned char *bytes, *state;
   size_t size, state_size, spec_length, memory;
+  uint64_t products;
   char spec[512], metadata[64];
   float *streamed, *predicted, *values;
   size_t n_values;
@@ -279,6 +280,8 @@ static void *read_model(void *argument) {
     status = dlsc_model_get_info(r->model, &info);
   if (status == DLSC_OK)
     status = dlsc_model_memory(r->model, 16, 1, &r->memory);
+  if (status == DLSC_OK)
+    status = dlsc_model_multiply_adds(r->model, &r->products);
   if (status == DLSC_OK)
     status = dlsc_model_get_values(r->model, 3, NULL, 0, &r->n_values);
   if (status == DLSC_OK && !(r->values = malloc(r->n_values * sizeof *r->values)))
@@ -359,6 +362,7 @@ START_TEST(threads_share_a_const_model_and_dataset) {
     ck_assert_str_eq(r->spec, reference.spec);
     ck_assert_str_eq(r->metadata, reference.metadata);
     ck_assert_uint_eq(r->memory, reference.memory);
+    ck_assert_uint_eq(r->products, reference.products);
     ck_assert_uint_eq(r->n_values, reference.n_values);
     ck_assert_mem_eq(r->values, reference.values, reference.n_values * sizeof *r->values);
     ck_assert_mem_eq(r->streamed, reference.streamed, SIGNAL * sizeof *r->streamed);
