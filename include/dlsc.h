@@ -685,7 +685,11 @@ DLSC_API dlsc_status dlsc_stft_create_for_model(const dlsc_model_t *model, dlsc_
 /* Whole signal: n_samples noisy samples -> n_samples denoised ones (out may not alias
  * noisy). The STFT must have the model's n_fft, hop and window. Samples out of range
  * (DLSC_SAMPLE_LIMIT): DLSC_ERR_NUMERIC. A bin whose model output is not finite, or
- * would take the bin beyond DLSC_SPECTRUM_LIMIT, is muted, so the output is finite. */
+ * would take the bin beyond DLSC_SPECTRUM_LIMIT, is muted, so the output is finite.
+ * The memory does not grow with n_samples (the signal runs through a stream's engine):
+ * the model's workspace for up to 64 frames (fewer where that would pass 16 MiB; see
+ * dlsc_model_memory), kept after the first call, and buffers of a few n_fft for the
+ * call, the same for a second of audio as for an hour. */
 DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *noisy,
                                   size_t n_samples, float *out);
 /* The gains dlsc_denoise applies, for callers who resynthesise themselves: magnitude

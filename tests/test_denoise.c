@@ -1190,14 +1190,50 @@ START_TEST(stream_attenuation_limit_changes_between_chunks) {
 END_TEST
 
 #ifdef DLSC_TEST_COUNT_ALLOCATIONS
-/* Every call to the allocator, counted while counting is on. */
-static size_t allocations;
+/* Every call to the allocator and the bytes asked for, counted while counting is on. */
+static size_t allocations, requested;
 static bool counting;
-static bool allocation_allowed(void) {
+static bool allocation_allowed(size_t bytes) {
   allocations += counting;
+  requested += counting ? bytes : 0;
   return true;
 }
 #include "wrap_alloc.h"
+
+/* Whole-signal denoising takes the same memory for a second and for a minute of audio:
+ * the same allocations, byte for byte (the engine runs the signal as a stream does; the
+ * model's workspace, reserved by the first call, is kept). */
+START_TEST(denoise_memory_does_not_grow_with_the_signal) {
+  enum { second = 16000, minute = 60 * second };
+  dlsc_model_t *model = denoiser(512, 256, 2, 1, 1, false);
+  dlsc_stft_t *stft;
+  ck_assert_ok(dlsc_stft_create_for_model(model, &stft));
+  float *x = malloc(minute * sizeof *x), *out = malloc(minute * sizeof *out);
+  fill_uniform(x, minute, -0.5f, 0.5f, 31);
+  ck_assert_ok(dlsc_denoise(model, stft, x, second, out)); /* reserves the workspace */
+  size_t counts[2], bytes[2];
+  dlsc_status status[2];
+  const size_t lengths[2] = {second, minute};
+  for (int i = 0; i < 2; i++) {
+    counting = true;
+    allocations = requested = 0;
+    status[i] = dlsc_denoise(model, stft, x, lengths[i], out);
+    counting = false; /* asserted after: Check may allocate */
+    counts[i] = allocations;
+    bytes[i] = requested;
+  }
+  ck_assert_ok(status[0]);
+  ck_assert_ok(status[1]);
+  ck_assert_uint_gt(counts[0], 0); /* the counting works */
+  ck_assert_uint_eq(counts[1], counts[0]);
+  ck_assert_uint_eq(bytes[1], bytes[0]);
+  ck_assert_uint_lt(bytes[1], minute * sizeof(float)); /* far below the signal's size */
+  free(x);
+  free(out);
+  dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
+}
+END_TEST
 
 /* A real-time audio thread may call the stream: process (any chunk, the first one and
  * growing ones too), flush, reset and the limit never allocate, at the model's rate
@@ -1378,6 +1414,7 @@ int main(void) {
   tcase_add_test(tc, a_forked_child_denoises_as_the_parent);
 #ifdef DLSC_TEST_COUNT_ALLOCATIONS
   tcase_add_test(tc, stream_calls_never_allocate);
+  tcase_add_test(tc, denoise_memory_does_not_grow_with_the_signal);
 #endif
 #ifdef __GLIBC__
   tcase_add_test(tc, resampler_allocates_only_for_a_larger_chunk);

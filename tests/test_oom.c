@@ -27,7 +27,8 @@
 
 static size_t countdown; /* 0: never fail; k: the k-th call from now fails */
 static size_t calls;     /* calls since arming */
-static bool allocation_allowed(void) {
+static bool allocation_allowed(size_t bytes) {
+  (void)bytes;
   calls++;
   return countdown == 0 || calls != countdown;
 }
