@@ -3,8 +3,9 @@
  *   dlsc-model-info MODEL.dlsc ...
  *
  * For each file: its size, layers, parameters and shapes, the spec that rebuilds it,
- * the memory and multiply-adds it takes to run and to train, for a denoiser its STFT, context window and output kind and a stream's latency (at
- * the model's rate and at 48 kHz), and its metadata. Exits 1 if any file does not load.
+ * the memory it takes to run and to train and its multiply-adds, for a denoiser its
+ * STFT, context window and output kind and a stream's latency (at the model's rate and
+ * at 48 kHz), and its metadata. Exits 1 if any file does not load.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -93,7 +94,7 @@ static const char *mebibytes(size_t bytes, char text[32]) {
 
 /* What running the model takes (dlsc_model_memory, dlsc_model_multiply_adds): a host's
  * checks before running a model from a source it does not trust. */
-static void print_memory(const dlsc_model_t *model) {
+static void print_cost(const dlsc_model_t *model) {
   size_t one, many, training;
   char a[32], b[32], c[32];
   check_status(dlsc_model_memory(model, 1, 0, &one), "memory");
@@ -122,7 +123,7 @@ static int describe_file(const char *path) {
          info.n_parameters, info.input.channels, info.input.height, info.input.width,
          info.output.channels, info.output.height, info.output.width);
   printf("  spec: %s\n", spec);
-  print_memory(model);
+  print_cost(model);
   print_denoising(model, path);
   print_metadata(model);
   free(spec);
