@@ -193,6 +193,9 @@ size_t dlsc_model_output_size(const dlsc_model_t *model);
 double dlsc_log_sum_exp(const float *z, size_t count, size_t *best);
 bool dlsc_metadata_key_valid(const char *key);
 
+/* The examples predict, classify and evaluate run at a time: big enough to feed GEMM,
+ * small enough to keep workspaces modest (dlsc_model_memory counts on it). */
+#define DLSC_INFERENCE_BATCH 256
 /* Workspace for batch examples in training or inference mode. */
 dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training);
 /* The floats an inference workspace for batch examples takes (SIZE_MAX on overflow). */

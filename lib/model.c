@@ -286,14 +286,11 @@ static bool add_floats(size_t *total, size_t count) {
   return true;
 }
 
-/* Inference batches: big enough to feed GEMM, small enough to keep workspaces modest. */
-#define PREDICT_BATCH 256
-
 dlsc_status dlsc_model_memory(const dlsc_model_t *model, size_t count, int training,
                               size_t *bytes) {
   if (!model || count == 0 || (training != 0 && training != 1) || !bytes)
     return DLSC_ERR_INVALID_ARGUMENT;
-  size_t batch = training ? count : DLSC_MIN(count, (size_t)PREDICT_BATCH);
+  size_t batch = training ? count : DLSC_MIN(count, (size_t)DLSC_INFERENCE_BATCH);
   size_t n = model->n_params, stats = model->n_stats;
   size_t total = (model->n_layers + 1) * sizeof(float *); /* the activations' pointers */
   workspace_size size;
@@ -484,7 +481,7 @@ dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t 
     return DLSC_ERR_INVALID_ARGUMENT;
   if (!dlsc_all_finite(inputs, total))
     return DLSC_ERR_NUMERIC;
-  size_t batch = DLSC_MIN(count, (size_t)PREDICT_BATCH);
+  size_t batch = DLSC_MIN(count, (size_t)DLSC_INFERENCE_BATCH);
   DLSC_TRY(dlsc_model_reserve(model, batch, false)); /* a training workspace serves too */
   for (size_t first = 0; first < count; first += batch) {
     size_t n = DLSC_MIN(batch, count - first);
@@ -496,12 +493,12 @@ dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t 
   return DLSC_OK;
 }
 
-/* The scores of count images given as bytes (0..255), PREDICT_BATCH at a time through a
+/* The scores of count images given as bytes (0..255), DLSC_INFERENCE_BATCH at a time through a
  * float buffer of that many images. */
 static dlsc_status predict_bytes(dlsc_model_t *model, const uint8_t *bytes, size_t count,
                                  float *outputs) {
   size_t in_size = dlsc_shape_size(model->input), out_size = dlsc_model_output_size(model);
-  size_t batch = DLSC_MIN(count, (size_t)PREDICT_BATCH), total;
+  size_t batch = DLSC_MIN(count, (size_t)DLSC_INFERENCE_BATCH), total;
   if (dlsc_mul_overflows(count, in_size, &total))
     return DLSC_ERR_INVALID_ARGUMENT;
   float *inputs = dlsc_alloc_floats(batch * in_size);

@@ -1206,11 +1206,8 @@ END_TEST
 /* dlsc_model_memory for inference: a loaded model holds what it said once it has
  * predicted (the heap measured, where glibc's allocator is in use); predict runs 256
  * examples at a time; a small file can declare gigabytes; bad requests. */
-static const char memory_spec[] =
-    "input 3x32x32; conv2d 16 3x3 pad=same; batchnorm; relu; maxpool 2; dropout 0.25; dense 10";
-
 START_TEST(memory_is_what_inference_holds) {
-  dlsc_model_t *model = from_spec(memory_spec, 3);
+  dlsc_model_t *model = from_spec(MEMORY_TEST_SPEC, 3);
   size_t size, one, full, more;
   unsigned char *bytes = model_bytes(model, &size);
   ck_assert_ok(dlsc_model_memory(model, 1, 0, &one));

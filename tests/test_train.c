@@ -1225,8 +1225,7 @@ END_TEST
  * has trained an epoch (the heap measured, where glibc's allocator is in use), and
  * lookahead's two copies are in the figure. */
 START_TEST(memory_is_what_an_epoch_holds) {
-  dlsc_model_t *model = from_spec("input 3x32x32; conv2d 16 3x3 pad=same; batchnorm; relu; "
-                                  "maxpool 2; dropout 0.25; dense 10", 4);
+  dlsc_model_t *model = from_spec(MEMORY_TEST_SPEC, 4);
   set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-3f, 16);
   size_t plain, inference, with_lookahead;
   ck_assert_ok(dlsc_model_memory(model, 16, 1, &plain));
