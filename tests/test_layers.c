@@ -263,6 +263,72 @@ START_TEST(pooling) {
 }
 END_TEST
 
+/* Max pooling against a plain scan of each window in row-major order, the first of equal
+ * values winning and a NaN winning only where it comes first, on inputs full of ties,
+ * signed zeros, infinities and NaNs: outputs bit for bit in training and inference,
+ * and the gradient routed to the winner. The 2x2 windows at stride 2 take their own
+ * vectorised loop (an odd width, so rows do not split evenly), the others the general
+ * one. */
+static void check_max_pool(const char *spec, size_t batch) {
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, 1, &model));
+  ck_assert_ok(dlsc_model_reserve(model, batch, true));
+  dlsc_layer *layer = &model->layers[0];
+  const dlsc_layer_config *c = &layer->config;
+  size_t in_h = layer->in.height, in_w = layer->in.width;
+  size_t out_h = layer->out.height, out_w = layer->out.width;
+  size_t planes = batch * layer->in.channels, in_count = planes * in_h * in_w;
+  size_t out_count = planes * out_h * out_w;
+  float *x = malloc(in_count * sizeof *x), *dx = malloc(in_count * sizeof *dx);
+  float *dy = malloc(out_count * sizeof *dy), *want_dx = calloc(in_count, sizeof *want_dx);
+  float *want = malloc(out_count * sizeof *want), *inferred = malloc(out_count * sizeof *want);
+  const float values[8] = {-1.0f, 0.0f, -0.0f, 1.0f, 2.0f, NAN, -INFINITY, INFINITY};
+  uint64_t state = 5;
+  for (size_t i = 0; i < in_count; i++)
+    x[i] = values[test_random(&state) % 8];
+  for (size_t p = 0, o = 0; p < planes; p++)
+    for (size_t oh = 0; oh < out_h; oh++)
+      for (size_t ow = 0; ow < out_w; ow++, o++) {
+        ptrdiff_t h0 = (ptrdiff_t)(oh * c->stride_h) - (ptrdiff_t)c->pad_h;
+        ptrdiff_t w0 = (ptrdiff_t)(ow * c->stride_w) - (ptrdiff_t)c->pad_w;
+        size_t best = SIZE_MAX;
+        for (ptrdiff_t h = h0; h < h0 + (ptrdiff_t)c->kernel_h; h++)
+          for (ptrdiff_t w = w0; w < w0 + (ptrdiff_t)c->kernel_w; w++) {
+            if (h < 0 || w < 0 || h >= (ptrdiff_t)in_h || w >= (ptrdiff_t)in_w)
+              continue;
+            size_t i = p * in_h * in_w + (size_t)h * in_w + (size_t)w;
+            if (best == SIZE_MAX || x[i] > x[best])
+              best = i;
+          }
+        want[o] = x[best];
+        dy[o] = (float)(o + 1);
+        want_dx[best] += dy[o];
+      }
+  dlsc_exec exec = {true, &model->rng, model->scratch};
+  layer->ops->forward(layer, x, model->acts[0], batch, &exec);
+  ck_assert_msg(memcmp(model->acts[0], want, out_count * sizeof *want) == 0, "%s: training", spec);
+  layer->ops->backward(layer, x, model->acts[0], dy, dx, batch, &exec);
+  ck_assert_msg(memcmp(dx, want_dx, in_count * sizeof *dx) == 0, "%s: gradient", spec);
+  exec.training = false;
+  layer->ops->forward(layer, x, inferred, batch, &exec);
+  ck_assert_msg(memcmp(inferred, want, out_count * sizeof *want) == 0, "%s: inference", spec);
+  free(x);
+  free(dx);
+  free(dy);
+  free(want_dx);
+  free(want);
+  free(inferred);
+  dlsc_model_destroy(model);
+}
+
+START_TEST(max_pool_picks_the_first_largest) {
+  check_max_pool("input 2x6x7; maxpool 2", 3);
+  check_max_pool("input 2x7x5; maxpool 3x2 stride=2x1 pad=1x1", 3);
+  check_max_pool("input 1x5x6; maxpool 2 stride=1", 2);
+  check_max_pool("input 16x32x32; maxpool 2", 4); /* enough work for a thread team */
+}
+END_TEST
+
 START_TEST(batchnorm) {
   gradient_check("input 3x4x4; batchnorm", 4, SMOOTH, false);
   gradient_check("input 5x1x1; batchnorm eps=0.001 momentum=0.5", 6, SMOOTH, false);
@@ -476,6 +542,7 @@ int main(void) {
   tcase_add_test(tc, conv1d);
   tcase_add_test(tc, conv_forward_is_the_direct_sum);
   tcase_add_test(tc, pooling);
+  tcase_add_test(tc, max_pool_picks_the_first_largest);
   tcase_add_test(tc, batchnorm);
   tcase_add_test(tc, dropout);
   tcase_add_test(tc, activations);
