@@ -263,18 +263,22 @@ START_TEST(pooling) {
 }
 END_TEST
 
-/* Max pooling against a plain scan of each window in row-major order, the first of equal
- * values winning and a NaN winning only where it comes first, on inputs full of ties,
- * signed zeros, infinities and NaNs: outputs bit for bit in training and inference,
- * and the gradient routed to the winner. The 2x2 windows at stride 2 take their own
- * vectorised loop (an odd width, so rows do not split evenly), the others the general
- * one. */
-static void check_max_pool(const char *spec, size_t batch) {
+/* Pooling against a plain scan of each window in row-major order, on inputs full of
+ * ties: outputs bit for bit in training and inference, and the gradients. Max pooling:
+ * the first of equal values wins and a NaN only where it comes first (inputs with
+ * signed zeros, infinities and NaNs), the gradient going to the winner. Average
+ * pooling: each sum from 0 in that order, then divided by the window's cells (finite
+ * inputs of far-apart magnitudes, where another order would round differently), the
+ * gradient shared alike. The 2x2 max windows at stride 2 and the windows two columns
+ * wide at stride 2 take loops of their own (odd widths, so rows do not split evenly),
+ * the others the general ones. */
+static void check_pool(const char *spec, size_t batch) {
   dlsc_model_t *model;
   ck_assert_ok(dlsc_model_create_from_spec(spec, 1, &model));
   ck_assert_ok(dlsc_model_reserve(model, batch, true));
   dlsc_layer *layer = &model->layers[0];
   const dlsc_layer_config *c = &layer->config;
+  bool max = c->kind == DLSC_LAYER_MAXPOOL;
   size_t in_h = layer->in.height, in_w = layer->in.width;
   size_t out_h = layer->out.height, out_w = layer->out.width;
   size_t planes = batch * layer->in.channels, in_count = planes * in_h * in_w;
@@ -282,27 +286,33 @@ static void check_max_pool(const char *spec, size_t batch) {
   float *x = malloc(in_count * sizeof *x), *dx = malloc(in_count * sizeof *dx);
   float *dy = malloc(out_count * sizeof *dy), *want_dx = calloc(in_count, sizeof *want_dx);
   float *want = malloc(out_count * sizeof *want), *inferred = malloc(out_count * sizeof *want);
-  const float values[8] = {-1.0f, 0.0f, -0.0f, 1.0f, 2.0f, NAN, -INFINITY, INFINITY};
+  const float special[8] = {-1.0f, 0.0f, -0.0f, 1.0f, 2.0f, NAN, -INFINITY, INFINITY};
+  const float finite[8] = {-1e8f, 1.0f, 3e-8f, 0.1f, -0.0f, 2.5f, 1e8f, -7.25f};
   uint64_t state = 5;
   for (size_t i = 0; i < in_count; i++)
-    x[i] = values[test_random(&state) % 8];
+    x[i] = (max ? special : finite)[test_random(&state) % 8];
   for (size_t p = 0, o = 0; p < planes; p++)
     for (size_t oh = 0; oh < out_h; oh++)
       for (size_t ow = 0; ow < out_w; ow++, o++) {
         ptrdiff_t h0 = (ptrdiff_t)(oh * c->stride_h) - (ptrdiff_t)c->pad_h;
         ptrdiff_t w0 = (ptrdiff_t)(ow * c->stride_w) - (ptrdiff_t)c->pad_w;
-        size_t best = SIZE_MAX;
+        size_t cells[64] = {0}, n = 0;
         for (ptrdiff_t h = h0; h < h0 + (ptrdiff_t)c->kernel_h; h++)
-          for (ptrdiff_t w = w0; w < w0 + (ptrdiff_t)c->kernel_w; w++) {
-            if (h < 0 || w < 0 || h >= (ptrdiff_t)in_h || w >= (ptrdiff_t)in_w)
-              continue;
-            size_t i = p * in_h * in_w + (size_t)h * in_w + (size_t)w;
-            if (best == SIZE_MAX || x[i] > x[best])
-              best = i;
-          }
-        want[o] = x[best];
+          for (ptrdiff_t w = w0; w < w0 + (ptrdiff_t)c->kernel_w; w++)
+            if (h >= 0 && w >= 0 && h < (ptrdiff_t)in_h && w < (ptrdiff_t)in_w)
+              cells[n++] = p * in_h * in_w + (size_t)h * in_w + (size_t)w;
+        size_t best = cells[0];
+        float sum = 0.0f;
+        for (size_t k = 0; k < n; k++) {
+          best = x[cells[k]] > x[best] ? cells[k] : best;
+          sum += x[cells[k]];
+        }
         dy[o] = (float)(o + 1);
-        want_dx[best] += dy[o];
+        want[o] = max ? x[best] : sum / (float)n;
+        if (max)
+          want_dx[best] += dy[o];
+        for (size_t k = 0; !max && k < n; k++)
+          want_dx[cells[k]] += dy[o] / (float)n;
       }
   dlsc_exec exec = {true, &model->rng, model->scratch};
   layer->ops->forward(layer, x, model->acts[0], batch, &exec);
@@ -321,11 +331,16 @@ static void check_max_pool(const char *spec, size_t batch) {
   dlsc_model_destroy(model);
 }
 
-START_TEST(max_pool_picks_the_first_largest) {
-  check_max_pool("input 2x6x7; maxpool 2", 3);
-  check_max_pool("input 2x7x5; maxpool 3x2 stride=2x1 pad=1x1", 3);
-  check_max_pool("input 1x5x6; maxpool 2 stride=1", 2);
-  check_max_pool("input 16x32x32; maxpool 2", 4); /* enough work for a thread team */
+START_TEST(pooling_is_a_plain_scan) {
+  check_pool("input 2x6x7; maxpool 2", 3);
+  check_pool("input 2x7x5; maxpool 3x2 stride=2x1 pad=1x1", 3);
+  check_pool("input 1x5x6; maxpool 2 stride=1", 2);
+  check_pool("input 16x32x32; maxpool 2", 4); /* enough work for a thread team */
+  check_pool("input 1x5x513; avgpool 1x2", 3); /* the denoisers' */
+  check_pool("input 2x7x7; avgpool 2", 3);
+  check_pool("input 2x7x7; avgpool 3x2 stride=1x2", 2); /* overlapping rows */
+  check_pool("input 2x7x5; avgpool 3 stride=2 pad=1", 3);
+  check_pool("input 2x6x7; avgpool 2 stride=1", 2);
 }
 END_TEST
 
@@ -542,7 +557,7 @@ int main(void) {
   tcase_add_test(tc, conv1d);
   tcase_add_test(tc, conv_forward_is_the_direct_sum);
   tcase_add_test(tc, pooling);
-  tcase_add_test(tc, max_pool_picks_the_first_largest);
+  tcase_add_test(tc, pooling_is_a_plain_scan);
   tcase_add_test(tc, batchnorm);
   tcase_add_test(tc, dropout);
   tcase_add_test(tc, activations);
