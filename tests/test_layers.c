@@ -371,6 +371,50 @@ END_TEST
  * of the backward's y / x at 1e-3, large ones) and every 1/64 over [-10, 10]. The forward
  * computes Phi from an erfc approximation and its own exponential: absolute error within
  * 3e-7 max(1, |x|), relative within 2e-5 where x < -1 (the tail, values down to 1e-23). */
+/* The log layer, log(max(x, 0) + eps), against libm's log in double over the whole
+ * float range (every binade, subnormals included, and the mantissa's split at sqrt(1/2)),
+ * negative, zero, infinite and NaN inputs, and a subnormal eps. */
+static void check_log(float eps) {
+  const float special[] = {0.0f, -0.0f, -1.0f, -INFINITY, NAN, INFINITY, 3.40282347e38f,
+                           1.0f, 0.99999994f, 1.00000012f, 0.70710677f, 0.70710683f,
+                           1.41421354f, 1e-45f, 1.17549435e-38f, 1.1754942e-38f};
+  const size_t n_special = sizeof special / sizeof special[0], n = n_special + 277 * 64;
+  float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+  ck_assert_ptr_nonnull(x);
+  ck_assert_ptr_nonnull(y);
+  for (size_t i = 0; i < n; i++)
+    x[i] = i < n_special ? special[i]
+                         : ldexpf(1.0f + (float)((i - n_special) % 64) / 64.0f,
+                                  (int)((i - n_special) / 64) - 149);
+  char spec[64];
+  snprintf(spec, sizeof spec, "input 1x1x%zu; log eps=%.9g", n, (double)eps);
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, 1, &model));
+  ck_assert_ok(dlsc_model_reserve(model, 1, false));
+  dlsc_layer *layer = &model->layers[0];
+  dlsc_exec exec = {false, &model->rng, model->scratch};
+  layer->ops->forward(layer, x, y, 1, &exec);
+  for (size_t i = 0; i < n; i++) {
+    float v = (x[i] > 0.0f ? x[i] : 0.0f) + eps;
+    double want = log((double)v);
+    if (isinf(want)) {
+      ck_assert_msg(y[i] == (float)want, "log of %g: %.9g", (double)v, (double)y[i]);
+      continue;
+    }
+    double error = fabs(y[i] - want) / fmax(1.0, fabs(want));
+    ck_assert_msg(error <= 1e-7, "log of %.9g: %.9g, libm %.9g", (double)v, (double)y[i], want);
+  }
+  dlsc_model_destroy(model);
+  free(x);
+  free(y);
+}
+
+START_TEST(log_matches_libm) {
+  check_log(1e-3f);
+  check_log(1e-45f);
+}
+END_TEST
+
 START_TEST(gelu_matches_the_closed_form) {
   const float special[] = {0.0f,   -0.0f,  1e-45f, -1e-45f,   1e-38f, -1e-30f, 1e-7f, -9.99e-4f,
                            1e-3f,  -1e-3f, 1.001e-3f, 0.01f,  -0.3f,   1.0f,   -2.5f, 4.0f,
@@ -562,6 +606,7 @@ int main(void) {
   tcase_add_test(tc, dropout);
   tcase_add_test(tc, activations);
   tcase_add_test(tc, gelu_matches_the_closed_form);
+  tcase_add_test(tc, log_matches_libm);
   tcase_add_test(tc, conv_bias_gradient);
   tcase_add_test(tc, losses);
   tcase_add_test(tc, cross_entropy_values);

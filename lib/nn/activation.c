@@ -77,7 +77,31 @@ static inline float gelu_slope(float x, float y, float eps) {
   return cdf + x * 0.39894228040143268f * exp_vec(-0.5f * x * x);
 }
 
-static inline float log_value(float x, float eps) { return logf((x > 0.0f ? x : 0.0f) + eps); }
+/* ln v for v > 0, in loops the compiler vectorises (libm's logf is a call per element:
+ * 10 % of the general denoiser's training time): v = m 2^e with m in [sqrt(1/2),
+ * sqrt(2)), ln m = f - f^2 / 2 + f^3 P(f) for f = m - 1 (Cephes' logf polynomial), e ln 2
+ * in two parts. Subnormal v is scaled by 2^23 first; +infinity gives itself. Error at
+ * most 7.5e-8 max(1, |ln v|), about libm's (test log_matches_libm: every binade). */
+static inline float log_vec(float v) {
+  bool subnormal = v < 1.17549435e-38f;
+  float u = subnormal ? v * 8388608.0f : v;
+  int32_t bits;
+  memcpy(&bits, &u, sizeof bits);
+  float e = (float)(((bits >> 23) & 0xff) - 126) - (subnormal ? 23.0f : 0.0f);
+  bits = (bits & 0x007fffff) | 0x3f000000; /* the mantissa in [1/2, 1) */
+  float m;
+  memcpy(&m, &bits, sizeof m);
+  bool low = m < 0.707106781186547524f;
+  e = low ? e - 1.0f : e;
+  float f = low ? (m + m) - 1.0f : m - 1.0f, z = f * f;
+  float p = ((((((((7.0376836292e-2f * f - 1.1514610310e-1f) * f + 1.1676998740e-1f) * f -
+                  1.2420140846e-1f) * f + 1.4249322787e-1f) * f - 1.6668057665e-1f) * f +
+               2.0000714765e-1f) * f - 2.4999993993e-1f) * f + 3.3333331174e-1f) * f * z;
+  float r = f + ((p + e * -2.12194440e-4f) - 0.5f * z) + e * 0.693359375f;
+  return v > 3.40282347e38f ? v : r;
+}
+
+static inline float log_value(float x, float eps) { return log_vec((x > 0.0f ? x : 0.0f) + eps); }
 static inline float log_slope(float x, float y, float eps) {
   return x > 0.0f ? 1.0f / (x + eps) : 0.0f;
 }
