@@ -25,12 +25,26 @@ static void fill_inputs(float *x, size_t count, input_kind kind, uint64_t seed) 
     }
 }
 
+/* A model of the spec's one layer, its workspace reserved for batch examples, and what
+ * that layer's forward and backward calls are given. */
+static dlsc_model_t *one_layer(const char *spec, uint64_t seed, size_t batch, bool training) {
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create_from_spec(spec, seed, &model));
+  ck_assert_uint_eq(model->n_layers, 1);
+  ck_assert_ok(dlsc_model_reserve(model, batch, training));
+  return model;
+}
+
+static dlsc_exec exec_of(dlsc_model_t *model, bool training) {
+  return (dlsc_exec){training, &model->rng, model->scratch};
+}
+
 /* L = sum(y * r) for a fixed r; the dropout PRNG restarts so every call sees one mask. */
 static double probe_loss(dlsc_model_t *model, const float *x, size_t batch, const float *r,
                          dlsc_rng start) {
   model->rng = start;
   dlsc_layer *layer = &model->layers[0];
-  dlsc_exec exec = {true, &model->rng, model->scratch};
+  dlsc_exec exec = exec_of(model, true);
   layer->ops->forward(layer, x, model->acts[0], batch, &exec);
   double loss = 0.0;
   for (size_t i = 0; i < batch * layer->out_size; i++)
@@ -47,11 +61,8 @@ static void expect_close(double analytic, double numeric, const char *what, size
 
 /* Checks up to max_checks input and parameter coordinates of the spec's one layer. */
 static void gradient_check(const char *spec, size_t batch, input_kind kind, bool frozen) {
-  dlsc_model_t *model;
-  ck_assert_ok(dlsc_model_create_from_spec(spec, 42, &model));
-  ck_assert_uint_eq(model->n_layers, 1);
+  dlsc_model_t *model = one_layer(spec, 42, batch, true);
   ck_assert_ok(dlsc_model_set_layer_frozen(model, 0, frozen));
-  ck_assert_ok(dlsc_model_reserve(model, batch, true));
   dlsc_layer *layer = &model->layers[0];
   /* Move parameters off their initial values (batch-norm starts at gamma 1, beta 0,
    * running mean 0 and variance 1, where mistakes could cancel). */
@@ -69,7 +80,7 @@ static void gradient_check(const char *spec, size_t batch, input_kind kind, bool
   float *saved_stats = malloc((layer->n_stats + 1) * sizeof *saved_stats);
   memcpy(saved_stats, layer->stats, layer->n_stats * sizeof *saved_stats);
   probe_loss(model, x, batch, r, start);
-  dlsc_exec exec = {true, &model->rng, model->scratch};
+  dlsc_exec exec = exec_of(model, true);
   layer->ops->backward(layer, x, model->acts[0], r, dx, batch, &exec);
   float *grads = malloc((layer->n_params + 1) * sizeof *grads);
   memcpy(grads, layer->grads, layer->n_params * sizeof *grads);
@@ -141,9 +152,7 @@ END_TEST
 /* A convolution's bias gradient is the sum of the output gradient over its plane and
  * the batch, exactly enough to see one position missing (central differences cannot). */
 static void conv_bias_gradient_is_the_sum(const char *spec, size_t batch) {
-  dlsc_model_t *model;
-  ck_assert_ok(dlsc_model_create_from_spec(spec, 3, &model));
-  ck_assert_ok(dlsc_model_reserve(model, batch, true));
+  dlsc_model_t *model = one_layer(spec, 3, batch, true);
   dlsc_layer *layer = &model->layers[0];
   size_t in_count = batch * layer->in_size, out_count = batch * layer->out_size;
   size_t plane = layer->out.height * layer->out.width;
@@ -152,7 +161,7 @@ static void conv_bias_gradient_is_the_sum(const char *spec, size_t batch) {
   ck_assert_ptr_nonnull(dy);
   fill_uniform(x, in_count, -1.0f, 1.0f, 5);
   fill_uniform(dy, out_count, 0.5f, 1.5f, 6);
-  dlsc_exec exec = {true, &model->rng, model->scratch};
+  dlsc_exec exec = exec_of(model, true);
   layer->ops->forward(layer, x, model->acts[0], batch, &exec);
   layer->ops->backward(layer, x, model->acts[0], dy, NULL, batch, &exec);
   for (size_t o = 0; o < layer->out.channels; o++) {
@@ -273,9 +282,7 @@ END_TEST
  * wide at stride 2 take loops of their own (odd widths, so rows do not split evenly),
  * the others the general ones. */
 static void check_pool(const char *spec, size_t batch) {
-  dlsc_model_t *model;
-  ck_assert_ok(dlsc_model_create_from_spec(spec, 1, &model));
-  ck_assert_ok(dlsc_model_reserve(model, batch, true));
+  dlsc_model_t *model = one_layer(spec, 1, batch, true);
   dlsc_layer *layer = &model->layers[0];
   const dlsc_layer_config *c = &layer->config;
   bool max = c->kind == DLSC_LAYER_MAXPOOL;
@@ -314,7 +321,7 @@ static void check_pool(const char *spec, size_t batch) {
         for (size_t k = 0; !max && k < n; k++)
           want_dx[cells[k]] += dy[o] / (float)n;
       }
-  dlsc_exec exec = {true, &model->rng, model->scratch};
+  dlsc_exec exec = exec_of(model, true);
   layer->ops->forward(layer, x, model->acts[0], batch, &exec);
   ck_assert_msg(memcmp(model->acts[0], want, out_count * sizeof *want) == 0, "%s: training", spec);
   layer->ops->backward(layer, x, model->acts[0], dy, dx, batch, &exec);
@@ -388,11 +395,9 @@ static void check_log(float eps) {
                                   (int)((i - n_special) / 64) - 149);
   char spec[64];
   snprintf(spec, sizeof spec, "input 1x1x%zu; log eps=%.9g", n, (double)eps);
-  dlsc_model_t *model;
-  ck_assert_ok(dlsc_model_create_from_spec(spec, 1, &model));
-  ck_assert_ok(dlsc_model_reserve(model, 1, false));
+  dlsc_model_t *model = one_layer(spec, 1, 1, false);
   dlsc_layer *layer = &model->layers[0];
-  dlsc_exec exec = {false, &model->rng, model->scratch};
+  dlsc_exec exec = exec_of(model, false);
   layer->ops->forward(layer, x, y, 1, &exec);
   for (size_t i = 0; i < n; i++) {
     float v = (x[i] > 0.0f ? x[i] : 0.0f) + eps;
@@ -432,11 +437,9 @@ START_TEST(gelu_matches_the_closed_form) {
   }
   char spec[64];
   snprintf(spec, sizeof spec, "input 1x1x%zu; gelu", n);
-  dlsc_model_t *model;
-  ck_assert_ok(dlsc_model_create_from_spec(spec, 1, &model));
-  ck_assert_ok(dlsc_model_reserve(model, 1, true));
+  dlsc_model_t *model = one_layer(spec, 1, 1, true);
   dlsc_layer *layer = &model->layers[0];
-  dlsc_exec exec = {true, &model->rng, model->scratch};
+  dlsc_exec exec = exec_of(model, true);
   layer->ops->forward(layer, x, y, 1, &exec);
   layer->ops->backward(layer, x, y, dy, dx, 1, &exec);
   for (size_t i = 0; i < n; i++) {
