@@ -203,8 +203,8 @@ int main(int argc, char **argv) {
       char spec[4096];
       size_t length;
       check_status(dlsc_model_describe(model, spec, sizeof spec, &length), "describe");
-      printf("%s\t%zu\t%zu\t%d\t%s\n", argv[a], config.context_before, config.context_after,
-             config.mask, spec);
+      printf("%s\t%zu\t%zu\t%d\t%zu\t%zu\t%s\n", argv[a], config.context_before,
+             config.context_after, config.mask, config.n_fft, config.hop_length, spec);
       dlsc_model_destroy(model);
       continue;
     }

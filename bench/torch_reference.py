@@ -6,9 +6,9 @@ standard input and prints PyTorch's throughput for each, measured like the C ben
 
   cifar lines:    NAME <tab> SPEC
       train and inference images/s, batch 128, SGD Nesterov, cross-entropy
-  denoise lines:  PATH <tab> BEFORE <tab> AFTER <tab> MASK <tab> SPEC
-      real-time factor of whole-signal denoising (torch.stft, model, istft) on 60 s of
-      audio, and training frames/s with batches of 64
+  denoise lines:  PATH <tab> BEFORE <tab> AFTER <tab> MASK <tab> N_FFT <tab> HOP <tab> SPEC
+      real-time factor of whole-signal denoising (torch.stft with a Hann window, model,
+      istft) on 60 s of audio, and training frames/s with batches of 64
 
 Usage: bench/torch_reference.py cifar|denoise THREADS < specs
 Not part of the product: Debian's python3-torch, used only to compare.
@@ -116,11 +116,13 @@ def bench_cifar(line):
 
 
 def bench_denoise(line):
-    path, before, after, mask, spec = line.split("\t")
+    path, before, after, mask, n_fft, hop, spec = line.split("\t")
     before, after, mask = int(before), int(after), int(mask) == 1
+    n_fft, hop = int(n_fft), int(hop)
+    bins = n_fft // 2 + 1
     model, _ = build(spec)
     window = before + 1 + after
-    seconds, n_fft, hop = 60.0, 1024, 512
+    seconds = 60.0
     t = torch.arange(int(seconds * 16000)) / 16000.0
     x = 0.1 * torch.sin(2 * math.pi * 120 * t) + 0.02 * torch.randn(t.shape)
     hann = torch.hann_window(n_fft)
@@ -139,14 +141,14 @@ def bench_denoise(line):
     denoise()
     best = min(timed(denoise) for _ in range(3))
     batch = 64
-    inputs, scale = torch.rand(batch, 1, window, 513) * 10, torch.rand(batch, 513) + 1
+    inputs, scale = torch.rand(batch, 1, window, bins) * 10, torch.rand(batch, bins) + 1
     target = 0.5 * scale
     opt = torch.optim.Adam(model.parameters(), lr=1e-5)
     model.train()
 
     def train():
         opt.zero_grad()
-        out = model(inputs).reshape(batch, 513)
+        out = model(inputs).reshape(batch, bins)
         ((out * scale - target) ** 2 if mask else (out - target) ** 2).mean().backward()
         opt.step()
 
