@@ -318,8 +318,9 @@ static void check_pool(const char *spec, size_t batch) {
         want[o] = max ? x[best] : sum / (float)n;
         if (max)
           want_dx[best] += dy[o];
+        float share = dy[o] / (float)n; /* stored: rounded to float on every machine */
         for (size_t k = 0; !max && k < n; k++)
-          want_dx[cells[k]] += dy[o] / (float)n;
+          want_dx[cells[k]] += share;
       }
   dlsc_exec exec = exec_of(model, true);
   layer->ops->forward(layer, x, model->acts[0], batch, &exec);

@@ -143,8 +143,11 @@ static void avgpool_pairs(const dlsc_layer *layer, const float *src, float *y) {
       row[ow] = 0.0f;
     for (size_t h = 0; h < c->kernel_h; h++) {
       const float *r = src + (oh * c->stride_h + h) * in_w;
-      for (size_t ow = 0; ow < out_w; ow++)
-        row[ow] = (row[ow] + r[2 * ow]) + r[2 * ow + 1];
+      for (size_t ow = 0; ow < out_w; ow++) { /* two stores: each addition rounds to float
+                                                  where expressions are wider (s390x) */
+        row[ow] = row[ow] + r[2 * ow];
+        row[ow] = row[ow] + r[2 * ow + 1];
+      }
     }
     for (size_t ow = 0; ow < out_w; ow++)
       row[ow] = row[ow] / count;
