@@ -493,8 +493,8 @@ dlsc_status dlsc_model_predict(dlsc_model_t *model, const float *inputs, size_t 
   return DLSC_OK;
 }
 
-/* The scores of count images given as bytes (0..255), DLSC_INFERENCE_BATCH at a time through a
- * float buffer of that many images. */
+/* The scores of count images given as bytes (0..255), DLSC_INFERENCE_BATCH at a time
+ * through a float buffer of that many images. */
 static dlsc_status predict_bytes(dlsc_model_t *model, const uint8_t *bytes, size_t count,
                                  float *outputs) {
   size_t in_size = dlsc_shape_size(model->input), out_size = dlsc_model_output_size(model);

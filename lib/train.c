@@ -519,7 +519,8 @@ dlsc_status dlsc_model_evaluate(dlsc_model_t *model, dlsc_dataset_t *dataset,
   bool classes = model->train.loss == DLSC_LOSS_CROSS_ENTROPY;
   if (confusion && !classes)
     return DLSC_ERR_INVALID_ARGUMENT;
-  size_t out_size = dlsc_model_output_size(model), batch_size = DLSC_MIN(count, (size_t)DLSC_INFERENCE_BATCH);
+  size_t out_size = dlsc_model_output_size(model);
+  size_t batch_size = DLSC_MIN(count, (size_t)DLSC_INFERENCE_BATCH);
   DLSC_TRY(dlsc_model_reserve(model, batch_size, false));
   size_t *counts = NULL;
   if (confusion && !(counts = dlsc_alloc_array(out_size * out_size, sizeof *counts)))
