@@ -660,6 +660,54 @@ START_TEST(failed_epoch_keeps_the_flip_parity) {
 }
 END_TEST
 
+/* A step whose new values overflow, though its loss and gradients are finite, changes
+ * nothing: alone (the spare arrays are dropped) and in an epoch (rolled back). Targets of
+ * 1e22 give gradients near 1e21 (the loss sums in double), whose squares overflow Adam's
+ * second moment (float). */
+START_TEST(optimizer_overflow_changes_nothing) {
+  dlsc_frames_config frames;
+  dlsc_frames_config_init(&frames);
+  frames.n_bins = 4;
+  dlsc_dataset_t *good, *poisoned;
+  ck_assert_ok(dlsc_dataset_create_frames(&frames, 5, &good));
+  ck_assert_ok(dlsc_dataset_create_frames(&frames, 5, &poisoned));
+  float noisy[16 * 4], target[16 * 4];
+  fill_uniform(noisy, 16 * 4, 0, 1, 1);
+  fill_uniform(target, 16 * 4, 0, 1, 2);
+  ck_assert_ok(dlsc_dataset_add_frames(good, noisy, target, 16));
+  for (int i = 0; i < 16 * 4; i++)
+    target[i] = 1e22f;
+  ck_assert_ok(dlsc_dataset_add_frames(poisoned, noisy, target, 16));
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 8; relu; dense 4", 6);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_MSE, 1e-2f, 4);
+  dlsc_train_stats stats;
+  ck_assert_ok(dlsc_model_train_epoch(model, good, &stats)); /* moments of 4 steps */
+  size_t size, n = model->n_params;
+  unsigned char *before = model_bytes(model, &size);
+  float *moments = malloc(2 * n * sizeof *moments);
+  memcpy(moments, model->moment1, n * sizeof *moments);
+  memcpy(moments + n, model->moment2, n * sizeof *moments);
+  for (int epoch = 0; epoch < 2; epoch++) {
+    dlsc_batch batch;
+    ck_assert_ok(dlsc_dataset_get_batch(poisoned, 0, 4, 0, &batch));
+    dlsc_status status = epoch ? dlsc_model_train_epoch(model, poisoned, &stats)
+                               : dlsc_model_train_batch(model, &batch, &stats);
+    ck_assert_status(status, DLSC_ERR_NUMERIC);
+    assert_model_unchanged(model, before, size);
+    ck_assert_mem_eq(model->moment1, moments, n * sizeof *moments);
+    ck_assert_mem_eq(model->moment2, moments + n, n * sizeof *moments);
+    ck_assert_uint_eq(model->step, 4);
+  }
+  ck_assert_ok(dlsc_model_train_epoch(model, good, &stats)); /* and it trains on */
+  ck_assert(isfinite(stats.loss));
+  free(moments);
+  free(before);
+  dlsc_model_destroy(model);
+  dlsc_dataset_destroy(good);
+  dlsc_dataset_destroy(poisoned);
+}
+END_TEST
+
 /* Per-tensor rates: batch-norm's gamma held at 0 while its beta moves at 4x, a dense
  * layer's bias held while its weights move; against a twin with the default rates the
  * first SGD step (momentum starts at zero) of each tensor is 0x or 4x the twin's. */
@@ -1293,6 +1341,7 @@ int main(void) {
   tcase_add_test(tc, failed_epoch_is_rolled_back);
   tcase_add_test(tc, progress_reports_batches_and_cancels);
   tcase_add_test(tc, failed_epoch_keeps_the_flip_parity);
+  tcase_add_test(tc, optimizer_overflow_changes_nothing);
   tcase_add_test(tc, lookahead_follows_its_definition);
   tcase_add_test(tc, lookahead_epochs_end_on_the_slow_copy);
   tcase_add_test(tc, failed_epoch_restores_the_slow_copy);
