@@ -331,10 +331,14 @@ static int update_layer(dlsc_model_t *model, const dlsc_layer *layer, size_t off
 
 dlsc_status dlsc_optimizer_step(dlsc_model_t *model) {
   DLSC_TRY(dlsc_model_ensure_optimizer(model));
-  double norm;
-  DLSC_TRY(gradient_norm(model, &norm));
-  float clip = model->train.gradient_clip;
-  float clip_scale = clip > 0.0f && norm > clip ? (float)(clip / norm) : 1.0f;
+  /* Without clipping no pass for the norm: a NaN or infinite gradient makes its new
+   * value or moment non-finite (0 times NaN is NaN), which the update refuses. */
+  float clip = model->train.gradient_clip, clip_scale = 1.0f;
+  if (clip > 0.0f) {
+    double norm;
+    DLSC_TRY(gradient_norm(model, &norm));
+    clip_scale = norm > clip ? (float)(clip / norm) : 1.0f;
+  }
   float rate = dlsc_schedule_rate(&model->train, model->step);
   int bad = 0;
   size_t offset = 0;

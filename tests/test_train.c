@@ -202,6 +202,44 @@ START_TEST(subnormal_moments_become_zero) {
 }
 END_TEST
 
+/* A NaN or infinite gradient fails the step with nothing changed, with clipping (the
+ * norm pass finds it) and without (the update finds its non-finite result), also in a
+ * tensor whose rate is 0 (0 times NaN is NaN) and through SGD without momentum. */
+START_TEST(non_finite_gradients_are_refused) {
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1); /* 12 weights, 3 biases */
+  ck_assert_ok(dlsc_model_reserve(model, 1, true));
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  const float bad[3] = {NAN, INFINITY, -INFINITY};
+  for (int variant = 0; variant < 24; variant++) {
+    config.optimizer = variant % 2 ? DLSC_OPTIMIZER_SGD : DLSC_OPTIMIZER_ADAM;
+    bool bias = variant / 2 % 2; /* the biases' rate is 0 */
+    config.momentum = bias ? 0.0f : 0.9f;
+    config.gradient_clip = variant / 4 % 2 ? 1.0f : 0.0f;
+    ck_assert_ok(dlsc_model_set_training(model, &config));
+    ck_assert_ok(dlsc_model_set_tensor_lr_scale(model, 0, DLSC_TENSOR_BIASES, 0.0f));
+    ck_assert_ok(dlsc_model_ensure_optimizer(model));
+    for (size_t i = 0; i < 15; i++) {
+      model->grads[i] = 0.25f * (float)i;
+      model->moment1[i] = 0.01f * (float)i;
+      model->moment2[i] = 0.02f * (float)i;
+    }
+    model->grads[bias ? 13 : 5] = bad[variant / 8];
+    float before[3][15];
+    memcpy(before[0], model->params, sizeof before[0]);
+    memcpy(before[1], model->moment1, sizeof before[1]);
+    memcpy(before[2], model->moment2, sizeof before[2]);
+    size_t step = model->step;
+    ck_assert_status(dlsc_optimizer_step(model), DLSC_ERR_NUMERIC);
+    ck_assert_mem_eq(model->params, before[0], sizeof before[0]);
+    ck_assert_mem_eq(model->moment1, before[1], sizeof before[1]);
+    ck_assert_mem_eq(model->moment2, before[2], sizeof before[2]);
+    ck_assert_uint_eq(model->step, step);
+  }
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(schedules_and_clipping) {
   dlsc_train_config config;
   dlsc_train_config_init(&config);
@@ -1366,6 +1404,7 @@ int main(void) {
   tcase_add_test(tc, training_is_deterministic_for_a_seed);
   tcase_add_test(tc, optimizer_first_steps);
   tcase_add_test(tc, subnormal_moments_become_zero);
+  tcase_add_test(tc, non_finite_gradients_are_refused);
   tcase_add_test(tc, schedules_and_clipping);
   tcase_add_test(tc, frozen_layers_and_rate_scales);
   tcase_add_test(tc, tensor_rate_scales);
