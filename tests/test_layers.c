@@ -421,6 +421,57 @@ START_TEST(log_matches_libm) {
 }
 END_TEST
 
+/* The sigmoid against 1 / (1 + e^-x) in double, every 1/64 over [-100, 100] and special
+ * points: within 2.5e-7 relative, or 0 where the true value is below 1.001 FLT_MIN (never
+ * a subnormal); NaN stays NaN. Its slope y (1 - y), and softplus's slope, the sigmoid. */
+START_TEST(sigmoid_matches_libm) {
+  const float special[] = {0.0f,   -0.0f,  1e-45f, -87.0f, -87.336f, -87.33601f, -87.5f, -88.0f,
+                           -103.0f, 87.0f, 88.0f, 89.0f,  1e30f,  -1e30f, INFINITY, -INFINITY,
+                           NAN};
+  const size_t n_special = sizeof special / sizeof special[0], n = n_special + 12801;
+  float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *dy = malloc(n * sizeof *dy),
+        *dx = malloc(n * sizeof *dx), *dx_softplus = malloc(n * sizeof *dx_softplus);
+  ck_assert(x && y && dy && dx && dx_softplus);
+  for (size_t i = 0; i < n; i++) {
+    x[i] = i < n_special ? special[i] : -100.0f + (float)(i - n_special) / 64.0f;
+    dy[i] = 1.0f;
+  }
+  for (int softplus = 0; softplus < 2; softplus++) {
+    char spec[64];
+    snprintf(spec, sizeof spec, "input 1x1x%zu; %s", n, softplus ? "softplus" : "sigmoid");
+    dlsc_model_t *model = one_layer(spec, 1, 1, true);
+    dlsc_layer *layer = &model->layers[0];
+    dlsc_exec exec = exec_of(model, true);
+    float *out = softplus ? malloc(n * sizeof *out) : y;
+    ck_assert_ptr_nonnull(out);
+    layer->ops->forward(layer, x, out, 1, &exec);
+    layer->ops->backward(layer, x, out, dy, softplus ? dx_softplus : dx, 1, &exec);
+    if (softplus)
+      free(out);
+    dlsc_model_destroy(model);
+  }
+  for (size_t i = 0; i < n; i++) {
+    double want = 1.0 / (1.0 + exp(-(double)x[i]));
+    if (isnan(x[i])) {
+      ck_assert(isnan(y[i]) && isnan(dx_softplus[i]));
+      continue;
+    }
+    ck_assert_msg(fpclassify(y[i]) != FP_SUBNORMAL, "sigmoid of %.9g: %g", (double)x[i],
+                  (double)y[i]);
+    bool zero_allowed = want < 1.001 * FLT_MIN, close = fabs(y[i] - want) <= 2.5e-7 * want;
+    ck_assert_msg(close || (zero_allowed && y[i] == 0.0f), "sigmoid of %.9g: %.9g, libm %.9g",
+                  (double)x[i], (double)y[i], want);
+    ck_assert_float_eq(dx[i], y[i] * (1.0f - y[i]));
+    ck_assert_float_eq(dx_softplus[i], y[i]);
+  }
+  free(x);
+  free(y);
+  free(dy);
+  free(dx);
+  free(dx_softplus);
+}
+END_TEST
+
 START_TEST(gelu_matches_the_closed_form) {
   const float special[] = {0.0f,   -0.0f,  1e-45f, -1e-45f,   1e-38f, -1e-30f, 1e-7f, -9.99e-4f,
                            1e-3f,  -1e-3f, 1.001e-3f, 0.01f,  -0.3f,   1.0f,   -2.5f, 4.0f,
@@ -611,6 +662,7 @@ int main(void) {
   tcase_add_test(tc, activations);
   tcase_add_test(tc, gelu_matches_the_closed_form);
   tcase_add_test(tc, log_matches_libm);
+  tcase_add_test(tc, sigmoid_matches_libm);
   tcase_add_test(tc, conv_bias_gradient);
   tcase_add_test(tc, losses);
   tcase_add_test(tc, cross_entropy_values);
