@@ -246,7 +246,7 @@ static dlsc_status gradient_norm(const dlsc_model_t *model, double *norm) {
 /* Moments below FLT_MIN become 0. A parameter whose gradient stays 0 (a dead unit's)
  * would otherwise keep a subnormal moment for good (0.9 times the least subnormal rounds
  * back to it), and x86 takes a microcode assist for each vector holding one: the course
- * `fc-mask` training ran 10 % slower, the shipped denoisers' epochs 11-12 % (docs/
+ * `fc-mask` training took 10 % longer, epochs of the shipped denoisers 6-11 % (docs/
  * speed.md). NaN and infinities pass unchanged. A mask on the bits, as a ?: here kept
  * GCC 12 from vectorising the loops (with the bad flag) and a multiplication costs more. */
 static inline float flush_subnormal(float x) {
