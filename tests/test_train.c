@@ -130,12 +130,19 @@ START_TEST(training_is_deterministic_for_a_seed) {
 }
 END_TEST
 
+/* A one-layer model whose gradients the optimizer tests set by hand, and a default
+ * training config for it. */
+static dlsc_model_t *stepped_model(const char *spec, dlsc_train_config *config) {
+  dlsc_model_t *model = from_spec(spec, 1);
+  ck_assert_ok(dlsc_model_reserve(model, 1, true)); /* the gradients live in it */
+  dlsc_train_config_init(config);
+  return model;
+}
+
 /* One step from known gradients: the optimizers' closed forms. */
 START_TEST(optimizer_first_steps) {
-  dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1);
-  ck_assert_ok(dlsc_model_reserve(model, 1, true)); /* the gradients live in it */
   dlsc_train_config config;
-  dlsc_train_config_init(&config);
+  dlsc_model_t *model = stepped_model("input 1x1x4; dense 3", &config);
   float before[15];
   for (int variant = 0; variant < 4; variant++) {
     config.optimizer = variant == 0 ? DLSC_OPTIMIZER_ADAM : DLSC_OPTIMIZER_SGD;
@@ -169,10 +176,8 @@ END_TEST
  * microcode assist per vector): a zero gradient takes FLT_MIN to 0 and 1e-30 to 0.9e-30
  * (normal), for Adam's two moments and SGD's velocity, which SGD's step then uses. */
 START_TEST(subnormal_moments_become_zero) {
-  dlsc_model_t *model = from_spec("input 1x1x2; dense 2", 1); /* 4 weights, 2 biases */
-  ck_assert_ok(dlsc_model_reserve(model, 1, true));
   dlsc_train_config config;
-  dlsc_train_config_init(&config);
+  dlsc_model_t *model = stepped_model("input 1x1x2; dense 2", &config); /* 4 + 2 */
   for (int sgd = 0; sgd < 2; sgd++) {
     config.optimizer = sgd ? DLSC_OPTIMIZER_SGD : DLSC_OPTIMIZER_ADAM;
     ck_assert_ok(dlsc_model_set_training(model, &config));
@@ -206,10 +211,8 @@ END_TEST
  * norm pass finds it) and without (the update finds its non-finite result), also in a
  * tensor whose rate is 0 (0 times NaN is NaN) and through SGD without momentum. */
 START_TEST(non_finite_gradients_are_refused) {
-  dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1); /* 12 weights, 3 biases */
-  ck_assert_ok(dlsc_model_reserve(model, 1, true));
   dlsc_train_config config;
-  dlsc_train_config_init(&config);
+  dlsc_model_t *model = stepped_model("input 1x1x4; dense 3", &config); /* 12 + 3 */
   const float bad[3] = {NAN, INFINITY, -INFINITY};
   for (int variant = 0; variant < 24; variant++) {
     config.optimizer = variant % 2 ? DLSC_OPTIMIZER_SGD : DLSC_OPTIMIZER_ADAM;
