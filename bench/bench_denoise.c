@@ -142,8 +142,8 @@ static void train_epoch(void *context) {
 /* Frames per second of training, the fastest quarter second of three: by
  * dlsc_model_train_batch on one batch of 64 random frames (as PyTorch's reference
  * times it), and by dlsc_model_train_epoch over 1024 random frames in batches of 64
- * (what a training program calls: the dataset's shuffling and context windows, and
- * the optimizer's in-place update, included). */
+ * (what a training program calls: the dataset's shuffling, context windows and the
+ * epoch's snapshot included). */
 static void training_rates(dlsc_model_t *model, const dlsc_denoise_config *config,
                            double *batch_rate, double *epoch_rate) {
   dlsc_model_info info;

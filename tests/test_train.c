@@ -196,11 +196,12 @@ START_TEST(subnormal_moments_become_zero) {
       float v = config.beta2 * fabsf(start[i]);
       ck_assert(fpclassify(model->moment1[i]) != FP_SUBNORMAL);
       ck_assert_float_eq(model->moment1[i], fabsf(m) < FLT_MIN ? 0.0f : m);
-      float moved = before[i] - config.learning_rate * model->moment1[i];
-      if (sgd)
+      if (sgd) {
+        float moved = before[i] - config.learning_rate * model->moment1[i];
         ck_assert_float_eq(model->params[i], moved);
-      else
+      } else {
         ck_assert_float_eq(model->moment2[i], v < FLT_MIN ? 0.0f : v);
+      }
     }
   }
   dlsc_model_destroy(model);
@@ -763,6 +764,7 @@ START_TEST(optimizer_overflow_changes_nothing) {
   size_t size, n = model->n_params;
   unsigned char *before = model_bytes(model, &size);
   float *moments = malloc(2 * n * sizeof *moments);
+  ck_assert_ptr_nonnull(moments);
   memcpy(moments, model->moment1, n * sizeof *moments);
   memcpy(moments + n, model->moment2, n * sizeof *moments);
   for (int epoch = 0; epoch < 2; epoch++) {
