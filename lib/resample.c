@@ -5,6 +5,7 @@
  * streaming handle compute every output with the same function, so a stream's outputs
  * are the whole-signal ones, bit for bit. */
 #include "internal.h"
+#include "nn/parallel.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -18,8 +19,8 @@
 #define MAX_RATE 1000000u
 #define MAX_STREAM ((uint64_t)1 << 43) /* input samples: j * rate stays below 2^64 */
 #define HISTORY_ROOM ((size_t)1 << 16) /* inputs a stream keeps room for beside a chunk */
-#define PHASE_LIMIT ((size_t)1 << 17) /* coefficients precomputed per rate pair (1 MiB) */
-#define LANES 8                        /* partial sums per output */
+#define PHASE_LIMIT ((size_t)1 << 17) /* coefficients precomputed per rate pair (512 KiB) */
+#define LANES 32 /* partial sums per output (output_at's tree assumes 32); rows are padded to a multiple of it */
 #define PI 3.14159265358979323846
 
 static double bessel_i0(double x) {
@@ -35,11 +36,12 @@ static double bessel_i0(double x) {
  * (j rate_in = t_int rate_out + remainder) and reads inputs t_int + lo .. t_int + hi,
  * the integers within half input samples of t; lo and hi depend on frac alone. frac
  * repeats with period_out = rate_out / gcd, so when period_out rows of coefficients
- * fit in PHASE_LIMIT they are computed once (rows), else per output; both give the
- * same doubles. table[i] is the windowed sinc at i / STEPS zero crossings. */
+ * fit in PHASE_LIMIT they are computed once (rows, zero past hi - lo, row_size a
+ * multiple of LANES), else per output; both give the same floats. table[i] is the
+ * windowed sinc at i / STEPS zero crossings. */
 typedef struct filter {
   float *table;
-  double *rows; /* period_out rows of row_size coefficients, or NULL */
+  float *rows; /* period_out rows of row_size coefficients, or NULL */
   unsigned rate_in, rate_out, period_out;
   size_t row_size;
   double cutoff, half, steps;
@@ -54,14 +56,15 @@ static unsigned gcd(unsigned a, unsigned b) {
   return a;
 }
 
-/* The kernel at d = (input index - output time) input samples. */
-static double coefficient(const filter *f, double d) {
+/* The kernel at d = (input index - output time) input samples, times the cut-off: zero
+ * from ZERO_CROSSINGS on, where the table ends in two zeros. Branch-free, so that a
+ * block of them vectorises; |d| stays below half + LANES, the index within an int. */
+static inline float coefficient(const filter *f, double d) {
   double position = fabs(d) * f->steps;
-  size_t i = (size_t)position;
-  if (i >= ZERO_CROSSINGS * STEPS)
-    return 0.0;
+  int i = (int)position, end = ZERO_CROSSINGS * STEPS;
+  i = i < end ? i : end;
   double frac = position - (double)i;
-  return f->table[i] + frac * (f->table[i + 1] - f->table[i]);
+  return (float)(f->cutoff * (f->table[i] + frac * (f->table[i + 1] - f->table[i])));
 }
 
 /* Where output j lies: t_int, frac, the phase (row index) and the span lo .. hi. */
@@ -94,7 +97,7 @@ static dlsc_status filter_init(filter *f, unsigned rate_in, unsigned rate_out) {
   f->cutoff = PASSBAND * (rate_out < rate_in ? (double)rate_out / rate_in : 1.0);
   f->half = dlsc_resample_reach(rate_in, rate_out); /* ZERO_CROSSINGS / cutoff */
   f->steps = f->cutoff * STEPS;
-  f->row_size = (size_t)(2.0 * f->half) + 2;
+  f->row_size = ((size_t)(2.0 * f->half) + 2 + LANES - 1) / LANES * LANES;
   f->table = malloc(n * sizeof *f->table);
   if (!f->table)
     return DLSC_ERR_OUT_OF_MEMORY;
@@ -113,7 +116,7 @@ static dlsc_status filter_init(filter *f, unsigned rate_in, unsigned rate_out) {
   }
   for (uint64_t j = 0; j < f->period_out; j++) { /* outputs 0 .. period_out - 1: each phase */
     output_place p = place_of(f, j);
-    double *row = f->rows + p.phase * f->row_size;
+    float *row = f->rows + p.phase * f->row_size;
     for (int64_t m = 0; m <= p.hi - p.lo; m++)
       row[m] = coefficient(f, (double)(p.lo + m) - p.frac);
   }
@@ -134,35 +137,54 @@ static uint64_t output_first(const filter *f, uint64_t j) {
 }
 
 /* Output j of a signal whose inputs base .. n_in - 1 are x[0 ..]; inputs outside count
- * as zeros. base may not pass output_first(j). Coefficient m (input t_int + lo + m)
- * adds into lane m % LANES, the lanes are summed in a fixed tree: the same bits with
- * rows and without, and the rows' loop vectorises. */
+ * as zeros. base may not pass output_first(j). Coefficient k (input t_int + lo + k)
+ * adds into lane k % LANES, the lanes are summed in a fixed tree: the same bits with
+ * rows and without, at any vector width. The kernel is read in blocks of LANES
+ * coefficients, zero past hi - lo; a block reaching outside the inputs reads a
+ * zero-padded copy of them. The zero products this adds change no bit (a lane starting
+ * at +0 never becomes -0). */
+DLSC_VECTOR_CLONES
 static float output_at(const filter *f, uint64_t j, const float *x, uint64_t base,
                        uint64_t n_in) {
   output_place p = place_of(f, j);
-  int64_t start = (int64_t)p.t_int + p.lo, m = start < 0 ? -start : 0;
-  int64_t end = p.hi - p.lo, past = (int64_t)n_in - 1 - start; /* last m inside */
-  if (end > past)
-    end = past;
-  const float *in = x + (start + m - (int64_t)base); /* in[i]: coefficient m + i's input */
-  double lane[LANES] = {0};
-  if (f->rows) {
-    const double *row = f->rows + p.phase * f->row_size + m;
-    int64_t i = 0, count = end - m + 1;
-    for (; i < count && (m + i) % LANES; i++)
-      lane[(m + i) % LANES] += in[i] * row[i];
-    for (; i + LANES <= count; i += LANES)
+  int64_t start = (int64_t)p.t_int + p.lo, size = p.hi - p.lo + 1;
+  int64_t blocks = (size + LANES - 1) / LANES;
+  float lane[LANES] = {0};
+  if (f->rows && start >= 0 && start + blocks * LANES <= (int64_t)n_in) { /* the usual case */
+    const float *in = x + (start - (int64_t)base), *row = f->rows + p.phase * f->row_size;
+    for (int64_t i = 0; i < blocks * LANES; i += LANES)
       for (int l = 0; l < LANES; l++)
         lane[l] += in[i + l] * row[i + l];
-    for (; i < count; i++)
-      lane[(m + i) % LANES] += in[i] * row[i];
   } else {
-    for (int64_t i = 0; m + i <= end; i++)
-      lane[(m + i) % LANES] += in[i] * coefficient(f, (double)(p.lo + m + i) - p.frac);
+    for (int64_t k = 0; k < size; k += LANES) {
+      int64_t first = start + k; /* the input of the block's first coefficient */
+      float padded[LANES], computed[LANES];
+      const float *in = padded, *row = computed;
+      if (first >= 0 && first + LANES <= (int64_t)n_in)
+        in = x + (first - (int64_t)base);
+      else
+        for (int l = 0; l < LANES; l++)
+          padded[l] = first + l >= 0 && first + l < (int64_t)n_in ? x[first + l - (int64_t)base] : 0.0f;
+      if (f->rows)
+        row = f->rows + p.phase * f->row_size + k;
+      else {
+        double tap = (double)(p.lo + k); /* tap + l: exact, as in the rows */
+        for (int l = 0; l < LANES; l++)
+          computed[l] = coefficient(f, (tap + l) - p.frac);
+        for (int64_t l = size - k; l < LANES; l++) /* as the rows' padding */
+          computed[l] = 0.0f;
+      }
+      for (int l = 0; l < LANES; l++)
+        lane[l] += in[l] * row[l];
+    }
   }
-  double sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
-               ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-  return (float)(f->cutoff * sum);
+  for (int l = 0; l < 16; l++) /* the tree, spelt out for LANES 32: each step vectorises */
+    lane[l] += lane[l + 16];
+  for (int l = 0; l < 8; l++)
+    lane[l] += lane[l + 8];
+  for (int l = 0; l < 4; l++)
+    lane[l] += lane[l + 4];
+  return (lane[0] + lane[2]) + (lane[1] + lane[3]);
 }
 
 /* ceil(n_in * rate_out / rate_in): the outputs whose times lie inside the input. */
