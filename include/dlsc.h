@@ -802,8 +802,9 @@ DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_i
  * its own time, c = 0.94 min(1, rate_out / rate_in) (34.0 from 16 kHz up, 102.1 from
  * 48 kHz down to 16), so a call may return fewer outputs than its share of the chunk;
  * equal rates copy, with no wait. create takes the rates dlsc_resample takes (else
- * DLSC_ERR_INVALID_ARGUMENT, *resampler NULL); the handle holds the kernel's table
- * (64 KiB) and, for rate pairs of few phases, their coefficients (up to 1 MiB).
+ * DLSC_ERR_INVALID_ARGUMENT, *resampler NULL); the handle holds the coefficients of
+ * each phase for rate pairs of few phases (up to 512 KiB; 48 -> 16 kHz: 896 bytes) and
+ * the kernel's table (64 KiB) unless those need few of its entries (48 <-> 16 kHz).
  * out may not overlap in. *n_out gets the count the call writes, or would write: with
  * out NULL that is all (nothing is consumed), and it is set on the two refusals
  * below too; a smaller out_capacity: DLSC_ERR_BUFFER_TOO_SMALL, a sample out of range:

@@ -56,15 +56,35 @@ static unsigned gcd(unsigned a, unsigned b) {
   return a;
 }
 
-/* The kernel at d = (input index - output time) input samples, times the cut-off: zero
- * from ZERO_CROSSINGS on, where the table ends in two zeros. Branch-free, so that a
- * block of them vectorises; |d| stays below half + LANES, the index within an int. */
-static inline float coefficient(const filter *f, double d) {
+/* Entry i of the table: the windowed sinc at i / STEPS zero crossings (norm: the window's
+ * Bessel function at 0), zero from ZERO_CROSSINGS on. */
+static float table_entry(size_t i, double norm) {
+  double x = (double)i / STEPS, u = x / ZERO_CROSSINGS;
+  double window = u < 1.0 ? bessel_i0(KAISER_BETA * sqrt(1.0 - u * u)) / norm : 0.0;
+  return (float)(i == 0 ? 1.0 : window * sin(PI * x) / (PI * x));
+}
+
+/* Where the kernel at d = (input index - output time) input samples falls in the table:
+ * entry i and the fraction frac towards i + 1, the end (two zeros) from ZERO_CROSSINGS
+ * on. Branch-free, so that a block of them vectorises; |d| stays below half + LANES,
+ * the index within an int. */
+static inline int table_place(const filter *f, double d, double *frac) {
   double position = fabs(d) * f->steps;
   int i = (int)position, end = ZERO_CROSSINGS * STEPS;
   i = i < end ? i : end;
-  double frac = position - (double)i;
-  return (float)(f->cutoff * (f->table[i] + frac * (f->table[i + 1] - f->table[i])));
+  *frac = position - (double)i;
+  return i;
+}
+
+/* The kernel times the cut-off, from table entries a = i and b = i + 1. */
+static inline float interpolate(const filter *f, float a, float b, double frac) {
+  return (float)(f->cutoff * (a + frac * (b - a)));
+}
+
+static inline float coefficient(const filter *f, double d) {
+  double frac;
+  int i = table_place(f, d, &frac);
+  return interpolate(f, f->table[i], f->table[i + 1], frac);
 }
 
 /* Where output j lies: t_int, frac, the phase (row index) and the span lo .. hi. */
@@ -90,6 +110,10 @@ static void filter_free(filter *f) {
   free(f->rows);
 }
 
+/* The table is built when outputs compute their coefficients or the rows need more of
+ * its entries than it has; else each row coefficient computes its two entries (for
+ * 48 -> 16 kHz 450 instead of 16,386: a whole-signal call or a resampler's creation
+ * costs microseconds, not half a millisecond). */
 static dlsc_status filter_init(filter *f, unsigned rate_in, unsigned rate_out) {
   size_t n = ZERO_CROSSINGS * STEPS + 2;
   *f = (filter){.rate_in = rate_in, .rate_out = rate_out};
@@ -98,16 +122,16 @@ static dlsc_status filter_init(filter *f, unsigned rate_in, unsigned rate_out) {
   f->half = dlsc_resample_reach(rate_in, rate_out); /* ZERO_CROSSINGS / cutoff */
   f->steps = f->cutoff * STEPS;
   f->row_size = ((size_t)(2.0 * f->half) + 2 + LANES - 1) / LANES * LANES;
-  f->table = malloc(n * sizeof *f->table);
-  if (!f->table)
-    return DLSC_ERR_OUT_OF_MEMORY;
   double norm = bessel_i0(KAISER_BETA);
-  for (size_t i = 0; i < n; i++) {
-    double x = (double)i / STEPS, u = x / ZERO_CROSSINGS;
-    double window = u < 1.0 ? bessel_i0(KAISER_BETA * sqrt(1.0 - u * u)) / norm : 0.0;
-    f->table[i] = (float)(i == 0 ? 1.0 : window * sin(PI * x) / (PI * x));
+  bool with_rows = f->row_size <= PHASE_LIMIT / f->period_out;
+  if (!with_rows || 2 * f->period_out * f->row_size > n) {
+    f->table = malloc(n * sizeof *f->table);
+    if (!f->table)
+      return DLSC_ERR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < n; i++)
+      f->table[i] = table_entry(i, norm);
   }
-  if (f->row_size > PHASE_LIMIT / f->period_out)
+  if (!with_rows)
     return DLSC_OK;
   f->rows = calloc((size_t)f->period_out * f->row_size, sizeof *f->rows);
   if (!f->rows) {
@@ -117,8 +141,13 @@ static dlsc_status filter_init(filter *f, unsigned rate_in, unsigned rate_out) {
   for (uint64_t j = 0; j < f->period_out; j++) { /* outputs 0 .. period_out - 1: each phase */
     output_place p = place_of(f, j);
     float *row = f->rows + p.phase * f->row_size;
-    for (int64_t m = 0; m <= p.hi - p.lo; m++)
-      row[m] = coefficient(f, (double)(p.lo + m) - p.frac);
+    for (int64_t m = 0; m <= p.hi - p.lo; m++) {
+      double frac;
+      int i = table_place(f, (double)(p.lo + m) - p.frac, &frac);
+      row[m] = f->table ? interpolate(f, f->table[i], f->table[i + 1], frac)
+                        : interpolate(f, table_entry((size_t)i, norm),
+                                      table_entry((size_t)i + 1, norm), frac);
+    }
   }
   return DLSC_OK;
 }
@@ -233,7 +262,7 @@ dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_in, unsign
 
 /* history holds inputs base .. total - 1: from the first one the next output reads. */
 struct dlsc_resampler {
-  filter f; /* table NULL for equal rates: a copy */
+  filter f; /* neither table nor rows for equal rates: a copy */
   float *history;
   size_t history_len, history_capacity;
   uint64_t base, total, next_out;
@@ -275,6 +304,10 @@ dlsc_status dlsc_resampler_reset(dlsc_resampler_t *resampler) {
   return DLSC_OK;
 }
 
+static bool copies(const dlsc_resampler_t *r) {
+  return r->f.rate_in == r->f.rate_out;
+}
+
 /* Inputs the history can hold between calls: 2 half, rounded up, and a margin. */
 static size_t history_span(const dlsc_resampler_t *r) {
   return (size_t)ceil(2.0 * r->f.half) + 2;
@@ -291,14 +324,14 @@ static dlsc_status grow_history(dlsc_resampler_t *r, size_t capacity) {
 
 dlsc_status dlsc_resampler_reserve(dlsc_resampler_t *r, size_t max_chunk) {
   size_t capacity = history_span(r) + max_chunk;
-  if (!r->f.table || r->history_capacity >= capacity)
+  if (copies(r) || r->history_capacity >= capacity)
     return DLSC_OK;
   return grow_history(r, capacity);
 }
 
 /* Outputs from next_out on that n_in inputs complete (final: all inside the input). */
 static uint64_t outputs_ready(const dlsc_resampler_t *r, uint64_t n_in, int final) {
-  if (!r->f.table)
+  if (copies(r))
     return final ? 0 : n_in - r->total;
   if (final)
     return n_in == 0 ? 0 : outputs_inside(n_in, r->f.rate_in, r->f.rate_out) - r->next_out;
@@ -340,7 +373,7 @@ dlsc_status dlsc_resampler_run(dlsc_resampler_t *resampler, const float *in, siz
     return !out ? DLSC_OK
                 : out_capacity < count ? DLSC_ERR_BUFFER_TOO_SMALL : DLSC_ERR_NUMERIC;
   }
-  if (!r->f.table) {
+  if (copies(r)) {
     if (n_in > 0)
       memcpy(out, in, n_in * sizeof *in);
     r->total += n_in;
