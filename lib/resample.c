@@ -335,7 +335,16 @@ static uint64_t outputs_ready(const dlsc_resampler_t *r, uint64_t n_in, int fina
     return final ? 0 : n_in - r->total;
   if (final)
     return n_in == 0 ? 0 : outputs_inside(n_in, r->f.rate_in, r->f.rate_out) - r->next_out;
+  /* complete outputs are those up to the last whose kernel ends by input n_in - 1: jump
+   * to a little below where the real numbers put it, when that one is complete, and
+   * step from there. The kernel's end, t_int + floor(frac + half), never falls as j
+   * grows (frac < 1 - 1 / rate_out, far above half's rounding), so every output before
+   * a complete one is complete. */
   uint64_t j = r->next_out;
+  double last = ((double)n_in - 1.0 - r->f.half) * r->f.rate_out / r->f.rate_in - 2.0;
+  if (last > (double)j && last < (double)MAX_STREAM * r->f.rate_out &&
+      output_complete(&r->f, (uint64_t)last, n_in))
+    j = (uint64_t)last;
   while (output_complete(&r->f, j, n_in))
     j++;
   return j - r->next_out;
