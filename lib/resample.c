@@ -184,8 +184,9 @@ static float output_at(const filter *f, uint64_t j, const float *x, uint64_t bas
     for (int64_t i = 0; i < blocks * LANES; i += LANES)
       for (int l = 0; l < LANES; l++)
         lane[l] += in[i + l] * row[i + l];
-  } else {
-    for (int64_t k = 0; k < size; k += LANES) {
+  } else { /* the blocks that reach into the inputs: the others would add only zeros */
+    int64_t k = start < 0 ? -start / LANES * LANES : 0, end = (int64_t)n_in - start;
+    for (end = end < size ? end : size; k < end; k += LANES) {
       int64_t first = start + k; /* the input of the block's first coefficient */
       float padded[LANES], computed[LANES];
       const float *in = padded, *row = computed;
