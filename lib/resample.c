@@ -20,7 +20,7 @@
 #define MAX_STREAM ((uint64_t)1 << 43) /* input samples: j * rate stays below 2^64 */
 #define HISTORY_ROOM ((size_t)1 << 16) /* inputs a stream keeps room for beside a chunk */
 #define PHASE_LIMIT ((size_t)1 << 17) /* coefficients precomputed per rate pair (512 KiB) */
-#define LANES 32 /* partial sums per output (output_at's tree assumes 32); rows are padded to a multiple of it */
+#define LANES 32 /* partial sums per output (output_at's tree assumes 32); rows padded to it */
 #define PI 3.14159265358979323846
 
 static double bessel_i0(double x) {
@@ -40,7 +40,7 @@ static double bessel_i0(double x) {
  * multiple of LANES), else per output; both give the same floats. table[i] is the
  * windowed sinc at i / STEPS zero crossings. */
 typedef struct filter {
-  float *table;
+  float *table; /* or NULL where the rows computed their entries themselves */
   float *rows; /* period_out rows of row_size coefficients, or NULL */
   unsigned rate_in, rate_out, period_out;
   size_t row_size;
@@ -194,7 +194,9 @@ static float output_at(const filter *f, uint64_t j, const float *x, uint64_t bas
         in = x + (first - (int64_t)base);
       else
         for (int l = 0; l < LANES; l++)
-          padded[l] = first + l >= 0 && first + l < (int64_t)n_in ? x[first + l - (int64_t)base] : 0.0f;
+          padded[l] = first + l >= 0 && first + l < (int64_t)n_in
+                          ? x[first + l - (int64_t)base]
+                          : 0.0f;
       if (f->rows)
         row = f->rows + p.phase * f->row_size + k;
       else {
