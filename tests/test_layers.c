@@ -421,6 +421,21 @@ START_TEST(log_matches_libm) {
 }
 END_TEST
 
+/* One element-wise layer of kind over x[0 .. n - 1] as one example: y, and with dy the
+ * backward pass's dx. */
+static void run_activation(const char *kind, const float *x, size_t n, float *y,
+                           const float *dy, float *dx) {
+  char spec[64];
+  snprintf(spec, sizeof spec, "input 1x1x%zu; %s", n, kind);
+  dlsc_model_t *model = one_layer(spec, 1, 1, dy != NULL);
+  dlsc_layer *layer = &model->layers[0];
+  dlsc_exec exec = exec_of(model, dy != NULL);
+  layer->ops->forward(layer, x, y, 1, &exec);
+  if (dy)
+    layer->ops->backward(layer, x, y, dy, dx, 1, &exec);
+  dlsc_model_destroy(model);
+}
+
 /* The sigmoid against 1 / (1 + e^-x) in double, every 1/64 over [-100, 100] and special
  * points: within 2.5e-7 relative, or 0 where the true value is below 1.001 FLT_MIN (never
  * a subnormal); NaN stays NaN. Its slope y (1 - y), and softplus's slope, the sigmoid. */
@@ -436,20 +451,11 @@ START_TEST(sigmoid_matches_libm) {
     x[i] = i < n_special ? special[i] : -100.0f + (float)(i - n_special) / 64.0f;
     dy[i] = 1.0f;
   }
-  for (int softplus = 0; softplus < 2; softplus++) {
-    char spec[64];
-    snprintf(spec, sizeof spec, "input 1x1x%zu; %s", n, softplus ? "softplus" : "sigmoid");
-    dlsc_model_t *model = one_layer(spec, 1, 1, true);
-    dlsc_layer *layer = &model->layers[0];
-    dlsc_exec exec = exec_of(model, true);
-    float *out = softplus ? malloc(n * sizeof *out) : y;
-    ck_assert_ptr_nonnull(out);
-    layer->ops->forward(layer, x, out, 1, &exec);
-    layer->ops->backward(layer, x, out, dy, softplus ? dx_softplus : dx, 1, &exec);
-    if (softplus)
-      free(out);
-    dlsc_model_destroy(model);
-  }
+  float *softplus = malloc(n * sizeof *softplus);
+  ck_assert_ptr_nonnull(softplus);
+  run_activation("sigmoid", x, n, y, dy, dx);
+  run_activation("softplus", x, n, softplus, dy, dx_softplus);
+  free(softplus);
   for (size_t i = 0; i < n; i++) {
     double want = 1.0 / (1.0 + exp(-(double)x[i]));
     if (isnan(x[i])) {
@@ -493,15 +499,8 @@ START_TEST(tanh_and_softplus_match_libm) {
     x[i] = i < n_special            ? special[i]
            : i < n_special + grid ? -100.0f + (float)(i - n_special) / 64.0f
                                     : (float)((double)(i - n_special - grid) - 1000.0) / 1000.0f;
-  for (int k = 0; k < 2; k++) {
-    char spec[64];
-    snprintf(spec, sizeof spec, "input 1x1x%zu; %s", n, k ? "softplus" : "tanh");
-    dlsc_model_t *model = one_layer(spec, 1, 1, false);
-    dlsc_layer *layer = &model->layers[0];
-    dlsc_exec exec = exec_of(model, false);
-    layer->ops->forward(layer, x, y[k], 1, &exec);
-    dlsc_model_destroy(model);
-  }
+  run_activation("tanh", x, n, y[0], NULL, NULL);
+  run_activation("softplus", x, n, y[1], NULL, NULL);
   for (size_t i = 0; i < n; i++) {
     if (isnan(x[i])) {
       ck_assert(isnan(y[0][i]) && isnan(y[1][i]));
