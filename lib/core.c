@@ -144,6 +144,19 @@ bool dlsc_all_within(const float *values, size_t count, float limit) {
   return ok;
 }
 
+float dlsc_sum_floats(const float *x, size_t n) {
+  float part[DLSC_SUM_LANES] = {0}, total = 0.0f;
+  size_t i = 0;
+  for (; i + DLSC_SUM_LANES <= n; i += DLSC_SUM_LANES)
+    for (size_t j = 0; j < DLSC_SUM_LANES; j++)
+      part[j] += x[i + j];
+  for (; i < n; i++)
+    total += x[i];
+  for (size_t j = 0; j < DLSC_SUM_LANES; j++)
+    total += part[j];
+  return total;
+}
+
 void dlsc_blend_floats(float *dst, const float *src, size_t count, float weight) {
   float keep = 1.0f - weight;
   for (size_t i = 0; i < count; i++)

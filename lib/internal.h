@@ -36,6 +36,12 @@ bool dlsc_all_finite(const float *values, size_t count);
 void dlsc_bytes_to_unit(const uint8_t *bytes, size_t count, float *out);
 /* Every value finite and within +-limit (DLSC_SAMPLE_LIMIT, DLSC_SPECTRUM_LIMIT). */
 bool dlsc_all_within(const float *values, size_t count, float limit);
+/* Sum of n floats in DLSC_SUM_LANES interleaved partial sums (x[i] into sum i % 16, the
+ * rest after the last whole block into the total first, then the sums in order): the
+ * loop vectorises, which one float sum cannot (the compiler may not reorder it), and
+ * the result does not depend on the vector width. */
+#define DLSC_SUM_LANES 16
+float dlsc_sum_floats(const float *x, size_t n);
 
 /* ---- resampling (resample.c) */
 bool dlsc_resample_rates_valid(unsigned rate_in, unsigned rate_out);

@@ -28,36 +28,23 @@ static void bn_init(dlsc_layer *layer, dlsc_rng *rng) {
   }
 }
 
-/* Sums over one plane of u and of u (v - shift), each into 16 partial sums added in a
- * fixed tree (a single float sum waits on each addition, and the compiler may not
- * reorder it): the loops vectorise and the result does not depend on the vector width.
- * Two loops, as one made GCC 12 vectorise across blocks, shuffling. Forward takes x, x,
- * 0 (the sum and the sum of squares), backward dy, x, mean. */
-#define SUM_LANES 16
-static float lane_total(float *lane) {
-  for (int l = 0; l < 8; l++)
-    lane[l] += lane[l + 8];
-  for (int l = 0; l < 4; l++)
-    lane[l] += lane[l + 4];
-  return (lane[0] + lane[2]) + (lane[1] + lane[3]);
-}
-
+/* Sums over one plane of u and of u (v - shift), in partial sums as dlsc_sum_floats
+ * (a single float sum waits on each addition), the second in a loop of its own (one loop
+ * for both made GCC 12 vectorise across blocks, shuffling). Forward takes x, x, 0 (the
+ * sum and the sum of squares), backward dy, x, mean. */
 static void plane_sums(const float *u, const float *v, float shift, size_t n, float *sum_u,
                        float *sum_uv) {
-  float a[SUM_LANES] = {0}, b[SUM_LANES] = {0}, tail_a = 0.0f, tail_b = 0.0f;
-  size_t blocks = n / SUM_LANES * SUM_LANES, p;
-  for (p = 0; p < blocks; p += SUM_LANES)
-    for (int l = 0; l < SUM_LANES; l++)
-      a[l] += u[p + l];
-  for (p = 0; p < blocks; p += SUM_LANES)
-    for (int l = 0; l < SUM_LANES; l++)
-      b[l] += u[p + l] * (v[p + l] - shift);
-  for (; p < n; p++) {
-    tail_a += u[p];
-    tail_b += u[p] * (v[p] - shift);
-  }
-  *sum_u = lane_total(a) + tail_a;
-  *sum_uv = lane_total(b) + tail_b;
+  float part[DLSC_SUM_LANES] = {0}, total = 0.0f;
+  size_t i = 0;
+  for (; i + DLSC_SUM_LANES <= n; i += DLSC_SUM_LANES)
+    for (size_t j = 0; j < DLSC_SUM_LANES; j++)
+      part[j] += u[i + j] * (v[i + j] - shift);
+  for (; i < n; i++)
+    total += u[i] * (v[i] - shift);
+  for (size_t j = 0; j < DLSC_SUM_LANES; j++)
+    total += part[j];
+  *sum_u = dlsc_sum_floats(u, n);
+  *sum_uv = total;
 }
 
 /* The batch's mean and 1/std per channel, kept for backward. */

@@ -282,20 +282,6 @@ static void col2im(const geometry *g, const float *cols, size_t images, float *s
     merge_rows(g, split, images, dx);
 }
 
-/* Sum of n floats in 16 interleaved partial sums, which the compiler vectorises. */
-static float sum_floats(const float *x, size_t n) {
-  float part[16] = {0}, total = 0.0f;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (size_t j = 0; j < 16; j++)
-      part[j] += x[i + j];
-  for (; i < n; i++)
-    total += x[i];
-  for (size_t j = 0; j < 16; j++)
-    total += part[j];
-  return total;
-}
-
 /* By rows: the weights [C_out][C_in][k_h][k_w] as k_h matrices [C_out][C_in * k_w]
  * (rows), or back (to_rows 0). */
 static void regroup_weights(const geometry *g, const float *from, float *to, int to_rows) {
@@ -417,7 +403,7 @@ static void conv_backward(dlsc_layer *layer, const float *x, const float *y, con
         weight_grads_by_rows(&g, cols, dout, images, first > 0, dw_rows);
         if (dbias)
           for (size_t bo = 0; bo < images * g.out_c; bo++)
-            dbias[bo % g.out_c] += sum_floats(dout + bo * g.plane, g.plane);
+            dbias[bo % g.out_c] += dlsc_sum_floats(dout + bo * g.plane, g.plane);
       }
       if (dx) {
         column_grads_by_rows(&g, w_rows, dout, images, cols);
@@ -445,7 +431,7 @@ static void conv_backward(dlsc_layer *layer, const float *x, const float *y, con
                   (int)g.k);
       if (dbias)
         for (size_t o = 0; o < g.out_c; o++)
-          dbias[o] += sum_floats(dproduct + o * ld, ld);
+          dbias[o] += dlsc_sum_floats(dproduct + o * ld, ld);
     }
     if (dx) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g.k, (int)ld, (int)g.out_c, 1.0f,
