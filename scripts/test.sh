@@ -82,7 +82,7 @@ meson test -C $dir --suite unit --suite abi --suite fuzz --print-errorlogs
 # The most generic build: another CBLAS (-Dblas=cblas: pkg-config blas, Debian's
 # libblas-dev), run on the reference BLAS and LAPACK (libblas3, liblapack3) rather than
 # on the OpenBLAS that Debian's alternatives put behind libblas.so.3, and no AVX2 or
-# AVX-512 copies of the activation loops (the baseline x86-64 code that CPUs without
+# AVX-512 copies of the activation and resampling loops (the baseline code that CPUs without
 # AVX2 run, never picked on this machine otherwise): the library must need nothing of
 # OpenBLAS's own, and compute the same to the unit tests' tolerances.
 echo "== unit, ABI and out-of-memory tests on the reference BLAS (-Dblas=cblas)"
