@@ -687,9 +687,9 @@ DLSC_API dlsc_status dlsc_stft_create_for_model(const dlsc_model_t *model, dlsc_
  * (DLSC_SAMPLE_LIMIT): DLSC_ERR_NUMERIC. A bin whose model output is not finite, or
  * would take the bin beyond DLSC_SPECTRUM_LIMIT, is muted, so the output is finite.
  * The memory does not grow with n_samples (the signal runs through a stream's engine):
- * the model's workspace for up to 64 frames (fewer where that would pass 16 MiB; see
- * dlsc_model_memory), kept after the first call, and buffers of a few n_fft for the
- * call, the same for a second of audio as for an hour. */
+ * the model's workspace for up to 256 frames per model call (fewer where that would pass
+ * 16 MiB; dlsc_model_memory with count 256), kept after the first call, and buffers of
+ * a few hundred frames for the call, the same for a second of audio as for an hour. */
 DLSC_API dlsc_status dlsc_denoise(dlsc_model_t *model, dlsc_stft_t *stft, const float *noisy,
                                   size_t n_samples, float *out);
 /* The gains dlsc_denoise applies, for callers who resynthesise themselves: magnitude
