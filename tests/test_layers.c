@@ -36,7 +36,7 @@ static dlsc_model_t *one_layer(const char *spec, uint64_t seed, size_t batch, bo
 }
 
 static dlsc_exec exec_of(dlsc_model_t *model, bool training) {
-  return (dlsc_exec){training, &model->rng, model->scratch};
+  return (dlsc_exec){training, &model->rng, model->scratch, false};
 }
 
 /* L = sum(y * r) for a fixed r; the dropout PRNG restarts so every call sees one mask. */

@@ -311,6 +311,56 @@ START_TEST(predict_is_batch_independent_and_rejects_nan) {
 }
 END_TEST
 
+/* In inference a batch-norm layer and the ReLU after it run as one pass (model.c):
+ * the same floats as the two apart, bit for bit. The reference is the same model with
+ * a dropout layer (in inference a copy) between each pair, so that nothing fuses: the
+ * pairs at the input, back to back, and last, with inference's two alternating
+ * buffers and with a training workspace (a buffer per layer). */
+START_TEST(batchnorm_and_relu_fused_give_the_same_floats) {
+  const char *fused_spec = "input 2x6x6; batchnorm; relu; conv2d 4 3x3 pad=1; batchnorm; relu; "
+                           "batchnorm; relu; conv2d 3 3x3 pad=1; batchnorm; relu";
+  const char *apart_spec = "input 2x6x6; batchnorm; dropout 0.5; relu; conv2d 4 3x3 pad=1; "
+                           "batchnorm; dropout 0.5; relu; batchnorm; dropout 0.5; relu; "
+                           "conv2d 3 3x3 pad=1; batchnorm; dropout 0.5; relu";
+  static const size_t apart_index[] = {0, 2, 3, 4, 6, 7, 9, 10, 11, 13};
+  dlsc_model_t *fused = from_spec(fused_spec, 5), *apart = from_spec(apart_spec, 5);
+  for (size_t j = 0; j < 10; j++) { /* the same values, batch-norm's far from identity */
+    float values[256];
+    size_t n;
+    ck_assert_ok(dlsc_model_get_values(fused, j, values, 256, &n));
+    if (fused->layers[j].config.kind == DLSC_LAYER_BATCHNORM) {
+      size_t c = n / 4;
+      fill_uniform(values, c, 0.5f, 1.5f, 977 * j + 1);         /* gamma */
+      fill_uniform(values + c, 2 * c, -1, 1, 977 * j + 2);       /* beta, running mean */
+      fill_uniform(values + 3 * c, c, 0.2f, 2, 977 * j + 3);     /* running variance */
+    }
+    if (n)
+      ck_assert_ok(dlsc_model_set_values(apart, apart_index[j], values, n));
+    if (n)
+      ck_assert_ok(dlsc_model_set_values(fused, j, values, n));
+  }
+  enum { COUNT = 9, IN = 2 * 6 * 6, OUT = 3 * 6 * 6 };
+  float x[COUNT * IN], want[COUNT * OUT], got[COUNT * OUT];
+  fill_uniform(x, COUNT * IN, -2, 2, 6);
+  ck_assert_ok(dlsc_model_predict(apart, x, COUNT, want));
+  ck_assert_ok(dlsc_model_predict(fused, x, COUNT, got));
+  ck_assert_mem_eq(got, want, sizeof got);
+  size_t zeros = 0, positive = 0; /* the ReLU did cut */
+  for (size_t i = 0; i < COUNT * OUT; i++) {
+    zeros += got[i] == 0.0f;
+    positive += got[i] > 0.0f;
+  }
+  ck_assert_uint_gt(zeros, COUNT * OUT / 10);
+  ck_assert_uint_gt(positive, COUNT * OUT / 10);
+  ck_assert_ok(dlsc_model_reserve(fused, COUNT, true));
+  memset(got, 0, sizeof got);
+  ck_assert_ok(dlsc_model_predict(fused, x, COUNT, got));
+  ck_assert_mem_eq(got, want, sizeof got);
+  dlsc_model_destroy(fused);
+  dlsc_model_destroy(apart);
+}
+END_TEST
+
 /* classify names the arg-max class and gives the softmax of the scores, computed
  * here in double; large scores must not overflow it, overflowing ones get a status. */
 START_TEST(classify_gives_the_top_class_and_softmax) {
@@ -1312,6 +1362,7 @@ int main(void) {
   tcase_add_test(tc, spec_numbers_are_c_text_under_any_locale);
   tcase_add_test(tc, add_layer_validates);
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
+  tcase_add_test(tc, batchnorm_and_relu_fused_give_the_same_floats);
   tcase_add_test(tc, classify_gives_the_top_class_and_softmax);
   tcase_add_test(tc, classify_u8_is_classify_on_the_datasets_floats);
   tcase_add_test(tc, metadata_round_trips);

@@ -92,8 +92,15 @@ static void bn_forward(dlsc_layer *layer, const float *x, float *y, size_t batch
     for (size_t n = 0; n < batch; n++) {
       const float *src = x + (n * channels + c) * plane;
       float *dst = y + (n * channels + c) * plane;
-      for (size_t p = 0; p < plane; p++)
-        dst[p] = src[p] * scale + shift;
+      if (exec->relu_after) { /* the ReLU layer's own expression, on the same floats */
+        for (size_t p = 0; p < plane; p++) {
+          float v = src[p] * scale + shift;
+          dst[p] = v > 0.0f ? v : 0.0f;
+        }
+      } else {
+        for (size_t p = 0; p < plane; p++)
+          dst[p] = src[p] * scale + shift;
+      }
     }
   }
 }
