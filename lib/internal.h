@@ -81,8 +81,8 @@ typedef struct dlsc_exec {
   bool training;      /* batch statistics, dropout */
   dlsc_rng *rng;      /* dropout masks */
   float *scratch;     /* shared temporary space of layer_ops.scratch_floats */
-  bool relu_after;    /* inference: batch-norm's output goes through the ReLU after it
-                         (which the model then skips): one pass instead of two */
+  bool relu_after;    /* batch-norm's output goes through the ReLU after it (which the
+                         model then skips in forward): one pass instead of two */
 } dlsc_exec;
 
 typedef struct dlsc_layer_ops {

@@ -378,14 +378,15 @@ dlsc_status dlsc_model_reserve(dlsc_model_t *model, size_t batch, bool training)
 
 /* ---- passes */
 
-/* In inference a batch-norm layer followed by a ReLU runs as one pass that writes the
- * ReLU's output (the same floats: dlsc_exec.relu_after), for a pass over the
- * activations fewer (the mid CIFAR CNN's inference spent 6 % in the ReLUs). Its output
- * goes to the ReLU's buffer: with inference's two alternating buffers that is the one
- * its input is in (batch-norm runs in place, plane by plane), so the layers after keep
- * their buffers. */
-static bool fuses_relu(const dlsc_model_t *model, size_t i, size_t end, bool training) {
-  return !training && i + 1 < end && model->layers[i].config.kind == DLSC_LAYER_BATCHNORM &&
+/* A batch-norm layer followed by a ReLU runs as one pass that writes the ReLU's output
+ * (the same floats: dlsc_exec.relu_after), for a pass over the activations fewer (the
+ * mid CIFAR CNN's inference spent 6 % in the ReLUs). Its output goes to the ReLU's
+ * buffer; its own stays unwritten, which backward allows: batch-norm's reads its input,
+ * the ReLU's its output. With inference's two alternating buffers the ReLU's is the one
+ * batch-norm's input is in (batch-norm runs in place, plane by plane), so the layers
+ * after keep theirs. */
+static bool fuses_relu(const dlsc_model_t *model, size_t i, size_t end) {
+  return i + 1 < end && model->layers[i].config.kind == DLSC_LAYER_BATCHNORM &&
          model->layers[i + 1].config.kind == DLSC_LAYER_RELU;
 }
 
@@ -395,7 +396,7 @@ const float *dlsc_model_forward_range(dlsc_model_t *model, size_t first, size_t 
   const float *x = inputs;
   for (size_t i = first; i < end; i++) {
     dlsc_layer *layer = &model->layers[i];
-    exec.relu_after = fuses_relu(model, i, end, training);
+    exec.relu_after = fuses_relu(model, i, end);
     size_t slot = exec.relu_after ? i + 1 : i;
     layer->ops->forward(layer, x, model->acts[slot], count, &exec);
     x = model->acts[slot];

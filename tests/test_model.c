@@ -311,17 +311,18 @@ START_TEST(predict_is_batch_independent_and_rejects_nan) {
 }
 END_TEST
 
-/* In inference a batch-norm layer and the ReLU after it run as one pass (model.c):
- * the same floats as the two apart, bit for bit. The reference is the same model with
- * a dropout layer (in inference a copy) between each pair, so that nothing fuses: the
- * pairs at the input, back to back, and last, with inference's two alternating
- * buffers and with a training workspace (a buffer per layer). */
+/* A batch-norm layer and the ReLU after it run as one pass (model.c): the same floats
+ * as the two apart, bit for bit, in inference and in training. The reference is the
+ * same model with a 1x1 max-pooling (a copy, forward and backward) between each pair,
+ * so that nothing fuses: pairs at the input, back to back and last, with inference's two
+ * alternating buffers and with a training workspace (a buffer per layer), and training
+ * steps (batch statistics, the gradients through both layers). */
 START_TEST(batchnorm_and_relu_fused_give_the_same_floats) {
   const char *fused_spec = "input 2x6x6; batchnorm; relu; conv2d 4 3x3 pad=1; batchnorm; relu; "
                            "batchnorm; relu; conv2d 3 3x3 pad=1; batchnorm; relu";
-  const char *apart_spec = "input 2x6x6; batchnorm; dropout 0.5; relu; conv2d 4 3x3 pad=1; "
-                           "batchnorm; dropout 0.5; relu; batchnorm; dropout 0.5; relu; "
-                           "conv2d 3 3x3 pad=1; batchnorm; dropout 0.5; relu";
+  const char *apart_spec = "input 2x6x6; batchnorm; maxpool 1; relu; conv2d 4 3x3 pad=1; "
+                           "batchnorm; maxpool 1; relu; batchnorm; maxpool 1; relu; "
+                           "conv2d 3 3x3 pad=1; batchnorm; maxpool 1; relu";
   static const size_t apart_index[] = {0, 2, 3, 4, 6, 7, 9, 10, 11, 13};
   dlsc_model_t *fused = from_spec(fused_spec, 5), *apart = from_spec(apart_spec, 5);
   for (size_t j = 0; j < 10; j++) { /* the same values, batch-norm's far from identity */
@@ -330,18 +331,19 @@ START_TEST(batchnorm_and_relu_fused_give_the_same_floats) {
     ck_assert_ok(dlsc_model_get_values(fused, j, values, 256, &n));
     if (fused->layers[j].config.kind == DLSC_LAYER_BATCHNORM) {
       size_t c = n / 4;
-      fill_uniform(values, c, 0.5f, 1.5f, 977 * j + 1);         /* gamma */
-      fill_uniform(values + c, 2 * c, -1, 1, 977 * j + 2);       /* beta, running mean */
-      fill_uniform(values + 3 * c, c, 0.2f, 2, 977 * j + 3);     /* running variance */
+      fill_uniform(values, c, 0.5f, 1.5f, 977 * j + 1);     /* gamma */
+      fill_uniform(values + c, 2 * c, -1, 1, 977 * j + 2);   /* beta, running mean */
+      fill_uniform(values + 3 * c, c, 0.2f, 2, 977 * j + 3); /* running variance */
     }
-    if (n)
+    if (n) {
       ck_assert_ok(dlsc_model_set_values(apart, apart_index[j], values, n));
-    if (n)
       ck_assert_ok(dlsc_model_set_values(fused, j, values, n));
+    }
   }
   enum { COUNT = 9, IN = 2 * 6 * 6, OUT = 3 * 6 * 6 };
-  float x[COUNT * IN], want[COUNT * OUT], got[COUNT * OUT];
+  float x[COUNT * IN], want[COUNT * OUT], got[COUNT * OUT], target[COUNT * OUT];
   fill_uniform(x, COUNT * IN, -2, 2, 6);
+  fill_uniform(target, COUNT * OUT, 0, 1, 7);
   ck_assert_ok(dlsc_model_predict(apart, x, COUNT, want));
   ck_assert_ok(dlsc_model_predict(fused, x, COUNT, got));
   ck_assert_mem_eq(got, want, sizeof got);
@@ -352,10 +354,35 @@ START_TEST(batchnorm_and_relu_fused_give_the_same_floats) {
   }
   ck_assert_uint_gt(zeros, COUNT * OUT / 10);
   ck_assert_uint_gt(positive, COUNT * OUT / 10);
-  ck_assert_ok(dlsc_model_reserve(fused, COUNT, true));
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.loss = DLSC_LOSS_MSE;
+  config.learning_rate = 0.05f;
+  config.batch_size = COUNT;
+  ck_assert_ok(dlsc_model_set_training(fused, &config));
+  ck_assert_ok(dlsc_model_set_training(apart, &config));
+  dlsc_batch batch = {COUNT, x, target, NULL, NULL};
+  for (int step = 0; step < 3; step++) {
+    dlsc_train_stats a, b;
+    ck_assert_ok(dlsc_model_train_batch(apart, &batch, &a));
+    ck_assert_ok(dlsc_model_train_batch(fused, &batch, &b));
+    ck_assert_mem_eq(&a.loss, &b.loss, sizeof a.loss);
+  }
+  for (size_t j = 0; j < 10; j++) { /* weights, batch-norm's statistics: the same bits */
+    float a[256], b[256];
+    size_t n, m;
+    ck_assert_ok(dlsc_model_get_values(apart, apart_index[j], a, 256, &n));
+    ck_assert_ok(dlsc_model_get_values(fused, j, b, 256, &m));
+    ck_assert_uint_eq(n, m);
+    ck_assert_mem_eq(a, b, n * sizeof *a);
+  }
+  float before[COUNT * OUT];
+  memcpy(before, want, sizeof before);
+  ck_assert_ok(dlsc_model_predict(apart, x, COUNT, want)); /* a training workspace now */
   memset(got, 0, sizeof got);
   ck_assert_ok(dlsc_model_predict(fused, x, COUNT, got));
   ck_assert_mem_eq(got, want, sizeof got);
+  ck_assert_double_gt(max_abs_diff(got, before, COUNT * OUT), 1e-3); /* the steps did move */
   dlsc_model_destroy(fused);
   dlsc_model_destroy(apart);
 }

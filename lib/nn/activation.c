@@ -21,7 +21,9 @@ static dlsc_status log_setup(dlsc_layer *layer) {
 
 /* eps is the layer's epsilon: log's offset; unused by the others. */
 static inline float relu_value(float x, float eps) { return x > 0.0f ? x : 0.0f; }
-static inline float relu_slope(float x, float y, float eps) { return x > 0.0f ? 1.0f : 0.0f; }
+/* From the output (y > 0 exactly where x > 0; a NaN x gives y 0): a batch-norm layer
+ * before it writes only the ReLU's output (model.c's fuses_relu). */
+static inline float relu_slope(float x, float y, float eps) { return y > 0.0f ? 1.0f : 0.0f; }
 
 /* e^x in loops the compiler vectorises (libm's expf is a call per element): x = n ln 2 + r
  * with |r| <= ln 2 / 2 (Cody-Waite, ln 2 in two parts), e^r by its Taylor series to r^7,
