@@ -618,6 +618,7 @@ START_TEST(metrics_have_their_definitions) {
   float pair[2] = {1.0f, 0.0f}, orthogonal[2] = {0.0f, 1.0f};
   ck_assert_status(dlsc_si_sdr(pair, orthogonal, 2, &snr), DLSC_ERR_NUMERIC);
   ck_assert_status(dlsc_mix_at_snr(ref, 1000, silent, 300, 0, 5.0, mix), DLSC_ERR_NUMERIC);
+  ck_assert_status(dlsc_mix_at_snr(silent, 1000, noise, 300, 0, 5.0, mix), DLSC_ERR_NUMERIC);
   ck_assert_status(dlsc_mix_at_snr(ref, 1000, noise, 300, 0, NAN, mix), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_snr(ref, est, 0, &snr), DLSC_ERR_INVALID_ARGUMENT);
   est[3] = NAN;

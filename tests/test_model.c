@@ -163,6 +163,13 @@ START_TEST(spec_numbers_print_with_the_fewest_digits) {
   ck_assert_ok(dlsc_model_get_layer(model, 1, &config, NULL));
   ck_assert_float_eq(config.momentum, 0.3f);
   dlsc_model_destroy(model);
+  /* Some floats need all 9 digits: 1.00000025e-05's 8-digit form reads back as
+   * 1.00000016e-05, another float. */
+  ck_assert_float_ne(strtof("1.0000002e-05", NULL), strtof("1.00000025e-05", NULL));
+  ck_assert_ok(dlsc_model_create_from_spec("input 1x2x4; batchnorm eps=1.00000025e-05", 1, &model));
+  ck_assert_ok(dlsc_model_describe(model, text, sizeof text, &length));
+  ck_assert_str_eq(text, "input 1x2x4; batchnorm eps=1.00000025e-05");
+  dlsc_model_destroy(model);
 }
 END_TEST
 
