@@ -47,6 +47,32 @@ START_TEST(config_inits_reject_null_and_set_defaults) {
   ck_assert_ok(dlsc_layer_config_init(&layer, DLSC_LAYER_MAXPOOL));
   ck_assert_uint_eq(layer.stride_h, 0); /* pools default to stepping by their kernel */
   ck_assert_int_eq(layer.bias, 1);
+  /* The shortest struct a caller can hold is struct_size alone: taken, and nothing past
+   * it written; one byte less is refused, untouched. */
+  union {
+    size_t size;
+    unsigned char bytes[sizeof(size_t) + 16];
+  } shortest;
+  for (int f = 0; f < 7; f++) {
+    for (int less = 0; less < 2; less++) {
+      memset(shortest.bytes, 0x5a, sizeof shortest.bytes);
+      size_t size = sizeof(size_t) - (size_t)less;
+      void *config = shortest.bytes;
+      dlsc_status status = f == 0   ? dlsc_stft_config_init_(config, size)
+                           : f == 1 ? dlsc_train_config_init_(config, size)
+                           : f == 2 ? dlsc_frames_config_init_(config, size)
+                           : f == 3 ? dlsc_images_config_init_(config, size)
+                           : f == 4 ? dlsc_augment_config_init_(config, size)
+                           : f == 5 ? dlsc_denoise_config_init_(config, size)
+                                    : dlsc_layer_config_init_(config, DLSC_LAYER_DENSE, size);
+      ck_assert_msg(status == (less ? DLSC_ERR_INVALID_ARGUMENT : DLSC_OK), "init %d, size %zu: %d",
+                    f, size, status);
+      if (!less)
+        ck_assert_uint_eq(shortest.size, sizeof(size_t));
+      for (size_t i = less ? 0 : sizeof(size_t); i < sizeof shortest.bytes; i++)
+        ck_assert_msg(shortest.bytes[i] == 0x5a, "init %d wrote byte %zu", f, i);
+    }
+  }
 }
 END_TEST
 

@@ -54,6 +54,13 @@ START_TEST(spec_builds_shapes_and_describes_itself) {
   free(text);
   dlsc_model_destroy(again);
   dlsc_model_destroy(model);
+  /* a dense layer without bias says so (a description that dropped it would build a
+   * model with one) */
+  model = from_spec("input 1x4x4; dense 3 bias=0; dense 2", 1);
+  char dense_text[64];
+  ck_assert_ok(dlsc_model_describe(model, dense_text, sizeof dense_text, &length));
+  ck_assert_str_eq(dense_text, "input 1x4x4; dense 3 bias=0; dense 2");
+  dlsc_model_destroy(model);
 }
 END_TEST
 
@@ -65,7 +72,8 @@ START_TEST(spec_errors_are_reported) {
       "input 3x8x8; conv2d 4", "input 3x8x8; dense -4", "input 3x8x8; dropout", "input 0x8x8",
       "input 3x8x8; dense 99999999999999", "input 3x8x8; batchnorm eps=1e40",
       "input 3x8x8; batchnorm eps=inf", "input 3x8x8; log eps=infinity", "input 3x8x8; log eps=nan",
-      "input 3x8x8; batchnorm momentum=-inf", "input 3x8x8; dropout inf"};
+      "input 3x8x8; batchnorm momentum=-inf", "input 3x8x8; dropout inf", "inputs 3x8x8",
+      "input 3x8x8 3x8x8; dense 4", "dense 4; input 3x8x8"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
     dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
     ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,
