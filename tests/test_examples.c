@@ -1803,6 +1803,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   }
   write_bytes("records.bin", records, 3 * RECORD);
   write_bytes("partial.bin", records, 2 * RECORD + 7);
+  write_bytes("empty.bin", records, 0);
   char ppm[3200];
   int header = snprintf(ppm, sizeof ppm, "P6 32 32 255\n");
   memcpy(ppm + header, records + 1, 32 * 32 * 3);
@@ -1852,6 +1853,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
       {"grey.pgm", "image is 32x32 grey; the model takes 32x32 RGB"},
       {"no-max.ppm", "not a binary PPM (P6) or PGM (P5)"},
       {"partial.bin", "not a whole number of 3073-byte records"},
+      {"empty.bin", "not a whole number of 3073-byte records"},
       {"missing.ppm", "cannot open: No such file or directory"}};
   refused_with("dlsc-classify", "--model classifier.dlsc ", "", refused,
                sizeof refused / sizeof refused[0], 1);
