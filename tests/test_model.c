@@ -731,9 +731,21 @@ START_TEST(a_forged_record_must_be_canonical) {
   dlsc_model_t *loaded;
   ck_assert_ok(dlsc_model_load(bytes, size, &loaded));
   dlsc_model_destroy(loaded);
-  put_u32_le(bytes + 44, 5); /* the ReLU record's units */
-  put_u32_le(bytes + size - 4, dlsc_crc32(0, bytes, size - 4));
-  ck_assert_status(dlsc_model_load(bytes, size, &loaded), DLSC_ERR_BAD_FORMAT);
+  unsigned char *original = malloc(size);
+  memcpy(original, bytes, size);
+  /* the ReLU record's units; its kind, none or unknown; its bias flag past 1 */
+  static const struct { size_t offset; uint32_t value; } forged[] = {
+      {44, 5}, {40, 999}, {40, 0}, {72, 2}};
+  for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+    memcpy(bytes, original, size);
+    put_u32_le(bytes + forged[i].offset, forged[i].value);
+    put_u32_le(bytes + size - 4, dlsc_crc32(0, bytes, size - 4));
+    loaded = (dlsc_model_t *)0x1;
+    ck_assert_msg(dlsc_model_load(bytes, size, &loaded) == DLSC_ERR_BAD_FORMAT,
+                  "byte %zu = %u", forged[i].offset, (unsigned)forged[i].value);
+    ck_assert_ptr_eq(loaded, (dlsc_model_t *)0x1); /* untouched, as every output */
+  }
+  free(original);
   free(bytes);
   dlsc_model_destroy(model);
 }

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Samples mutants of the C sources and says which ones the tests let through.
+
+Each mutant changes one operator on one line (< and <=, > and >=, == and !=, && and ||,
++ 1 and - 1 by one more), is built in BUILD-DIR and run against the named meson suites;
+KILLED: a suite failed (or the build's tests timed out), SURVIVED: all passed. A
+survivor is a place to look: a test gap, an equivalent change (a bound that never
+meets its edge, a guard another check repeats) or an out-of-bounds access only the
+sanitized build sees (run the same mutant there). Every file is restored after its
+mutant, on Ctrl-C too, and the build rebuilt at the end.
+
+Usage: scripts/mutants.py SEED COUNT [BUILD-DIR [FOLDERS [SUITES]]]
+  FOLDERS: comma-separated, default lib,lib/nn; SUITES: default "unit integration oom"
+  e.g. scripts/mutants.py 1 30 build
+       scripts/mutants.py 5 16 build examples examples
+"""
+import os
+import random
+import re
+import subprocess
+import sys
+
+OPERATORS = [
+    (r'(?<![<>=!])<=(?!=)', '<'), (r'(?<![<>=!-])<(?![<=])', '<='),
+    (r'(?<![<>=!-])>=(?!=)', '>'), (r'(?<![<>=!-])>(?![>=])', '>='),
+    (r'==', '!='), (r'!=', '=='), (r'&&', '||'), (r'\|\|', '&&'),
+    (r'\+ 1\b', '+ 2'), (r'- 1\b', '- 2'),
+]
+
+
+def sites(root, folders):
+    """(path, line index, start, end, replacement) for every operator in code lines."""
+    found = []
+    for folder in folders:
+        for name in sorted(os.listdir(os.path.join(root, folder))):
+            if not name.endswith('.c'):
+                continue
+            path = os.path.join(root, folder, name)
+            with open(path) as f:
+                lines = f.read().split('\n')
+            for i, line in enumerate(lines):
+                stripped = line.strip()
+                if stripped.startswith(('/*', '*', '//', '#')):
+                    continue
+                code = re.sub(r'/\*.*?\*/', lambda m: ' ' * len(m.group()), line)
+                code = re.sub(r'"[^"]*"', lambda m: ' ' * len(m.group()), code)
+                for pattern, replacement in OPERATORS:
+                    for m in re.finditer(pattern, code):
+                        if code[max(0, m.start() - 1):m.end()] == '->':
+                            continue
+                        found.append((path, i, m.start(), m.end(), replacement))
+    return found
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    seed, count = int(sys.argv[1]), int(sys.argv[2])
+    build = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else 'build')
+    folders = (sys.argv[4] if len(sys.argv) > 4 else 'lib,lib/nn').split(',')
+    suites = (sys.argv[5] if len(sys.argv) > 5 else 'unit integration oom').split()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    candidates = sites(root, folders)
+    random.Random(seed).shuffle(candidates)
+    test = ['meson', 'test', '-C', build, '--no-rebuild', '--num-processes', '2']
+    for suite in suites:
+        test += ['--suite', suite]
+    done = killed = 0
+    try:
+        for path, i, start, end, replacement in candidates:
+            if done == count:
+                break
+            with open(path) as f:
+                original = f.read()
+            lines = original.split('\n')
+            line = lines[i]
+            lines[i] = line[:start] + replacement + line[end:]
+            try:
+                with open(path, 'w') as f:
+                    f.write('\n'.join(lines))
+                if subprocess.run(['ninja', '-C', build], capture_output=True).returncode:
+                    continue  # does not compile: not a mutant
+                done += 1
+                result = subprocess.run(test, capture_output=True, timeout=600)
+                verdict = 'KILLED' if result.returncode else 'SURVIVED'
+                killed += result.returncode != 0
+                print(f'{verdict} {os.path.relpath(path, root)}:{i + 1}: {line.strip()}  ==>  '
+                      f'{lines[i].strip()}', flush=True)
+            except subprocess.TimeoutExpired:
+                done += 1
+                killed += 1
+                print(f'KILLED (timeout) {os.path.relpath(path, root)}:{i + 1}', flush=True)
+            finally:
+                with open(path, 'w') as f:
+                    f.write(original)
+    finally:
+        subprocess.run(['ninja', '-C', build], capture_output=True)
+    print(f'{killed} of {done} mutants killed')
+
+
+if __name__ == '__main__':
+    main()
