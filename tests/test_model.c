@@ -73,7 +73,8 @@ START_TEST(spec_errors_are_reported) {
       "input 3x8x8; dense 99999999999999", "input 3x8x8; batchnorm eps=1e40",
       "input 3x8x8; batchnorm eps=inf", "input 3x8x8; log eps=infinity", "input 3x8x8; log eps=nan",
       "input 3x8x8; batchnorm momentum=-inf", "input 3x8x8; dropout inf", "inputs 3x8x8",
-      "input 3x8x8 3x8x8; dense 4", "dense 4; input 3x8x8"};
+      "input 3x8x8 3x8x8; dense 4", "dense 4; input 3x8x8", "input 3", "input 3x8x8; conv2d 4 x3",
+      "input 3x8x8; conv2d 4 3 pad", "input 3x8x8; dense 4 bias=2"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
     dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
     ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,
@@ -243,6 +244,15 @@ START_TEST(add_layer_validates) {
   dlsc_layer_config config;
   ck_assert_ok(dlsc_layer_config_init(&config, DLSC_LAYER_CONV2D));
   ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT); /* 0 units */
+  dlsc_layer_config other;
+  ck_assert_ok(dlsc_layer_config_init(&other, DLSC_LAYER_DENSE));
+  ck_assert_status(dlsc_model_add_layer(model, &other), DLSC_ERR_INVALID_ARGUMENT); /* 0 units */
+  for (int pool = 0; pool < 2; pool++) { /* a kernel 0 high */
+    ck_assert_ok(dlsc_layer_config_init(&other, pool ? DLSC_LAYER_AVGPOOL : DLSC_LAYER_MAXPOOL));
+    other.kernel_h = 0;
+    other.kernel_w = 2;
+    ck_assert_status(dlsc_model_add_layer(model, &other), DLSC_ERR_INVALID_ARGUMENT);
+  }
   config.units = 2;
   config.kernel_h = config.kernel_w = 3;
   config.pad_h = 3;
@@ -866,6 +876,51 @@ START_TEST(a_file_written_from_the_format_document_loads_and_saves_back) {
 }
 END_TEST
 
+/* Files that pass the size and checksum tests but not the reader: each edit of the
+ * format document's file, its size and checksum made right again, is refused with
+ * DLSC_ERR_BAD_FORMAT and the output left untouched. (The cuts and flipped bits of
+ * corrupted files all fail the checksum first, so only forged files reach these.) */
+START_TEST(forged_files_with_valid_checksums_are_refused) {
+  enum { RECORDS = 40, RECORD = 56, DENOISE = 488, META = 516, TENSORS = 549, BODY = 769 };
+  enum { WRITE, CUT, GROW };
+  static const struct {
+    const char *what;
+    int edit;
+    size_t offset; /* WRITE: where the u32 goes; CUT: the body's new length */
+    uint32_t value;
+  } forged[] = {
+      {"more layers than a model may have", WRITE, 36, DLSC_MAX_LAYERS + 1},
+      {"a dense record declaring 36 parameters for 35", WRITE, RECORDS + 7 * RECORD + 48, 36},
+      {"a ReLU record with a rate of 0.5", WRITE, RECORDS + 3 * RECORD + 36, 0x3f000000u},
+      {"a denoise flag of 2", WRITE, DENOISE, 2},
+      {"a mask flag of 2", WRITE, DENOISE + 24, 2},
+      {"more metadata entries than a model may hold", WRITE, META, DLSC_MAX_METADATA + 1},
+      {"a metadata key of 64 bytes", WRITE, META + 4, 64},
+      {"a NaN weight", WRITE, TENSORS, 0x7fc00000u},
+      {"an infinite running variance", WRITE, TENSORS + 4 * 12, 0x7f800000u},
+      {"the body ending after the 7th record", CUT, RECORDS + 7 * RECORD, 0},
+      {"the last four tensor values missing", CUT, BODY - 16, 0},
+      {"four bytes after the tensors", GROW, BODY + 4, 0},
+  };
+  doc_file file, forgery;
+  size_t size = doc_model_file(&file);
+  ck_assert_uint_eq(size, BODY + 4); /* the offsets above are this file's */
+  for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+    forgery = file;
+    forgery.length = BODY;
+    if (forged[i].edit == WRITE)
+      put_u32_le(forgery.bytes + forged[i].offset, forged[i].value);
+    else
+      forgery.length = forged[i].offset; /* GROW: the CRC's bytes become 4 more of body */
+    size_t forged_size = doc_close(&forgery, dlsc_crc32);
+    dlsc_model_t *loaded = (dlsc_model_t *)0x1;
+    dlsc_status status = dlsc_model_load(forgery.bytes, forged_size, &loaded);
+    ck_assert_msg(status == DLSC_ERR_BAD_FORMAT, "%s: %d", forged[i].what, status);
+    ck_assert_ptr_eq(loaded, (dlsc_model_t *)0x1);
+  }
+}
+END_TEST
+
 /* A new directory under /tmp (directory: 32 bytes) and path, its model.dlsc. */
 static void scratch_directory(char *directory, char *path, size_t size) {
   strcpy(directory, "/tmp/dlsc-test-XXXXXX");
@@ -1092,6 +1147,15 @@ START_TEST(blend_averages_parameters) {
   ck_assert_ok(dlsc_model_predict(a, x, 1, yblend));
   ck_assert_float_eq_tol(yblend[0], yb[0], 1e-6f);
   ck_assert_status(dlsc_model_blend(a, other, 0.5f), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_t *fewer = from_spec("input 1x1x3; dense 2", 2); /* its first layer as a's */
+  dlsc_model_t *wider = from_spec("input 1x1x4; dense 2; batchnorm", 2); /* its input */
+  float before[6];
+  memcpy(before, a->layers[0].params, sizeof before);
+  ck_assert_status(dlsc_model_blend(a, fewer, 0.5f), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_blend(a, wider, 0.5f), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_mem_eq(a->layers[0].params, before, sizeof before);
+  dlsc_model_destroy(fewer);
+  dlsc_model_destroy(wider);
   ck_assert_status(dlsc_model_blend(a, b, 1.5f), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_blend(a, a, 0.5f), DLSC_ERR_INVALID_ARGUMENT);
   dlsc_model_destroy(a);
@@ -1197,6 +1261,8 @@ START_TEST(whitening_refuses_bad_requests_and_keeps_the_model) {
   ck_assert_int_eq(dlsc_model_init_whitening(model, 0, NULL, count, 1e-3f),
                    DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, 0, 1e-3f), DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, SIZE_MAX / 64, 1e-3f),
+                   DLSC_ERR_INVALID_ARGUMENT); /* count x 192 floats: past any address space */
   ck_assert_int_eq(dlsc_model_init_whitening(model, 3, x, count, 1e-3f),
                    DLSC_ERR_INVALID_ARGUMENT); /* no such layer */
   ck_assert_int_eq(dlsc_model_init_whitening(model, 1, x, count, 1e-3f),
@@ -1428,6 +1494,7 @@ int main(void) {
   tcase_add_test(tc, a_crafted_file_cannot_demand_memory_it_does_not_hold);
   tcase_add_test(tc, a_forged_record_must_be_canonical);
   tcase_add_test(tc, a_file_written_from_the_format_document_loads_and_saves_back);
+  tcase_add_test(tc, forged_files_with_valid_checksums_are_refused);
   tcase_add_test(tc, files_are_written_atomically);
   tcase_add_test(tc, files_are_saved_through_links_and_never_over_devices);
   tcase_add_test(tc, copy_layers_checks_the_backbone);

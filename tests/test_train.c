@@ -294,6 +294,53 @@ START_TEST(schedules_and_clipping) {
 }
 END_TEST
 
+/* The L2 norm of one layer's values moved since before (count of them). */
+static double moved_by(const dlsc_model_t *model, size_t layer, const float *before, size_t count) {
+  float now[16];
+  size_t n;
+  ck_assert_ok(dlsc_model_get_values(model, layer, now, 16, &n));
+  ck_assert_uint_eq(n, count);
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++)
+    sum += pow((double)now[i] - before[i], 2);
+  return sqrt(sum);
+}
+
+/* Gradient clipping measures the layers that update: a layer at rate scale 0 (its
+ * gradients computed, not applied) or frozen (its gradients those of an earlier step)
+ * does not count, so the layer that trains moves by the whole clip (SGD, rate 1). */
+START_TEST(clipping_measures_the_layers_that_update) {
+  dlsc_model_t *model = from_spec("input 1x1x3; dense 4; relu; dense 2", 3);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.optimizer = DLSC_OPTIMIZER_SGD;
+  config.loss = DLSC_LOSS_MSE;
+  config.momentum = 0.0f;
+  config.learning_rate = 1.0f;
+  config.gradient_clip = 0.01f;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  float x[12], y[8], first[16], last[10];
+  fill_uniform(x, 12, -1.0f, 1.0f, 5);
+  fill_uniform(y, 8, 2.0f, 3.0f, 6); /* far from the outputs: gradients well past the clip */
+  dlsc_batch batch = {4, x, y, NULL, NULL};
+  size_t n;
+  for (int step = 0; step < 2; step++) {
+    ck_assert_ok(dlsc_model_set_layer_lr_scale(model, 2, step == 0 ? 0.0f : 1.0f));
+    ck_assert_ok(dlsc_model_set_layer_frozen(model, 0, step == 1));
+    ck_assert_ok(dlsc_model_get_values(model, 0, first, 16, &n));
+    ck_assert_ok(dlsc_model_get_values(model, 2, last, 10, &n));
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+    ck_assert_double_eq_tol(moved_by(model, step == 0 ? 0 : 2, step == 0 ? first : last,
+                                     step == 0 ? 16 : 10),
+                            0.01, 1e-5);
+    ck_assert_double_eq(moved_by(model, step == 0 ? 2 : 0, step == 0 ? last : first,
+                                 step == 0 ? 10 : 16),
+                        0.0);
+  }
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(frozen_layers_and_rate_scales) {
   dlsc_model_t *model = from_spec("input 1x1x3; dense 8; batchnorm; relu; dense 4; relu; dense 1", 2);
   set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 32);
@@ -320,6 +367,36 @@ START_TEST(frozen_layers_and_rate_scales) {
   ck_assert_mem_eq(bn->stats, bn_stats, sizeof bn_stats); /* frozen: running stats kept */
   ck_assert_mem_eq(dense3->params, scaled, sizeof scaled);
   ck_assert_double_gt(max_abs_diff(dense5->params, last, 5), 1e-6);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+/* Every layer frozen: a step still reports the loss of the batch (a frozen batch-norm
+ * normalises with its running statistics, so the loss is that of the predictions) and
+ * changes no weight or statistic; the step count goes on, as the schedule's clock. */
+START_TEST(a_model_with_every_layer_frozen_trains_nothing) {
+  dlsc_model_t *model = from_spec("input 1x1x3; dense 4; batchnorm; relu; dense 1", 2);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_MSE, 1e-1f, 8);
+  for (size_t i = 0; i < 4; i++)
+    ck_assert_ok(dlsc_model_set_layer_frozen(model, i, 1));
+  float x[24], y[8], predicted[8];
+  regression_data(x, y, 8);
+  ck_assert_ok(dlsc_model_predict(model, x, 8, predicted));
+  double expected = 0.0;
+  for (int i = 0; i < 8; i++)
+    expected += pow((double)predicted[i] - y[i], 2) / 8.0;
+  size_t size;
+  unsigned char *before = model_bytes(model, &size);
+  dlsc_batch batch = {8, x, y, NULL, NULL};
+  dlsc_train_stats stats;
+  for (int step = 0; step < 3; step++) {
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, &stats));
+    ck_assert_double_eq_tol(stats.loss, expected, 1e-6);
+    ck_assert_uint_eq(stats.count, 8);
+  }
+  assert_model_unchanged(model, before, size);
+  ck_assert_uint_eq(model->step, 3);
+  free(before);
   dlsc_model_destroy(model);
 }
 END_TEST
@@ -1257,6 +1334,56 @@ START_TEST(a_state_written_from_the_format_document_loads_and_saves_back) {
 }
 END_TEST
 
+/* The size at offset 16 and the CRC-32 at the end of a state of size bytes made right. */
+static void reseal(unsigned char *bytes, size_t size) {
+  put_u32_le(bytes + 16, (uint32_t)size);
+  put_u32_le(bytes + 20, (uint32_t)((uint64_t)size >> 32));
+  put_u32_le(bytes + size - 4, dlsc_crc32(0, bytes, size - 4));
+}
+
+/* States that pass the size and checksum tests but not the reader (flags past 1,
+ * values that are not finite, counts past the bytes): each is refused with
+ * DLSC_ERR_BAD_FORMAT. state: model's, after an epoch with lookahead's slow copy taken,
+ * with data's shuffled order (docs/model-format.md gives the offsets). */
+static void forged_states_are_refused(dlsc_model_t *model, dlsc_dataset_t *data,
+                                      const unsigned char *state, size_t size) {
+  const size_t p = model->n_params, s = model->n_stats, n = 40;
+  const size_t moments = 76, slow_flag = moments + 8 * p, dataset = slow_flag + 4 + 4 * (p + s);
+  ck_assert_uint_eq(size, dataset + 36 + 8 * n + 4); /* the layout the offsets assume */
+  enum { WRITE, CUT };
+  const struct {
+    const char *what;
+    int edit;
+    size_t offset; /* WRITE: where the u32 goes; CUT: the length before the CRC */
+    uint32_t value;
+  } forged[] = {
+      {"a moments flag of 2", WRITE, 64, 2},
+      {"a NaN first moment", WRITE, moments, 0x7fc00000u},
+      {"an infinite second moment", WRITE, slow_flag - 4, 0x7f800000u},
+      {"a slow-copy flag of 2", WRITE, slow_flag, 2},
+      {"a NaN in the slow copy", WRITE, slow_flag + 4, 0x7fc00000u},
+      {"a dataset flag of 2", WRITE, dataset, 2},
+      {"a flip-phase flag of 2", WRITE, dataset + 20, 2},
+      {"an order flag of 2", WRITE, dataset + 32, 2},
+      {"2^40 examples in the order", WRITE, dataset + 28, 256},
+      {"the second moments missing", CUT, slow_flag - 4 * p, 0},
+      {"the slow copy cut after one value", CUT, slow_flag + 8, 0},
+  };
+  unsigned char *forgery = malloc(size);
+  for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+    memcpy(forgery, state, size);
+    size_t forged_size = size;
+    if (forged[i].edit == WRITE)
+      put_u32_le(forgery + forged[i].offset, forged[i].value);
+    else
+      forged_size = forged[i].offset + 4;
+    reseal(forgery, forged_size);
+    dlsc_status status = dlsc_training_state_load(model, data, forgery, forged_size);
+    ck_assert_msg(status == DLSC_ERR_BAD_FORMAT, "%s: %d", forged[i].what, status);
+  }
+  free(forgery);
+}
+
 /* Every truncation and every flipped bit gets a status; states that do not belong get
  * theirs; after any refusal model and dataset train on as if nothing had happened. */
 START_TEST(training_state_refusals_change_nothing) {
@@ -1308,6 +1435,7 @@ START_TEST(training_state_refusals_change_nothing) {
   for (int i = 0; i < 4; i++)
     damaged[size - 4 + i] = (unsigned char)(crc >> 8 * i);
   ck_assert_status(dlsc_training_state_load(target, data, damaged, size), DLSC_ERR_BAD_FORMAT);
+  forged_states_are_refused(target, data, state, size);
 
   /* States that do not belong. */
   ck_assert_status(dlsc_training_state_load(target, NULL, state, size), DLSC_ERR_INVALID_ARGUMENT);
@@ -1411,7 +1539,9 @@ int main(void) {
   tcase_add_test(tc, subnormal_moments_become_zero);
   tcase_add_test(tc, non_finite_gradients_are_refused);
   tcase_add_test(tc, schedules_and_clipping);
+  tcase_add_test(tc, clipping_measures_the_layers_that_update);
   tcase_add_test(tc, frozen_layers_and_rate_scales);
+  tcase_add_test(tc, a_model_with_every_layer_frozen_trains_nothing);
   tcase_add_test(tc, tensor_rate_scales);
   tcase_add_test(tc, tensor_rate_scales_are_checked);
   tcase_add_test(tc, divergence_leaves_the_model_unchanged);
