@@ -406,7 +406,8 @@ typedef struct dlsc_train_config {
   float beta1, beta2, adam_epsilon; /* 0.9, 0.999, 1e-8 */
   float weight_decay;       /* 0; applies to weights, not to biases or batch-norm */
   float label_smoothing;    /* cross-entropy: 0 */
-  float gradient_clip;      /* max global L2 norm of the gradient; 0 = off */
+  float gradient_clip;      /* max global L2 norm of the gradient; 0 = off. The norm
+                             * spans the layers that update (not frozen, rate scale > 0) */
   dlsc_schedule schedule;   /* constant */
   size_t warmup_steps;      /* linear warm-up from 0 over this many steps */
   size_t total_steps;       /* schedule length; required by cosine and linear */

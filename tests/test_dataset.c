@@ -136,12 +136,23 @@ START_TEST(images_store_scaled_pixels_and_check_labels) {
     every[v] = (uint8_t)v;
   ck_assert_ok(dlsc_dataset_add_images_u8(bytes, every, NULL, 1));
   ck_assert_ok(dlsc_dataset_get_batch(bytes, 0, 1, 0, &batch));
+  ck_assert_ptr_null(batch.labels);
   for (int v = 0; v < 256; v++) {
     volatile float divided = (float)v / 255.0f; /* rounded to float here, on x87 too */
     ck_assert_msg(batch.inputs[v] == divided, "byte %d stored as %.9g, not %.9g", v,
                   (double)batch.inputs[v], (double)divided);
   }
   dlsc_dataset_destroy(bytes);
+  /* A dataset of no classes holds unlabeled images only: labels are refused. */
+  dlsc_dataset_t *unlabeled = images_dataset(1, 2, 2, 0, 1);
+  ck_assert_status(dlsc_dataset_add_images_u8(unlabeled, pixels, labels, 2),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_ok(dlsc_dataset_count(unlabeled, &count));
+  ck_assert_uint_eq(count, 0);
+  ck_assert_ok(dlsc_dataset_add_images_u8(unlabeled, pixels, NULL, 2));
+  ck_assert_ok(dlsc_dataset_count(unlabeled, &count));
+  ck_assert_uint_eq(count, 2);
+  dlsc_dataset_destroy(unlabeled);
   /* Floats outside [0, 1] (feature maps) are kept as given. */
   float features[4] = {-3.0f, 7.5f, 0.25f, 1e30f};
   ck_assert_ok(dlsc_dataset_add_images_f32(dataset, features, labels, 1));

@@ -542,6 +542,16 @@ START_TEST(signals_past_the_limits_are_refused_and_outputs_stay_finite) {
   gains[0] = 42.0f;
   ck_assert_status(dlsc_denoise_gains(model, magnitude, 4, gains), DLSC_ERR_NUMERIC);
   ck_assert_float_eq(gains[0], 42.0f);
+  /* a magnitude model's |X| of 0, below 0 or past the spectrum limit: gain 0 */
+  static const float estimates[3] = {0.0f, -1.0f, 1e38f};
+  for (size_t i = 0; i < 4 * bins; i++)
+    magnitude[i] = 0.5f;
+  for (int k = 0; k < 3; k++) {
+    for (size_t i = layer->n_weights; i < layer->n_params; i++)
+      layer->params[i] = estimates[k];
+    ck_assert_ok(dlsc_denoise_gains(model, magnitude, 4, gains));
+    ck_assert_msg(max_abs(gains, 4 * bins) == 0.0, "|X| = %g", (double)estimates[k]);
+  }
   free(x);
   dlsc_model_destroy(model);
   dlsc_stft_destroy(stft);
