@@ -179,9 +179,9 @@ typedef struct dlsc_layer_config {
   size_t struct_size;
   dlsc_layer_kind kind;
   size_t units;                  /* dense outputs, conv filters */
-  size_t kernel_h, kernel_w;     /* conv, pool */
+  size_t kernel_h, kernel_w;     /* conv (1..64), pool (>= 1) */
   size_t stride_h, stride_w;     /* conv (default 1), pool (default 0 = kernel) */
-  size_t pad_h, pad_w;           /* zero padding, default 0 */
+  size_t pad_h, pad_w;           /* zero padding, default 0; below the kernel's size */
   int bias;                      /* conv/dense: learn a bias, default 1 */
   float rate;                    /* dropout probability, [0, 1) */
   float epsilon;                 /* batchnorm (1e-5), log (1e-3); finite, > 0 */

@@ -347,6 +347,10 @@ START_TEST(pooling_is_a_plain_scan) {
   check_pool("input 2x7x6; maxpool 2 pad=1x0", 2); /* 2x2 at stride 2, padded: the */
   check_pool("input 2x6x7; maxpool 2 pad=0x1", 2); /* general loops, not the fast ones */
   check_pool("input 2x7x7; maxpool 2 pad=1", 2);
+  check_pool("input 2x7x6; maxpool 3x2 stride=2", 2); /* one field off 2x2 at stride 2 */
+  check_pool("input 2x6x7; maxpool 2x3 stride=2", 2);
+  check_pool("input 2x6x6; maxpool 2 stride=1x2", 2);
+  check_pool("input 2x6x6; maxpool 2 stride=2x1", 2);
   check_pool("input 1x5x513; avgpool 1x2", 3); /* the denoisers' */
   check_pool("input 2x7x7; avgpool 2", 3);
   check_pool("input 2x7x7; avgpool 3x2 stride=1x2", 2); /* overlapping rows */

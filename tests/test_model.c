@@ -61,6 +61,14 @@ START_TEST(spec_builds_shapes_and_describes_itself) {
   ck_assert_ok(dlsc_model_describe(model, dense_text, sizeof dense_text, &length));
   ck_assert_str_eq(dense_text, "input 1x4x4; dense 3 bias=0; dense 2");
   dlsc_model_destroy(model);
+  /* strides and padding that differ from the default on one side only (cnn2's) */
+  static const char *one_sided = "input 1x9x16; conv2d 2 3x5 stride=1x2 pad=0x2; "
+                                 "maxpool 2x2 stride=2x1; avgpool 1x2 stride=1x1 pad=0x1";
+  model = from_spec(one_sided, 1);
+  char one_sided_text[128];
+  ck_assert_ok(dlsc_model_describe(model, one_sided_text, sizeof one_sided_text, &length));
+  ck_assert_str_eq(one_sided_text, one_sided);
+  dlsc_model_destroy(model);
 }
 END_TEST
 
@@ -82,6 +90,17 @@ START_TEST(spec_errors_are_reported) {
   }
   ck_assert_status(dlsc_model_create_from_spec("input 1x4x4; conv2d 2 5x5", 1, &model),
                    DLSC_ERR_SHAPE_MISMATCH);
+  /* convolution kernels up to 64 a side */
+  static const char *kernels[] = {"input 1x64x64; conv2d 1 64", "input 1x1x64; conv1d 1 64",
+                                  "input 1x65x65; conv2d 1 65x1", "input 1x65x65; conv2d 1 1x65",
+                                  "input 1x1x65; conv1d 1 65"};
+  for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+    dlsc_model_t *built = NULL;
+    ck_assert_msg(dlsc_model_create_from_spec(kernels[i], 1, &built) ==
+                      (i < 2 ? DLSC_OK : DLSC_ERR_INVALID_ARGUMENT),
+                  "'%s'", kernels[i]);
+    dlsc_model_destroy(built);
+  }
   ck_assert_status(dlsc_model_create_from_spec("input 1x4x4; maxpool 8", 1, &model),
                    DLSC_ERR_SHAPE_MISMATCH);
   ck_assert_status(dlsc_model_create_from_spec("input 1x4x4; dropout 1.5", 1, &model),
@@ -1156,6 +1175,13 @@ START_TEST(blend_averages_parameters) {
   ck_assert_mem_eq(a->layers[0].params, before, sizeof before);
   dlsc_model_destroy(fewer);
   dlsc_model_destroy(wider);
+  /* the same sizes everywhere (8 parameters, 2x5x5 out) from other kernels */
+  dlsc_model_t *tall = from_spec("input 1x5x5; conv2d 2 3x1 pad=1x0", 1);
+  dlsc_model_t *flat = from_spec("input 1x5x5; conv2d 2 1x3 pad=0x1", 2);
+  ck_assert_status(dlsc_model_blend(tall, flat, 0.5f), DLSC_ERR_SHAPE_MISMATCH);
+  ck_assert_status(dlsc_model_copy_layers(tall, flat, 1), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_destroy(tall);
+  dlsc_model_destroy(flat);
   ck_assert_status(dlsc_model_blend(a, b, 1.5f), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_blend(a, a, 0.5f), DLSC_ERR_INVALID_ARGUMENT);
   dlsc_model_destroy(a);
