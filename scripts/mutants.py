@@ -10,9 +10,13 @@ sanitized build sees (run the same mutant there). Every file is restored after i
 mutant, on Ctrl-C too, and the build rebuilt at the end.
 
 Usage: scripts/mutants.py SEED COUNT [BUILD-DIR [FOLDERS [SUITES]]]
+       scripts/mutants.py --replay LOG [BUILD-DIR [SUITES]]
   FOLDERS: comma-separated, default lib,lib/nn; SUITES: default "unit integration oom"
+  --replay: the SURVIVED lines of an earlier run's output again (after new tests), each
+  found by its text if the line has moved; GONE if the code is no longer there.
   e.g. scripts/mutants.py 1 30 build
        scripts/mutants.py 5 16 build examples examples
+       scripts/mutants.py --replay mutants-1.log build
 """
 import os
 import random
@@ -52,16 +56,45 @@ def sites(root, folders):
     return found
 
 
+def replayed(root, log):
+    """The survivors of an earlier run as sites: each replaces its whole line."""
+    found = []
+    with open(log) as f:
+        for entry in f:
+            m = re.match(r'SURVIVED (\S+?):(\d+): (.*)  ==>  (.*)$', entry.rstrip('\n'))
+            if not m:
+                continue
+            relative, number, before, after = m.group(1), int(m.group(2)), m.group(3), m.group(4)
+            path = os.path.join(root, relative)
+            with open(path) as source:
+                lines = source.read().split('\n')
+            i = number - 1
+            if i >= len(lines) or lines[i].strip() != before:
+                places = [k for k, line in enumerate(lines) if line.strip() == before]
+                if len(places) != 1:
+                    print(f'GONE {relative}:{number}: {before}', flush=True)
+                    continue
+                i = places[0]
+            indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
+            found.append((path, i, 0, len(lines[i]), indent + after))
+    return found
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    seed, count = int(sys.argv[1]), int(sys.argv[2])
-    build = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else 'build')
-    folders = (sys.argv[4] if len(sys.argv) > 4 else 'lib,lib/nn').split(',')
-    suites = (sys.argv[5] if len(sys.argv) > 5 else 'unit integration oom').split()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    candidates = sites(root, folders)
-    random.Random(seed).shuffle(candidates)
+    build = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else 'build')
+    if sys.argv[1] == '--replay':
+        suites = (sys.argv[4] if len(sys.argv) > 4 else 'unit integration oom').split()
+        candidates = replayed(root, sys.argv[2])
+        count = len(candidates)
+    else:
+        seed, count = int(sys.argv[1]), int(sys.argv[2])
+        folders = (sys.argv[4] if len(sys.argv) > 4 else 'lib,lib/nn').split(',')
+        suites = (sys.argv[5] if len(sys.argv) > 5 else 'unit integration oom').split()
+        candidates = sites(root, folders)
+        random.Random(seed).shuffle(candidates)
     test = ['meson', 'test', '-C', build, '--no-rebuild', '--num-processes', '2']
     for suite in suites:
         test += ['--suite', suite]
