@@ -447,7 +447,9 @@ DLSC_API dlsc_status dlsc_model_lookahead_sync(dlsc_model_t *model);
 
 /* Per-layer learning-rate multiplier (default 1, >= 0) and freezing. A frozen layer
  * keeps its weights and, for batch-norm, its running statistics (it normalises with
- * them, as in inference). Index out of range: DLSC_ERR_INVALID_ARGUMENT. */
+ * them, as in inference). With every layer frozen a step changes no weight but still
+ * reports the batch's loss and counts as a step (the schedule's clock). Index out of
+ * range: DLSC_ERR_INVALID_ARGUMENT. */
 DLSC_API dlsc_status dlsc_model_set_layer_lr_scale(dlsc_model_t *model, size_t index, float scale);
 DLSC_API dlsc_status dlsc_model_set_layer_frozen(dlsc_model_t *model, size_t index, int frozen);
 

@@ -552,6 +552,10 @@ START_TEST(signals_past_the_limits_are_refused_and_outputs_stay_finite) {
     ck_assert_ok(dlsc_denoise_gains(model, magnitude, 4, gains));
     ck_assert_msg(max_abs(gains, 4 * bins) == 0.0, "|X| = %g", (double)estimates[k]);
   }
+  for (size_t i = layer->n_weights; i < layer->n_params; i++) /* the limit itself: kept */
+    layer->params[i] = DLSC_SPECTRUM_LIMIT;
+  ck_assert_ok(dlsc_denoise_gains(model, magnitude, 4, gains));
+  ck_assert_float_eq(gains[7], 2.0f * DLSC_SPECTRUM_LIMIT);
   free(x);
   dlsc_model_destroy(model);
   dlsc_stft_destroy(stft);

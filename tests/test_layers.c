@@ -367,7 +367,10 @@ START_TEST(batchnorm) {
 }
 END_TEST
 
-START_TEST(dropout) { gradient_check("input 4x3x3; dropout 0.4", 3, SMOOTH, false); }
+START_TEST(dropout) {
+  gradient_check("input 4x3x3; dropout 0.4", 3, SMOOTH, false);
+  gradient_check("input 2x3x3; dropout 0", 3, SMOOTH, false); /* rate 0: the identity */
+}
 END_TEST
 
 START_TEST(activations) {

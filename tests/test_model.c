@@ -82,7 +82,8 @@ START_TEST(spec_errors_are_reported) {
       "input 3x8x8; batchnorm eps=inf", "input 3x8x8; log eps=infinity", "input 3x8x8; log eps=nan",
       "input 3x8x8; batchnorm momentum=-inf", "input 3x8x8; dropout inf", "inputs 3x8x8",
       "input 3x8x8 3x8x8; dense 4", "dense 4; input 3x8x8", "input 3", "input 3x8x8; conv2d 4 x3",
-      "input 3x8x8; conv2d 4 3 pad", "input 3x8x8; dense 4 bias=2"};
+      "input 3x8x8; conv2d 4 3 pad", "input 3x8x8; dense 4 bias=2", "input 3x8x8; dense 4abc",
+      "input 3x8x8; conv2d 4 3x3q", "input 3x8x8q"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
     dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
     ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,
@@ -279,6 +280,10 @@ START_TEST(add_layer_validates) {
   config.pad_h = 1;
   config.stride_w = 0;
   ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.stride_w = 1;
+  config.stride_h = 0;
+  ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT);
+  config.stride_h = 1;
   config.stride_w = (size_t)1 << 31; /* more than any spec can say */
   ck_assert_status(dlsc_model_add_layer(model, &config), DLSC_ERR_INVALID_ARGUMENT);
   config.stride_w = 1;
