@@ -811,6 +811,9 @@ START_TEST(resampler_refusals_consume_nothing) {
   ck_assert_ok(dlsc_resampler_create(48000, 16000, &r));
   ck_assert_ok(dlsc_resampler_process(r, x, 1000, out, 1000, &n));
   count += n;
+  n = 7;
+  ck_assert_ok(dlsc_resampler_process(r, NULL, 0, out + count, 1000 - count, &n)); /* 0 */
+  ck_assert_uint_eq(n, 0);
   /* each refusal leaves the handle as it was: the run below still equals the whole */
   float bad[500];
   memcpy(bad, x + 1000, sizeof bad);

@@ -83,7 +83,7 @@ START_TEST(spec_errors_are_reported) {
       "input 3x8x8; batchnorm momentum=-inf", "input 3x8x8; dropout inf", "inputs 3x8x8",
       "input 3x8x8 3x8x8; dense 4", "dense 4; input 3x8x8", "input 3", "input 3x8x8; conv2d 4 x3",
       "input 3x8x8; conv2d 4 3 pad", "input 3x8x8; dense 4 bias=2", "input 3x8x8; dense 4abc",
-      "input 3x8x8; conv2d 4 3x3q", "input 3x8x8q"};
+      "input 3x8x8; conv2d 4 3x3q", "input 3x8x8q", "input 3x8x8; dense +4"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
     dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
     ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,
@@ -1187,6 +1187,11 @@ START_TEST(blend_averages_parameters) {
   ck_assert_status(dlsc_model_copy_layers(tall, flat, 1), DLSC_ERR_SHAPE_MISMATCH);
   dlsc_model_destroy(tall);
   dlsc_model_destroy(flat);
+  /* the same layers (a global pool: 1x1x1 out, no weights) over other inputs */
+  dlsc_model_t *rows = from_spec("input 1x2x3; gap", 1), *columns = from_spec("input 1x3x2; gap", 1);
+  ck_assert_status(dlsc_model_blend(rows, columns, 0.5f), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_destroy(rows);
+  dlsc_model_destroy(columns);
   ck_assert_status(dlsc_model_blend(a, b, 1.5f), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_blend(a, a, 0.5f), DLSC_ERR_INVALID_ARGUMENT);
   dlsc_model_destroy(a);

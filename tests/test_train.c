@@ -659,6 +659,30 @@ static int log_progress(void *user, size_t done, size_t batches, const dlsc_trai
   return done == log->stop_at;
 }
 
+/* In batches of one every example trains: only a lone example after full batches of
+ * several is dropped (it would give batch-norm no statistics). */
+START_TEST(batches_of_one_train_every_example) {
+  dlsc_dataset_t *data = blobs(5, 1);
+  dlsc_model_t *model = from_spec("input 2x1x1; dense 4", 3);
+  progress_log log = {0};
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.loss = DLSC_LOSS_CROSS_ENTROPY;
+  config.batch_size = 1;
+  config.progress = log_progress;
+  config.progress_user = &log;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  dlsc_train_stats stats;
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  ck_assert_uint_eq(stats.count, 5);
+  ck_assert_uint_eq(log.calls, 5);
+  ck_assert_uint_eq(log.batches, 5);
+  ck_assert_uint_eq(model->step, 5);
+  dlsc_dataset_destroy(data);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(progress_reports_batches_and_cancels) {
   /* 41 examples in batches of 8: five batches, the lone last example dropped. */
   dlsc_dataset_t *data = blobs(41, 1), *twin = blobs(41, 1);
@@ -1551,6 +1575,7 @@ int main(void) {
   tcase_add_test(tc, epochs_learn_and_evaluate);
   tcase_add_test(tc, epoch_arguments_are_checked);
   tcase_add_test(tc, failed_epoch_is_rolled_back);
+  tcase_add_test(tc, batches_of_one_train_every_example);
   tcase_add_test(tc, progress_reports_batches_and_cancels);
   tcase_add_test(tc, failed_epoch_keeps_the_flip_parity);
   tcase_add_test(tc, optimizer_overflow_changes_nothing);
