@@ -798,8 +798,9 @@ DLSC_API dlsc_status dlsc_resample(const float *in, size_t n_in, unsigned rate_i
                                    size_t *n_out);
 
 /* Streaming resampling, for a host whose audio runs at another rate than a model's:
- * push chunks of any size (0 too, in NULL then) and get back the outputs the inputs so far complete;
- * after the last chunk, flush writes the rest and resets the handle for a new signal.
+ * push chunks of any size (0 too, in NULL then) and get back the outputs the inputs so
+ * far complete; after the last chunk, flush writes the rest and resets the handle for a
+ * new signal.
  * The outputs of all the calls, concatenated, are dlsc_resample's for the concatenated
  * input, bit for bit. An output waits for the inputs up to 32 / c input samples past
  * its own time, c = 0.94 min(1, rate_out / rate_in) (34.0 from 16 kHz up, 102.1 from
