@@ -513,6 +513,13 @@ START_TEST(signals_past_the_limits_are_refused_and_outputs_stay_finite) {
   ck_assert_ok(dlsc_mix_at_snr(clean, 100, faint, 100, 5, 60.0, mix));
   ck_assert_ok(dlsc_mix_at_snr(clean, 100, faint, 100, 5, 60.0, clean)); /* in place */
   ck_assert_mem_eq(mix, clean, sizeof mix);
+  /* a mix that reaches the limit exactly, where the noise is 0: kept */
+  for (size_t i = 0; i < 100; i++) {
+    clean[i] = i == 0 ? DLSC_SAMPLE_LIMIT : 0.0f;
+    faint[i] = i == 0 ? 0.0f : 1.0f;
+  }
+  ck_assert_ok(dlsc_mix_at_snr(clean, 100, faint, 100, 0, 0.0, mix));
+  ck_assert_float_eq(mix[0], DLSC_SAMPLE_LIMIT);
 
   /* masks of 1e38: each bin would pass the spectrum limit, so every bin is muted, and
    * the output is silence (before, the products overflowed: infinity and NaN) */

@@ -83,7 +83,8 @@ START_TEST(spec_errors_are_reported) {
       "input 3x8x8; batchnorm momentum=-inf", "input 3x8x8; dropout inf", "inputs 3x8x8",
       "input 3x8x8 3x8x8; dense 4", "dense 4; input 3x8x8", "input 3", "input 3x8x8; conv2d 4 x3",
       "input 3x8x8; conv2d 4 3 pad", "input 3x8x8; dense 4 bias=2", "input 3x8x8; dense 4abc",
-      "input 3x8x8; conv2d 4 3x3q", "input 3x8x8q", "input 3x8x8; dense +4"};
+      "input 3x8x8; conv2d 4 3x3q", "input 3x8x8q", "input 3x8x8; dense +4",
+      "input 3x8x8; batchnorm velocity=0.5"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
     dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
     ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,
@@ -569,6 +570,28 @@ START_TEST(metadata_round_trips) {
   ck_assert_status(dlsc_model_set_metadata(model, "bad key", "x"), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_set_metadata(model, "a=b", "x"), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_set_metadata(model, "", "x"), DLSC_ERR_INVALID_ARGUMENT);
+  { /* keys of 63 characters and values of 4095 bytes, not one more, and they load back */
+    dlsc_model_t *limits = from_spec("input 1x1x4; dense 2", 1);
+    char key[65], *text = malloc(4097);
+    memset(key, 'k', 64);
+    key[64] = '\0';
+    memset(text, 'v', 4096);
+    text[4096] = '\0';
+    ck_assert_status(dlsc_model_set_metadata(limits, key, "x"), DLSC_ERR_INVALID_ARGUMENT);
+    ck_assert_status(dlsc_model_set_metadata(limits, "k", text), DLSC_ERR_INVALID_ARGUMENT);
+    key[63] = text[4095] = '\0';
+    ck_assert_ok(dlsc_model_set_metadata(limits, key, text));
+    size_t limits_size, text_length;
+    unsigned char *limits_bytes = model_bytes(limits, &limits_size);
+    dlsc_model_t *reloaded;
+    ck_assert_ok(dlsc_model_load(limits_bytes, limits_size, &reloaded));
+    ck_assert_ok(dlsc_model_get_metadata(reloaded, key, NULL, 0, &text_length));
+    ck_assert_uint_eq(text_length, 4096); /* with its terminating zero */
+    free(limits_bytes);
+    free(text);
+    dlsc_model_destroy(reloaded);
+    dlsc_model_destroy(limits);
+  }
   char value[32];
   size_t length;
   ck_assert_ok(dlsc_model_get_metadata(model, "classes", NULL, 0, &length));

@@ -549,6 +549,11 @@ START_TEST(bad_batches_are_refused_without_change) {
   batch.targets = y;
   ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_NUMERIC);
   assert_model_unchanged(model, before, size);
+  y[7] = 0.5f;
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_MASK_MSE, 1e-2f, 4);
+  ck_assert_status(dlsc_model_train_batch(model, &batch, NULL),
+                   DLSC_ERR_INVALID_ARGUMENT); /* a mask's loss needs the scales */
+  assert_model_unchanged(model, before, size);
   batch.count = 0;
   ck_assert_status(dlsc_model_train_batch(model, &batch, NULL), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_train_batch(model, NULL, NULL), DLSC_ERR_INVALID_ARGUMENT);
