@@ -445,7 +445,7 @@ DLSC_API dlsc_status dlsc_model_set_training(dlsc_model_t *model, const dlsc_tra
  * lookahead, or before the copy is taken, the model is left as it is. */
 DLSC_API dlsc_status dlsc_model_lookahead_sync(dlsc_model_t *model);
 
-/* Per-layer learning-rate multiplier (default 1, >= 0) and freezing. A frozen layer
+/* Per-layer learning-rate multiplier (default 1, in [0, 1e6)) and freezing. A frozen layer
  * keeps its weights and, for batch-norm, its running statistics (it normalises with
  * them, as in inference). With every layer frozen a step changes no weight but still
  * reports the batch's loss and counts as a step (the schedule's clock). Index out of
@@ -453,7 +453,7 @@ DLSC_API dlsc_status dlsc_model_lookahead_sync(dlsc_model_t *model);
 DLSC_API dlsc_status dlsc_model_set_layer_lr_scale(dlsc_model_t *model, size_t index, float scale);
 DLSC_API dlsc_status dlsc_model_set_layer_frozen(dlsc_model_t *model, size_t index, int frozen);
 
-/* A further multiplier (default 1, >= 0) for one tensor of a layer: its weights
+/* A further multiplier (default 1, in [0, 1e6)) for one tensor of a layer: its weights
  * (dense, convolution; batch-norm's scale gamma) or its biases (batch-norm's shift
  * beta). 0 keeps the tensor as it is while the layer trains: a batch-norm layer still
  * normalises with the batch. airbench: gamma fixed at 1, beta at 64 times the rate.

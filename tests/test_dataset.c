@@ -231,6 +231,13 @@ START_TEST(augmentation_is_deterministic_for_a_seed) {
   augmented_batch(6, c, &augment);
   ck_assert_mem_eq(a, b, sizeof a);
   ck_assert_double_gt(max_abs_diff(a, c, 4 * 192), 0.01);
+  /* a cutout as large as the image's side, not one pixel more */
+  dlsc_dataset_t *dataset = images_dataset(3, 8, 8, 10, 1);
+  augment.cutout = 8;
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  augment.cutout = 9;
+  ck_assert_status(dlsc_dataset_set_augment(dataset, &augment), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_dataset_destroy(dataset);
 }
 END_TEST
 

@@ -63,9 +63,10 @@ START_TEST(spec_builds_shapes_and_describes_itself) {
   dlsc_model_destroy(model);
   /* strides and padding that differ from the default on one side only (cnn2's) */
   static const char *one_sided = "input 1x9x16; conv2d 2 3x5 stride=1x2 pad=0x2; "
-                                 "maxpool 2x2 stride=2x1; avgpool 1x2 stride=1x1 pad=0x1";
+                                 "maxpool 2x2 stride=2x1; avgpool 1x2 stride=1x1 pad=0x1; "
+                                 "conv1d 2 3 stride=2 pad=1";
   model = from_spec(one_sided, 1);
-  char one_sided_text[128];
+  char one_sided_text[160];
   ck_assert_ok(dlsc_model_describe(model, one_sided_text, sizeof one_sided_text, &length));
   ck_assert_str_eq(one_sided_text, one_sided);
   dlsc_model_destroy(model);
@@ -84,7 +85,8 @@ START_TEST(spec_errors_are_reported) {
       "input 3x8x8 3x8x8; dense 4", "dense 4; input 3x8x8", "input 3", "input 3x8x8; conv2d 4 x3",
       "input 3x8x8; conv2d 4 3 pad", "input 3x8x8; dense 4 bias=2", "input 3x8x8; dense 4abc",
       "input 3x8x8; conv2d 4 3x3q", "input 3x8x8q", "input 3x8x8; dense +4",
-      "input 3x8x8; batchnorm velocity=0.5"};
+      "input 3x8x8; batchnorm velocity=0.5", "input 3x8x8; conv2d 4 3 padded=1",
+      "input 3x8x8; maxpool 2 pad=2x0", "input 3x8x8; avgpool 2 pad=0x2"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
     dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
     ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,
@@ -1092,6 +1094,8 @@ START_TEST(files_are_written_atomically) {
   ck_assert_int_eq(ftruncate(fileno(file), ((off_t)1 << 31) + 1), 0);
   fclose(file);
   ck_assert_status(dlsc_model_load_file(huge, &loaded), DLSC_ERR_BAD_FORMAT);
+  ck_assert_int_eq(truncate(huge, 0), 0); /* an empty file: no model in it, not an I/O error */
+  ck_assert_status(dlsc_model_load_file(huge, &loaded), DLSC_ERR_BAD_FORMAT);
   unlink(huge);
   /* A corrupted file on disk is refused, not half-loaded. */
   file = fopen(path, "r+b");
@@ -1210,6 +1214,17 @@ START_TEST(blend_averages_parameters) {
   ck_assert_status(dlsc_model_copy_layers(tall, flat, 1), DLSC_ERR_SHAPE_MISMATCH);
   dlsc_model_destroy(tall);
   dlsc_model_destroy(flat);
+  /* layers of equal sizes that differ in the stride only, or in the kernel's width only */
+  static const char *twins[2][2] = {
+      {"input 1x1x1; conv2d 2 1x1", "input 1x1x1; conv2d 2 1x1 stride=2"},
+      {"input 1x4x2; maxpool 2x1 stride=2", "input 1x4x2; maxpool 2x2 stride=2"}};
+  for (int t = 0; t < 2; t++) {
+    dlsc_model_t *one = from_spec(twins[t][0], 1), *other_twin = from_spec(twins[t][1], 1);
+    ck_assert_msg(dlsc_model_blend(one, other_twin, 0.5f) == DLSC_ERR_SHAPE_MISMATCH, "%s",
+                  twins[t][1]);
+    dlsc_model_destroy(one);
+    dlsc_model_destroy(other_twin);
+  }
   /* the same layers (a global pool: 1x1x1 out, no weights) over other inputs */
   dlsc_model_t *rows = from_spec("input 1x2x3; gap", 1), *columns = from_spec("input 1x3x2; gap", 1);
   ck_assert_status(dlsc_model_blend(rows, columns, 0.5f), DLSC_ERR_SHAPE_MISMATCH);
@@ -1427,6 +1442,8 @@ START_TEST(values_refuse_bad_requests_and_keep_the_model) {
   float norm[8] = {1, 1, 0, 0, 0, 0, 1, -0.5f}; /* a negative running variance */
   ck_assert_status(dlsc_model_set_values(model, 1, norm, 8), DLSC_ERR_NUMERIC);
   assert_model_unchanged(model, before, size);
+  norm[7] = 0.0f; /* a variance of 0 is one (a constant channel; epsilon divides) */
+  ck_assert_ok(dlsc_model_set_values(model, 1, norm, 8));
   free(before);
   dlsc_model_destroy(model);
 }

@@ -955,10 +955,15 @@ START_TEST(tensor_rate_scales_are_checked) {
                    DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_model_set_tensor_lr_scale(model, 0, (dlsc_tensor)2, 1.0f),
                    DLSC_ERR_INVALID_ARGUMENT);
-  const float bad[] = {-1.0f, NAN, INFINITY};
-  for (int i = 0; i < 3; i++)
+  const float bad[] = {-1.0f, NAN, INFINITY, 1e6f};
+  for (int i = 0; i < 4; i++) {
     ck_assert_status(dlsc_model_set_tensor_lr_scale(model, 0, DLSC_TENSOR_WEIGHTS, bad[i]),
                      DLSC_ERR_INVALID_ARGUMENT);
+    ck_assert_status(dlsc_model_set_layer_lr_scale(model, 0, bad[i]), DLSC_ERR_INVALID_ARGUMENT);
+  }
+  ck_assert_ok(dlsc_model_set_layer_lr_scale(model, 2, nextafterf(1e6f, 0.0f))); /* below 1e6 */
+  ck_assert_float_eq(model->layers[2].lr_scale, nextafterf(1e6f, 0.0f));
+  ck_assert_float_eq(model->layers[0].lr_scale, 1.0f);
   ck_assert_float_eq(model->layers[0].tensor_lr_scale[0], 2.0f);
   ck_assert_float_eq(model->layers[2].tensor_lr_scale[1], 0.0f);
   dlsc_model_destroy(model);
