@@ -119,8 +119,7 @@ def main():
                 killed += result.returncode != 0
                 print(f'{verdict} {os.path.relpath(path, root)}:{i + 1}: {line.strip()}  ==>  '
                       f'{lines[i].strip()}', flush=True)
-            except subprocess.TimeoutExpired:
-                done += 1
+            except subprocess.TimeoutExpired:  # done was counted before the run
                 killed += 1
                 print(f'KILLED (timeout) {os.path.relpath(path, root)}:{i + 1}', flush=True)
             finally:
