@@ -14,13 +14,22 @@ if [ ! -d "$build" ]; then
   meson setup "$build" "$root" -Db_coverage=true -Dbuildtype=debug >/dev/null
 fi
 ninja -C "$build" >/dev/null
+objects=$(find "$build/lib" -maxdepth 1 -type d -name 'libdlsc.so*.p' | head -n 1)
+if [ -z "$objects" ] || ! ls "$objects"/*.gcno >/dev/null 2>&1; then
+  echo "coverage.sh: $build is not a coverage build of the shared library;" \
+    "name a new folder, or: meson configure $build -Db_coverage=true" >&2
+  exit 1
+fi
 find "$build" -name '*.gcda' -delete
 suites=""
 for suite in "$@"; do suites="$suites --suite $suite"; done
 # shellcheck disable=SC2086 # one word per option
 meson test -C "$build" --no-rebuild --num-processes 2 $suites >/dev/null ||
   echo "coverage.sh: some tests failed (meson-logs/testlog.txt); the figures count them" >&2
-objects=$(find "$build/lib" -maxdepth 1 -type d -name 'libdlsc.so*.p' | head -n 1)
+if ! ls "$objects"/*.gcda >/dev/null 2>&1; then
+  echo "coverage.sh: the suites run no code of lib/ (no .gcda files)" >&2
+  exit 1
+fi
 report=$(mktemp -d)
 trap 'rm -rf "$report"' EXIT
 # gcov names sources relative to the build directory: run it from there, write to report
