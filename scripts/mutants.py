@@ -9,8 +9,11 @@ meets its edge, a guard another check repeats) or an out-of-bounds access only t
 sanitized build sees (run the same mutant there). Every file is restored after its
 mutant, on Ctrl-C too, and the build rebuilt at the end.
 
-Usage: scripts/mutants.py SEED COUNT [BUILD-DIR [FOLDERS [SUITES]]]
+Usage: scripts/mutants.py [--arithmetic] SEED COUNT [BUILD-DIR [FOLDERS [SUITES]]]
        scripts/mutants.py --replay LOG [BUILD-DIR [SUITES]]
+  --arithmetic: arithmetic operators instead (+ and - between spaces, += and -=, * and /
+  between spaces, fminf and fmaxf), for a separate sample; the default set's seeds
+  still draw the same mutants
   FOLDERS: comma-separated, default lib,lib/nn; SUITES: default "unit integration oom"
   --replay: the SURVIVED lines of an earlier run's output again (after new tests), each
   found by its text if the line has moved; GONE if the code is no longer there.
@@ -30,9 +33,14 @@ OPERATORS = [
     (r'==', '!='), (r'!=', '=='), (r'&&', '||'), (r'\|\|', '&&'),
     (r'\+ 1\b', '+ 2'), (r'- 1\b', '- 2'),
 ]
+ARITHMETIC = [
+    (r'(?<= )\+(?= )', '-'), (r'(?<= )-(?= )', '+'), (r'\+=', '-='), (r'-=', '+='),
+    (r'(?<= )\*(?= )', '/'), (r'(?<= )/(?= )', '*'), (r'\bfminf\b', 'fmaxf'),
+    (r'\bfmaxf\b', 'fminf'),
+]
 
 
-def sites(root, folders):
+def sites(root, folders, operators=OPERATORS):
     """(path, line index, start, end, replacement) for every operator in code lines."""
     found = []
     for folder in folders:
@@ -48,7 +56,7 @@ def sites(root, folders):
                     continue
                 code = re.sub(r'/\*.*?\*/', lambda m: ' ' * len(m.group()), line)
                 code = re.sub(r'"[^"]*"', lambda m: ' ' * len(m.group()), code)
-                for pattern, replacement in OPERATORS:
+                for pattern, replacement in operators:
                     for m in re.finditer(pattern, code):
                         if code[max(0, m.start() - 1):m.end()] == '->':
                             continue
@@ -84,6 +92,12 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    operators = OPERATORS
+    if sys.argv[1] == '--arithmetic':
+        operators = ARITHMETIC
+        del sys.argv[1]
+        if len(sys.argv) < 3:
+            sys.exit(__doc__)
     build = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else 'build')
     if sys.argv[1] == '--replay':
         suites = (sys.argv[4] if len(sys.argv) > 4 else 'unit integration oom').split()
@@ -93,7 +107,7 @@ def main():
         seed, count = int(sys.argv[1]), int(sys.argv[2])
         folders = (sys.argv[4] if len(sys.argv) > 4 else 'lib,lib/nn').split(',')
         suites = (sys.argv[5] if len(sys.argv) > 5 else 'unit integration oom').split()
-        candidates = sites(root, folders)
+        candidates = sites(root, folders, operators)
         random.Random(seed).shuffle(candidates)
     test = ['meson', 'test', '-C', build, '--no-rebuild', '--num-processes', '2']
     for suite in suites:
