@@ -33,18 +33,25 @@ START_TEST(frame_windows_stay_inside_utterances) {
   ck_assert_ok(dlsc_dataset_input_shape(dataset, &shape));
   ck_assert_uint_eq(shape.height, 4);
   dlsc_batch batch;
+  /* Frames 1 and 2 first: their windows leave values in the rows that the next batch's
+   * windows must zero (the batch buffer is reused). */
+  ck_assert_ok(dlsc_dataset_get_batch(dataset, 1, 2, 0, &batch));
+  ck_assert_float_eq(batch.inputs[0], 0.0f);
+  ck_assert_float_eq(batch.inputs[12], 100.0f);
+  ck_assert_float_eq(batch.inputs[12 + 9 + 2], 132.0f);
   ck_assert_ok(dlsc_dataset_get_batch(dataset, 4, 2, 0, &batch)); /* frames 4 of u0, 0 of u1 */
   /* Window of frame 4 (utterance 0): frames 2, 3, 4, then 5 is past the end: zeros. */
   ck_assert_float_eq(batch.inputs[0], 120.0f);
   ck_assert_float_eq(batch.inputs[3], 130.0f);
   ck_assert_float_eq(batch.inputs[6 + 2], 142.0f);
-  ck_assert_float_eq(batch.inputs[9], 0.0f);
+  for (int b = 0; b < 3; b++)
+    ck_assert_float_eq(batch.inputs[9 + b], 0.0f);
   ck_assert_float_eq(batch.targets[1], -141.0f);
   ck_assert_float_eq(batch.scales[1], 141.0f);
   /* Frame 0 of utterance 1: two frames before it are outside (zeros), not utterance 0. */
   const float *second = batch.inputs + 12;
-  ck_assert_float_eq(second[0], 0.0f);
-  ck_assert_float_eq(second[3], 0.0f);
+  for (int b = 0; b < 6; b++)
+    ck_assert_float_eq(second[b], 0.0f);
   ck_assert_float_eq(second[6], 200.0f);
   ck_assert_float_eq(second[9], 210.0f);
   ck_assert_ptr_null(batch.labels);
@@ -164,10 +171,13 @@ START_TEST(images_store_scaled_pixels_and_check_labels) {
 }
 END_TEST
 
-/* A 1x3x3 image with distinct pixels under each pretext transform. */
+/* A 2x3x3 image with distinct pixels under each pretext transform (the second channel's
+ * pixels are the first's + 100: each plane turns alone). */
 START_TEST(pretext_tasks_label_their_transforms) {
-  dlsc_dataset_t *dataset = images_dataset(1, 3, 3, 10, 1);
-  uint8_t pixels[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  dlsc_dataset_t *dataset = images_dataset(2, 3, 3, 10, 1);
+  uint8_t pixels[18] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  for (int p = 0; p < 9; p++)
+    pixels[9 + p] = (uint8_t)(pixels[p] + 100);
   ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, NULL, 1));
   ck_assert_status(dlsc_dataset_set_task(dataset, (dlsc_task)7), DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_ok(dlsc_dataset_set_task(dataset, DLSC_TASK_ROTATE4));
@@ -182,17 +192,22 @@ START_TEST(pretext_tasks_label_their_transforms) {
                                         {7, 4, 1, 8, 5, 2, 9, 6, 3}}; /* 270 ccw */
   for (int t = 0; t < 4; t++) {
     ck_assert_int_eq(batch.labels[t], t);
-    for (int p = 0; p < 9; p++)
-      ck_assert_float_eq_tol(batch.inputs[t * 9 + p] * 255.0f, rotated[t][p], 1e-4f);
+    for (int c = 0; c < 2; c++)
+      for (int p = 0; p < 9; p++)
+        ck_assert_float_eq_tol(batch.inputs[t * 18 + c * 9 + p] * 255.0f,
+                               rotated[t][p] + 100 * c, 1e-4f);
   }
   ck_assert_ok(dlsc_dataset_set_task(dataset, DLSC_TASK_FLIP_ROTATE3));
   ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 3, 0, &batch));
   static const uint8_t flipped[9] = {7, 8, 9, 4, 5, 6, 1, 2, 3};
-  for (int p = 0; p < 9; p++) {
-    ck_assert_float_eq_tol(batch.inputs[p] * 255.0f, rotated[0][p], 1e-4f);
-    ck_assert_float_eq_tol(batch.inputs[9 + p] * 255.0f, flipped[p], 1e-4f);
-    ck_assert_float_eq_tol(batch.inputs[18 + p] * 255.0f, rotated[1][p], 1e-4f);
-  }
+  for (int c = 0; c < 2; c++)
+    for (int p = 0; p < 9; p++) {
+      ck_assert_float_eq_tol(batch.inputs[c * 9 + p] * 255.0f, rotated[0][p] + 100 * c, 1e-4f);
+      ck_assert_float_eq_tol(batch.inputs[18 + c * 9 + p] * 255.0f, flipped[p] + 100 * c,
+                             1e-4f);
+      ck_assert_float_eq_tol(batch.inputs[36 + c * 9 + p] * 255.0f, rotated[1][p] + 100 * c,
+                             1e-4f);
+    }
   dlsc_dataset_destroy(dataset);
   dlsc_dataset_t *wide = images_dataset(3, 4, 6, 10, 1);
   ck_assert_status(dlsc_dataset_set_task(wide, DLSC_TASK_ROTATE4), DLSC_ERR_SHAPE_MISMATCH);

@@ -367,6 +367,30 @@ START_TEST(batchnorm) {
 }
 END_TEST
 
+/* A training step moves the running statistics by momentum towards the batch's mean and
+ * unbiased variance: channel 0 holds 1..6 (mean 3.5, unbiased variance 3.5), channel 1
+ * five zeros and a 6 (mean 1, unbiased variance 6); from means 0.2, -0.4 and variances
+ * 2, 0.5 at momentum 0.5, twice. */
+START_TEST(batchnorm_running_statistics) {
+  dlsc_model_t *model = from_spec("input 2x1x3; batchnorm momentum=0.5", 1);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  float *stats = model->layers[0].stats;
+  memcpy(stats, (float[4]){0.2f, -0.4f, 2.0f, 0.5f}, sizeof(float[4]));
+  float x[12] = {1, 2, 3, 0, 0, 0, 4, 5, 6, 0, 0, 6}, target[12] = {0};
+  dlsc_batch batch = {2, x, target, NULL, NULL};
+  static const float expected[2][4] = {{1.85f, 0.3f, 2.75f, 3.25f},
+                                       {2.675f, 0.65f, 3.125f, 4.625f}};
+  for (int step = 0; step < 2; step++) {
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+    for (int i = 0; i < 4; i++)
+      ck_assert_float_eq_tol(stats[i], expected[step][i], 1e-5f);
+  }
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(dropout) {
   gradient_check("input 4x3x3; dropout 0.4", 3, SMOOTH, false);
   gradient_check("input 2x3x3; dropout 0", 3, SMOOTH, false); /* rate 0: the identity */
@@ -675,38 +699,55 @@ END_TEST
 /* A width stride past the padded input leaves one output column, which reads the same
  * inputs at any such stride: a crafted model's stride of 2^22 computes, trains and
  * allocates as the stride in_w + p_w does (it had allocated rows 2^22 floats wide; the
- * fuzzer's 33,554,497 asked for 8.9 GB). */
+ * fuzzer's 33,554,497 asked for 8.9 GB). The second pair pads by more than the input is
+ * wide (3 columns each side of 2). */
 START_TEST(huge_width_stride_is_one_column) {
-  dlsc_model_t *huge = from_spec("input 1x5x6; conv2d 3 3x3 stride=1x4194304 pad=1x1", 7);
-  dlsc_model_t *just = from_spec("input 1x5x6; conv2d 3 3x3 stride=1x7 pad=1x1", 7);
-  float x[2 * 30], y_huge[2 * 15], y_just[2 * 15], target[2 * 15];
-  fill_uniform(x, 60, -1, 1, 8);
-  fill_uniform(target, 30, -1, 1, 9);
+  static const char *const specs[2][3] = {
+      {"input 1x5x6; conv2d 3 3x3 stride=1x4194304 pad=1x1",
+       "input 1x5x6; conv2d 3 3x3 stride=1x7 pad=1x1", "input 1x5x6; conv2d 3 3x3 pad=1x1"},
+      {"input 1x5x2; conv2d 3 3x5 stride=1x4194304 pad=1x3",
+       "input 1x5x2; conv2d 3 3x5 stride=1x5 pad=1x3", "input 1x5x2; conv2d 3 3x5 pad=1x3"}};
+  static const size_t in_w[2] = {6, 2}, k_w[2] = {3, 5}, one_w[2] = {6, 4};
+  for (int pair = 0; pair < 2; pair++) {
+    dlsc_model_t *huge = from_spec(specs[pair][0], 7);
+    dlsc_model_t *just = from_spec(specs[pair][1], 7);
+    size_t n_in = 5 * in_w[pair], n_weights = 3 * 3 * k_w[pair] + 3;
+    float x[2 * 30], y_huge[2 * 15], y_just[2 * 15], target[2 * 15];
+    fill_uniform(x, 2 * n_in, -1, 1, 8);
+    fill_uniform(target, 30, -1, 1, 9);
 #ifdef __GLIBC__
-  size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
+    size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
 #endif
-  ck_assert_ok(dlsc_model_predict(huge, x, 2, y_huge));
+    ck_assert_ok(dlsc_model_predict(huge, x, 2, y_huge));
 #ifdef __GLIBC__
-  size_t after = mallinfo2().uordblks + mallinfo2().hblkhd;
-  ck_assert_uint_lt(after - before, (size_t)1 << 20); /* was 2 x 5 x 2^22 floats: 168 MB */
+    size_t after = mallinfo2().uordblks + mallinfo2().hblkhd;
+    ck_assert_uint_lt(after - before, (size_t)1 << 20); /* was 2 x 5 x 2^22 floats: 168 MB */
 #endif
-  ck_assert_ok(dlsc_model_predict(just, x, 2, y_just));
-  ck_assert_mem_eq(y_huge, y_just, sizeof y_huge);
-  dlsc_train_config config;
-  dlsc_train_config_init(&config);
-  ck_assert_ok(dlsc_model_set_training(huge, &config));
-  ck_assert_ok(dlsc_model_set_training(just, &config));
-  dlsc_batch batch = {2, x, target, NULL, NULL};
-  ck_assert_ok(dlsc_model_train_batch(huge, &batch, NULL));
-  ck_assert_ok(dlsc_model_train_batch(just, &batch, NULL));
-  float w_huge[3 * 9 + 3], w_just[3 * 9 + 3];
-  size_t count;
-  ck_assert_ok(dlsc_model_get_values(huge, 0, w_huge, 30, &count));
-  ck_assert_uint_eq(count, 30);
-  ck_assert_ok(dlsc_model_get_values(just, 0, w_just, 30, &count));
-  ck_assert_mem_eq(w_huge, w_just, sizeof w_huge);
-  dlsc_model_destroy(huge);
-  dlsc_model_destroy(just);
+    ck_assert_ok(dlsc_model_predict(just, x, 2, y_just));
+    ck_assert_mem_eq(y_huge, y_just, sizeof y_huge);
+    /* The column is the first of the stride-1 convolution's (same seed, same weights). */
+    dlsc_model_t *one = from_spec(specs[pair][2], 7);
+    float y_one[2 * 15 * 6];
+    ck_assert_ok(dlsc_model_predict(one, x, 2, y_one));
+    for (size_t i = 0; i < 2 * 15; i++)
+      ck_assert_float_eq_tol(y_one[i * one_w[pair]], y_just[i], 1e-5f);
+    dlsc_model_destroy(one);
+    dlsc_train_config config;
+    dlsc_train_config_init(&config);
+    ck_assert_ok(dlsc_model_set_training(huge, &config));
+    ck_assert_ok(dlsc_model_set_training(just, &config));
+    dlsc_batch batch = {2, x, target, NULL, NULL};
+    ck_assert_ok(dlsc_model_train_batch(huge, &batch, NULL));
+    ck_assert_ok(dlsc_model_train_batch(just, &batch, NULL));
+    float w_huge[3 * 15 + 3], w_just[3 * 15 + 3];
+    size_t count;
+    ck_assert_ok(dlsc_model_get_values(huge, 0, w_huge, n_weights, &count));
+    ck_assert_uint_eq(count, n_weights);
+    ck_assert_ok(dlsc_model_get_values(just, 0, w_just, n_weights, &count));
+    ck_assert_mem_eq(w_huge, w_just, n_weights * sizeof *w_huge);
+    dlsc_model_destroy(huge);
+    dlsc_model_destroy(just);
+  }
 }
 END_TEST
 
@@ -721,6 +762,7 @@ int main(void) {
   tcase_add_test(tc, pooling);
   tcase_add_test(tc, pooling_is_a_plain_scan);
   tcase_add_test(tc, batchnorm);
+  tcase_add_test(tc, batchnorm_running_statistics);
   tcase_add_test(tc, dropout);
   tcase_add_test(tc, activations);
   tcase_add_test(tc, gelu_matches_the_closed_form);
