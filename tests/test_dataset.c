@@ -195,18 +195,17 @@ START_TEST(pretext_tasks_label_their_transforms) {
     for (int c = 0; c < 2; c++)
       for (int p = 0; p < 9; p++)
         ck_assert_float_eq_tol(batch.inputs[t * 18 + c * 9 + p] * 255.0f,
-                               rotated[t][p] + 100 * c, 1e-4f);
+                               rotated[t][p] + (float)(100 * c), 1e-4f);
   }
   ck_assert_ok(dlsc_dataset_set_task(dataset, DLSC_TASK_FLIP_ROTATE3));
   ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 3, 0, &batch));
   static const uint8_t flipped[9] = {7, 8, 9, 4, 5, 6, 1, 2, 3};
   for (int c = 0; c < 2; c++)
     for (int p = 0; p < 9; p++) {
-      ck_assert_float_eq_tol(batch.inputs[c * 9 + p] * 255.0f, rotated[0][p] + 100 * c, 1e-4f);
-      ck_assert_float_eq_tol(batch.inputs[18 + c * 9 + p] * 255.0f, flipped[p] + 100 * c,
-                             1e-4f);
-      ck_assert_float_eq_tol(batch.inputs[36 + c * 9 + p] * 255.0f, rotated[1][p] + 100 * c,
-                             1e-4f);
+      float plus = (float)(100 * c);
+      ck_assert_float_eq_tol(batch.inputs[c * 9 + p] * 255.0f, rotated[0][p] + plus, 1e-4f);
+      ck_assert_float_eq_tol(batch.inputs[18 + c * 9 + p] * 255.0f, flipped[p] + plus, 1e-4f);
+      ck_assert_float_eq_tol(batch.inputs[36 + c * 9 + p] * 255.0f, rotated[1][p] + plus, 1e-4f);
     }
   dlsc_dataset_destroy(dataset);
   dlsc_dataset_t *wide = images_dataset(3, 4, 6, 10, 1);
@@ -252,6 +251,47 @@ START_TEST(augmentation_is_deterministic_for_a_seed) {
   ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
   augment.cutout = 9;
   ck_assert_status(dlsc_dataset_set_augment(dataset, &augment), DLSC_ERR_INVALID_ARGUMENT);
+  dlsc_dataset_destroy(dataset);
+}
+END_TEST
+
+/* Cutout zeros one square of the given side, centred anywhere, so clipped by the border
+ * to 2 or 3 pixels a side for side 3, at the same place in every channel; nothing else
+ * changes. */
+START_TEST(cutout_zeros_one_square_in_every_channel) {
+  dlsc_dataset_t *dataset = images_dataset(2, 8, 8, 10, 3);
+  uint8_t pixels[128];
+  memset(pixels, 255, sizeof pixels);
+  int32_t label = 0;
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, pixels, &label, 1));
+  dlsc_augment_config augment;
+  dlsc_augment_config_init(&augment);
+  augment.cutout = 3;
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  size_t top = 0, bottom = 0, left = 0, right = 0;
+  for (int trial = 0; trial < 200; trial++) {
+    dlsc_batch batch;
+    ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 1, &batch));
+    size_t h0 = 8, h1 = 0, w0 = 8, w1 = 0, zeros = 0;
+    for (size_t h = 0; h < 8; h++)
+      for (size_t w = 0; w < 8; w++) {
+        float v = batch.inputs[h * 8 + w];
+        ck_assert(v == 0.0f || v == 1.0f);
+        ck_assert_float_eq(batch.inputs[64 + h * 8 + w], v);
+        if (v == 0.0f) {
+          zeros++;
+          h0 = h < h0 ? h : h0, h1 = h + 1 > h1 ? h + 1 : h1;
+          w0 = w < w0 ? w : w0, w1 = w + 1 > w1 ? w + 1 : w1;
+        }
+      }
+    ck_assert_uint_ge(h1 - h0, 2);
+    ck_assert_uint_le(h1 - h0, 3);
+    ck_assert_uint_ge(w1 - w0, 2);
+    ck_assert_uint_le(w1 - w0, 3);
+    ck_assert_uint_eq(zeros, (h1 - h0) * (w1 - w0)); /* a filled rectangle */
+    top += h0 == 0, bottom += h1 == 8, left += w0 == 0, right += w1 == 8;
+  }
+  ck_assert(top > 0 && bottom > 0 && left > 0 && right > 0); /* clipped on every side */
   dlsc_dataset_destroy(dataset);
 }
 END_TEST
@@ -589,6 +629,7 @@ int main(void) {
   tcase_add_test(tc, images_store_scaled_pixels_and_check_labels);
   tcase_add_test(tc, pretext_tasks_label_their_transforms);
   tcase_add_test(tc, augmentation_is_deterministic_for_a_seed);
+  tcase_add_test(tc, cutout_zeros_one_square_in_every_channel);
   tcase_add_test(tc, horizontal_flip_mirrors_rows);
   tcase_add_test(tc, rotate90_turns_images_by_quarter_turns);
   tcase_add_test(tc, alternating_flip_mirrors_each_image_every_other_epoch);

@@ -589,6 +589,26 @@ START_TEST(metadata_round_trips) {
     ck_assert_ok(dlsc_model_load(limits_bytes, limits_size, &reloaded));
     ck_assert_ok(dlsc_model_get_metadata(reloaded, key, NULL, 0, &text_length));
     ck_assert_uint_eq(text_length, 4096); /* with its terminating zero */
+    /* The same file with the value one byte longer (its length field, the total size and
+     * the CRC rewritten): refused (the reader's buffer holds 4095 bytes and the zero). */
+    unsigned char *grown = malloc(limits_size + 1);
+    ck_assert_ptr_nonnull(grown);
+    size_t at = 0;
+    for (size_t i = 0; i + 4 + 4095 <= limits_size && !at; i++)
+      if (limits_bytes[i] == 0xff && limits_bytes[i + 1] == 0x0f &&
+          limits_bytes[i + 2] == 0 && limits_bytes[i + 3] == 0 && limits_bytes[i + 4] == 'v')
+        at = i;
+    ck_assert_uint_gt(at, 0);
+    memcpy(grown, limits_bytes, at + 4 + 4095);
+    grown[at + 4 + 4095] = 'v';
+    memcpy(grown + at + 4 + 4096, limits_bytes + at + 4 + 4095, limits_size - at - 4 - 4095);
+    put_u32_le(grown + at, 4096);
+    put_u32_le(grown + 16, (uint32_t)(limits_size + 1));
+    put_u32_le(grown + limits_size - 3, dlsc_crc32(0, grown, limits_size - 3));
+    dlsc_model_t *kept = reloaded;
+    ck_assert_status(dlsc_model_load(grown, limits_size + 1, &reloaded), DLSC_ERR_BAD_FORMAT);
+    ck_assert_ptr_eq(reloaded, kept); /* untouched */
+    free(grown);
     free(limits_bytes);
     free(text);
     dlsc_model_destroy(reloaded);
