@@ -307,7 +307,7 @@ static dlsc_dataset_t *one_image(const uint8_t pixels[4], uint64_t seed,
 }
 
 START_TEST(horizontal_flip_mirrors_rows) {
-  const uint8_t pixels[4] = {0, 255, 0, 255};
+  const uint8_t pixels[4] = {0, 255, 51, 102}; /* rows [0 1] and [0.2 0.4] */
   dlsc_augment_config augment;
   dlsc_augment_config_init(&augment);
   augment.horizontal_flip = 1;
@@ -317,9 +317,11 @@ START_TEST(horizontal_flip_mirrors_rows) {
     dlsc_batch batch;
     ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 1, &batch));
     ck_assert(batch.inputs[0] == 0.0f || batch.inputs[0] == 1.0f);
-    ck_assert_float_eq(batch.inputs[0], batch.inputs[2]);
-    ck_assert_float_eq(batch.inputs[0] + batch.inputs[1], 1.0f);
-    flipped += batch.inputs[0] == 1.0f;
+    bool mirrored = batch.inputs[0] == 1.0f;
+    ck_assert_float_eq(batch.inputs[1], (mirrored ? 0.0f : 1.0f));
+    ck_assert_float_eq_tol(batch.inputs[2], (mirrored ? 0.4f : 0.2f), 1e-6f);
+    ck_assert_float_eq_tol(batch.inputs[3], (mirrored ? 0.2f : 0.4f), 1e-6f);
+    flipped += mirrored;
     ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 0, &batch)); /* no augmentation */
     ck_assert_float_eq(batch.inputs[0], 0.0f);
   }
