@@ -533,6 +533,16 @@ START_TEST(signals_past_the_limits_are_refused_and_outputs_stay_finite) {
   ck_assert_double_eq(max_abs(z, n), 0.0);
   dlsc_stream_destroy(stream);
 
+  /* masks of 1e10 over bins of 1e10: the product passes the spectrum limit (2^64), so
+   * those bins are muted; over bins of 1e9 (a product of 1e19) the mask is kept */
+  for (size_t i = layer->n_weights; i < layer->n_params; i++)
+    layer->params[i] = 1e10f;
+  for (size_t i = 0; i < 4 * bins; i++)
+    magnitude[i] = i % 2 ? 1e10f : 1e9f;
+  ck_assert_ok(dlsc_denoise_gains(model, magnitude, 4, gains));
+  for (size_t i = 0; i < 4 * bins; i++)
+    ck_assert_float_eq(gains[i], (i % 2 ? 0.0f : 1e10f));
+
   /* a magnitude model (|X| = 1) over bins of 1e-39: |X| / |Y| overflows, so the gain is
    * 0, as where |Y| is 0 */
   set_denoise(model, 256, 128, 1, 1, 0);

@@ -2,6 +2,7 @@
  * every truncation and byte flip rejected), atomic files and transfer copies. */
 #include "common.h"
 
+#include "format.h"   /* the reader under both file formats */
 #include "internal.h" /* dlsc_crc32, to forge a checksum */
 
 #include <dirent.h>
@@ -990,6 +991,35 @@ START_TEST(forged_files_with_valid_checksums_are_refused) {
 }
 END_TEST
 
+/* The readers under both file formats stop at their end: a get that would pass it
+ * returns 0 and poisons the reader, whatever the position (the files' every length and
+ * count goes through these). Over an exact heap copy, so ASan sees any byte past it. */
+START_TEST(readers_stop_at_their_end) {
+  unsigned char *bytes = malloc(6);
+  ck_assert_ptr_nonnull(bytes);
+  memcpy(bytes, (unsigned char[6]){1, 0, 0, 0, 2, 0}, 6);
+  static const uint32_t expected[7] = {1, 0x02000000u, 0x00020000u, 0, 0, 0, 0};
+  for (size_t start = 0; start <= 6; start++) {
+    dlsc_reader r = {bytes, 6, start, false};
+    ck_assert_uint_eq(dlsc_get_u32(&r), expected[start]);
+    ck_assert_int_eq(r.failed, start > 2);
+    ck_assert_uint_eq(r.position, start <= 2 ? start + 4 : start);
+    ck_assert_ptr_eq(dlsc_take(&r, 0), r.failed ? NULL : bytes + r.position);
+  }
+  dlsc_reader r = {bytes, 6, 0, false};
+  float values[2];
+  ck_assert(!dlsc_get_floats(&r, values, 2)); /* 8 bytes of 6 */
+  ck_assert(r.failed);
+  r = (dlsc_reader){bytes, 6, 0, false};
+  char text[8];
+  ck_assert(dlsc_get_string(&r, text, sizeof text - 1)); /* 1 byte announced: "\2" */
+  ck_assert(text[0] == 2 && text[1] == '\0' && r.position == 5);
+  ck_assert(!dlsc_get_string(&r, text, sizeof text - 1)); /* its length would pass the end */
+  ck_assert(r.failed);
+  free(bytes);
+}
+END_TEST
+
 /* A new directory under /tmp (directory: 32 bytes) and path, its model.dlsc. */
 static void scratch_directory(char *directory, char *path, size_t size) {
   strcpy(directory, "/tmp/dlsc-test-XXXXXX");
@@ -1591,6 +1621,7 @@ int main(void) {
   tcase_add_test(tc, a_forged_record_must_be_canonical);
   tcase_add_test(tc, a_file_written_from_the_format_document_loads_and_saves_back);
   tcase_add_test(tc, forged_files_with_valid_checksums_are_refused);
+  tcase_add_test(tc, readers_stop_at_their_end);
   tcase_add_test(tc, files_are_written_atomically);
   tcase_add_test(tc, files_are_saved_through_links_and_never_over_devices);
   tcase_add_test(tc, copy_layers_checks_the_backbone);
