@@ -306,6 +306,41 @@ static dlsc_dataset_t *one_image(const uint8_t pixels[4], uint64_t seed,
   return dataset;
 }
 
+/* Brightness multiplies every pixel by one factor within 1 +- brightness; contrast moves
+ * every pixel from the image's mean by one factor within 1 +- contrast, the mean kept
+ * (pixels chosen so that neither clips). Both factors fall on each side of 1. */
+START_TEST(brightness_and_contrast_scale_pixels) {
+  const uint8_t pixels[4] = {25, 51, 76, 102};
+  float x[4], mean = 0.0f;
+  for (int i = 0; i < 4; i++) {
+    x[i] = pixels[i] / 255.0f;
+    mean += x[i] / 4.0f;
+  }
+  for (int kind = 0; kind < 2; kind++) {
+    dlsc_augment_config augment;
+    dlsc_augment_config_init(&augment);
+    if (kind == 0)
+      augment.brightness = 0.3f;
+    else
+      augment.contrast = 0.3f;
+    dlsc_dataset_t *dataset = one_image(pixels, 11, &augment);
+    size_t up = 0, down = 0;
+    for (int trial = 0; trial < 200; trial++) {
+      dlsc_batch batch;
+      ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 1, &batch));
+      const float *y = batch.inputs;
+      float centre = kind ? mean : 0.0f, factor = (y[3] - centre) / (x[3] - centre);
+      ck_assert(factor >= 0.7f - 1e-5f && factor <= 1.3f + 1e-5f);
+      for (int i = 0; i < 4; i++)
+        ck_assert_float_eq_tol(y[i], centre + (x[i] - centre) * factor, 1e-5f);
+      up += factor > 1.0f, down += factor < 1.0f;
+    }
+    ck_assert(up > 50 && down > 50);
+    dlsc_dataset_destroy(dataset);
+  }
+}
+END_TEST
+
 START_TEST(horizontal_flip_mirrors_rows) {
   const uint8_t pixels[4] = {0, 255, 51, 102}; /* rows [0 1] and [0.2 0.4] */
   dlsc_augment_config augment;
@@ -632,6 +667,7 @@ int main(void) {
   tcase_add_test(tc, pretext_tasks_label_their_transforms);
   tcase_add_test(tc, augmentation_is_deterministic_for_a_seed);
   tcase_add_test(tc, cutout_zeros_one_square_in_every_channel);
+  tcase_add_test(tc, brightness_and_contrast_scale_pixels);
   tcase_add_test(tc, horizontal_flip_mirrors_rows);
   tcase_add_test(tc, rotate90_turns_images_by_quarter_turns);
   tcase_add_test(tc, alternating_flip_mirrors_each_image_every_other_epoch);

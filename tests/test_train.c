@@ -16,6 +16,8 @@ static void set_training(dlsc_model_t *model, dlsc_optimizer optimizer, dlsc_los
   ck_assert_ok(dlsc_model_set_training(model, &config));
 }
 
+static dlsc_dataset_t *blobs(size_t count, uint64_t seed);
+
 /* y = sin(x0) + x1 * x2 on 256 points: a small regression a 2-layer net fits. */
 static void regression_data(float *x, float *y, size_t n) {
   fill_uniform(x, 3 * n, -1, 1, 77);
@@ -398,6 +400,20 @@ START_TEST(a_model_with_every_layer_frozen_trains_nothing) {
   ck_assert_uint_eq(model->step, 3);
   free(before);
   dlsc_model_destroy(model);
+  /* An epoch in batches of 16, 16 and 8 reports the mean loss over its 40 examples,
+   * each batch weighed by its size: that of evaluating the unchanged model. */
+  dlsc_dataset_t *data = blobs(40, 1);
+  model = from_spec("input 2x1x1; dense 4", 3);
+  set_training(model, DLSC_OPTIMIZER_ADAM, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 16);
+  ck_assert_ok(dlsc_model_set_layer_frozen(model, 0, 1));
+  dlsc_eval_stats eval;
+  ck_assert_ok(dlsc_model_evaluate(model, data, &eval, NULL));
+  ck_assert_ok(dlsc_model_train_epoch(model, data, &stats));
+  ck_assert_uint_eq(stats.count, 40);
+  ck_assert_double_eq_tol(stats.loss, eval.loss, 1e-6);
+  ck_assert_uint_eq((size_t)lround(eval.accuracy * 40.0), stats.correct);
+  dlsc_model_destroy(model);
+  dlsc_dataset_destroy(data);
 }
 END_TEST
 
