@@ -278,6 +278,26 @@ START_TEST(schedules_and_clipping) {
   for (size_t i = 0; i < 15; i++)
     moved += pow(model->params[i] - before[i], 2);
   ck_assert_double_eq_tol(sqrt(moved), 2.0, 1e-4); /* the clipped norm, times lr 1 */
+  { /* Adam's first step moves each parameter by lr g / (|g| + eps) of the clipped
+     * gradient g: with epsilon 0.5 the clipping shows (2 / sqrt(15) per parameter) */
+    dlsc_model_t *adam = from_spec("input 1x1x4; dense 3", 1);
+    dlsc_train_config adam_config;
+    dlsc_train_config_init(&adam_config);
+    adam_config.optimizer = DLSC_OPTIMIZER_ADAM;
+    adam_config.learning_rate = 1.0f;
+    adam_config.adam_epsilon = 0.5f;
+    adam_config.gradient_clip = 2.0f;
+    ck_assert_ok(dlsc_model_set_training(adam, &adam_config));
+    ck_assert_ok(dlsc_model_reserve(adam, 1, true));
+    for (size_t i = 0; i < 15; i++)
+      adam->grads[i] = 100.0f;
+    memcpy(before, adam->params, sizeof before);
+    ck_assert_ok(dlsc_optimizer_step(adam));
+    double g = 2.0 / sqrt(15.0);
+    for (size_t i = 0; i < 15; i++)
+      ck_assert_double_eq_tol(before[i] - adam->params[i], g / (g + 0.5), 1e-4);
+    dlsc_model_destroy(adam);
+  }
   config.learning_rate = -1.0f;
   ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
   config.learning_rate = NAN;
