@@ -101,6 +101,38 @@ START_TEST(frame_count_follows_padding) {
 }
 END_TEST
 
+/* Each window's shape, read off a constant signal's middle frame: bin 0 is the window's
+ * sum and bin 1 its first Fourier coefficient (periodic windows of n points: Hann 0.5 n
+ * and -0.25 n, Hamming 0.54 n and -0.23 n, square-root Hann 1 / tan(pi / 2n) and
+ * -2 n / (3 pi) (the integral's value, to within 1e-4 n here), rectangular n and 0). */
+START_TEST(windows_have_their_shapes) {
+  const size_t n_fft = 256, n = 8 * n_fft, bins = n_fft / 2 + 1;
+  const double m = (double)n_fft;
+  const double sum[4] = {0.5 * m, 0.54 * m, 1.0 / tan(M_PI / (2.0 * m)), m};
+  const double first[4] = {-0.25 * m, -0.23 * m, -2.0 * m / (3.0 * M_PI), 0.0};
+  static const dlsc_window windows[4] = {DLSC_WINDOW_HANN, DLSC_WINDOW_HAMMING,
+                                         DLSC_WINDOW_SQRT_HANN, DLSC_WINDOW_RECTANGULAR};
+  float *signal = malloc(n * sizeof *signal), *spectrum = malloc(2 * 40 * bins * sizeof(float));
+  for (size_t i = 0; i < n; i++)
+    signal[i] = 1.0f;
+  for (int w = 0; w < 4; w++) {
+    dlsc_stft_t *stft = make_stft(n_fft, n_fft / 4, windows[w]);
+    size_t frames;
+    ck_assert_ok(dlsc_stft_n_frames(stft, n, &frames));
+    ck_assert_uint_le(frames, 40);
+    ck_assert_ok(dlsc_stft_forward_complex(stft, signal, n, spectrum, frames));
+    const float *middle = spectrum + 2 * (frames / 2) * bins;
+    ck_assert_double_eq_tol(middle[0], sum[w], 1e-4 * m);
+    ck_assert_double_eq_tol(middle[2], first[w], 1e-4 * m);
+    ck_assert_double_eq_tol(middle[1], 0.0, 1e-4 * m);
+    ck_assert_double_eq_tol(middle[3], 0.0, 1e-4 * m);
+    dlsc_stft_destroy(stft);
+  }
+  free(signal);
+  free(spectrum);
+}
+END_TEST
+
 /* A sinusoid on bin 32 of a 1024-point Hann STFT peaks there with amplitude * 256
  * (the window sums to 512; a real tone splits into two halves). */
 START_TEST(sinusoid_peaks_at_its_bin) {
@@ -257,6 +289,7 @@ int main(void) {
   tcase_add_test(tc, transforms_stay_finite_up_to_the_limits);
   tcase_add_test(tc, frame_count_follows_padding);
   tcase_add_test(tc, sinusoid_peaks_at_its_bin);
+  tcase_add_test(tc, windows_have_their_shapes);
   tcase_add_test(tc, create_rejects_bad_configs);
   tcase_add_test(tc, transforms_reject_bad_buffers);
   suite_add_tcase(suite, tc);
