@@ -1072,8 +1072,12 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   /* numbers that are not numbers, or out of range: usage status and the option named
    * (the parts of two-part options too: a negative context wrapped round, NaN gains
    * passed every comparison) */
+#define X63 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
   const char *const pairs[][2] = {{"--context -1,2", "--context: '-1' is not a whole number"},
                                   {"--context 4", "--context: '4' is not two values A,B"},
+                                  /* parts of up to 63 characters: read, then refused */
+                                  {"--context 4," X63, "--context: '" X63 "' is not a whole"},
+                                  {"--context 4," X63 "x", "is not two values A,B"},
                                   {"--noise-gain nan:3", "--noise-gain: 'nan' is not a number"},
                                   {"--noise-gain 5:3", "--noise-gain: '3' is not a number from 5"},
                                   {"--epochs 3x", "--epochs: '3x' is not a whole number from 1 to"},
