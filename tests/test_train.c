@@ -246,6 +246,30 @@ START_TEST(non_finite_gradients_are_refused) {
 }
 END_TEST
 
+/* The first step of a new 15-parameter dense layer whose gradients are all 100, at
+ * learning rate 1 with gradient clipping at 2 (SGD without momentum, or Adam): how far
+ * each parameter moved. */
+static void clipped_first_step(dlsc_optimizer optimizer, float adam_epsilon, double moved[15]) {
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 3", 1);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.optimizer = optimizer;
+  config.momentum = 0.0f;
+  config.learning_rate = 1.0f;
+  config.adam_epsilon = adam_epsilon;
+  config.gradient_clip = 2.0f;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  ck_assert_ok(dlsc_model_reserve(model, 1, true));
+  for (size_t i = 0; i < 15; i++)
+    model->grads[i] = 100.0f;
+  float before[15];
+  memcpy(before, model->params, sizeof before);
+  ck_assert_ok(dlsc_optimizer_step(model));
+  for (size_t i = 0; i < 15; i++)
+    moved[i] = (double)before[i] - model->params[i];
+  dlsc_model_destroy(model);
+}
+
 START_TEST(schedules_and_clipping) {
   dlsc_train_config config;
   dlsc_train_config_init(&config);
@@ -268,36 +292,17 @@ START_TEST(schedules_and_clipping) {
   config.learning_rate = 1.0f;
   config.gradient_clip = 2.0f;
   ck_assert_ok(dlsc_model_set_training(model, &config));
-  ck_assert_ok(dlsc_model_reserve(model, 1, true));
+  double moved[15], norm = 0.0;
+  clipped_first_step(DLSC_OPTIMIZER_SGD, 1e-8f, moved);
   for (size_t i = 0; i < 15; i++)
-    model->grads[i] = 100.0f;
-  float before[15];
-  memcpy(before, model->params, sizeof before);
-  ck_assert_ok(dlsc_optimizer_step(model));
-  double moved = 0.0;
+    norm += moved[i] * moved[i];
+  ck_assert_double_eq_tol(sqrt(norm), 2.0, 1e-4); /* the clipped norm, times lr 1 */
+  /* Adam's first step moves each parameter by lr g / (|g| + eps) of the clipped gradient
+   * g: with epsilon 0.5 the clipping shows (g = 2 / sqrt(15) per parameter) */
+  clipped_first_step(DLSC_OPTIMIZER_ADAM, 0.5f, moved);
+  double g = 2.0 / sqrt(15.0);
   for (size_t i = 0; i < 15; i++)
-    moved += pow(model->params[i] - before[i], 2);
-  ck_assert_double_eq_tol(sqrt(moved), 2.0, 1e-4); /* the clipped norm, times lr 1 */
-  { /* Adam's first step moves each parameter by lr g / (|g| + eps) of the clipped
-     * gradient g: with epsilon 0.5 the clipping shows (2 / sqrt(15) per parameter) */
-    dlsc_model_t *adam = from_spec("input 1x1x4; dense 3", 1);
-    dlsc_train_config adam_config;
-    dlsc_train_config_init(&adam_config);
-    adam_config.optimizer = DLSC_OPTIMIZER_ADAM;
-    adam_config.learning_rate = 1.0f;
-    adam_config.adam_epsilon = 0.5f;
-    adam_config.gradient_clip = 2.0f;
-    ck_assert_ok(dlsc_model_set_training(adam, &adam_config));
-    ck_assert_ok(dlsc_model_reserve(adam, 1, true));
-    for (size_t i = 0; i < 15; i++)
-      adam->grads[i] = 100.0f;
-    memcpy(before, adam->params, sizeof before);
-    ck_assert_ok(dlsc_optimizer_step(adam));
-    double g = 2.0 / sqrt(15.0);
-    for (size_t i = 0; i < 15; i++)
-      ck_assert_double_eq_tol(before[i] - adam->params[i], g / (g + 0.5), 1e-4);
-    dlsc_model_destroy(adam);
-  }
+    ck_assert_double_eq_tol(moved[i], g / (g + 0.5), 1e-4);
   config.learning_rate = -1.0f;
   ck_assert_status(dlsc_model_set_training(model, &config), DLSC_ERR_INVALID_ARGUMENT);
   config.learning_rate = NAN;
