@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test suite: unit tests (Check; one under a de_DE locale built here), the exported
 # functions and public struct layouts against the soname's ABI lists (suite abi), the
-# example programs on synthesised recordings, images and damaged CIFAR files and
-# integration tests on the real data, built twice, as a distribution would (hardening
+# example programs on synthesised recordings, images and damaged CIFAR files (and the
+# CIFAR programs' shared steps called directly) and integration tests on the real data, built twice, as a distribution would (hardening
 # flags, link-time optimisation) and with AddressSanitizer +
 # UndefinedBehaviorSanitizer, warnings as errors (suite oom: every allocation of the
 # library failing in turn); the unit tests once more under valgrind (Memcheck, leaks

@@ -1,0 +1,111 @@
+/* The CIFAR programs' shared steps (examples/cifar_run.c), called directly: the original
+ * project's expansion of the training set and predict_logits' test-time views, which
+ * the program tests run only on the real data and check only through an accuracy. */
+#include "common.h"
+
+#include "cifar.h"
+#include "cifar_run.h"
+
+static uint8_t pixel_of(size_t image, size_t p) { return (uint8_t)((image * 131 + p * 7) % 251); }
+
+static cifar_set synthetic_set(size_t count) {
+  cifar_set set = {malloc(count * CIFAR_PIXELS), malloc(count * sizeof(int32_t)), count};
+  ck_assert(set.pixels && set.labels);
+  for (size_t i = 0; i < count; i++) {
+    for (size_t p = 0; p < CIFAR_PIXELS; p++)
+      set.pixels[i * CIFAR_PIXELS + p] = pixel_of(i, p);
+    set.labels[i] = (int32_t)(i * 3 % 10);
+  }
+  return set;
+}
+
+/* Each image gains a copy x1.1 (at most 255), one x0.9 (each rounded to the nearest
+ * step) and one mirrored left-right, in three blocks after the originals, labels
+ * copied. */
+START_TEST(the_original_expansion_adds_brighter_darker_and_mirrored_copies) {
+  cifar_set set = synthetic_set(2);
+  expand_original(&set);
+  ck_assert_uint_eq(set.count, 8);
+  for (size_t i = 0; i < 2; i++) {
+    const uint8_t *original = set.pixels + i * CIFAR_PIXELS;
+    const uint8_t *bright = set.pixels + (2 + i) * CIFAR_PIXELS;
+    const uint8_t *dark = set.pixels + (4 + i) * CIFAR_PIXELS;
+    const uint8_t *mirror = set.pixels + (6 + i) * CIFAR_PIXELS;
+    for (size_t p = 0; p < CIFAR_PIXELS; p++) {
+      int x = pixel_of(i, p);
+      ck_assert_int_eq(original[p], x);
+      if (11 * x >= 2550)
+        ck_assert_int_eq(bright[p], 255);
+      else
+        ck_assert_int_le(abs(10 * bright[p] - 11 * x), 5);
+      ck_assert_int_le(abs(10 * dark[p] - 9 * x), 5);
+      size_t row = p / 32, column = p % 32;
+      ck_assert_int_eq(mirror[p], pixel_of(i, row * 32 + 31 - column));
+    }
+    for (size_t k = 1; k < 4; k++)
+      ck_assert_int_eq(set.labels[k * 2 + i], set.labels[i]);
+  }
+  cifar_free(&set);
+}
+END_TEST
+
+static size_t reflect(ptrdiff_t k) { return (size_t)(k < 0 ? -k : k > 31 ? 62 - k : k); }
+
+/* The pixel at (channel, row, column) of image i in the view shifted by shift (down and
+ * right, the border reflected) after an optional mirror, as the model sees it. */
+static double view_pixel(size_t i, size_t channel, size_t row, size_t column, int mirror,
+                         int shift) {
+  ptrdiff_t c = mirror ? 31 - (ptrdiff_t)column : (ptrdiff_t)column;
+  size_t source = channel * 1024 + reflect((ptrdiff_t)row - shift) * 32 + reflect(c - shift);
+  return pixel_of(i, source) / 255.0;
+}
+
+/* A dense model whose output k is one pixel: tta 0 gives that pixel, tta 1 the mean with
+ * the mirror's, tta 2 half that mean plus a quarter each of the same mean one pixel
+ * up-left and down-right; over 503 images, so the last of the 500-image chunks holds 3. */
+START_TEST(test_time_views_are_mirrors_and_reflected_shifts) {
+  static const size_t probes[10][3] = {{0, 0, 0},   {0, 0, 31},  {1, 5, 7},  {2, 31, 0},
+                                       {2, 31, 31}, {0, 16, 1},  {1, 0, 15}, {2, 30, 30},
+                                       {0, 1, 30},  {1, 31, 16}};
+  dlsc_model_t *model = from_spec("input 3x32x32; dense 10", 1);
+  size_t count = 10 * CIFAR_PIXELS + 10;
+  float *values = calloc(count, sizeof *values);
+  for (size_t k = 0; k < 10; k++)
+    values[k * CIFAR_PIXELS + probes[k][0] * 1024 + probes[k][1] * 32 + probes[k][2]] = 1.0f;
+  ck_assert_ok(dlsc_model_set_values(model, 0, values, count));
+  free(values);
+  const size_t n = 503;
+  cifar_set set = synthetic_set(n);
+  float *logits = malloc(n * 10 * sizeof *logits);
+  for (int tta = 0; tta <= 2; tta++) {
+    predict_logits(model, &set, tta, logits);
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < 10; k++) {
+        const size_t *at = probes[k];
+        double expected = 0.0;
+        static const struct { int shift; double weight; } views[3] = {{0, 0.5}, {-1, 0.25},
+                                                                       {1, 0.25}};
+        for (int v = 0; v < (tta == 2 ? 3 : 1); v++)
+          for (int m = 0; m < (tta >= 1 ? 2 : 1); m++)
+            expected += (tta == 2 ? views[v].weight : 1.0) / (tta >= 1 ? 2 : 1) *
+                        view_pixel(i, at[0], at[1], at[2], m, views[v].shift);
+        ck_assert_msg(fabs(logits[i * 10 + k] - expected) < 1e-6,
+                      "tta %d, image %zu, output %zu: %g, expected %g", tta, i, k,
+                      (double)logits[i * 10 + k], expected);
+      }
+  }
+  ck_assert_uint_eq(argmax10((const float[10]){0, 1, 5, 2, 5, 0, 0, 0, 0, -1}), 2);
+  free(logits);
+  cifar_free(&set);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
+int main(void) {
+  Suite *suite = suite_create("cifar steps");
+  TCase *tc = tcase_create("steps");
+  tcase_add_test(tc, the_original_expansion_adds_brighter_darker_and_mirrored_copies);
+  tcase_add_test(tc, test_time_views_are_mirrors_and_reflected_shifts);
+  suite_add_tcase(suite, tc);
+  return run_suite(suite);
+}
