@@ -368,6 +368,28 @@ START_TEST(horizontal_flip_mirrors_rows) {
   augment.brightness = -0.5f;
   ck_assert_status(dlsc_dataset_set_augment(dataset, &augment), DLSC_ERR_INVALID_ARGUMENT);
   dlsc_dataset_destroy(dataset);
+  /* rows 5 wide (an odd width keeps its middle column): each comes out reversed or not */
+  dataset = images_dataset(1, 2, 5, 2, 4);
+  uint8_t wide[10];
+  for (int i = 0; i < 10; i++)
+    wide[i] = (uint8_t)(25 * i);
+  int32_t label = 0;
+  ck_assert_ok(dlsc_dataset_add_images_u8(dataset, wide, &label, 1));
+  augment.brightness = 0.0f;
+  ck_assert_ok(dlsc_dataset_set_augment(dataset, &augment));
+  flipped = 0;
+  for (int trial = 0; trial < 40; trial++) {
+    dlsc_batch batch;
+    ck_assert_ok(dlsc_dataset_get_batch(dataset, 0, 1, 1, &batch));
+    bool mirrored = batch.inputs[0] != 0.0f;
+    for (int h = 0; h < 2; h++)
+      for (int w = 0; w < 5; w++)
+        ck_assert_float_eq_tol(batch.inputs[h * 5 + w] * 255.0f,
+                               (float)wide[h * 5 + (mirrored ? 4 - w : w)], 1e-4f);
+    flipped += mirrored;
+  }
+  ck_assert(flipped > 0 && flipped < 40);
+  dlsc_dataset_destroy(dataset);
 }
 END_TEST
 
