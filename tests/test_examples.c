@@ -968,7 +968,19 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   for (size_t k = 0; k < N; k++)
     noise_only[k] = noisy[(k + N / 2) % N] - clean[(k + N / 2) % N];
   write_audio("extra-noise/noise.wav", noise_only, N, 1, 16000);
+  /* a folder of 70 recordings, more than the file list's first allocation holds (64) */
+  path_of(extra, sizeof extra, "many-noise");
+  mkdir(extra, 0777);
+  for (int k = 0; k < 70; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "many-noise/noise-%02d.wav", k);
+    write_audio(name, noise_only + k * (N / 80), N / 8, 1, 16000);
+  }
   free(noise_only);
+  ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --extra-noise-dir "
+                                              "many-noise --out many.dlsc " SMALL_DENOISER),
+                   0);
+  ck_assert(printed("dlsc-train-denoiser", "extra noise: 70 files from many-noise"));
   static const struct {
     const char *options, *name, *says; /* says: a line the run prints, or NULL */
   } variants[] = {{"--target magnitude", "magnitude", NULL},
