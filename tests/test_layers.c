@@ -356,6 +356,8 @@ START_TEST(pooling_is_a_plain_scan) {
   check_pool("input 2x7x7; avgpool 3x2 stride=1x2", 2); /* overlapping rows */
   check_pool("input 2x7x5; avgpool 3 stride=2 pad=1", 3);
   check_pool("input 2x6x7; avgpool 2 stride=1", 2);
+  check_pool("input 2x6x7; avgpool 2 pad=0x1", 2); /* column pairs, padded: the general loop */
+  check_pool("input 2x7x6; avgpool 2 pad=1x0", 2);
 }
 END_TEST
 

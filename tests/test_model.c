@@ -87,7 +87,9 @@ START_TEST(spec_errors_are_reported) {
       "input 3x8x8; conv2d 4 3 pad", "input 3x8x8; dense 4 bias=2", "input 3x8x8; dense 4abc",
       "input 3x8x8; conv2d 4 3x3q", "input 3x8x8q", "input 3x8x8; dense +4",
       "input 3x8x8; batchnorm velocity=0.5", "input 3x8x8; conv2d 4 3 padded=1",
-      "input 3x8x8; maxpool 2 pad=2x0", "input 3x8x8; avgpool 2 pad=0x2"};
+      "input 3x8x8; maxpool 2 pad=2x0", "input 3x8x8; avgpool 2 pad=0x2",
+      /* the first part of a pair 64 characters long (an 8 behind 63 zeros) */
+      "input 3x0000000000000000000000000000000000000000000000000000000000000008x8"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
     dlsc_status status = dlsc_model_create_from_spec(malformed[i], 1, &model);
     ck_assert_msg(status == DLSC_ERR_BAD_FORMAT || status == DLSC_ERR_INVALID_ARGUMENT,

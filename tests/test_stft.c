@@ -218,6 +218,17 @@ START_TEST(transforms_reject_bad_buffers) {
                    DLSC_ERR_INVALID_ARGUMENT);
   ck_assert_status(dlsc_stft_inverse(stft, magnitude, phase, 4, out, 100),
                    DLSC_ERR_SHAPE_MISMATCH);
+  /* no samples, or more than half the address space: refused whatever the frame count */
+  for (size_t count = 0; count <= 4; count++) {
+    ck_assert_status(dlsc_stft_inverse(stft, magnitude, phase, count, out, 0),
+                     DLSC_ERR_INVALID_ARGUMENT);
+    ck_assert_status(dlsc_stft_inverse_complex(stft, magnitude, count, out, 0),
+                     DLSC_ERR_INVALID_ARGUMENT);
+  }
+  ck_assert_status(dlsc_stft_inverse(stft, magnitude, phase, 4, out, SIZE_MAX / 2 + 1),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  ck_assert_status(dlsc_stft_inverse_complex(stft, magnitude, 4, out, SIZE_MAX / 2 + 1),
+                   DLSC_ERR_INVALID_ARGUMENT);
   phase[7] = NAN;
   ck_assert_status(dlsc_stft_inverse(stft, magnitude, phase, 4, out, 300), DLSC_ERR_NUMERIC);
   dlsc_stft_destroy(stft);
