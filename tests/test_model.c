@@ -45,6 +45,7 @@ START_TEST(spec_builds_shapes_and_describes_itself) {
   ck_assert_ok(dlsc_model_describe(model, text, length, &length));
   ck_assert_str_eq(text, "input 3x8x8; conv2d 4 3x3 pad=1x1; batchnorm; relu; maxpool 2x2; "
                          "conv2d 5 3x3 stride=2x2 bias=0; gelu; dropout 0.25; dense 6; sigmoid");
+  ck_assert_uint_eq(length, strlen(text) + 1); /* the size asked for: the text and its NUL */
   dlsc_model_t *again = from_spec(text, 1); /* the description is a valid spec */
   size_t size_a, size_b;
   unsigned char *a = model_bytes(model, &size_a), *b = model_bytes(again, &size_b);
