@@ -783,6 +783,26 @@ START_TEST(resampler_streams_the_whole_signal_bit_for_bit) {
 }
 END_TEST
 
+/* A signal shorter than the filter's blocks resamples as its start inside a longer
+ * signal that continues with zeros: the short one's blocks copy its samples into a
+ * zero-padded row, the long one's read them in place. */
+START_TEST(short_signals_resample_as_their_start_in_a_longer_one) {
+  static const unsigned rates[][2] = {{16000, 48000}, {48000, 16000}, {44100, 16000}};
+  float x[220] = {0}, short_out[80], long_out[800];
+  fill_uniform(x, 20, -1, 1, 12);
+  for (size_t p = 0; p < sizeof rates / sizeof rates[0]; p++) {
+    size_t n_short, n_long;
+    ck_assert_ok(dlsc_resample(x, 20, rates[p][0], rates[p][1], short_out, 80, &n_short));
+    ck_assert_ok(dlsc_resample(x, 220, rates[p][0], rates[p][1], long_out, 800, &n_long));
+    ck_assert_uint_gt(n_short, 0);
+    ck_assert_uint_gt(n_long, n_short);
+    for (size_t i = 0; i < n_short; i++)
+      ck_assert_msg(fabsf(short_out[i] - long_out[i]) <= 1e-6f, "%u -> %u, output %zu: %g, %g",
+                    rates[p][0], rates[p][1], i, (double)short_out[i], (double)long_out[i]);
+  }
+}
+END_TEST
+
 /* The stream chain's up resampler takes samples up to FLT_MAX / 8; its sums stay finite
  * even when every input has the sign of its coefficient for one output (16 -> 48 kHz,
  * output 3 t sits on input t: coefficients sinc(0.94 d) times a positive window). */
@@ -1469,6 +1489,7 @@ int main(void) {
   tcase_add_test(tc, metrics_have_their_definitions);
   tcase_add_test(tc, resampling_keeps_the_band_and_removes_what_would_alias);
   tcase_add_test(tc, resampler_streams_the_whole_signal_bit_for_bit);
+  tcase_add_test(tc, short_signals_resample_as_their_start_in_a_longer_one);
   tcase_add_test(tc, resampler_refusals_consume_nothing);
   tcase_add_test(tc, resampler_sums_stay_finite_at_the_chains_bound);
   tcase_add_test(tc, stream_at_48khz_and_44khz_is_the_whole_path);

@@ -979,6 +979,26 @@ START_TEST(tensor_rate_scales) {
   dlsc_model_destroy(copy);
   dlsc_model_destroy(model);
   dlsc_model_destroy(twin);
+  /* a layer's scale multiplies its step as the tensors' do: batch-norm at 0.5 moves
+   * gamma and beta half as far as an unscaled twin's, the dense layer as far */
+  model = from_spec("input 1x1x3; dense 8; batchnorm; relu; dense 1", 2);
+  ck_assert_ok(dlsc_model_clone(model, &twin));
+  set_training(model, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 32);
+  set_training(twin, DLSC_OPTIMIZER_SGD, DLSC_LOSS_MSE, 1e-2f, 32);
+  ck_assert_ok(dlsc_model_set_layer_lr_scale(model, 1, 0.5f));
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert_ok(dlsc_model_train_batch(twin, &batch, NULL));
+  ck_assert_ok(dlsc_model_get_values(model, 0, after, 32, &n0));
+  ck_assert_ok(dlsc_model_get_values(model, 1, after + 32, 32, &n1));
+  ck_assert_ok(dlsc_model_get_values(twin, 0, twin_after, 32, &n0));
+  ck_assert_ok(dlsc_model_get_values(twin, 1, twin_after + 32, 32, &n1));
+  for (int i = 0; i < 32; i++)
+    ck_assert_float_eq_tol(after[i] - before[i], twin_after[i] - before[i], 1e-7f);
+  for (int i = 32; i < 48; i++)
+    ck_assert_float_eq_tol(after[i] - before[i], 0.5f * (twin_after[i] - before[i]), 1e-6f);
+  ck_assert_double_gt(max_abs_diff(twin_after + 32, before + 32, 16), 1e-6);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(twin);
 }
 END_TEST
 
@@ -1521,6 +1541,16 @@ START_TEST(training_state_refusals_change_nothing) {
   ck_assert_status(dlsc_training_state_load(target, smaller, state, size), DLSC_ERR_SHAPE_MISMATCH);
   dlsc_model_t *other = resume_model(); /* same layers, other weights */
   ck_assert_status(dlsc_training_state_load(other, data, state, size), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_t *nudged; /* the same weights but the last of its 308 (the checksum spans all) */
+  ck_assert_ok(dlsc_model_clone(model, &nudged));
+  float dense_values[4 * 64 + 4];
+  size_t dense_count;
+  ck_assert_ok(dlsc_model_get_values(nudged, 4, dense_values, 260, &dense_count));
+  ck_assert_uint_eq(dense_count, 260);
+  dense_values[259] += 1.0f;
+  ck_assert_ok(dlsc_model_set_values(nudged, 4, dense_values, 260));
+  ck_assert_status(dlsc_training_state_load(nudged, data, state, size), DLSC_ERR_SHAPE_MISMATCH);
+  dlsc_model_destroy(nudged);
   dlsc_model_t *sgd;
   ck_assert_ok(dlsc_model_clone(model, &sgd));
   set_training(sgd, DLSC_OPTIMIZER_SGD, DLSC_LOSS_CROSS_ENTROPY, 1e-2f, 8);
