@@ -9,11 +9,14 @@ meets its edge, a guard another check repeats) or an out-of-bounds access only t
 sanitized build sees (run the same mutant there). Every file is restored after its
 mutant, on Ctrl-C too, and the build rebuilt at the end.
 
-Usage: scripts/mutants.py [--arithmetic] SEED COUNT [BUILD-DIR [FOLDERS [SUITES]]]
+Usage: scripts/mutants.py [--arithmetic|--delete] SEED COUNT [BUILD-DIR [FOLDERS [SUITES]]]
        scripts/mutants.py --replay LOG [BUILD-DIR [SUITES]]
   --arithmetic: arithmetic operators instead (+ and - between spaces, += and -=, * and /
   between spaces, fminf and fmaxf), for a separate sample; the default set's seeds
   still draw the same mutants
+  --delete: statements deleted instead, one a mutant: a one-line statement inside a
+  function (a call, an assignment, a one-line if with its body, a break) becomes `;`;
+  declarations and plain returns are kept
   FOLDERS: comma-separated, default lib,lib/nn; SUITES: default "unit integration oom"
   --replay: the SURVIVED lines of an earlier run's output again (after new tests), each
   found by its text if the line has moved; GONE if the code is no longer there.
@@ -40,8 +43,27 @@ ARITHMETIC = [
 ]
 
 
+DECLARATION = re.compile(r'(?:(?:static|const|unsigned|signed|struct|enum)\s+)*[A-Za-z_]\w*'
+                         r'(?:\s*\*+\s*|\s+)(?:const\s+)?\**[A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*[=;,]')
+STATEMENT_KEYWORDS = ('return', 'goto', 'break', 'continue', 'case', 'default', 'else', 'do')
+
+
+def deletable(code, previous):
+    """Whether a code line is one whole statement inside a function that can go."""
+    text = code.strip()
+    if not text.endswith(';') or '{' in text or '}' in text:
+        return False
+    first = re.match(r'[A-Za-z_]\w*', text)
+    if first and first.group() == 'return':
+        return False  # a function's plain return: its value would be undefined
+    if DECLARATION.match(text) and not (first and first.group() in STATEMENT_KEYWORDS):
+        return False
+    return previous.endswith((';', '{', '}', ')', ':', 'else'))  # not a continuation
+
+
 def sites(root, folders, operators=OPERATORS):
-    """(path, line index, start, end, replacement) for every operator in code lines."""
+    """(path, line index, start, end, replacement) for every operator in code lines;
+    operators None: every deletable statement."""
     found = []
     for folder in folders:
         for name in sorted(os.listdir(os.path.join(root, folder))):
@@ -50,8 +72,28 @@ def sites(root, folders, operators=OPERATORS):
             path = os.path.join(root, folder, name)
             with open(path) as f:
                 lines = f.read().split('\n')
+            depth, previous, in_comment = 0, '', False
             for i, line in enumerate(lines):
                 stripped = line.strip()
+                if operators is None:  # statements: strings, characters, comments out
+                    code = re.sub(r'/\*.*?\*/', ' ', line)
+                    code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', code)
+                    code = re.sub(r"'(?:[^'\\]|\\.)+'", "' '", code)
+                    code = re.sub(r'//.*', '', code)
+                    if in_comment:
+                        if '*/' not in code:
+                            continue
+                        code, in_comment = code[code.index('*/') + 2:], False
+                    if '/*' in code:
+                        code, in_comment = code[:code.index('/*')], True
+                    if stripped.startswith('#'):
+                        continue
+                    if depth > 0 and deletable(code, previous):
+                        indent = line[:len(line) - len(line.lstrip())]
+                        found.append((path, i, 0, len(line), indent + ';'))
+                    depth += code.count('{') - code.count('}')
+                    previous = code.strip() or previous
+                    continue
                 if stripped.startswith(('/*', '*', '//', '#')):
                     continue
                 code = re.sub(r'/\*.*?\*/', lambda m: ' ' * len(m.group()), line)
@@ -93,8 +135,8 @@ def main():
         sys.exit(__doc__)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     operators = OPERATORS
-    if sys.argv[1] == '--arithmetic':
-        operators = ARITHMETIC
+    if sys.argv[1] in ('--arithmetic', '--delete'):
+        operators = ARITHMETIC if sys.argv[1] == '--arithmetic' else None
         del sys.argv[1]
         if len(sys.argv) < 3:
             sys.exit(__doc__)
