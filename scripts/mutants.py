@@ -16,7 +16,8 @@ Usage: scripts/mutants.py [--arithmetic|--delete] SEED COUNT [BUILD-DIR [FOLDERS
   still draw the same mutants
   --delete: statements deleted instead, one a mutant: a one-line statement inside a
   function (a call, an assignment, a one-line if with its body, a break) becomes `;`;
-  declarations and plain returns are kept
+  declarations and plain returns are kept, and the body of a brace-less while loop,
+  which would spin until the tests time out
   FOLDERS: comma-separated, default lib,lib/nn; SUITES: default "unit integration oom"
   --replay: the SURVIVED lines of an earlier run's output again (after new tests), each
   found by its text if the line has moved; GONE if the code is no longer there.
@@ -59,6 +60,14 @@ def deletable(code, previous):
     if DECLARATION.match(text) and not (first and first.group() in STATEMENT_KEYWORDS):
         return False
     return previous.endswith((';', '{', '}', ')', ':', 'else'))  # not a continuation
+
+
+def hangs(lines, i):
+    """Whether line i is the whole body of a brace-less while loop."""
+    k = i - 1
+    while k > 0 and not lines[k].strip():
+        k -= 1
+    return re.match(r'while\s*\(.*\)$', lines[k].strip()) is not None
 
 
 def sites(root, folders, operators=OPERATORS):
@@ -163,6 +172,8 @@ def main():
                 original = f.read()
             lines = original.split('\n')
             line = lines[i]
+            if replacement.strip() == ';' and hangs(lines, i):
+                continue  # a while loop's only statement: it would spin until the timeout
             lines[i] = line[:start] + replacement + line[end:]
             try:
                 with open(path, 'w') as f:
