@@ -225,7 +225,8 @@ DLSC_API dlsc_status dlsc_model_check_spec(const char *spec, dlsc_status *verdic
 DLSC_API dlsc_status dlsc_model_add_layer(dlsc_model_t *model, const dlsc_layer_config *config);
 DLSC_API void dlsc_model_destroy(dlsc_model_t *model);
 
-/* A deep copy: weights, statistics, metadata, training settings; fresh optimizer state.
+/* A deep copy: weights, statistics, metadata, training settings and the PRNG's state
+ * (the copy draws the dropout masks the original draws next); fresh optimizer state.
  * The copy holds no gradients, optimizer moments or workspaces until it is used, so a
  * clone of a trained model keeps it for inference at the size of its weights. */
 DLSC_API dlsc_status dlsc_model_clone(const dlsc_model_t *model, dlsc_model_t **copy);

@@ -47,6 +47,16 @@ START_TEST(config_inits_reject_null_and_set_defaults) {
   ck_assert_ok(dlsc_layer_config_init(&layer, DLSC_LAYER_MAXPOOL));
   ck_assert_uint_eq(layer.stride_h, 0); /* pools default to stepping by their kernel */
   ck_assert_int_eq(layer.bias, 1);
+  dlsc_frames_config frames;
+  ck_assert_ok(dlsc_frames_config_init(&frames));
+  ck_assert_uint_eq(frames.n_bins, 513);
+  ck_assert_int_eq(frames.target, DLSC_TARGET_MAGNITUDE);
+  dlsc_images_config images;
+  ck_assert_ok(dlsc_images_config_init(&images));
+  ck_assert_uint_eq(images.channels, 3);
+  ck_assert_uint_eq(images.height, 32);
+  ck_assert_uint_eq(images.width, 32);
+  ck_assert_uint_eq(images.n_classes, 10);
   /* The shortest struct a caller can hold is struct_size alone: taken, and nothing past
    * it written; one byte less is refused, untouched. */
   union {
@@ -73,6 +83,125 @@ START_TEST(config_inits_reject_null_and_set_defaults) {
         ck_assert_msg(shortest.bytes[i] == 0x5a, "init %d wrote byte %zu", f, i);
     }
   }
+}
+END_TEST
+
+/* A caller compiled against a newer header passes a longer struct: the library writes
+ * its defaults, zeros the fields it does not know (off, for the fields to come) and keeps
+ * the caller's struct_size. */
+START_TEST(config_inits_zero_the_tail_of_a_longer_struct) {
+  static const size_t sizes[7] = {sizeof(dlsc_stft_config),    sizeof(dlsc_train_config),
+                                  sizeof(dlsc_frames_config),  sizeof(dlsc_images_config),
+                                  sizeof(dlsc_augment_config), sizeof(dlsc_denoise_config),
+                                  sizeof(dlsc_layer_config)};
+  for (int f = 0; f < 7; f++) {
+    union {
+      size_t size;
+      unsigned char bytes[512];
+    } longer, exact;
+    ck_assert_uint_le(sizes[f] + 32, sizeof longer.bytes);
+    memset(longer.bytes, 0x5a, sizeof longer.bytes);
+    memset(exact.bytes, 0xa5, sizeof exact.bytes);
+    for (int which = 0; which < 2; which++) {
+      void *config = which ? exact.bytes : longer.bytes;
+      size_t size = which ? sizes[f] : sizes[f] + 32;
+      ck_assert_ok(f == 0   ? dlsc_stft_config_init_(config, size)
+                   : f == 1 ? dlsc_train_config_init_(config, size)
+                   : f == 2 ? dlsc_frames_config_init_(config, size)
+                   : f == 3 ? dlsc_images_config_init_(config, size)
+                   : f == 4 ? dlsc_augment_config_init_(config, size)
+                   : f == 5 ? dlsc_denoise_config_init_(config, size)
+                            : dlsc_layer_config_init_(config, DLSC_LAYER_DENSE, size));
+    }
+    ck_assert_uint_eq(longer.size, sizes[f] + 32);
+    ck_assert_mem_eq(longer.bytes + sizeof(size_t), exact.bytes + sizeof(size_t),
+                     sizes[f] - sizeof(size_t));
+    for (size_t i = sizes[f]; i < sizeof longer.bytes; i++)
+      ck_assert_msg(longer.bytes[i] == (i < sizes[f] + 32 ? 0 : 0x5a), "init %d, byte %zu: %d", f,
+                    i, longer.bytes[i]);
+  }
+}
+END_TEST
+
+/* A struct of struct_size alone (a caller of the oldest header) means the defaults: every
+ * function taking a config reads struct_size bytes and defaults the rest. */
+START_TEST(a_struct_of_struct_size_alone_means_the_defaults) {
+  union {
+    size_t size;
+    unsigned char bytes[256];
+  } bare;
+  memset(bare.bytes, 0x5a, sizeof bare.bytes); /* past struct_size: never read */
+  bare.size = sizeof(size_t);
+  dlsc_stft_t *stft;
+  ck_assert_ok(dlsc_stft_create((const dlsc_stft_config *)bare.bytes, &stft));
+  dlsc_stft_config stft_config;
+  dlsc_stft_config_init(&stft_config);
+  ck_assert_ok(dlsc_stft_get_config(stft, &stft_config));
+  ck_assert_uint_eq(stft_config.n_fft, 1024);
+  ck_assert_uint_eq(stft_config.hop_length, 512);
+  ck_assert_int_eq(stft_config.window, DLSC_WINDOW_HANN);
+  dlsc_stft_destroy(stft);
+
+  dlsc_dataset_t *frames, *images;
+  dlsc_shape shape;
+  ck_assert_ok(dlsc_dataset_create_frames((const dlsc_frames_config *)bare.bytes, 1, &frames));
+  ck_assert_ok(dlsc_dataset_input_shape(frames, &shape)); /* 513 bins, no context */
+  ck_assert(shape.channels == 1 && shape.height == 1 && shape.width == 513);
+  dlsc_dataset_destroy(frames);
+  ck_assert_ok(dlsc_dataset_create_images((const dlsc_images_config *)bare.bytes, 1, &images));
+  ck_assert_ok(dlsc_dataset_input_shape(images, &shape));
+  ck_assert(shape.channels == 3 && shape.height == 32 && shape.width == 32);
+  static uint8_t pixels[2 * 3 * 32 * 32];
+  for (size_t i = 0; i < sizeof pixels; i++)
+    pixels[i] = (uint8_t)(i * 7);
+  int32_t labels[2] = {9, 10}; /* ten classes */
+  ck_assert_status(dlsc_dataset_add_images_u8(images, pixels, labels, 2),
+                   DLSC_ERR_INVALID_ARGUMENT);
+  labels[1] = 0;
+  ck_assert_ok(dlsc_dataset_add_images_u8(images, pixels, labels, 2));
+  ck_assert_ok(dlsc_dataset_set_augment(images, (const dlsc_augment_config *)bare.bytes));
+  dlsc_batch batch;
+  ck_assert_ok(dlsc_dataset_get_batch(images, 0, 2, 1, &batch)); /* every augmentation off */
+  for (size_t i = 0; i < sizeof pixels; i++)
+    ck_assert_float_eq(batch.inputs[i], (float)pixels[i] / 255.0f);
+  dlsc_dataset_destroy(images);
+
+  dlsc_model_t *denoiser = from_spec("input 1x1x513; sigmoid", 1);
+  ck_assert_ok(dlsc_model_set_denoise(denoiser, (const dlsc_denoise_config *)bare.bytes));
+  dlsc_denoise_config got, want;
+  dlsc_denoise_config_init(&got);
+  dlsc_denoise_config_init(&want);
+  ck_assert_ok(dlsc_model_get_denoise(denoiser, &got));
+  ck_assert_mem_eq(&got, &want, sizeof got);
+  dlsc_model_destroy(denoiser);
+
+  /* Training: the same steps as under an initialised struct, to the bit. */
+  dlsc_model_t *a = from_spec("input 1x1x4; dense 3; relu; dense 2", 2);
+  dlsc_model_t *b = from_spec("input 1x1x4; dense 3; relu; dense 2", 2);
+  dlsc_train_config defaults;
+  dlsc_train_config_init(&defaults);
+  dlsc_train_config other = defaults; /* replaced whole: nothing of it may stay */
+  other.optimizer = DLSC_OPTIMIZER_SGD;
+  other.learning_rate = 0.5f;
+  ck_assert_ok(dlsc_model_set_training(a, &other));
+  ck_assert_ok(dlsc_model_set_training(a, (const dlsc_train_config *)bare.bytes));
+  ck_assert_ok(dlsc_model_set_training(b, &defaults));
+  float x[8 * 4], y[8 * 2];
+  fill_uniform(x, 8 * 4, -1, 1, 3);
+  fill_uniform(y, 8 * 2, -1, 1, 4);
+  dlsc_batch step = {8, x, y, NULL, NULL};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_ok(dlsc_model_train_batch(a, &step, NULL));
+    ck_assert_ok(dlsc_model_train_batch(b, &step, NULL));
+  }
+  size_t size_a, size_b;
+  unsigned char *bytes_a = model_bytes(a, &size_a), *bytes_b = model_bytes(b, &size_b);
+  ck_assert_uint_eq(size_a, size_b);
+  ck_assert_mem_eq(bytes_a, bytes_b, size_a);
+  free(bytes_a);
+  free(bytes_b);
+  dlsc_model_destroy(a);
+  dlsc_model_destroy(b);
 }
 END_TEST
 
@@ -426,6 +555,8 @@ int main(void) {
   tcase_add_test(tc, strerror_covers_every_status);
   tcase_add_test(tc, version_matches_header);
   tcase_add_test(tc, config_inits_reject_null_and_set_defaults);
+  tcase_add_test(tc, config_inits_zero_the_tail_of_a_longer_struct);
+  tcase_add_test(tc, a_struct_of_struct_size_alone_means_the_defaults);
   tcase_add_test(tc, shorter_config_struct_gets_defaults_for_new_fields);
   tcase_add_test(tc, destroy_accepts_null);
   tcase_add_test(tc, null_handles_and_buffers_are_refused);

@@ -333,6 +333,34 @@ START_TEST(add_layer_validates) {
 }
 END_TEST
 
+/* A layer config struct as short as kind and units (a caller of an older header) gets
+ * the kind's defaults for the rest: a dense layer's bias, batch-norm's epsilon and
+ * momentum. */
+START_TEST(a_short_layer_config_gets_the_defaults) {
+  dlsc_model_t *model;
+  ck_assert_ok(dlsc_model_create((dlsc_shape){1, 1, 3}, 1, &model));
+  dlsc_layer_config config;
+  memset(&config, 0, sizeof config);
+  config.struct_size = offsetof(dlsc_layer_config, kernel_h);
+  config.kind = DLSC_LAYER_BATCHNORM;
+  ck_assert_ok(dlsc_model_add_layer(model, &config));
+  config.kind = DLSC_LAYER_DENSE;
+  config.units = 4;
+  ck_assert_ok(dlsc_model_add_layer(model, &config));
+  dlsc_layer_config stored;
+  stored.struct_size = sizeof stored;
+  ck_assert_ok(dlsc_model_get_layer(model, 0, &stored, NULL));
+  ck_assert_float_eq(stored.epsilon, 1e-5f);
+  ck_assert_float_eq(stored.momentum, 0.1f);
+  ck_assert_ok(dlsc_model_get_layer(model, 1, &stored, NULL));
+  ck_assert_int_eq(stored.bias, 1);
+  dlsc_model_info info;
+  ck_assert_ok(dlsc_model_get_info(model, &info));
+  ck_assert_uint_eq(info.n_parameters, 2 + 3 * 4 + 4); /* one channel: one scale, one shift */
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(predict_is_batch_independent_and_rejects_nan) {
   dlsc_model_t *model = from_spec(small_cnn, 3);
   size_t count = 300, in_size = 3 * 8 * 8;
@@ -1600,6 +1628,36 @@ START_TEST(clone_is_deep) {
 }
 END_TEST
 
+/* A clone continues its original's random stream: after a step of plain SGD (no
+ * optimizer state to differ) both draw the same dropout masks for the next one. */
+START_TEST(clone_continues_the_random_stream) {
+  dlsc_model_t *model = from_spec("input 1x1x8; dense 16; dropout 0.5; dense 2", 4), *copy;
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.optimizer = DLSC_OPTIMIZER_SGD;
+  config.momentum = 0.0f;
+  config.learning_rate = 0.1f;
+  config.batch_size = 4;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  float x[4 * 8], target[4 * 2];
+  fill_uniform(x, 4 * 8, -1, 1, 5);
+  fill_uniform(target, 4 * 2, -1, 1, 6);
+  dlsc_batch batch = {4, x, target, NULL, NULL};
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert_ok(dlsc_model_clone(model, &copy));
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert_ok(dlsc_model_train_batch(copy, &batch, NULL));
+  size_t size_a, size_b;
+  unsigned char *a = model_bytes(model, &size_a), *b = model_bytes(copy, &size_b);
+  ck_assert_uint_eq(size_a, size_b);
+  ck_assert_mem_eq(a, b, size_a);
+  free(a);
+  free(b);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(copy);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("model");
   TCase *tc = tcase_create("model");
@@ -1610,6 +1668,7 @@ int main(void) {
   tcase_add_test(tc, spec_numbers_print_with_the_fewest_digits);
   tcase_add_test(tc, spec_numbers_are_c_text_under_any_locale);
   tcase_add_test(tc, add_layer_validates);
+  tcase_add_test(tc, a_short_layer_config_gets_the_defaults);
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
   tcase_add_test(tc, batchnorm_and_relu_fused_give_the_same_floats);
   tcase_add_test(tc, classify_gives_the_top_class_and_softmax);
@@ -1629,6 +1688,7 @@ int main(void) {
   tcase_add_test(tc, files_are_saved_through_links_and_never_over_devices);
   tcase_add_test(tc, copy_layers_checks_the_backbone);
   tcase_add_test(tc, clone_is_deep);
+  tcase_add_test(tc, clone_continues_the_random_stream);
   tcase_add_test(tc, a_failed_write_keeps_the_old_file);
   tcase_add_test(tc, blend_averages_parameters);
   tcase_add_test(tc, values_follow_the_documented_layouts);
