@@ -361,6 +361,33 @@ START_TEST(a_short_layer_config_gets_the_defaults) {
 }
 END_TEST
 
+/* Layers added after a prediction get their workspace: the outputs are those of the
+ * model built whole. */
+START_TEST(a_layer_added_after_predicting_gets_its_workspace) {
+  dlsc_model_t *grown = from_spec("input 1x2x6; conv2d 3 1x3; relu", 8);
+  dlsc_model_t *whole = from_spec("input 1x2x6; conv2d 3 1x3; relu; dense 40; relu; dense 5", 8);
+  float x[4 * 12], y[4 * 40], want[4 * 5], got[4 * 5];
+  fill_uniform(x, 4 * 12, -1, 1, 9);
+  ck_assert_ok(dlsc_model_predict(grown, x, 4, y));
+  dlsc_layer_config config;
+  config.struct_size = sizeof config;
+  for (size_t i = 2; i < 5; i++) { /* the whole model's layers, weights and all */
+    ck_assert_ok(dlsc_model_get_layer(whole, i, &config, NULL));
+    ck_assert_ok(dlsc_model_add_layer(grown, &config));
+    float values[4096];
+    size_t n;
+    ck_assert_ok(dlsc_model_get_values(whole, i, values, 4096, &n));
+    if (n > 0)
+      ck_assert_ok(dlsc_model_set_values(grown, i, values, n));
+  }
+  ck_assert_ok(dlsc_model_predict(whole, x, 4, want));
+  ck_assert_ok(dlsc_model_predict(grown, x, 4, got));
+  ck_assert_mem_eq(got, want, sizeof got);
+  dlsc_model_destroy(grown);
+  dlsc_model_destroy(whole);
+}
+END_TEST
+
 START_TEST(predict_is_batch_independent_and_rejects_nan) {
   dlsc_model_t *model = from_spec(small_cnn, 3);
   size_t count = 300, in_size = 3 * 8 * 8;
@@ -1629,9 +1656,13 @@ START_TEST(clone_is_deep) {
 END_TEST
 
 /* A clone continues its original's random stream: after a step of plain SGD (no
- * optimizer state to differ) both draw the same dropout masks for the next one. */
+ * optimizer state to differ) both draw the same dropout masks for the next one. It
+ * keeps the frozen layers and the rate scales too. */
 START_TEST(clone_continues_the_random_stream) {
   dlsc_model_t *model = from_spec("input 1x1x8; dense 16; dropout 0.5; dense 2", 4), *copy;
+  ck_assert_ok(dlsc_model_set_layer_frozen(model, 0, 1));
+  ck_assert_ok(dlsc_model_set_layer_lr_scale(model, 2, 0.25f));
+  ck_assert_ok(dlsc_model_set_tensor_lr_scale(model, 2, DLSC_TENSOR_BIASES, 0.5f));
   dlsc_train_config config;
   dlsc_train_config_init(&config);
   config.optimizer = DLSC_OPTIMIZER_SGD;
@@ -1669,6 +1700,7 @@ int main(void) {
   tcase_add_test(tc, spec_numbers_are_c_text_under_any_locale);
   tcase_add_test(tc, add_layer_validates);
   tcase_add_test(tc, a_short_layer_config_gets_the_defaults);
+  tcase_add_test(tc, a_layer_added_after_predicting_gets_its_workspace);
   tcase_add_test(tc, predict_is_batch_independent_and_rejects_nan);
   tcase_add_test(tc, batchnorm_and_relu_fused_give_the_same_floats);
   tcase_add_test(tc, classify_gives_the_top_class_and_softmax);
