@@ -304,6 +304,37 @@ START_TEST(gains_resynthesise_to_the_denoised_signal) {
 }
 END_TEST
 
+/* A magnitude model's estimate for a bin whose noisy magnitude is 0 has no phase to
+ * keep: dlsc_denoise gives it at phase 0 (header, dlsc_denoise_gains). Silence through
+ * a model that says 0.5 for every bin is the inverse of 0.5 at phase 0 everywhere: an
+ * impulse at each frame's start. */
+START_TEST(a_magnitude_for_a_silent_bin_comes_at_phase_0) {
+  dlsc_model_t *model = from_spec("input 1x1x129; sigmoid", 1); /* sigmoid(0) = 0.5 */
+  dlsc_denoise_config config; /* rectangular: Hann would zero the frames' one impulse */
+  dlsc_denoise_config_init(&config);
+  config.n_fft = 256;
+  config.hop_length = 128;
+  config.window = DLSC_WINDOW_RECTANGULAR;
+  config.mask = 0;
+  ck_assert_ok(dlsc_model_set_denoise(model, &config));
+  dlsc_stft_t *stft;
+  ck_assert_ok(dlsc_stft_create_for_model(model, &stft));
+  enum { N = 1000 };
+  static float silence[N], out[N], want[N], magnitude[16 * 129], phase[16 * 129];
+  size_t frames;
+  ck_assert_ok(dlsc_stft_n_frames(stft, N, &frames));
+  ck_assert_uint_le(frames, 16);
+  for (size_t i = 0; i < frames * 129; i++)
+    magnitude[i] = 0.5f;
+  ck_assert_ok(dlsc_stft_inverse(stft, magnitude, phase, frames, want, N));
+  ck_assert_double_gt(max_abs(want, N), 0.1);
+  ck_assert_ok(dlsc_denoise(model, stft, silence, N, out));
+  ck_assert_double_le(max_abs_diff(out, want, N), 1e-6 * max_abs(want, N));
+  dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(row_prefix_stops_at_the_first_layer_that_mixes_rows) {
   static const struct {
     const char *spec;
@@ -1481,6 +1512,7 @@ int main(void) {
   tcase_add_test(tc, stream_matches_whole_signal_for_any_chunking);
   tcase_add_test(tc, denoise_is_the_model_on_every_context_window);
   tcase_add_test(tc, gains_resynthesise_to_the_denoised_signal);
+  tcase_add_test(tc, a_magnitude_for_a_silent_bin_comes_at_phase_0);
   tcase_add_test(tc, row_prefix_stops_at_the_first_layer_that_mixes_rows);
   tcase_add_test(tc, stream_outlives_its_source_model_and_refuses_nan);
   tcase_add_test(tc, mismatches_and_bad_samples_get_a_status);
