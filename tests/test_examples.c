@@ -1738,6 +1738,13 @@ START_TEST(spectrogram_quotes_names_and_reports_gnuplot) {
   ck_assert(strstr(script, "set title 'a ''b''_c'\n"));
   const char *first = strstr(script, "set yrange [0:24]"), *second = strstr(script, "set yrange [0:8]");
   ck_assert(first && second && first < second);
+  /* colours span 80 dB below the loudest bin of all panels: both tones lie on bin 160 of
+   * the 512-point Hann STFT, 0.5 x 512 / 4 = 64, 36.1 dB */
+  const char *range = strstr(script, "set cbrange [");
+  double low = 0.0, high = 0.0;
+  ck_assert_msg(range && sscanf(range, "set cbrange [%lf:%lf]", &low, &high) == 2, "%s", script);
+  ck_assert_msg(high > 36.0 && high < 36.25 && fabs(high - 80.0 - low) < 1e-3, "%g:%g", low,
+                high);
   ck_assert_msg(strstr(script, "set terminal pngcairo size 1200,600 "), "%s", script);
   /* the picture's format is its name's: SVG and PDF too, in any case; others refused */
   static const char *const formats[][2] = {{"pic.SVG", "set terminal svg size 1200,300 "},
