@@ -286,8 +286,12 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   for (int i = 0; i < 2000; i++)
     stereo[i] = noisy[i];
   write_audio("stereo.wav", stereo, 1000, 2, 16000);
-  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' stereo.wav s.wav"), 1);
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' stereo.wav refused.wav"),
+                   1);
   ck_assert(printed("dlsc-denoise", "stereo.wav has 2 channels; dlsc denoises mono audio"));
+  char refused_path[4400];
+  path_of(refused_path, sizeof refused_path, "refused.wav");
+  ck_assert_int_ne(access(refused_path, F_OK), 0);
   ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' --downmix stereo.wav s.wav"),
                    0);
   ck_assert_int_eq(run("dlsc-denoise", "--downmix --each-channel stereo.wav s.wav"), 2);
@@ -345,6 +349,10 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   write_audio("empty.wav", noisy, 0, 1, 16000);
   ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' empty.wav e.wav"), 1);
   ck_assert(printed("dlsc-denoise", "empty.wav holds no samples"));
+  ck_assert(!printed("dlsc-denoise", "cannot write")); /* the one reason, nothing after it */
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' missing.wav e.wav"), 1);
+  ck_assert(printed("dlsc-denoise", "cannot open"));
+  ck_assert(!printed("dlsc-denoise", "cannot write"));
   char path[4400];
   struct stat st;
   path_of(path, sizeof path, "e.wav");
