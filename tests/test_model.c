@@ -1163,6 +1163,7 @@ START_TEST(a_failed_write_keeps_the_old_file) {
 END_TEST
 
 START_TEST(files_are_written_atomically) {
+  size_t descriptors = count_entries("/proc/self/fd"); /* none is left open, at the end */
   char directory[32], path[256], missing[256];
   scratch_directory(directory, path, sizeof path);
   snprintf(missing, sizeof missing, "%s/no/such/dir/model.dlsc", directory);
@@ -1215,6 +1216,7 @@ START_TEST(files_are_written_atomically) {
   rmdir(directory);
   dlsc_model_destroy(first);
   dlsc_model_destroy(second);
+  ck_assert_uint_eq(count_entries("/proc/self/fd"), descriptors);
 }
 END_TEST
 

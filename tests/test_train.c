@@ -1163,6 +1163,7 @@ START_TEST(failed_epoch_restores_the_slow_copy) {
   ck_assert_status(dlsc_model_train_epoch(model, data, &stats), DLSC_ERR_NUMERIC);
   assert_model_unchanged(model, before, size);
   ck_assert_mem_eq(model->slow, slow, floats * sizeof *slow);
+  ck_assert(model->slow_taken); /* still taken: the next step pulls it, not a new copy */
   ck_assert_uint_eq(model->step, 3);
   free(slow);
   free(before);
