@@ -383,6 +383,32 @@ START_TEST(a_layer_added_after_predicting_gets_its_workspace) {
   ck_assert_ok(dlsc_model_predict(whole, x, 4, want));
   ck_assert_ok(dlsc_model_predict(grown, x, 4, got));
   ck_assert_mem_eq(got, want, sizeof got);
+  /* Trained with Adam, then grown by a layer: the optimizer starts afresh, as in a
+   * clone (the moments of the smaller model fit no parameter of the larger one). */
+  dlsc_train_config train;
+  dlsc_train_config_init(&train);
+  train.learning_rate = 1e-2f;
+  ck_assert_ok(dlsc_model_set_training(grown, &train));
+  float five[4 * 5], three[4 * 3];
+  fill_uniform(five, 4 * 5, 0, 1, 10);
+  fill_uniform(three, 4 * 3, 0, 1, 11);
+  dlsc_batch batch = {4, x, five, NULL, NULL};
+  ck_assert_ok(dlsc_model_train_batch(grown, &batch, NULL)); /* moments of 5 outputs */
+  ck_assert_ok(dlsc_layer_config_init(&config, DLSC_LAYER_DENSE));
+  config.units = 3;
+  ck_assert_ok(dlsc_model_add_layer(grown, &config));
+  batch.targets = three;
+  dlsc_model_t *copy;
+  ck_assert_ok(dlsc_model_clone(grown, &copy));
+  ck_assert_ok(dlsc_model_train_batch(grown, &batch, NULL));
+  ck_assert_ok(dlsc_model_train_batch(copy, &batch, NULL));
+  size_t size_a, size_b;
+  unsigned char *bytes_a = model_bytes(grown, &size_a), *bytes_b = model_bytes(copy, &size_b);
+  ck_assert_uint_eq(size_a, size_b);
+  ck_assert_mem_eq(bytes_a, bytes_b, size_a);
+  free(bytes_a);
+  free(bytes_b);
+  dlsc_model_destroy(copy);
   dlsc_model_destroy(grown);
   dlsc_model_destroy(whole);
 }
@@ -1276,7 +1302,26 @@ START_TEST(copy_layers_checks_the_backbone) {
   dlsc_model_t *pretext = from_spec(pretext_spec, 1), *classifier = from_spec(classifier_spec, 2);
   dlsc_model_t *other = from_spec("input 3x8x8; conv2d 5 3x3; batchnorm; relu; maxpool 2; dense 10",
                                   3);
+  float statistics[16]; /* batch-norm's gamma, beta, running mean and variance: not the
+                            fresh model's, so that a copy that skipped them shows */
+  for (size_t i = 0; i < 16; i++)
+    statistics[i] = 0.1f * (float)(i + 1);
+  ck_assert_ok(dlsc_model_set_values(pretext, 1, statistics, 16));
+  float head[1000], head_after[1000];
+  size_t n_head, n;
+  ck_assert_ok(dlsc_model_get_values(classifier, 4, head, 1000, &n_head));
   ck_assert_ok(dlsc_model_copy_layers(classifier, pretext, 4));
+  for (size_t i = 0; i < 4; i++) { /* the backbone's values, the head kept */
+    float want[200], got[200];
+    size_t m;
+    ck_assert_ok(dlsc_model_get_values(pretext, i, want, 200, &n));
+    ck_assert_ok(dlsc_model_get_values(classifier, i, got, 200, &m));
+    ck_assert_uint_eq(n, m);
+    ck_assert_mem_eq(got, want, n * sizeof *got);
+  }
+  ck_assert_ok(dlsc_model_get_values(classifier, 4, head_after, 1000, &n));
+  ck_assert_uint_eq(n, n_head);
+  ck_assert_mem_eq(head_after, head, n * sizeof *head);
   float x[192], a[4], b[10];
   fill_uniform(x, 192, 0, 1, 1);
   ck_assert_ok(dlsc_model_predict(pretext, x, 1, a));

@@ -1033,6 +1033,40 @@ START_TEST(tensor_rate_scales_are_checked) {
 }
 END_TEST
 
+/* Switching the optimizer starts the new one afresh, step count and all: Adam's first
+ * step after two of SGD with momentum is a fresh model's first, to the bit (its bias
+ * correction divides by 1 - beta^t, so a step count left at 2 gives another step). */
+START_TEST(switching_the_optimizer_starts_it_afresh) {
+  dlsc_model_t *model = from_spec("input 1x1x4; dense 3; relu; dense 2", 3), *fresh;
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.optimizer = DLSC_OPTIMIZER_SGD;
+  config.learning_rate = 0.1f;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  float x[8 * 4], y[8 * 2];
+  fill_uniform(x, 8 * 4, -1, 1, 11);
+  fill_uniform(y, 8 * 2, -1, 1, 12);
+  dlsc_batch batch = {8, x, y, NULL, NULL};
+  for (int i = 0; i < 2; i++)
+    ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert_ok(dlsc_model_clone(model, &fresh)); /* the weights, no optimizer state */
+  config.optimizer = DLSC_OPTIMIZER_ADAM;
+  config.learning_rate = 1e-2f;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  ck_assert_ok(dlsc_model_set_training(fresh, &config));
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  ck_assert_ok(dlsc_model_train_batch(fresh, &batch, NULL));
+  size_t size_a, size_b;
+  unsigned char *a = model_bytes(model, &size_a), *b = model_bytes(fresh, &size_b);
+  ck_assert_uint_eq(size_a, size_b);
+  ck_assert_mem_eq(a, b, size_a);
+  free(a);
+  free(b);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(fresh);
+}
+END_TEST
+
 /* ---- lookahead */
 
 static void set_lookahead(dlsc_model_t *model, size_t every, size_t start, float rho, size_t ramp,
@@ -1663,6 +1697,7 @@ int main(void) {
   tcase_add_test(tc, progress_reports_batches_and_cancels);
   tcase_add_test(tc, failed_epoch_keeps_the_flip_parity);
   tcase_add_test(tc, optimizer_overflow_changes_nothing);
+  tcase_add_test(tc, switching_the_optimizer_starts_it_afresh);
   tcase_add_test(tc, lookahead_follows_its_definition);
   tcase_add_test(tc, lookahead_epochs_end_on_the_slow_copy);
   tcase_add_test(tc, failed_epoch_restores_the_slow_copy);
