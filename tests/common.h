@@ -171,6 +171,16 @@ static inline unsigned char *model_bytes(const dlsc_model_t *model, size_t *size
   return bytes;
 }
 
+/* The two models save to the same bytes. */
+static inline void assert_same_model(const dlsc_model_t *a, const dlsc_model_t *b) {
+  size_t size_a, size_b;
+  unsigned char *bytes_a = model_bytes(a, &size_a), *bytes_b = model_bytes(b, &size_b);
+  ck_assert_uint_eq(size_a, size_b);
+  ck_assert_mem_eq(bytes_a, bytes_b, size_a);
+  free(bytes_a);
+  free(bytes_b);
+}
+
 /* The model saves to exactly before (size bytes): a refused call changed nothing. */
 static inline void assert_model_unchanged(const dlsc_model_t *model, const unsigned char *before,
                                           size_t size) {

@@ -47,12 +47,7 @@ START_TEST(spec_builds_shapes_and_describes_itself) {
                          "conv2d 5 3x3 stride=2x2 bias=0; gelu; dropout 0.25; dense 6; sigmoid");
   ck_assert_uint_eq(length, strlen(text) + 1); /* the size asked for: the text and its NUL */
   dlsc_model_t *again = from_spec(text, 1); /* the description is a valid spec */
-  size_t size_a, size_b;
-  unsigned char *a = model_bytes(model, &size_a), *b = model_bytes(again, &size_b);
-  ck_assert_uint_eq(size_a, size_b);
-  ck_assert_mem_eq(a, b, size_a); /* same seed, same weights */
-  free(a);
-  free(b);
+  assert_same_model(model, again); /* same seed, same weights */
   free(text);
   dlsc_model_destroy(again);
   dlsc_model_destroy(model);
@@ -402,12 +397,7 @@ START_TEST(a_layer_added_after_predicting_gets_its_workspace) {
   ck_assert_ok(dlsc_model_clone(grown, &copy));
   ck_assert_ok(dlsc_model_train_batch(grown, &batch, NULL));
   ck_assert_ok(dlsc_model_train_batch(copy, &batch, NULL));
-  size_t size_a, size_b;
-  unsigned char *bytes_a = model_bytes(grown, &size_a), *bytes_b = model_bytes(copy, &size_b);
-  ck_assert_uint_eq(size_a, size_b);
-  ck_assert_mem_eq(bytes_a, bytes_b, size_a);
-  free(bytes_a);
-  free(bytes_b);
+  assert_same_model(grown, copy);
   dlsc_model_destroy(copy);
   dlsc_model_destroy(grown);
   dlsc_model_destroy(whole);
@@ -1725,12 +1715,7 @@ START_TEST(clone_continues_the_random_stream) {
   ck_assert_ok(dlsc_model_clone(model, &copy));
   ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
   ck_assert_ok(dlsc_model_train_batch(copy, &batch, NULL));
-  size_t size_a, size_b;
-  unsigned char *a = model_bytes(model, &size_a), *b = model_bytes(copy, &size_b);
-  ck_assert_uint_eq(size_a, size_b);
-  ck_assert_mem_eq(a, b, size_a);
-  free(a);
-  free(b);
+  assert_same_model(model, copy);
   dlsc_model_destroy(model);
   dlsc_model_destroy(copy);
 }
