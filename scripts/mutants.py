@@ -2,7 +2,8 @@
 """Samples mutants of the C sources and says which ones the tests let through.
 
 Each mutant changes one operator on one line (< and <=, > and >=, == and !=, && and ||,
-+ 1 and - 1 by one more), is built in BUILD-DIR and run against the named meson suites;
++ 1 and - 1 by one more; with --arithmetic an arithmetic one; with --delete it deletes
+one statement), is built in BUILD-DIR and run against the named meson suites;
 KILLED: a suite failed (or the build's tests timed out), SURVIVED: all passed. A
 survivor is a place to look: a test gap, an equivalent change (a bound that never
 meets its edge, a guard another check repeats) or an out-of-bounds access only the
