@@ -101,11 +101,70 @@ START_TEST(test_time_views_are_mirrors_and_reflected_shifts) {
 }
 END_TEST
 
+/* The training schedule the CIFAR programs derive from their options: steps per epoch
+ * count a last partial batch of two or more images (one alone would give batch-norm a
+ * batch of one), the cosine spans warm-up and epochs, SGD is Nesterov's, and
+ * --lookahead is airbench's: every 5 steps from about the third epoch on, rho 0.95^5
+ * ramping up over the whole run. */
+START_TEST(the_schedule_counts_epochs_warmup_and_airbench_lookahead) {
+  schedule_options s = {.epochs = 8, .batch = 100, .rate = 0.2f, .weight_decay = 5e-4f,
+                        .smoothing = 0.1f, .momentum = 0.85f,
+                        .optimizer = DLSC_OPTIMIZER_SGD, .warmup_epochs = 2, .lookahead = 1};
+  dlsc_train_config c;
+  train_config_for(&c, &s, 1002); /* 11 steps an epoch: the last batch holds 2 */
+  ck_assert_int_eq(c.optimizer, DLSC_OPTIMIZER_SGD);
+  ck_assert_int_eq(c.loss, DLSC_LOSS_CROSS_ENTROPY);
+  ck_assert_int_eq(c.nesterov, 1);
+  ck_assert_float_eq(c.learning_rate, 0.2f);
+  ck_assert_float_eq(c.momentum, 0.85f);
+  ck_assert_float_eq(c.weight_decay, 5e-4f);
+  ck_assert_float_eq(c.label_smoothing, 0.1f);
+  ck_assert_uint_eq(c.batch_size, 100);
+  ck_assert_int_eq(c.schedule, DLSC_SCHEDULE_COSINE);
+  ck_assert_uint_eq(c.warmup_steps, 22);
+  ck_assert_uint_eq(c.total_steps, 8 * 11 + 22 + 1);
+  ck_assert_uint_eq(c.lookahead_every, 5);
+  ck_assert_uint_eq(c.lookahead_start, 35); /* (3 * 11 / 5 + 1) * 5 */
+  ck_assert_float_eq_tol(c.lookahead_rho, 0.7737809f, 1e-6f);
+  ck_assert_uint_eq(c.lookahead_ramp, 8 * 11);
+
+  train_config_for(&c, &s, 1001); /* the last image alone is left out: 10 steps */
+  ck_assert_uint_eq(c.warmup_steps, 20);
+  ck_assert_uint_eq(c.total_steps, 8 * 10 + 20 + 1);
+  ck_assert_uint_eq(c.lookahead_start, 35); /* (30 / 5 + 1) * 5 */
+  ck_assert_uint_eq(c.lookahead_ramp, 80);
+
+  s.lookahead = 0;
+  s.optimizer = DLSC_OPTIMIZER_ADAM;
+  train_config_for(&c, &s, 1000);
+  ck_assert_int_eq(c.nesterov, 0);
+  ck_assert_uint_eq(c.total_steps, 8 * 10 + 20 + 1);
+  dlsc_train_config defaults;
+  dlsc_train_config_init(&defaults);
+  ck_assert_uint_eq(c.lookahead_every, defaults.lookahead_every);
+  ck_assert_uint_eq(c.lookahead_start, defaults.lookahead_start);
+  ck_assert_float_eq(c.lookahead_rho, defaults.lookahead_rho);
+  ck_assert_uint_eq(c.lookahead_ramp, defaults.lookahead_ramp);
+  ck_assert_uint_eq(c.struct_size, defaults.struct_size);
+
+  /* the library takes each of them */
+  dlsc_model_t *model = NULL;
+  ck_assert_int_eq(dlsc_model_create_from_spec("input 3x4x4; dense 10", 1, &model), DLSC_OK);
+  ck_assert_int_eq(dlsc_model_set_training(model, &c), DLSC_OK);
+  s.lookahead = 1;
+  s.optimizer = DLSC_OPTIMIZER_SGD;
+  train_config_for(&c, &s, 1002);
+  ck_assert_int_eq(dlsc_model_set_training(model, &c), DLSC_OK);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("cifar steps");
   TCase *tc = tcase_create("steps");
   tcase_add_test(tc, the_original_expansion_adds_brighter_darker_and_mirrored_copies);
   tcase_add_test(tc, test_time_views_are_mirrors_and_reflected_shifts);
+  tcase_add_test(tc, the_schedule_counts_epochs_warmup_and_airbench_lookahead);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
