@@ -30,10 +30,11 @@ static void usage(void) {
           "  --labels N             labeled images, balanced over classes (default 500)\n"
           "  --pretext-epochs N     (default 15)  --probe-epochs N (default 30)\n"
           "  --finetune-epochs N    (default 30)\n"
-          "  --backbone-lr X        fine-tuning rate of the top backbone layer relative to\n"
-          "                         the head (default 0.1)\n"
-          "  --layer-decay X        further factor per backbone layer towards the input\n"
-          "                         (default 1: one rate for the whole backbone)\n"
+          "  --backbone-lr X        fine-tuning rate of the backbone's top layer with\n"
+          "                         weights, relative to the head (default 0.1)\n"
+          "  --layer-decay X        further factor per backbone layer with weights (dense,\n"
+          "                         convolution, batch-norm) towards the input (default 1:\n"
+          "                         one rate for the whole backbone)\n"
           "  --augment NAME         for the labeled stages (default flip-crop)\n"
           "  --lr X                 head learning rate, SGD Nesterov (default 0.05)\n"
           "  --batch N              (default 128)  --seed N (default 1)\n"
@@ -182,14 +183,19 @@ static dlsc_model_t *pretrain(const options *o, const cifar_set *unlabeled,
   return model;
 }
 
-/* Rates of the fine-tuning stage: the head at 1, the backbone's top layer at
- * backbone_lr, each layer below it layer_decay times its upper neighbour's. */
+/* Rates of the fine-tuning stage: the head at 1, the backbone's top layer with weights
+ * at backbone_lr, each layer with weights below it layer_decay times the rate of the
+ * one above (dense, convolution and batch-norm layers count; activations and pooling,
+ * which have no weights, do not). */
 static void set_layer_rates(dlsc_model_t *model, size_t backbone, float top, float decay) {
   float scale = top;
   for (size_t i = backbone; i-- > 0;) {
+    size_t values;
+    check_status(dlsc_model_get_values(model, i, NULL, 0, &values), "layer values");
     check_status(dlsc_model_set_layer_frozen(model, i, 0), "unfreeze");
     check_status(dlsc_model_set_layer_lr_scale(model, i, scale), "layer rate");
-    scale *= decay;
+    if (values)
+      scale *= decay;
   }
 }
 

@@ -1450,7 +1450,9 @@ static size_t test_confusion_right(const char *name) {
  * images, an epoch a stage; skipped without the archive): every stage leaves its rows
  * in the CSV; its confusion matrix, the test accuracy it prints and dlsc-classify on the
  * model it saved agree; its saved pretext model, loaded, gives the same classifier to the
- * bit; a fine-tuning that validates no higher than the probe is undone. */
+ * bit; a fine-tuning that validates no higher than the probe is undone; --backbone-lr
+ * and --layer-decay move the layers they name and no others, --self-backbone-lr 0 keeps
+ * the backbone, and --pretext-all pre-trains on the labeled images' pixels too. */
 START_TEST(cifar_transfer_runs_every_stage) {
   const char *data = cifar_data("transfer");
   if (!data)
@@ -1507,6 +1509,34 @@ START_TEST(cifar_transfer_runs_every_stage) {
            "--finetune-epochs 0 --out w.dlsc --csv w.csv --confusion w-confusion.csv", common);
   ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
   ck_assert(same_file("v.dlsc", "w.dlsc"));
+  /* per-layer rates count the layers with weights (the tiny backbone: convolutions 0
+   * and 3, dense 6, its top a ReLU): at backbone rate 1 and decay 0 fine-tuning (no
+   * probe before it, so nothing to undo) moves the dense layer and no convolution */
+  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --probe-epochs 0 "
+           "--backbone-lr 1 --layer-decay 0 --out x.dlsc --csv x.csv --confusion x-confusion.csv",
+           common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  ck_assert(printed("dlsc-cifar-transfer", "(all layers, backbone x1, decay x0 per layer)"));
+  ck_assert(same_weights("t-pretext.dlsc", "x.dlsc", 0));
+  ck_assert(same_weights("t-pretext.dlsc", "x.dlsc", 3));
+  ck_assert(!same_weights("t-pretext.dlsc", "x.dlsc", 6));
+  /* self-training at backbone rate 0 (its round kept: nothing validated before it)
+   * trains the head alone */
+  snprintf(arguments, sizeof arguments, "%s --load-pretext t-pretext.dlsc --probe-epochs 0 "
+           "--finetune-epochs 0 --self-train 1 --self-epochs 1 --pseudo 5 --self-backbone-lr 0 "
+           "--out y.dlsc --csv y.csv --confusion y-confusion.csv", common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  ck_assert(!printed("dlsc-cifar-transfer", "undone"));
+  for (size_t layer = 0; layer < 8; layer++)
+    ck_assert_msg(same_weights("t-pretext.dlsc", "y.dlsc", layer), "layer %zu moved", layer);
+  csv_rows("y.csv", rows, sizeof rows);
+  ck_assert_ptr_nonnull(strstr(rows, "\nself1,1,")); /* the round ran */
+  /* --pretext-all: the labeled images' pixels join the pretext set */
+  snprintf(arguments, sizeof arguments, "%s --pretext-all --pretext-only --save-pretext "
+           "z-pretext.dlsc --csv z.csv", common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  ck_assert(printed("dlsc-cifar-transfer", "10 labeled, 6010 unlabeled images; 5000 validation, "
+                                           "10000 test"));
 }
 END_TEST
 
