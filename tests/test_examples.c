@@ -1544,8 +1544,8 @@ END_TEST
  * labels; skipped without the archive): a teacher's pseudo-labels (six views of 1,000
  * unlabeled images) join the draw before the original's expansion copies each image
  * four times, identity-initialised filters, lookahead, scaled logits, label smoothing,
- * Adam and the mirrored test views run together, and the test accuracy printed is the
- * confusion matrix's. */
+ * Adam and the mirrored and shifted test views run together, and the test accuracy
+ * printed is the confusion matrix's. */
 START_TEST(cifar_train_runs_the_experiment_options) {
   const char *data = cifar_data("experiment options");
   if (!data)
@@ -1558,7 +1558,8 @@ START_TEST(cifar_train_runs_the_experiment_options) {
   ck_assert_int_eq(run("dlsc-cifar-train", arguments), 0);
   snprintf(arguments, sizeof arguments,
            "%s --teacher teacher.dlsc --unlabeled 1000 --pseudo 20 --augment original --dirac "
-           "--lookahead --logit-scale 0.5 --smoothing 0.1 --optimizer adam --warmup 2 --epochs 5 --tta "
+           "--lookahead --logit-scale 0.5 --smoothing 0.1 --optimizer adam --warmup 2 --epochs 5 "
+           "--tta-shift --tta "
            "--run options --out options.dlsc --csv options.csv --confusion options-confusion.csv",
            common);
   ck_assert_int_eq(run("dlsc-cifar-train", arguments), 0);
@@ -1575,7 +1576,7 @@ START_TEST(cifar_train_runs_the_experiment_options) {
   at = log_after("dlsc-cifar-train", "; TEST accuracy ");
   ck_assert_ptr_nonnull(at);
   double accuracy = strtod(at, NULL);
-  ck_assert(printed("dlsc-cifar-train", "% (flip TTA); "));
+  ck_assert(printed("dlsc-cifar-train", "% (flip and shift TTA); ")); /* --tta keeps the shift */
   ck_assert_double_eq_tol(accuracy, (double)test_confusion_right("options-confusion.csv") / 100.0,
                           0.005 + 1e-9);
   /* whitening needs a first layer made for it: refused before the data is read */
