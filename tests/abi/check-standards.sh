@@ -1,7 +1,8 @@
 #!/bin/sh
 # The public header compiles in programs of older language standards: tests/abi/
 # standards.c as C89, C99 and C11 with the C compiler, and as C++98, C++11, C++17 and
-# C++20 with the C++ one (if there is one), each -pedantic, warnings as errors.
+# C++20 with the C++ one (if there is one), each -pedantic, warnings as errors; and
+# defines no macro outside its namespace (a consumer's own names stay free).
 #   check-standards.sh INCLUDE-DIR SOURCE CC [CC-ARGS...] [-- CXX [CXX-ARGS...]]
 set -eu
 include=$1 source=$2
@@ -28,5 +29,17 @@ if [ -n "$cxx" ]; then
 else
   echo "no C++ compiler: C++ standards not checked"
 fi
-[ $status = 0 ] && echo "dlsc.h compiles in $count language standards"
+# and every macro it defines is in the library's namespace (DLSC_*, dlsc_*)
+printf '#include <stddef.h>\n#include <stdint.h>\n' > "$tmp/base.c"
+printf '#include <stddef.h>\n#include <stdint.h>\n#include <dlsc.h>\n' > "$tmp/with.c"
+for name in base with; do
+  eval "$cc -E -dM -I'$include' '$tmp/$name.c'" | awk '{sub(/\(.*/, "", $2); print $2}' |
+    sort > "$tmp/$name.macros"
+done
+outside=$(comm -13 "$tmp/base.macros" "$tmp/with.macros" | grep -v -E '^(DLSC_|dlsc_)' || true)
+if [ -n "$outside" ]; then
+  echo "dlsc.h defines macros outside its namespace: $outside"
+  status=1
+fi
+[ $status = 0 ] && echo "dlsc.h compiles in $count language standards; its macros are DLSC_* and dlsc_*"
 exit $status
