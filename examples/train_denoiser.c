@@ -422,18 +422,23 @@ static float *play_at_random_speed(const float *x, size_t n, float range, size_t
 
 /* ---- the model and its training settings */
 
-/* Adam with a cosine decay over the run (total_steps from the examples per epoch). */
+/* Adam with a cosine decay over the run (total_steps from the examples per epoch), in
+ * batches of --batch frames or, where an epoch holds fewer, all of them. */
 static void set_schedule(dlsc_model_t *model, const options *o, size_t examples) {
+  size_t batch = o->batch < examples ? o->batch : examples;
+  if (batch < o->batch)
+    printf("--batch %zu is more than the epoch's %zu frames: batches of %zu\n", o->batch, examples,
+           examples);
   dlsc_train_config train;
   dlsc_train_config_init(&train);
   train.loss = o->preset->loss;
   train.learning_rate = o->rate;
   train.weight_decay = o->weight_decay;
-  train.batch_size = o->batch;
+  train.batch_size = batch;
   train.gradient_clip = 5.0f;
   if (!o->constant_rate) {
     train.schedule = DLSC_SCHEDULE_COSINE;
-    train.total_steps = (size_t)o->epochs * (examples / o->batch + 1) + 1;
+    train.total_steps = (size_t)o->epochs * (examples / batch + 1) + 1;
   }
   watch_training(&train);
   check_status(dlsc_model_set_training(model, &train), "training settings");

@@ -962,7 +962,8 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
    * remixes, the noise at random speeds too: the two once freed one buffer twice; extra
    * speech from a folder's files, here the pair's clean recording once more; extra noise
    * from a folder, here the pair's noise shifted by half its length; a second stretch
-   * of noise over the first; speech and noise through random filters), each with other
+   * of noise over the first; speech and noise through random filters; the speech's level
+ * not varied), each with other
    * weights than the defaults give from the same seed. */
   char extra[4400];
   path_of(extra, sizeof extra, "extra");
@@ -999,7 +1000,8 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                   {"--extra-noise-dir extra-noise", "extra-noise",
                    "extra noise: 1 files from extra-noise"},
                   {"--noise-overlay 10", "overlay", NULL},
-                  {"--eq 0.375", "eq", NULL}};
+                  {"--eq 0.375", "eq", NULL},
+                  {"--level 0", "level", NULL}};
   double speed_tail = 0.0;
   for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
     double variant_tail = pair_tail(variants[i].options, variants[i].name, NULL);
@@ -1013,6 +1015,11 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
     if (i == 1)
       speed_tail = variant_tail;
   }
+  /* a batch larger than an epoch's frames: batches of all of them, said so (it was
+   * refused as "training: invalid argument") */
+  pair_tail("--batch 100000", "batch", NULL);
+  ck_assert(printed("dlsc-train-denoiser", "--batch 100000 is more than the epoch's "));
+  ck_assert(!same_weights("pair.dlsc", "batch.dlsc", 4));
   /* --eq draws the same numbers at any range: a range near 0 filters hardly at all, and
    * must still give other weights than 0.375 (the filters are applied, not only drawn) */
   pair_tail("--eq 1e-4", "eq-tiny", NULL);
