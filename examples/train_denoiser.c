@@ -117,9 +117,9 @@ static void usage(void) {
   fprintf(stderr,
           "  --spec TEXT        model spec instead of the preset's (input 1xWxB, B =\n"
           "                     n_fft / 2 + 1: 513)\n"
-          "  --context B,A      frames before/after the current one; B+1+A must be the\n"
-          "                     spec's input height (default: A the preset's look-ahead,\n"
-          "                     B the rest of the height)\n"
+          "  --context B,A      frames before/after the current one (0 .. 64 each); B+1+A\n"
+          "                     must be the spec's input height (default: A the preset's\n"
+          "                     look-ahead, B the rest of the height)\n"
           "  --epochs N         training epochs (default 40)\n"
           "  --batch N          batch size (default 64)\n"
           "  --lr X             Adam learning rate (default 1e-3)\n"
@@ -243,8 +243,8 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--context") && ++i) {
       char before[64], after[64];
       split_option(a, v, ',', before, after);
-      o.before = (size_t)integer_option(a, before, 0, 1000);
-      o.after = (size_t)integer_option(a, after, 0, 1000);
+      o.before = (size_t)integer_option(a, before, 0, 64); /* the library's limit */
+      o.after = (size_t)integer_option(a, after, 0, 64);
       o.context_given = 1;
     }
     else if (!strcmp(a, "--epochs") && ++i) o.epochs = (int)integer_option(a, v, 1, 100000);
@@ -464,7 +464,10 @@ static dlsc_model_t *build_model(const options *o) {
   denoise.context_before = o->before;
   denoise.context_after = o->after;
   denoise.mask = o->preset->mask;
-  if (dlsc_model_set_denoise(model, &denoise) != DLSC_OK) {
+  dlsc_status status = dlsc_model_set_denoise(model, &denoise);
+  if (status != DLSC_OK && status != DLSC_ERR_SHAPE_MISMATCH)
+    check_status(status, "denoising settings");
+  if (status != DLSC_OK) {
     fprintf(stderr, "the spec must take 1 x %zu x %zu values (before+1+after frames of n_fft/2+1 "
             "bins) and give %zu\n", o->before + 1 + o->after, o->n_fft / 2 + 1, o->n_fft / 2 + 1);
     exit(1);

@@ -1105,6 +1105,10 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                                   /* parts of up to 63 characters: read, then refused */
                                   {"--context 4," X63, "--context: '" X63 "' is not a whole"},
                                   {"--context 4," X63 "x", "is not two values A,B"},
+                                  /* past the library's 64 frames a side: refused as such,
+                                   * not as a spec of the wrong shape */
+                                  {"--context 65,0 --spec 'input 1x66x513; dense 513'",
+                                   "--context: '65' is not a whole number from 0 to 64"},
                                   {"--noise-gain nan:3", "--noise-gain: 'nan' is not a number"},
                                   {"--noise-gain 5:3", "--noise-gain: '3' is not a number from 5"},
                                   {"--epochs 3x", "--epochs: '3x' is not a whole number from 1 to"},
