@@ -84,6 +84,7 @@ typedef struct options {
   const char *extra_dir; /* --extra-speech-dir: those utterances from a folder instead */
   const char *extra_noise_dir; /* --extra-noise-dir: more noise for the remixes */
   float level_range; /* remixes: speech level varied by -level .. +level/2 dB */
+  int remix_options; /* one of the remixes' options given (refused without remixes) */
   float gain_low, gain_high; /* remixes: noise scaled by gain_low .. gain_high dB */
   float speed; /* remixes: speech sped up or slowed down by a factor up to 1 + speed */
   float noise_speed; /* remixes: the same for the noise */
@@ -292,6 +293,15 @@ static options parse(int argc, char **argv) {
     else if (!strcmp(a, "--speech") && ++i) { o.general = 1; o.speech_dir = v; }
     else if (!strcmp(a, "--noise") && ++i) { o.general = 1; o.noise_dir = v; }
     else usage();
+    o.remix_options |= !strcmp(a, "--level") || !strcmp(a, "--noise-gain") ||
+                       !strcmp(a, "--speed") || !strcmp(a, "--noise-speed") ||
+                       !strcmp(a, "--noise-overlay");
+  }
+  if (o.remix_options && (!o.course || o.remix == 0)) {
+    fprintf(stderr, "--level, --noise-gain, --speed, --noise-speed and --noise-overlay shape "
+            "the remixes of --course and --pair; %s\n", o.course ? "--remix 0 makes none" :
+            "the mixtures of --general and of --speech/--noise do not take them");
+    exit(2);
   }
   if (o.course == o.general || o.epochs < 1 || o.batch < 2 || !o.speech_dir != !o.noise_dir ||
       (o.extra_dir && (!o.course || o.extra_speech == 0)) || (o.extra_noise_dir && !o.course) ||

@@ -1118,14 +1118,22 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
                                   /* an option of the folders' mode, refused, not ignored */
                                   {"--mixes 3", "usage: dlsc-train-denoiser"},
                                   {"--checkpoint c --out c.average.dlsc",
-                                   "--out c.average.dlsc: a file of --checkpoint c"}};
+                                   "--out c.average.dlsc: a file of --checkpoint c"},
+                                  /* the remixes' options without remixes */
+                                  {"--remix 0 --speed 0.1", "; --remix 0 makes none"},
+                                  {"--level 3 --remix 0", "; --remix 0 makes none"}};
   refused_with("dlsc-train-denoiser", "--pair clean.wav noisy.wav ", "", pairs,
                sizeof pairs / sizeof pairs[0], 2);
   /* options of the pair's mode, refused with folders of speech and noise */
   const char *const folders[][2] = {{"--full", "usage: dlsc-train-denoiser"},
                                     {"--listen l", "usage: dlsc-train-denoiser"},
                                     {"--remix 2", "usage: dlsc-train-denoiser"},
-                                    {"--extra-speech 3", "usage: dlsc-train-denoiser"}};
+                                    {"--extra-speech 3", "usage: dlsc-train-denoiser"},
+                                    {"--level 3", "mixtures of --general and of --speech/"},
+                                    {"--noise-gain 0:3", "do not take them"},
+                                    {"--speed 0.1", "do not take them"},
+                                    {"--noise-speed 0.1", "do not take them"},
+                                    {"--noise-overlay 10", "do not take them"}};
   refused_with("dlsc-train-denoiser", "--speech extra --noise extra-noise ", "", folders,
                sizeof folders / sizeof folders[0], 2);
   /* a --listen folder that cannot be made or written: refused before the training (it
