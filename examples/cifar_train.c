@@ -67,6 +67,7 @@ int main(int argc, char **argv) {
   const char *teacher_path = NULL;
   size_t labels = 0, whiten = 0, pseudo = 2000, pool_limit = 0; /* pool_limit 0: all */
   int tta = 0, rate_given = 0, full = 0, dirac = 0, fixed_scale = 0, pseudo_given = 0;
+  int momentum_given = 0;
   float bias_rate = -1.0f, logit_scale = 1.0f; /* bias_rate -1: not given (1) */
   uint64_t seed = 1;
   schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0, NULL, 0};
@@ -91,7 +92,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--lr")) { s.rate = (float)number_option(a, v, 1e-9, 10.0); rate_given = 1; }
     else if (!strcmp(a, "--wd")) s.weight_decay = (float)number_option(a, v, 0.0, 1.0);
     else if (!strcmp(a, "--smoothing")) s.smoothing = (float)number_option(a, v, 0.0, 0.99);
-    else if (!strcmp(a, "--momentum")) s.momentum = (float)number_option(a, v, 0.0, 0.999);
+    else if (!strcmp(a, "--momentum")) {
+      s.momentum = (float)number_option(a, v, 0.0, 0.999);
+      momentum_given = 1;
+    }
     else if (!strcmp(a, "--bn-bias-rate")) bias_rate = (float)number_option(a, v, 0.0, 1e4);
     else if (!strcmp(a, "--logit-scale")) logit_scale = (float)number_option(a, v, 1e-3, 1e3);
     else if (!strcmp(a, "--warmup")) s.warmup_epochs = (int)integer_option(a, v, 0, 100000);
@@ -116,6 +120,10 @@ int main(int argc, char **argv) {
       (labels && labels % 10) || (labels && full) || (teacher_path && !labels) ||
       ((pseudo_given || pool_limit) && !teacher_path) || (s.resume && !s.checkpoint))
     usage();
+  if (momentum_given && s.optimizer != DLSC_OPTIMIZER_SGD) {
+    fprintf(stderr, "--momentum: a setting of SGD, not of --optimizer adam\n");
+    return 2;
+  }
   if ((fixed_scale || bias_rate >= 0.0f) && !strstr(a->backbone, "batchnorm")) {
     fprintf(stderr, "--bn-fixed-scale, --bn-bias-rate: arch %s has no batch-norm layer\n",
             a->name);

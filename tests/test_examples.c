@@ -1270,6 +1270,10 @@ START_TEST(cifar_programs_refuse_bad_batches) {
        "--logit-scale: '0' is not a number from 0.001 to 1000"},
       /* an optimizer other than sgd or adam is refused, not taken for SGD */
       {"dlsc-cifar-train", "--optimizer adamw", 2, "usage: dlsc-cifar-train"},
+      /* SGD's momentum with Adam, which has none: refused, not ignored (either order) */
+      {"dlsc-cifar-train", "--optimizer adam --momentum 0.5", 2,
+       "--momentum: a setting of SGD, not of --optimizer adam"},
+      {"dlsc-cifar-train", "--momentum 0.5 --optimizer adam", 2, "--momentum: a setting of SGD"},
       {"dlsc-cifar-transfer", "--labels 5", 2, "--labels: '5' is not a whole number from 10 to 45000"},
       /* an unknown augmentation is refused before any data is read */
       {"dlsc-cifar-transfer", "--self-augment sideways", 2, "usage: dlsc-cifar-transfer"},
