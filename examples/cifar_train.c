@@ -45,8 +45,8 @@ static void usage(void) {
           "  --tta              average with the mirrored image at test time\n"
           "  --tta-shift        also with the image shifted a pixel either way (airbench's)\n"
           "  --whiten N         the first layer whitens 2x2 patches, estimated from the first N\n"
-          "                     training images (labeled or not), frozen (arch air;\n"
-          "                     airbench uses 5000)\n"
+          "                     of the 45,000 training images (labeled or not), frozen\n"
+          "                     (arch air; airbench uses 5000)\n"
           "  --seed N           (default 1)\n"
           "  --out FILE         model (default cifar.dlsc)  --csv FILE (default cifar.csv)\n"
           "  --confusion FILE   test confusion matrix CSV (default confusion.csv)\n"
@@ -102,7 +102,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--teacher")) teacher_path = v;
     else if (!strcmp(a, "--pseudo")) { pseudo = (size_t)integer_option(a, v, 1, 45000); pseudo_given = 1; }
     else if (!strcmp(a, "--unlabeled")) pool_limit = (size_t)integer_option(a, v, 1, 45000);
-    else if (!strcmp(a, "--whiten")) whiten = (size_t)integer_option(a, v, 1, 50000);
+    else if (!strcmp(a, "--whiten")) whiten = (size_t)integer_option(a, v, 1, 45000);
     else if (!strcmp(a, "--seed")) seed = (uint64_t)integer_option(a, v, 0, LLONG_MAX);
     else if (!strcmp(a, "--out")) out = v;
     else if (!strcmp(a, "--csv")) csv_path = v;

@@ -1274,6 +1274,10 @@ START_TEST(cifar_programs_refuse_bad_batches) {
       {"dlsc-cifar-train", "--optimizer adam --momentum 0.5", 2,
        "--momentum: a setting of SGD, not of --optimizer adam"},
       {"dlsc-cifar-train", "--momentum 0.5 --optimizer adam", 2, "--momentum: a setting of SGD"},
+      /* whitening's images come from the 45,000 of the training split (50,000 were taken,
+       * and 45,000 used) */
+      {"dlsc-cifar-train", "--arch air --whiten 45001", 2,
+       "--whiten: '45001' is not a whole number from 1 to 45000"},
       {"dlsc-cifar-transfer", "--labels 5", 2, "--labels: '5' is not a whole number from 10 to 45000"},
       /* an unknown augmentation is refused before any data is read */
       {"dlsc-cifar-transfer", "--self-augment sideways", 2, "usage: dlsc-cifar-transfer"},
