@@ -1170,7 +1170,7 @@ START_TEST(lookahead_epochs_end_on_the_slow_copy) {
 END_TEST
 
 /* A failed epoch restores the slow copy with everything else: the good batches before
- * the poisoned frame had pulled it (every step). */
+ * the poisoned frame had pulled it (every step), or taken it (the first step). */
 START_TEST(failed_epoch_restores_the_slow_copy) {
   dlsc_dataset_t *data = frames_with_poison();
   dlsc_model_t *model = from_spec("input 1x1x4; dense 16; relu; dense 4", 6);
@@ -1192,6 +1192,15 @@ START_TEST(failed_epoch_restores_the_slow_copy) {
   ck_assert_mem_eq(model->slow, slow, floats * sizeof *slow);
   ck_assert(model->slow_taken); /* still taken: the next step pulls it, not a new copy */
   ck_assert_uint_eq(model->step, 3);
+  /* and untaken: a model whose first epoch took the copy and then failed has none, so
+   * its next step takes one of the weights as they are then */
+  dlsc_model_t *fresh = from_spec("input 1x1x4; dense 16; relu; dense 4", 6);
+  set_lookahead(fresh, 1, 0, 0.5f, 0, 4);
+  ck_assert(!fresh->slow_taken);
+  ck_assert_status(dlsc_model_train_epoch(fresh, data, &stats), DLSC_ERR_NUMERIC);
+  ck_assert(!fresh->slow_taken);
+  ck_assert_uint_eq(fresh->step, 0);
+  dlsc_model_destroy(fresh);
   free(slow);
   free(before);
   dlsc_model_destroy(model);
