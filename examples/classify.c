@@ -176,7 +176,8 @@ static int read_images(const char *path, dlsc_shape shape, image_source *src, ch
                        size_t size) {
   const char *extension = file_extension(path);
   int netpbm = !strcasecmp(extension, "ppm") || !strcasecmp(extension, "pgm") ||
-               !strcasecmp(extension, "pnm");
+               !strcasecmp(extension, "pnm") || !strcasecmp(extension, "pbm") ||
+               !strcasecmp(extension, "pam");
   FILE *file = fopen(path, "rb");
   if (!file) {
     snprintf(error, size, "cannot open: %s", strerror(errno));

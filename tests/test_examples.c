@@ -1907,6 +1907,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
   for (size_t i = 0; i < 32 * 32; i++)
     grey[i] = (float)grey_bytes[i] / 255.0f;
   write_bytes("no-max.ppm", "P6 32 32 0\n", 11);
+  write_bytes("bits.pbm", "P4\n32 32\n", 9); /* Netpbm's bitmap: named, not taken for records */
   /* the same image as an editor may write it: comments in the header, 16-bit samples
    * (v * 257 of 65535 is v of 255, and divides to the same float) */
   char wide[6400];
@@ -1941,6 +1942,7 @@ START_TEST(classify_takes_images_and_records_and_refuses_the_rest) {
       {"small.ppm", "image is 16x16 RGB; the model takes 32x32 RGB"},
       {"grey.pgm", "image is 32x32 grey; the model takes 32x32 RGB"},
       {"no-max.ppm", "not a binary PPM (P6) or PGM (P5)"},
+      {"bits.pbm", "not a binary PPM (P6) or PGM (P5)"},
       {"partial.bin", "not a whole number of 3073-byte records"},
       {"empty.bin", "not a whole number of 3073-byte records"},
       {"missing.ppm", "cannot open: No such file or directory"}};
