@@ -1494,6 +1494,12 @@ START_TEST(whitening_refuses_bad_requests_and_keeps_the_model) {
   ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, 1e-3f), DLSC_ERR_NUMERIC);
   x[777] = 1e30f; /* finite, but its square is not */
   ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, 1e-3f), DLSC_ERR_NUMERIC);
+  /* finite patches whose filters are not: images of one value, 2^60, have no variance,
+   * so each filter is 1 / sqrt(epsilon) = 2.7e22 at the smallest epsilon, and its bias
+   * minus that times 2^60, past the floats */
+  for (size_t i = 0; i < count * 3 * 8 * 8; i++)
+    x[i] = 0x1p60f;
+  ck_assert_int_eq(dlsc_model_init_whitening(model, 0, x, count, 1e-45f), DLSC_ERR_NUMERIC);
   assert_model_unchanged(model, original, size);
   free(original);
   dlsc_model_destroy(model);
