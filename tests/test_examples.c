@@ -925,6 +925,10 @@ END_TEST
 
 START_TEST(train_denoiser_learns_a_callers_pair) {
   enum { N = 64000 }; /* 4 s at 16 kHz */
+  char path[4400]; /* the runs below that must be refused write no denoiser.dlsc (the
+                    * default --out): none left by an earlier run of the folder */
+  path_of(path, sizeof path, "denoiser.dlsc");
+  unlink(path);
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
   synthesise(clean, noisy, N, 16000, 2);
   write_audio("clean.wav", clean, N, 1, 16000);
@@ -1050,7 +1054,6 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   ck_assert(printed("dlsc-train-denoiser", "speed.dlsc does not have the layers of the model spec"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --init absent.dlsc"), 1);
   ck_assert(printed("dlsc-train-denoiser", "cannot load absent.dlsc"));
-  char path[4400];
   path_of(path, sizeof path, "pair.dlsc");
   dlsc_model_t *model;
   ck_assert_ok(dlsc_model_load_file(path, &model));
