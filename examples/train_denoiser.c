@@ -1090,11 +1090,12 @@ static int evaluate_general(const options *o, const corpus *c, const mixture *va
     return 1;
   dlsc_stft_t *stft;
   dlsc_status status = dlsc_stft_create_for_model(model, &stft);
-  if (status != DLSC_OK) {
-    fprintf(stderr, "%s is not a denoising model: %s\n", o->evaluate, dlsc_strerror(status));
+  if (status == DLSC_ERR_NOT_FOUND) { /* no denoising settings; else out of memory */
+    fprintf(stderr, "%s is not a denoising model\n", o->evaluate);
     dlsc_model_destroy(model);
     return 1;
   }
+  check_status(status, "STFT");
   if (o->attenuation_limit >= 0.0)
     check_status(dlsc_model_set_attenuation_limit(model, o->attenuation_limit), "limit");
   printf("%s", o->evaluate);

@@ -827,7 +827,7 @@ START_TEST(train_denoiser_learns_from_folders) {
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise --evaluate "
                                               "not-a-denoiser.dlsc"),
                    1);
-  ck_assert(printed("dlsc-train-denoiser", "not-a-denoiser.dlsc is not a denoising model"));
+  ck_assert(printed("dlsc-train-denoiser", "not-a-denoiser.dlsc is not a denoising model\n"));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--speech speech --noise noise "
                                               "--attenuation-limit 6"),
                    2); /* only with --evaluate */
