@@ -112,7 +112,8 @@ int main(int argc, char **argv) {
     }
     dlsc_model_t *model;
     check_status(dlsc_model_create_from_spec(spec, 1, &model), "model");
-    schedule_options s = {1, batch, 1e-3f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 0, 0, NULL, 0};
+    schedule_options s = {1, batch, 1e-3f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 0, 0, NULL, 0,
+                          NULL};
     dlsc_train_config config;
     train_config_for(&config, &s, batch * 1000);
     check_status(dlsc_model_set_training(model, &config), "training");

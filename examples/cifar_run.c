@@ -144,23 +144,26 @@ void train_config_for(dlsc_train_config *config, const schedule_options *s, size
 
 static const char *const checkpoint_keys[] = {"dlsc.checkpoint_epoch", "dlsc.checkpoint_best"};
 
-static void save_checkpoint(const dlsc_model_t *model, dlsc_dataset_t *train, const char *prefix,
-                            int epoch, double best, const unsigned char *best_bytes,
-                            size_t best_size, int improved) {
+static void save_checkpoint(const dlsc_model_t *model, dlsc_dataset_t *train,
+                            const schedule_options *s, int epoch, double best,
+                            const unsigned char *best_bytes, size_t best_size, int improved) {
+  const char *prefix = s->checkpoint;
   if (improved)
     checkpoint_save_bytes(prefix, ".best.dlsc", best_bytes, best_size);
   char values[2][64];
   snprintf(values[0], sizeof values[0], "%d", epoch);
   snprintf(values[1], sizeof values[1], "%.17g", best);
-  checkpoint_save(model, train, prefix, checkpoint_keys, values, 2);
+  checkpoint_save(model, train, prefix, checkpoint_keys, values, 2, s->settings);
 }
 
 /* Puts model and train where the checkpoint left them; returns its epoch, and the best
  * validation so far in *best and *best_bytes. */
-static int resume_checkpoint(dlsc_model_t *model, dlsc_dataset_t *train, const char *prefix,
-                             double *best, unsigned char **best_bytes, size_t *best_size) {
+static int resume_checkpoint(dlsc_model_t *model, dlsc_dataset_t *train,
+                             const schedule_options *s, double *best,
+                             unsigned char **best_bytes, size_t *best_size) {
+  const char *prefix = s->checkpoint;
   char values[2][64];
-  checkpoint_resume(model, train, prefix, checkpoint_keys, values, 2);
+  checkpoint_resume(model, train, prefix, checkpoint_keys, values, 2, s->settings);
   int epoch = 0;
   if (sscanf(values[0], "%d", &epoch) != 1 || epoch < 1 || sscanf(values[1], "%lf", best) != 1) {
     fprintf(stderr, "%s.dlsc: not a checkpoint of this program\n", prefix);
@@ -186,7 +189,7 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
   size_t best_size = 0;
   int first = 1;
   if (s->checkpoint && s->resume)
-    first = resume_checkpoint(model, train, s->checkpoint, &best, &best_bytes, &best_size) + 1;
+    first = resume_checkpoint(model, train, s, &best, &best_bytes, &best_size) + 1;
   for (int epoch = first; epoch <= s->epochs; epoch++) {
     dlsc_train_stats stats;
     dlsc_eval_stats eval = {0};
@@ -218,7 +221,7 @@ double train_and_select(dlsc_model_t *model, dlsc_dataset_t *train, dlsc_dataset
       check_status(dlsc_model_save(model, best_bytes, best_size, &best_size), "save");
     }
     if (s->checkpoint)
-      save_checkpoint(model, train, s->checkpoint, epoch, best, best_bytes, best_size, improved);
+      save_checkpoint(model, train, s, epoch, best, best_bytes, best_size, improved);
   }
   if (!validation)
     return -1.0; /* nothing to choose by: the last epoch's weights */

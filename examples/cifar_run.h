@@ -42,6 +42,7 @@ typedef struct schedule_options {
    * improves, PREFIX.best.dlsc. With resume, training goes on from them. */
   const char *checkpoint;
   int resume;
+  const char *settings; /* with checkpoint: what decides the run (checkpoint_save) */
 } schedule_options;
 
 void train_config_for(dlsc_train_config *config, const schedule_options *s, size_t examples);

@@ -54,7 +54,8 @@ static void usage(void) {
           "  --checkpoint P     after each epoch write P.dlsc (the weights), P.state (the\n"
           "                     optimizer, PRNGs and data order) and P.best.dlsc (the best so far)\n"
           "  --resume           go on from --checkpoint P's files: with the options of the run\n"
-          "                     that wrote them, the same result bit for bit\n"
+          "                     that wrote them, the same result bit for bit (other training\n"
+          "                     options are refused; --tta, --run and the files may differ)\n"
           "  --data DIR, --cache DIR  where the data is and where to unpack it\n"
           "Ctrl-C ends training after the last finished epoch, which is then chosen from,\n"
           "scored and saved as usual; a second Ctrl-C quits.\n");
@@ -70,7 +71,8 @@ int main(int argc, char **argv) {
   int momentum_given = 0;
   float bias_rate = -1.0f, logit_scale = 1.0f; /* bias_rate -1: not given (1) */
   uint64_t seed = 1;
-  schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0, NULL, 0};
+  schedule_options s = {20, 128, 0.05f, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0, NULL, 0,
+                        NULL};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--tta")) { tta = tta > 1 ? tta : 1; continue; }
@@ -138,6 +140,33 @@ int main(int argc, char **argv) {
   }
   if (s.optimizer == DLSC_OPTIMIZER_ADAM && !rate_given)
     s.rate = 1e-3f;
+  /* what decides the trained weights, recorded with a checkpoint: a resumed run must
+   * have the same (--tta, --run and the files named do not count) */
+  static char settings[4096];
+  settings_add(settings, sizeof settings, "arch", "%s", a->name);
+  settings_add(settings, sizeof settings, "augment", "%s", augment);
+  settings_add(settings, sizeof settings, "labels", "%zu", labels);
+  settings_add(settings, sizeof settings, "full", "%d", full);
+  settings_add(settings, sizeof settings, "teacher", "%s", teacher_path ? teacher_path : "");
+  settings_add(settings, sizeof settings, "pseudo", "%zu", pseudo);
+  settings_add(settings, sizeof settings, "unlabeled", "%zu", pool_limit);
+  settings_add(settings, sizeof settings, "epochs", "%d", s.epochs);
+  settings_add(settings, sizeof settings, "batch", "%zu", s.batch);
+  settings_add(settings, sizeof settings, "optimizer", "%s",
+               s.optimizer == DLSC_OPTIMIZER_ADAM ? "adam" : "sgd");
+  settings_add_float(settings, sizeof settings, "lr", s.rate);
+  settings_add_float(settings, sizeof settings, "wd", s.weight_decay);
+  settings_add_float(settings, sizeof settings, "smoothing", s.smoothing);
+  settings_add_float(settings, sizeof settings, "momentum", s.momentum);
+  settings_add(settings, sizeof settings, "warmup", "%d", s.warmup_epochs);
+  settings_add(settings, sizeof settings, "lookahead", "%d", s.lookahead);
+  settings_add(settings, sizeof settings, "bn-fixed-scale", "%d", fixed_scale);
+  settings_add_float(settings, sizeof settings, "bn-bias-rate", bias_rate);
+  settings_add_float(settings, sizeof settings, "logit-scale", logit_scale);
+  settings_add(settings, sizeof settings, "dirac", "%d", dirac);
+  settings_add(settings, sizeof settings, "whiten", "%zu", whiten);
+  settings_add(settings, sizeof settings, "seed", "%llu", (unsigned long long)seed);
+  s.settings = settings;
   require_savable(out); /* saved at the end: refused now, not after the training */
   if (s.checkpoint)
     require_writable(s.checkpoint);

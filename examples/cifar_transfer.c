@@ -49,7 +49,8 @@ static void usage(void) {
           "                         backbone must be --arch's)\n"
           "  --checkpoint P         stage 1 writes P.dlsc, P.state and P.best.dlsc after each\n"
           "                         epoch; --resume goes on from them (the same options:\n"
-          "                         the same result bit for bit)\n"
+          "                         the same result bit for bit; other options of stage 1\n"
+          "                         are refused, those of the later stages taken)\n"
           "  --self-train R         rounds of self-training after fine-tuning (default 0)\n"
           "  --pseudo K             round r adds the r x K images per class the model is\n"
           "                         surest of, with its labels (default 1000)\n"
@@ -78,6 +79,7 @@ typedef struct options {
   int finetune_given;                         /* an option of stage 3 */
   size_t pseudo_per_class;
   size_t unlabeled; /* 0: all */
+  char settings[1024]; /* what decides stage 1, recorded with its checkpoint */
 } options;
 
 static options parse(int argc, char **argv) {
@@ -144,12 +146,24 @@ static options parse(int argc, char **argv) {
     require_writable(o.checkpoint);
   refuse_checkpoint_file(o.checkpoint, o.pretext_only ? NULL : o.out, "--out");
   refuse_checkpoint_file(o.checkpoint, o.save_pretext, "--save-pretext");
+  /* stage 1's checkpoint must be resumed with what decides stage 1 (the other stages'
+   * options may change: they run after it) */
+  settings_add(o.settings, sizeof o.settings, "arch", "%s", o.a->name);
+  settings_add(o.settings, sizeof o.settings, "pretext", "%s",
+               o.task == DLSC_TASK_ROTATE4 ? "rot4" : "rot3");
+  settings_add(o.settings, sizeof o.settings, "labels", "%zu", o.labels);
+  settings_add(o.settings, sizeof o.settings, "unlabeled", "%zu", o.unlabeled);
+  settings_add(o.settings, sizeof o.settings, "pretext-all", "%d", o.pretext_all);
+  settings_add(o.settings, sizeof o.settings, "pretext-epochs", "%d", o.pretext_epochs);
+  settings_add_float(o.settings, sizeof o.settings, "lr", o.rate);
+  settings_add(o.settings, sizeof o.settings, "batch", "%zu", o.batch);
+  settings_add(o.settings, sizeof o.settings, "seed", "%llu", (unsigned long long)o.seed);
   return o;
 }
 
 static schedule_options stage(const options *o, int epochs, float rate) {
   schedule_options s = {epochs, o->batch, rate, 5e-4f, 0.0f, 0.9f, DLSC_OPTIMIZER_SGD, 1, 0,
-                        NULL, 0};
+                        NULL, 0, NULL};
   return s;
 }
 
@@ -176,6 +190,7 @@ static dlsc_model_t *pretrain(const options *o, const cifar_set *unlabeled,
   schedule_options s = stage(o, o->pretext_epochs, o->rate);
   s.checkpoint = o->checkpoint;
   s.resume = o->resume;
+  s.settings = o->settings;
   double best = train_and_select(model, train, check, &s, "pretext", csv);
   printf("pretext: validation accuracy on the pretext task %.2f%%\n", 100.0 * best);
   dlsc_dataset_destroy(train);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sndfile.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,13 +452,78 @@ static void checkpoint_path(char *path, size_t size, const char *prefix, const c
   }
 }
 
+void settings_add(char *settings, size_t size, const char *name, const char *format, ...) {
+  size_t used = strlen(settings);
+  int n = snprintf(settings + used, size - used, "%s=", name);
+  if (n >= 0 && (size_t)n < size - used) {
+    used += (size_t)n;
+    va_list values;
+    va_start(values, format);
+    n = vsnprintf(settings + used, size - used, format, values);
+    va_end(values);
+    if (n >= 0 && (size_t)n + 1 < size - used) {
+      for (char *c = settings + used; *c; c++)
+        *c = *c == '\n' ? '?' : *c; /* a value is one line (a file name may hold a '\n') */
+      strcpy(settings + used + n, "\n");
+      return;
+    }
+  }
+  fprintf(stderr, "%s: the run's settings are too long to record with a checkpoint\n", name);
+  exit(2);
+}
+
+void settings_add_float(char *settings, size_t size, const char *name, float value) {
+  char text[32];
+  for (int digits = 1; digits <= 9; digits++) {
+    snprintf(text, sizeof text, "%.*g", digits, (double)value);
+    if (strtof(text, NULL) == value)
+      break;
+  }
+  settings_add(settings, size, name, "%s", text);
+}
+
+static const char checkpoint_settings_key[] = "dlsc.checkpoint_settings";
+
+/* Exits with a message naming each setting of now whose line is not in then. */
+static void require_same_settings(const char *path, const char *then, const char *now) {
+  int differ = 0;
+  for (const char *line = now; *line;) {
+    size_t length = strcspn(line, "\n"), name = strcspn(line, "=");
+    const char *at = then, *found = NULL;
+    while (*at && !found) { /* the same line in then, or the line of the same name */
+      size_t other = strcspn(at, "\n");
+      if (strcspn(at, "=") == name && !strncmp(at, line, name))
+        found = at;
+      else
+        at += other + (at[other] != 0);
+    }
+    size_t found_length = found ? strcspn(found, "\n") : 0;
+    if (!found || found_length != length || strncmp(found, line, length)) {
+      if (!differ++)
+        fprintf(stderr, "%s: written by a run with other settings; --resume needs the "
+                "options of that run:\n", path);
+      fprintf(stderr, "  %.*s: %.*s there, %.*s here\n", (int)name, line,
+              found ? (int)(found_length - name - 1) : 4, found ? found + name + 1 : "none",
+              (int)(length - name - 1), line + name + 1);
+    }
+    line += length + (line[length] != 0);
+  }
+  if (differ || strlen(then) != strlen(now)) {
+    if (!differ)
+      fprintf(stderr, "%s: written by a run with other settings\n", path);
+    exit(1);
+  }
+}
+
 void checkpoint_save(const dlsc_model_t *model, const dlsc_dataset_t *data, const char *prefix,
-                     const char *const *keys, char (*values)[64], size_t n_keys) {
+                     const char *const *keys, char (*values)[64], size_t n_keys,
+                     const char *settings) {
   char path[4096];
   dlsc_model_t *copy;
   check_status(dlsc_model_clone(model, &copy), "checkpoint");
   for (size_t i = 0; i < n_keys; i++)
     check_status(dlsc_model_set_metadata(copy, keys[i], values[i]), "checkpoint");
+  check_status(dlsc_model_set_metadata(copy, checkpoint_settings_key, settings), "checkpoint");
   checkpoint_path(path, sizeof path, prefix, ".dlsc");
   check_status(dlsc_model_save_file(copy, path), path);
   dlsc_model_destroy(copy);
@@ -466,8 +532,9 @@ void checkpoint_save(const dlsc_model_t *model, const dlsc_dataset_t *data, cons
 }
 
 void checkpoint_resume(dlsc_model_t *model, dlsc_dataset_t *data, const char *prefix,
-                       const char *const *keys, char (*values)[64], size_t n_keys) {
-  char path[4096];
+                       const char *const *keys, char (*values)[64], size_t n_keys,
+                       const char *settings) {
+  char path[4096], then[4096];
   dlsc_model_t *saved;
   checkpoint_path(path, sizeof path, prefix, ".dlsc");
   check_status(dlsc_model_load_file(path, &saved), path);
@@ -476,11 +543,14 @@ void checkpoint_resume(dlsc_model_t *model, dlsc_dataset_t *data, const char *pr
   int fits = dlsc_model_copy_layers(model, saved, info.n_layers) == DLSC_OK;
   for (size_t i = 0; fits && i < n_keys; i++)
     fits = dlsc_model_get_metadata(saved, keys[i], values[i], 64, NULL) == DLSC_OK;
+  fits = fits && dlsc_model_get_metadata(saved, checkpoint_settings_key, then, sizeof then,
+                                         NULL) == DLSC_OK;
   dlsc_model_destroy(saved);
   if (!fits) {
     fprintf(stderr, "%s: not a checkpoint of this model\n", path);
     exit(1);
   }
+  require_same_settings(path, then, settings);
   checkpoint_path(path, sizeof path, prefix, ".state");
   dlsc_status status = dlsc_training_state_load_file(model, data, path);
   if (status == DLSC_ERR_SHAPE_MISMATCH || status == DLSC_ERR_INVALID_ARGUMENT) {

@@ -88,16 +88,26 @@ void refuse_checkpoint_file(const char *prefix, const char *path, const char *op
 
 /* Checkpoints of the training loops (--checkpoint P). checkpoint_save writes P.dlsc,
  * the model's weights with the loop's counters as metadata (keys[i] = values[i], on a
- * copy: the model itself is untouched), then P.state, the training state of model and
- * data (dlsc_training_state_save). checkpoint_resume puts them back into a model of the
- * same layers (else exit 1 with a message) and a dataset built as before, and reads the
- * counters into values[i] (64 bytes each). checkpoint_save_model writes another model
- * (an average) to P<suffix>; checkpoint_save_bytes / _load_bytes keep a saved model's
- * bytes (the best so far) there. */
+ * copy: the model itself is untouched) and the run's settings, then P.state, the
+ * training state of model and data (dlsc_training_state_save). checkpoint_resume puts
+ * them back into a model of the same layers (else exit 1 with a message) and a dataset
+ * built as before, and reads the counters into values[i] (64 bytes each); a checkpoint
+ * of other settings is refused (exit 1), the settings that differ named.
+ * settings: what decides the run's result, one "name=value" a line (settings_add).
+ * checkpoint_save_model writes another model (an average) to P<suffix>;
+ * checkpoint_save_bytes / _load_bytes keep a saved model's bytes (the best so far) there. */
 void checkpoint_save(const dlsc_model_t *model, const dlsc_dataset_t *data, const char *prefix,
-                     const char *const *keys, char (*values)[64], size_t n_keys);
+                     const char *const *keys, char (*values)[64], size_t n_keys,
+                     const char *settings);
 void checkpoint_resume(dlsc_model_t *model, dlsc_dataset_t *data, const char *prefix,
-                       const char *const *keys, char (*values)[64], size_t n_keys);
+                       const char *const *keys, char (*values)[64], size_t n_keys,
+                       const char *settings);
+/* Appends "name=value\n" (printf-style value) to settings, a buffer of size bytes; exits
+ * with a message if it does not fit. */
+void settings_add(char *settings, size_t size, const char *name, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same for a float, in the fewest digits that read back to it (0.05, not 0.0500000007). */
+void settings_add_float(char *settings, size_t size, const char *name, float value);
 void checkpoint_save_model(const char *prefix, const char *suffix, const dlsc_model_t *model);
 void checkpoint_save_bytes(const char *prefix, const char *suffix, const unsigned char *bytes,
                            size_t size);

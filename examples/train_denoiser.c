@@ -101,6 +101,7 @@ typedef struct options {
   const char *speech_dir, *noise_dir;  /* --speech, --noise; else LibriSpeech and the noises */
   const char *evaluate; /* --evaluate FILE: score that model, train nothing */
   double attenuation_limit; /* --attenuation-limit DB, with --evaluate; < 0: none */
+  char settings[8192 + 1024]; /* what decides the result, recorded with a checkpoint */
 } options;
 
 static void usage(void) {
@@ -171,7 +172,8 @@ static void usage(void) {
           "  --checkpoint P     after each epoch write P.dlsc (the weights), P.state (optimizer,\n"
           "                     PRNGs), P.best.dlsc and P.average.dlsc\n"
           "  --resume           go on from --checkpoint P's files: with the options of the run\n"
-          "                     that wrote them, the same result bit for bit; a larger --epochs\n"
+          "                     that wrote them, the same result bit for bit (other data,\n"
+          "                     model or training options are refused); a larger --epochs\n"
           "                     trains on (with --constant-lr and no --average: as if that\n"
           "                     many from the start)\n"
           "  --listen DIR       --course: write the tail noisy, denoised and clean, and the\n"
@@ -354,6 +356,41 @@ static options parse(int argc, char **argv) {
       exit(1);
     }
   }
+  /* What a resumed run must repeat (--checkpoint): the data, model and training options.
+   * --epochs counts only with a schedule over the epochs or an average of the last
+   * ones: with --constant-lr and no --average a larger --epochs trains on. */
+  char *set = o.settings;
+  size_t room = sizeof o.settings;
+  settings_add(set, room, "data", "%s", o.general ? "general" : o.clean_path ? "pair" : "course");
+  settings_add(set, room, "pair", "%s %s", o.clean_path ? o.clean_path : "",
+               o.noisy_path ? o.noisy_path : "");
+  settings_add(set, room, "speech-noise", "%s %s", o.speech_dir ? o.speech_dir : "",
+               o.noise_dir ? o.noise_dir : "");
+  settings_add(set, room, "spec", "%s", o.spec);
+  settings_add(set, room, "context", "%zu,%zu", o.before, o.after);
+  settings_add(set, room, "stft", "%zu/%zu", o.n_fft, o.hop);
+  settings_add(set, room, "target", "%d", (int)o.target);
+  settings_add(set, room, "batch", "%zu", o.batch);
+  settings_add_float(set, room, "lr", o.rate);
+  settings_add_float(set, room, "wd", o.weight_decay);
+  settings_add(set, room, "constant-lr", "%d", o.constant_rate);
+  settings_add(set, room, "average", "%d", o.average);
+  if (!o.constant_rate || o.average)
+    settings_add(set, room, "epochs", "%d", o.epochs);
+  settings_add(set, room, "full", "%d", o.full);
+  settings_add(set, room, "remix", "%d", o.remix);
+  settings_add_float(set, room, "level", o.level_range);
+  settings_add_float(set, room, "noise-gain-low", o.gain_low);
+  settings_add_float(set, room, "noise-gain-high", o.gain_high);
+  settings_add_float(set, room, "speed", o.speed);
+  settings_add_float(set, room, "noise-speed", o.noise_speed);
+  settings_add_float(set, room, "noise-overlay", o.overlay_db);
+  settings_add_float(set, room, "eq", o.eq);
+  settings_add(set, room, "extra-speech", "%d %s", o.extra_speech, o.extra_dir ? o.extra_dir : "");
+  settings_add(set, room, "extra-noise-dir", "%s", o.extra_noise_dir ? o.extra_noise_dir : "");
+  settings_add(set, room, "mixes", "%d", o.mixes_per_utterance);
+  settings_add(set, room, "init", "%s", o.init ? o.init : "");
+  settings_add(set, room, "seed", "%llu", (unsigned long long)o.seed);
   return o;
 }
 
@@ -595,7 +632,8 @@ static void save_checkpoint(const options *o, const dlsc_model_t *model, dlsc_da
   snprintf(values[3], 64, "%.17g", best->score);
   snprintf(values[4], 64, "%d", best->epoch);
   snprintf(values[5], 64, "%d", averaged);
-  checkpoint_save(model, train, o->checkpoint, checkpoint_keys, values, CHECKPOINT_KEYS);
+  checkpoint_save(model, train, o->checkpoint, checkpoint_keys, values, CHECKPOINT_KEYS,
+                  o->settings);
 }
 
 /* Model, dataset, mixing, schedule, best model and average as the checkpoint left
@@ -604,7 +642,8 @@ static int resume_checkpoint(const options *o, dlsc_model_t *model, dlsc_dataset
                              size_t *examples, best_model *best, dlsc_model_t **average,
                              int *averaged) {
   char values[CHECKPOINT_KEYS][64];
-  checkpoint_resume(model, train, o->checkpoint, checkpoint_keys, values, CHECKPOINT_KEYS);
+  checkpoint_resume(model, train, o->checkpoint, checkpoint_keys, values, CHECKPOINT_KEYS,
+                    o->settings);
   int epoch;
   unsigned long long mixing;
   if (sscanf(values[0], "%d", &epoch) != 1 || epoch < 1 ||

@@ -1388,6 +1388,9 @@ static const char *cifar_data(const char *test) {
   return data;
 }
 
+/* dlsc-cifar-train --checkpoint, stopped by Ctrl-C and resumed, ends bit for bit where
+ * the same run without a stop ends; a checkpoint of another model, or resumed with other
+ * training settings, is refused and left as it was. */
 START_TEST(cifar_train_resumes_after_ctrl_c) {
   const char *data = cifar_data("resume");
   if (!data)
@@ -1423,6 +1426,22 @@ START_TEST(cifar_train_resumes_after_ctrl_c) {
   snprintf(resume, sizeof resume, "%s --resume --arch mid", arguments);
   ck_assert_int_eq(run("dlsc-cifar-train", resume), 1);
   ck_assert(printed("dlsc-cifar-train", "stopped.dlsc: not a checkpoint of this model"));
+  /* nor goes on with other settings than the run that wrote it: the ones that differ
+   * are named, and the checkpoint is left as it was */
+  snprintf(resume, sizeof resume, "%s --resume --lr 0.01 --seed 4 --epochs 5", arguments);
+  ck_assert_int_eq(run("dlsc-cifar-train", resume), 1);
+  ck_assert(printed("dlsc-cifar-train", "stopped.dlsc: written by a run with other settings; "
+                                        "--resume needs the options of that run:\n"));
+  ck_assert(printed("dlsc-cifar-train", "\n  epochs: 4 there, 5 here\n"));
+  ck_assert(printed("dlsc-cifar-train", "\n  lr: 0.02 there, 0.01 here\n"));
+  ck_assert(printed("dlsc-cifar-train", "\n  seed: 3 there, 4 here\n"));
+  ck_assert(!printed("dlsc-cifar-train", "  batch:"));
+  ck_assert(same_file("whole.dlsc", "stopped.dlsc"));
+  ck_assert(same_file("whole.state", "stopped.state"));
+  /* what only the test or the output takes may change */
+  snprintf(resume, sizeof resume, "%s --resume --tta --run again", arguments);
+  ck_assert_int_eq(run("dlsc-cifar-train", resume), 0);
+  ck_assert(printed("dlsc-cifar-train", "again: best validation "));
   ck_assert_int_eq(run("dlsc-cifar-train", "--resume"), 2); /* --resume needs --checkpoint */
 }
 END_TEST
@@ -1561,6 +1580,20 @@ START_TEST(cifar_transfer_runs_every_stage) {
     ck_assert_msg(same_weights("t-pretext.dlsc", "y.dlsc", layer), "layer %zu moved", layer);
   csv_rows("y.csv", rows, sizeof rows);
   ck_assert_ptr_nonnull(strstr(rows, "\nself1,1,")); /* the round ran */
+  /* stage 1's checkpoint resumed: with other options of stage 1 refused, with other
+   * options of the later stages taken */
+  snprintf(arguments, sizeof arguments, "%s --pretext-only --checkpoint tp --csv tp.csv", common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  snprintf(arguments, sizeof arguments, "%s --pretext-only --checkpoint tp --resume --csv tp.csv "
+           "--lr 0.01 --batch 64", common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 1);
+  ck_assert(printed("dlsc-cifar-transfer", "tp.dlsc: written by a run with other settings"));
+  ck_assert(printed("dlsc-cifar-transfer", "\n  lr: 0.05 there, 0.01 here\n"));
+  ck_assert(printed("dlsc-cifar-transfer", "\n  batch: 128 there, 64 here\n"));
+  snprintf(arguments, sizeof arguments, "%s --checkpoint tp --resume --csv tp.csv --backbone-lr 0.5 "
+           "--out tp-out.dlsc --confusion tp-confusion.csv", common);
+  ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
+  ck_assert(printed("dlsc-cifar-transfer", "resuming after epoch 1 of tp"));
   /* --pretext-all: the labeled images' pixels join the pretext set */
   snprintf(arguments, sizeof arguments, "%s --pretext-all --pretext-only --save-pretext "
            "z-pretext.dlsc --csv z.csv", common);
@@ -1623,7 +1656,8 @@ END_TEST
 
 /* dlsc-train-denoiser --checkpoint, stopped by Ctrl-C and resumed, ends bit for bit
  * where the same run without a stop ends: remixes (with speed perturbation and overlay),
- * dropout, the schedule, the best epoch and the weight average all carry over. */
+ * dropout, the schedule, the best epoch and the weight average all carry over; resumed
+ * with other settings, it refuses. */
 START_TEST(train_denoiser_resumes_after_ctrl_c) {
   write_pair("resume", 5);
   const char *common = "--pair resume-clean.wav resume-noisy.wav --spec 'input 1x3x513; log; "
@@ -1650,6 +1684,15 @@ START_TEST(train_denoiser_resumes_after_ctrl_c) {
     snprintf(b, sizeof b, "stopped%s", suffixes[i]);
     ck_assert_msg(same_file(a, b), "%s and %s differ", a, b);
   }
+  /* a resumed run with other settings is refused, the ones that differ named; a
+   * larger --epochs among them here, with its cosine schedule and average */
+  snprintf(arguments, sizeof arguments, "%s --checkpoint stopped --resume --remix 2 --epochs 13 "
+           "--out refused.dlsc", common);
+  ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 1);
+  ck_assert(printed("dlsc-train-denoiser", "stopped.dlsc: written by a run with other settings"));
+  ck_assert(printed("dlsc-train-denoiser", "\n  remix: 12 there, 2 here\n"));
+  ck_assert(printed("dlsc-train-denoiser", "\n  epochs: 12 there, 13 here\n"));
+  ck_assert(same_file("whole.state", "stopped.state"));
   /* --resume needs --checkpoint */
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair resume-clean.wav resume-noisy.wav --resume"), 2);
   ck_assert(printed("dlsc-train-denoiser", "usage: dlsc-train-denoiser"));
