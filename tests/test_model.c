@@ -1559,6 +1559,32 @@ START_TEST(values_follow_the_documented_layouts) {
 }
 END_TEST
 
+/* Each batch-norm layer keeps its own statistics: two in a row, set apart, read back
+ * apart and applied each to its own input. */
+START_TEST(each_layer_keeps_its_own_statistics) {
+  dlsc_model_t *model = from_spec("input 2x1x1; batchnorm; batchnorm", 3);
+  const float first[8] = {2, 1, 0, 1, 1, 3, 4, 1}, second[8] = {1, 1, 0.5f, 0, 2, 5, 1, 16};
+  ck_assert_ok(dlsc_model_set_values(model, 0, first, 8));
+  ck_assert_ok(dlsc_model_set_values(model, 1, second, 8));
+  float back[8];
+  size_t count;
+  ck_assert_ok(dlsc_model_get_values(model, 0, back, 8, &count));
+  ck_assert_mem_eq(back, first, sizeof first);
+  ck_assert_ok(dlsc_model_get_values(model, 1, back, 8, &count));
+  ck_assert_mem_eq(back, second, sizeof second);
+  const float x[2] = {3, 7};
+  float y[2];
+  ck_assert_ok(dlsc_model_predict(model, x, 1, y));
+  float eps = 1e-5f;
+  for (int c = 0; c < 2; c++) { /* gamma (x - mean) / sqrt(var + eps) + beta, twice */
+    float h = first[c] * (x[c] - first[4 + c]) / sqrtf(first[6 + c] + eps) + first[2 + c];
+    float expected = second[c] * (h - second[4 + c]) / sqrtf(second[6 + c] + eps) + second[2 + c];
+    ck_assert_float_eq_tol(y[c], expected, 1e-5f);
+  }
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 START_TEST(values_refuse_bad_requests_and_keep_the_model) {
   dlsc_model_t *model = from_spec(values_spec, 5);
   size_t count = 99, size;
@@ -1759,6 +1785,7 @@ int main(void) {
   tcase_add_test(tc, blend_averages_parameters);
   tcase_add_test(tc, values_follow_the_documented_layouts);
   tcase_add_test(tc, values_refuse_bad_requests_and_keep_the_model);
+  tcase_add_test(tc, each_layer_keeps_its_own_statistics);
   tcase_add_test(tc, whitening_whitens_the_patches);
   tcase_add_test(tc, whitening_refuses_bad_requests_and_keeps_the_model);
   suite_add_tcase(suite, tc);
