@@ -939,8 +939,8 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   double noisy_tail, tail = pair_tail("--listen listen", "pair", &noisy_tail);
   assert_blas_recorded("pair.dlsc");
   ck_assert_msg(tail > noisy_tail + 1.0, "tail %.2f dB from %.2f dB", tail, noisy_tail);
-  /* --listen wrote the tail it scored: noisy, denoised and clean, at the figures printed
-   * (to the 16-bit files' rounding) */
+  /* --listen wrote the tail it scored: noisy, denoised and clean, at the figures printed,
+   * SNR and SI-SDR (to the 16-bit files' rounding) */
   size_t frames[3];
   int rate;
   float *tails[3];
@@ -954,11 +954,18 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   ck_assert_uint_gt(frames[0], N / 10);
   for (size_t k = 0; k < frames[0]; k++) /* the last samples of the pair */
     ck_assert_float_eq_tol(tails[2][k], clean[N - frames[0] + k], 1.0f / 32768.0f);
-  double snr[2];
-  for (int i = 0; i < 2; i++)
+  double snr[2], si_sdr[2], printed_si_sdr[2];
+  for (int i = 0; i < 2; i++) {
     ck_assert_ok(dlsc_snr(tails[2], tails[i], frames[0], &snr[i]));
+    ck_assert_ok(dlsc_si_sdr(tails[2], tails[i], frames[0], &si_sdr[i]));
+  }
   ck_assert_double_eq_tol(snr[0], noisy_tail, 0.01);
   ck_assert_double_eq_tol(snr[1], tail, 0.01);
+  const char *test_line = log_after("dlsc-train-denoiser", "TEST tail: SNR ");
+  ck_assert(test_line && sscanf(test_line, "%*f dB, SI-SDR %lf dB (noisy %*f dB, %lf dB)",
+                                &printed_si_sdr[1], &printed_si_sdr[0]) == 2);
+  ck_assert_double_eq_tol(si_sdr[0], printed_si_sdr[0], 0.01);
+  ck_assert_double_eq_tol(si_sdr[1], printed_si_sdr[1], 0.01);
   for (int i = 0; i < 3; i++)
     free(tails[i]);
   /* Options that change what it learns: each learns too (measured 5.92 dB for the mask
