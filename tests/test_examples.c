@@ -1664,7 +1664,7 @@ END_TEST
 /* dlsc-train-denoiser --checkpoint, stopped by Ctrl-C and resumed, ends bit for bit
  * where the same run without a stop ends: remixes (with speed perturbation and overlay),
  * dropout, the schedule, the best epoch and the weight average all carry over; resumed
- * with other settings, it refuses. */
+ * with other settings, it refuses; with a constant rate, a larger --epochs trains on. */
 START_TEST(train_denoiser_resumes_after_ctrl_c) {
   write_pair("resume", 5);
   const char *common = "--pair resume-clean.wav resume-noisy.wav --spec 'input 1x3x513; log; "
@@ -1700,6 +1700,22 @@ START_TEST(train_denoiser_resumes_after_ctrl_c) {
   ck_assert(printed("dlsc-train-denoiser", "\n  remix: 12 there, 2 here\n"));
   ck_assert(printed("dlsc-train-denoiser", "\n  epochs: 12 there, 13 here\n"));
   ck_assert(same_file("whole.state", "stopped.state"));
+  /* at a constant rate without an average, a larger --epochs trains on: 3 epochs, then
+   * resumed to 5, end where 5 from the start end */
+  const char *constant = "--pair resume-clean.wav resume-noisy.wav --spec 'input 1x3x513; log; "
+                         "batchnorm; dense 32; relu; dense 513; sigmoid' --remix 2 --constant-lr";
+  snprintf(arguments, sizeof arguments, "%s --epochs 5 --checkpoint five --out five-out.dlsc "
+           "--csv five.csv", constant);
+  ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 0);
+  snprintf(arguments, sizeof arguments, "%s --epochs 3 --checkpoint three --out three-out.dlsc "
+           "--csv three.csv", constant);
+  ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 0);
+  snprintf(arguments, sizeof arguments, "%s --epochs 5 --checkpoint three --resume --out "
+           "three-out.dlsc --csv three.csv", constant);
+  ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 0);
+  ck_assert(printed("dlsc-train-denoiser", "resuming after epoch 3 of three"));
+  ck_assert(same_file("five-out.dlsc", "three-out.dlsc"));
+  ck_assert(same_file("five.state", "three.state"));
   /* --resume needs --checkpoint */
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair resume-clean.wav resume-noisy.wav --resume"), 2);
   ck_assert(printed("dlsc-train-denoiser", "usage: dlsc-train-denoiser"));
