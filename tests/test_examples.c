@@ -294,6 +294,22 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   ck_assert_int_ne(access(refused_path, F_OK), 0);
   ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' --downmix stereo.wav s.wav"),
                    0);
+  /* --downmix: one channel out, the channels' average denoised (16-bit: within a step) */
+  float average[1000];
+  for (int i = 0; i < 1000; i++)
+    average[i] = 0.5f * (stereo[2 * i] + stereo[2 * i + 1]);
+  write_audio("average.wav", average, 1000, 1, 16000);
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' average.wav a.wav"), 0);
+  size_t downmixed_n, average_n;
+  int downmixed_rate, average_rate;
+  float *downmixed = read_audio_file("s.wav", &downmixed_n, &downmixed_rate);
+  float *denoised_average = read_audio_file("a.wav", &average_n, &average_rate);
+  ck_assert_uint_eq(downmixed_n, 1000);
+  ck_assert_uint_eq(average_n, 1000);
+  for (size_t i = 0; i < 1000; i++)
+    ck_assert_float_eq_tol(downmixed[i], denoised_average[i], 2.0f / 32768.0f);
+  free(downmixed);
+  free(denoised_average);
   ck_assert_int_eq(run("dlsc-denoise", "--downmix --each-channel stereo.wav s.wav"), 2);
   /* --each-channel: every channel denoised on its own, as its mono file would be (16-bit
    * files: within a step), whole and streamed, with --removed per channel too */
@@ -495,7 +511,8 @@ static int same_file(const char *name_a, const char *name_b) {
 /* Audio from a pipe: libsndfile cannot know its length (the header's count is a
  * placeholder near 2^62), and dlsc-denoise must read what comes, not allocate for the
  * placeholder (it once refused with "cannot read the samples"). Sun AU, whose header
- * may say "length unknown", written into a FIFO by a child process. */
+ * may say "length unknown", written into a FIFO by a child process; bytes that are no
+ * audio, refused. */
 START_TEST(denoise_reads_audio_of_unknown_length_from_a_pipe) {
   size_t n = 24000; /* 1.5 s at 16 kHz */
   size_t size = 24 + 2 * n;
@@ -530,6 +547,20 @@ START_TEST(denoise_reads_audio_of_unknown_length_from_a_pipe) {
   ck_assert_uint_eq(frames, n);
   ck_assert_int_eq(rate, 16000);
   free(out);
+  /* bytes through a pipe that are no audio: refused with the pipe's name and why */
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  writer = fork();
+  ck_assert_int_ge(writer, 0);
+  if (writer == 0) {
+    FILE *file = fopen(fifo, "wb");
+    _exit(file && fputs("these bytes are no audio file", file) >= 0 && fclose(file) == 0 ? 0 : 1);
+  }
+  status = run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' pipe.au refused-pipe.wav");
+  kill(writer, SIGKILL);
+  waitpid(writer, NULL, 0);
+  unlink(fifo);
+  ck_assert_int_eq(status, 1);
+  ck_assert(printed("dlsc-denoise", "cannot open pipe.au: "));
 }
 END_TEST
 
