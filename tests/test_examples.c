@@ -505,9 +505,6 @@ static int same_file(const char *name_a, const char *name_b) {
   return same;
 }
 
-/* --speech DIR --noise DIR: a general model from a caller's folders, three files each
- * (one trains, one validates, one is the dev set), extended from its checkpoint, and a
- * folder too small for that. */
 /* Audio from a pipe: libsndfile cannot know its length (the header's count is a
  * placeholder near 2^62), and dlsc-denoise must read what comes, not allocate for the
  * placeholder (it once refused with "cannot read the samples"). Sun AU, whose header
@@ -745,6 +742,9 @@ START_TEST(denoise_writes_to_the_standard_output) {
 }
 END_TEST
 
+/* --speech DIR --noise DIR: a general model from a caller's folders, three files each
+ * (one trains, one validates, one is the dev set), extended from its checkpoint, and a
+ * folder too small for that. */
 START_TEST(train_denoiser_learns_from_folders) {
   enum { N = 32000 }; /* 2 s at 16 kHz */
   float *clean = malloc(N * sizeof *clean), *noisy = malloc(N * sizeof *noisy);
