@@ -410,11 +410,6 @@ START_TEST(activations) {
 }
 END_TEST
 
-/* GELU's value and slope against the closed forms x Phi(x) and Phi(x) + x phi(x) in double:
- * at points where central differences cannot look (subnormal and tiny inputs, the switch
- * of the backward's y / x at 1e-3, large ones) and every 1/64 over [-10, 10]. The forward
- * computes Phi from an erfc approximation and its own exponential: absolute error within
- * 3e-7 max(1, |x|), relative within 2e-5 where x < -1 (the tail, values down to 1e-23). */
 /* The log layer, log(max(x, 0) + eps), against libm's log in double over the whole
  * float range (every binade, subnormals included, and the mantissa's split at sqrt(1/2)),
  * negative, zero, infinite and NaN inputs, and a subnormal eps. */
@@ -561,6 +556,11 @@ START_TEST(tanh_and_softplus_match_libm) {
 }
 END_TEST
 
+/* GELU's value and slope against the closed forms x Phi(x) and Phi(x) + x phi(x) in double:
+ * at points where central differences cannot look (subnormal and tiny inputs, the switch
+ * of the backward's y / x at 1e-3, large ones) and every 1/64 over [-10, 10]. The forward
+ * computes Phi from an erfc approximation and its own exponential: absolute error within
+ * 3e-7 max(1, |x|), relative within 2e-5 where x < -1 (the tail, values down to 1e-23). */
 START_TEST(gelu_matches_the_closed_form) {
   const float special[] = {0.0f,   -0.0f,  1e-45f, -1e-45f,   1e-38f, -1e-30f, 1e-7f, -9.99e-4f,
                            1e-3f,  -1e-3f, 1.001e-3f, 0.01f,  -0.3f,   1.0f,   -2.5f, 4.0f,
