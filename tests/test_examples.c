@@ -6,7 +6,7 @@
  * refuses the rest. Three tests need the real CIFAR-10 archive (skipped without it):
  * dlsc-cifar-train stopped at Ctrl-C and resumed from its checkpoint,
  * dlsc-cifar-transfer through every stage, and dlsc-cifar-train with the experiments'
- * options. */
+ * options; one the course recordings: dlsc-train-denoiser --course --listen. */
 #include "common.h"
 
 #include <dirent.h>
@@ -739,6 +739,65 @@ START_TEST(denoise_writes_to_the_standard_output) {
     ck_assert_msg(printed(log, "0.50 s of audio denoised in"), "%s: no report on stderr",
                   cases[i].arguments);
   }
+}
+END_TEST
+
+/* dlsc-train-denoiser --course on the real recordings (skipped without them), one quick
+ * epoch of the FC net: the protocol's tail (its noisy input at 3.28 dB SNR, as
+ * ../shared/data/README.md gives it), and --listen's denoised test_x_01 and test_x_02,
+ * each as long as its recording and what dlsc_denoise makes of it with the saved model
+ * (16-bit files: within a step). */
+START_TEST(train_denoiser_listens_to_the_course) {
+  const char *data = getenv("DLSC_DATA");
+  if (!data || !*data)
+    data = getenv("DLSC_DATA_DEFAULT");
+  char course[4400], arguments[5000];
+  snprintf(course, sizeof course, "%s/speech/course", data ? data : "");
+  struct stat st;
+  if (!data || stat(course, &st) != 0) {
+    fprintf(stderr, "no course recordings at '%s': course test skipped\n", course);
+    return;
+  }
+  char path[4400];
+  for (int i = 1; i <= 2; i++) { /* none left by an earlier run of the folder */
+    char name[64];
+    snprintf(name, sizeof name, "course-listen/denoised_test_x_0%d.wav", i);
+    path_of(path, sizeof path, name);
+    unlink(path);
+  }
+  snprintf(arguments, sizeof arguments, "--course --data '%s' --preset fc --epochs 1 --remix 0 "
+           "--listen course-listen --out course.dlsc --csv course.csv", data);
+  ck_assert_int_eq(run("dlsc-train-denoiser", arguments), 0);
+  ck_assert(printed("dlsc-train-denoiser", "(noisy 3.28 dB, 3.28 dB)\n"));
+  path_of(path, sizeof path, "course.dlsc");
+  dlsc_model_t *model;
+  dlsc_stft_t *stft;
+  ck_assert_ok(dlsc_model_load_file(path, &model));
+  ck_assert_ok(dlsc_stft_create_for_model(model, &stft));
+  for (int i = 1; i <= 2; i++) {
+    char link[64], source[4500], denoised[64];
+    snprintf(link, sizeof link, "course-test-%d.wav", i);
+    snprintf(source, sizeof source, "%s/test_x_0%d.wav", course, i);
+    path_of(path, sizeof path, link);
+    unlink(path);
+    ck_assert_int_eq(symlink(source, path), 0);
+    size_t n, m;
+    int rate, denoised_rate;
+    float *noisy = read_audio_file(link, &n, &rate);
+    snprintf(denoised, sizeof denoised, "course-listen/denoised_test_x_0%d.wav", i);
+    float *written = read_audio_file(denoised, &m, &denoised_rate);
+    ck_assert_uint_eq(m, n);
+    ck_assert_int_eq(denoised_rate, rate);
+    float *expected = malloc(n * sizeof *expected);
+    ck_assert_ok(dlsc_denoise(model, stft, noisy, n, expected));
+    for (size_t k = 0; k < n; k++)
+      ck_assert_float_eq_tol(written[k], expected[k], 1.0f / 32768.0f + 1e-6f);
+    free(noisy);
+    free(written);
+    free(expected);
+  }
+  dlsc_stft_destroy(stft);
+  dlsc_model_destroy(model);
 }
 END_TEST
 
@@ -2197,6 +2256,7 @@ int main(int argc, char **argv) {
   const TTest *audio[] = {denoise_keeps_the_rate_and_length_of_any_file,
                           train_denoiser_learns_a_callers_pair,
                           train_denoiser_learns_from_folders,
+                          train_denoiser_listens_to_the_course,
                           train_denoiser_stops_at_ctrl_c,
                           train_denoiser_resumes_after_ctrl_c,
                           spectrogram_refuses_bad_time_ranges,
