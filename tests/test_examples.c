@@ -1113,6 +1113,11 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
   for (size_t k = 0; k < N; k++)
     noise_only[k] = noisy[(k + N / 2) % N] - clean[(k + N / 2) % N];
   write_audio("extra-noise/noise.wav", noise_only, N, 1, 16000);
+  path_of(extra, sizeof extra, "silent-noise"); /* as long, all zeros */
+  mkdir(extra, 0777);
+  float *silence = calloc(N, sizeof *silence);
+  write_audio("silent-noise/noise.wav", silence, N, 1, 16000);
+  free(silence);
   /* a folder of 70 recordings, more than the file list's first allocation holds (64) */
   path_of(extra, sizeof extra, "many-noise");
   mkdir(extra, 0777);
@@ -1160,6 +1165,10 @@ START_TEST(train_denoiser_learns_a_callers_pair) {
    * must still give other weights than 0.375 (the filters are applied, not only drawn) */
   pair_tail("--eq 1e-4", "eq-tiny", NULL);
   ck_assert(!same_weights("eq.dlsc", "eq-tiny.dlsc", 4));
+  /* the extra noise's samples are what the remixes draw, not only its length: the same
+   * length of silence trains otherwise */
+  pair_tail("--extra-noise-dir silent-noise", "silent-noise", NULL);
+  ck_assert(!same_weights("extra-noise.dlsc", "silent-noise.dlsc", 4));
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair clean.wav noisy.wav --extra-speech-dir extra "
                                               SMALL_DENOISER),
                    2);
