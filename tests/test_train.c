@@ -1672,6 +1672,61 @@ START_TEST(memory_is_what_an_epoch_holds) {
 }
 END_TEST
 
+#ifdef DLSC_TEST_COUNT_ALLOCATIONS
+/* Every call to the allocator, counted while counting is on. */
+static size_t allocations;
+static bool counting;
+static bool allocation_allowed(size_t bytes) {
+  (void)bytes;
+  allocations += counting;
+  return true;
+}
+#include "wrap_alloc.h"
+
+/* Once a model has trained on a batch of a size, further steps of that size (Adam, with
+ * lookahead, clipping and batch-norm) allocate nothing: the workspace, moments, backups
+ * and slow copy are kept; a further epoch allocates once, its copy of the example order
+ * (restored if the epoch fails). */
+START_TEST(training_steps_after_the_first_allocate_nothing) {
+  dlsc_model_t *model = from_spec("input 1x4x4; conv2d 4 3x3 pad=same; batchnorm; relu; dense 3", 5);
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.loss = DLSC_LOSS_CROSS_ENTROPY;
+  config.batch_size = 8;
+  config.gradient_clip = 1.0f;
+  config.lookahead_every = 2;
+  ck_assert_ok(dlsc_model_set_training(model, &config));
+  float x[8 * 16];
+  int32_t labels[8];
+  fill_uniform(x, 8 * 16, 0, 1, 3);
+  for (int i = 0; i < 8; i++)
+    labels[i] = i % 3;
+  dlsc_batch batch = {8, x, NULL, NULL, labels};
+  ck_assert_ok(dlsc_model_train_batch(model, &batch, NULL));
+  allocations = 0;
+  counting = true;
+  dlsc_status status = DLSC_OK;
+  for (int step = 0; step < 4 && status == DLSC_OK; step++)
+    status = dlsc_model_train_batch(model, &batch, NULL);
+  counting = false;
+  ck_assert_ok(status);
+  ck_assert_uint_eq(allocations, 0);
+  dlsc_dataset_t *more = images_dataset(1, 4, 4, 3, 8);
+  ck_assert_ok(dlsc_dataset_add_images_f32(more, x, labels, 8));
+  ck_assert_ok(dlsc_dataset_add_images_f32(more, x, labels, 8));
+  ck_assert_ok(dlsc_model_train_epoch(model, more, NULL));
+  allocations = 0;
+  counting = true;
+  status = dlsc_model_train_epoch(model, more, NULL);
+  counting = false;
+  ck_assert_ok(status);
+  ck_assert_uint_eq(allocations, 1);
+  dlsc_dataset_destroy(more);
+  dlsc_model_destroy(model);
+}
+END_TEST
+#endif
+
 int main(void) {
   Suite *suite = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -1709,6 +1764,9 @@ int main(void) {
   tcase_add_test(tc, training_state_refusals_change_nothing);
   tcase_add_test(tc, a_state_written_from_the_format_document_loads_and_saves_back);
   tcase_add_test(tc, memory_is_what_an_epoch_holds);
+#ifdef DLSC_TEST_COUNT_ALLOCATIONS
+  tcase_add_test(tc, training_steps_after_the_first_allocate_nothing);
+#endif
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
