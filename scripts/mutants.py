@@ -29,6 +29,7 @@ Usage: scripts/mutants.py [--arithmetic|--delete] SEED COUNT [BUILD-DIR [FOLDERS
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 
@@ -61,6 +62,15 @@ def deletable(code, previous):
     if DECLARATION.match(text) and not (first and first.group() in STATEMENT_KEYWORDS):
         return False
     return previous.endswith((';', '{', '}', ')', ':', 'else'))  # not a continuation
+
+
+def limit_file_size():
+    """Caps every file the tests write at 2 GiB + 1 MiB (the largest a test makes is a
+    sparse 2 GiB + 1 byte): a mutant that writes without end (a write loop's advance
+    deleted) then fails at the cap instead of filling the disk, or the memory where the
+    temporary folder is a tmpfs (/dev/shm: 24 GB filled once, and the machine stalled)."""
+    cap = (2 << 30) + (1 << 20)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
 
 
 def hangs(lines, i):
@@ -182,7 +192,8 @@ def main():
                 if subprocess.run(['ninja', '-C', build], capture_output=True).returncode:
                     continue  # does not compile: not a mutant
                 done += 1
-                result = subprocess.run(test, capture_output=True, timeout=600)
+                result = subprocess.run(test, capture_output=True, timeout=600,
+                                        preexec_fn=limit_file_size)
                 verdict = 'KILLED' if result.returncode else 'SURVIVED'
                 killed += result.returncode != 0
                 print(f'{verdict} {os.path.relpath(path, root)}:{i + 1}: {line.strip()}  ==>  '
