@@ -456,6 +456,11 @@ static void write_pair(const char *name, uint64_t seed) {
  * printed line; it must then end training early ("interrupted in epoch") and exit 0. */
 static void interrupt_after(const char *program, const char *arguments, const char *log,
                             const char *line) {
+  char path[4400], name[64];
+  snprintf(name, sizeof name, "%s.log", log);
+  path_of(path, sizeof path, name);
+  unlink(path); /* an earlier run's log holds the line: seen before the shell empties it,
+                 * it sent Ctrl-C before the program was there to take it */
   pid_t pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
@@ -469,10 +474,7 @@ static void interrupt_after(const char *program, const char *arguments, const ch
     _exit(127);
   }
   struct timespec pause = {0, 10 * 1000 * 1000};
-  char path[4400], name[64];
   struct stat st;
-  snprintf(name, sizeof name, "%s.log", log);
-  path_of(path, sizeof path, name);
   int seen = 0;
   for (int waited = 0; waited < 12000 && !seen; waited++) {
     nanosleep(&pause, NULL); /* up to 2 minutes */
