@@ -159,12 +159,83 @@ START_TEST(the_schedule_counts_epochs_warmup_and_airbench_lookahead) {
 }
 END_TEST
 
+/* The augmentation presets: what each name switches on, as the programs' help and the
+ * results documents describe them; an unknown name is refused. */
+START_TEST(augmentation_presets_are_their_descriptions) {
+  dlsc_augment_config c, none;
+  dlsc_augment_config_init(&none);
+  int expand = 7;
+  ck_assert_int_eq(augment_preset("none", &c, &expand), 0);
+  ck_assert_int_eq(expand, 0);
+  ck_assert_mem_eq(&c, &none, sizeof c);
+  ck_assert_int_eq(augment_preset("original", &c, &expand), 0);
+  ck_assert_int_eq(expand, 1); /* copies x1.1, x0.9 and mirrored, nothing on the fly */
+  ck_assert_mem_eq(&c, &none, sizeof c);
+  ck_assert_int_eq(augment_preset("flip-crop", &c, &expand), 0);
+  ck_assert_int_eq(expand, 0);
+  ck_assert_int_eq(c.horizontal_flip, DLSC_FLIP_RANDOM);
+  ck_assert_uint_eq(c.crop_padding, 4);
+  ck_assert_int_eq(c.crop_reflect, 0);
+  ck_assert_uint_eq(c.cutout, 0);
+  ck_assert_float_eq(c.brightness, 0.0f);
+  ck_assert_int_eq(augment_preset("strong", &c, &expand), 0);
+  ck_assert_int_eq(c.horizontal_flip, DLSC_FLIP_RANDOM);
+  ck_assert_uint_eq(c.crop_padding, 4);
+  ck_assert_uint_eq(c.cutout, 12);
+  ck_assert_float_eq(c.brightness, 0.2f);
+  ck_assert_float_eq(c.contrast, 0.2f);
+  ck_assert_int_eq(augment_preset("airbench", &c, &expand), 0);
+  ck_assert_int_eq(c.horizontal_flip, DLSC_FLIP_ALTERNATE);
+  ck_assert_uint_eq(c.crop_padding, 2);
+  ck_assert_int_eq(c.crop_reflect, 1);
+  ck_assert_uint_eq(c.cutout, 0);
+  ck_assert_int_eq(augment_preset("sideways", &c, &expand), -1);
+}
+END_TEST
+
+/* --whiten's first layer: the library's whitening of the first images as the datasets
+ * take them ((float)byte / 255), with airbench's epsilon, frozen; count past the set's
+ * images takes them all. */
+START_TEST(whitening_takes_the_first_images_as_pixels) {
+  cifar_set set = synthetic_set(12);
+  const char *spec = "input 3x32x32; conv2d 24 2x2; gelu; dense 10";
+  dlsc_model_t *model = NULL, *reference = NULL;
+  ck_assert_int_eq(dlsc_model_create_from_spec(spec, 3, &model), DLSC_OK);
+  ck_assert_int_eq(dlsc_model_create_from_spec(spec, 3, &reference), DLSC_OK);
+  whiten_first_layer(model, &set, 100);
+  float *pixels = malloc(12 * CIFAR_PIXELS * sizeof *pixels);
+  for (size_t i = 0; i < 12 * CIFAR_PIXELS; i++)
+    pixels[i] = (float)set.pixels[i] / 255.0f;
+  ck_assert_int_eq(dlsc_model_init_whitening(reference, 0, pixels, 12, 3e-5f), DLSC_OK);
+  size_t count;
+  float got[24 * 12 + 24], expected[24 * 12 + 24];
+  ck_assert_int_eq(dlsc_model_get_values(model, 0, got, 24 * 12 + 24, &count), DLSC_OK);
+  ck_assert_int_eq(dlsc_model_get_values(reference, 0, expected, 24 * 12 + 24, &count), DLSC_OK);
+  ck_assert_mem_eq(got, expected, count * sizeof *got);
+  /* frozen: a training step leaves it */
+  dlsc_train_config config;
+  dlsc_train_config_init(&config);
+  config.loss = DLSC_LOSS_CROSS_ENTROPY;
+  ck_assert_int_eq(dlsc_model_set_training(model, &config), DLSC_OK);
+  dlsc_batch batch = {2, pixels, NULL, NULL, set.labels};
+  ck_assert_int_eq(dlsc_model_train_batch(model, &batch, NULL), DLSC_OK);
+  ck_assert_int_eq(dlsc_model_get_values(model, 0, got, 24 * 12 + 24, &count), DLSC_OK);
+  ck_assert_mem_eq(got, expected, count * sizeof *got);
+  free(pixels);
+  cifar_free(&set);
+  dlsc_model_destroy(model);
+  dlsc_model_destroy(reference);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("cifar steps");
   TCase *tc = tcase_create("steps");
   tcase_add_test(tc, the_original_expansion_adds_brighter_darker_and_mirrored_copies);
   tcase_add_test(tc, test_time_views_are_mirrors_and_reflected_shifts);
   tcase_add_test(tc, the_schedule_counts_epochs_warmup_and_airbench_lookahead);
+  tcase_add_test(tc, augmentation_presets_are_their_descriptions);
+  tcase_add_test(tc, whitening_takes_the_first_images_as_pixels);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
