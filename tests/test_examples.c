@@ -741,6 +741,16 @@ START_TEST(denoise_writes_to_the_standard_output) {
     ck_assert_msg(printed(log, "0.50 s of audio denoised in"), "%s: no report on stderr",
                   cases[i].arguments);
   }
+  /* a standard output that takes nothing (a full disk): status 1 and the reason */
+  struct stat full;
+  if (stat("/dev/full", &full) == 0) {
+    snprintf(command, sizeof command, "cd '%s' && '%s/dlsc-denoise' %spiped-in.wav - > /dev/full "
+             "2> full.log", work, DLSC_EXAMPLES_DIR, model);
+    int status = system(command);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "to /dev/full: status %d",
+                  status);
+    ck_assert(printed("full", "cannot write to standard output: No space left on device"));
+  }
 }
 END_TEST
 
