@@ -228,6 +228,37 @@ START_TEST(whitening_takes_the_first_images_as_pixels) {
 }
 END_TEST
 
+/* Pseudo-labels are the pool's images the model is surest of, surest first: a model
+ * whose class-0 logit is 10 times the mean of channel 0 labels four images of channel-0
+ * values 76, 230, 128 and 178 as class 0; per class 2 takes the second and the fourth,
+ * in that order, and counts how many agree with the pool's labels. */
+START_TEST(pseudo_labels_are_the_surest_images_first) {
+  cifar_set pool = synthetic_set(4), out = {0};
+  const uint8_t values[4] = {76, 230, 128, 178};
+  for (size_t i = 0; i < 4; i++) {
+    memset(pool.pixels + i * CIFAR_PIXELS, 0, CIFAR_PIXELS);
+    memset(pool.pixels + i * CIFAR_PIXELS, values[i], 1024); /* channel 0 */
+    pool.labels[i] = i == 1 ? 0 : 5;
+  }
+  dlsc_model_t *model = NULL;
+  ck_assert_int_eq(dlsc_model_create_from_spec("input 3x32x32; gap; dense 10", 3, &model),
+                   DLSC_OK);
+  float dense[10 * 3 + 10] = {0};
+  dense[0] = 10.0f; /* unit 0 from channel 0 */
+  ck_assert_int_eq(dlsc_model_set_values(model, 1, dense, 40), DLSC_OK);
+  size_t agree = pseudo_label(model, &pool, 2, 0, &out);
+  ck_assert_uint_eq(out.count, 2);
+  ck_assert_int_eq(out.labels[0], 0);
+  ck_assert_int_eq(out.labels[1], 0);
+  ck_assert_int_eq(out.pixels[0], 230);
+  ck_assert_int_eq(out.pixels[CIFAR_PIXELS], 178);
+  ck_assert_uint_eq(agree, 1); /* the image of 230 is labeled 0 in the pool */
+  cifar_free(&out);
+  cifar_free(&pool);
+  dlsc_model_destroy(model);
+}
+END_TEST
+
 int main(void) {
   Suite *suite = suite_create("cifar steps");
   TCase *tc = tcase_create("steps");
@@ -236,6 +267,7 @@ int main(void) {
   tcase_add_test(tc, the_schedule_counts_epochs_warmup_and_airbench_lookahead);
   tcase_add_test(tc, augmentation_presets_are_their_descriptions);
   tcase_add_test(tc, whitening_takes_the_first_images_as_pixels);
+  tcase_add_test(tc, pseudo_labels_are_the_surest_images_first);
   suite_add_tcase(suite, tc);
   return run_suite(suite);
 }
