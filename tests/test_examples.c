@@ -1509,6 +1509,18 @@ START_TEST(cifar_programs_refuse_bad_batches) {
   }
   ck_assert_int_eq(run("dlsc-cifar-transfer", "--cache cifar-short --load-pretext no.dlsc"), 1);
   ck_assert(printed("dlsc-cifar-transfer", "cannot load no.dlsc: No such file or directory"));
+  /* a classifier as the teacher, then the truncated data: refused with the data's reason
+   * (and, in the sanitized build, with the teacher freed) */
+  dlsc_model_t *teacher;
+  char teacher_path[4400];
+  ck_assert_ok(dlsc_model_create_from_spec("input 3x32x32; conv2d 4 3x3; relu; gap; dense 10", 5,
+                                           &teacher));
+  path_of(teacher_path, sizeof teacher_path, "teacher-short.dlsc");
+  ck_assert_ok(dlsc_model_save_file(teacher, teacher_path));
+  dlsc_model_destroy(teacher);
+  ck_assert_int_eq(run("dlsc-cifar-train", "--cache cifar-short --labels 100 --teacher "
+                                           "teacher-short.dlsc"), 1);
+  ck_assert(printed("dlsc-cifar-train", "is truncated"));
   free(records);
 }
 END_TEST
