@@ -311,6 +311,24 @@ START_TEST(denoise_keeps_the_rate_and_length_of_any_file) {
   free(downmixed);
   free(denoised_average);
   ck_assert_int_eq(run("dlsc-denoise", "--downmix --each-channel stereo.wav s.wav"), 2);
+  /* a float file with a sample past the library's range: refused whole and streamed,
+   * with the library's reason */
+  char huge_path[4400];
+  path_of(huge_path, sizeof huge_path, "huge.wav");
+  SF_INFO float_info = {.samplerate = 16000, .channels = 1,
+                        .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+  SNDFILE *huge = sf_open(huge_path, SFM_WRITE, &float_info);
+  ck_assert_ptr_nonnull(huge);
+  float samples[1000];
+  for (int i = 0; i < 1000; i++)
+    samples[i] = i == 500 ? 1e30f : 0.1f;
+  ck_assert_int_eq(sf_writef_float(huge, samples, 1000), 1000);
+  sf_close(huge);
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' huge.wav h.wav"), 1);
+  ck_assert(printed("dlsc-denoise", "cannot denoise huge.wav: non-finite or out-of-range value"));
+  ck_assert_int_eq(run("dlsc-denoise", "--model '" DLSC_SHIPPED_MODEL "' --stream 100 huge.wav "
+                                       "h.wav"), 1);
+  ck_assert(printed("dlsc-denoise", "stream: non-finite or out-of-range value"));
   /* --each-channel: every channel denoised on its own, as its mono file would be (16-bit
    * files: within a step), whole and streamed, with --removed per channel too */
   enum { NS = 20000 };
