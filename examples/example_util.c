@@ -474,7 +474,7 @@ void settings_add(char *settings, size_t size, const char *name, const char *for
 
 void settings_add_float(char *settings, size_t size, const char *name, float value) {
   char text[32];
-  for (int digits = 1; digits <= 9; digits++) {
+  for (int digits = 6; digits <= 9; digits++) { /* %g's 6 first: 10, not 1e+01 */
     snprintf(text, sizeof text, "%.*g", digits, (double)value);
     if (strtof(text, NULL) == value)
       break;

@@ -106,7 +106,8 @@ void checkpoint_resume(dlsc_model_t *model, dlsc_dataset_t *data, const char *pr
  * with a message if it does not fit. */
 void settings_add(char *settings, size_t size, const char *name, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
-/* The same for a float, in the fewest digits that read back to it (0.05, not 0.0500000007). */
+/* The same for a float, as %g writes it or with the fewest more digits that read back
+ * to it (0.05, not 0.0500000007). */
 void settings_add_float(char *settings, size_t size, const char *name, float value);
 void checkpoint_save_model(const char *prefix, const char *suffix, const dlsc_model_t *model);
 void checkpoint_save_bytes(const char *prefix, const char *suffix, const unsigned char *bytes,

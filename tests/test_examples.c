@@ -154,6 +154,19 @@ static int same_weights(const char *name_a, const char *name_b, size_t index) {
   return same;
 }
 
+/* The settings a trainer's checkpoint NAME.dlsc recorded (dlsc.checkpoint_settings),
+ * against expected: every one of them, one "name=value" a line. */
+static void assert_checkpoint_settings(const char *name, const char *expected) {
+  char path[4400], value[4096];
+  dlsc_model_t *model;
+  path_of(path, sizeof path, name);
+  ck_assert_ok(dlsc_model_load_file(path, &model));
+  ck_assert_ok(dlsc_model_get_metadata(model, "dlsc.checkpoint_settings", value, sizeof value,
+                                       NULL));
+  dlsc_model_destroy(model);
+  ck_assert_str_eq(value, expected);
+}
+
 /* A model saved by a trainer records the BLAS it ran on (dlsc.blas), this process's. */
 static void assert_blas_recorded(const char *name) {
   char path[4400], value[512];
@@ -1618,6 +1631,12 @@ START_TEST(cifar_train_resumes_after_ctrl_c) {
   ck_assert(printed("dlsc-cifar-train", "\n  epochs: 4 there, 5 here\n"));
   ck_assert(printed("dlsc-cifar-train", "\n  lr: 0.02 there, 0.01 here\n"));
   ck_assert(printed("dlsc-cifar-train", "\n  seed: 3 there, 4 here\n"));
+  assert_checkpoint_settings("stopped.dlsc",
+                             "arch=tiny\naugment=flip-crop\nlabels=100\nfull=0\nteacher=\n"
+                             "pseudo=2000\nunlabeled=0\nepochs=4\nbatch=128\noptimizer=sgd\n"
+                             "lr=0.02\nwd=0.0005\nsmoothing=0\nmomentum=0.9\nwarmup=1\n"
+                             "lookahead=0\nbn-fixed-scale=0\nbn-bias-rate=1\nlogit-scale=1\n"
+                             "dirac=0\nwhiten=0\nseed=3\n");
   ck_assert(!printed("dlsc-cifar-train", "  batch:"));
   ck_assert(same_file("whole.dlsc", "stopped.dlsc"));
   ck_assert(same_file("whole.state", "stopped.state"));
@@ -1773,6 +1792,9 @@ START_TEST(cifar_transfer_runs_every_stage) {
   ck_assert(printed("dlsc-cifar-transfer", "tp.dlsc: written by a run with other settings"));
   ck_assert(printed("dlsc-cifar-transfer", "\n  lr: 0.05 there, 0.01 here\n"));
   ck_assert(printed("dlsc-cifar-transfer", "\n  batch: 128 there, 64 here\n"));
+  assert_checkpoint_settings("tp.dlsc", "arch=tiny\npretext=rot3\nlabels=10\nunlabeled=1000\n"
+                                        "pretext-all=0\npretext-epochs=1\nlr=0.05\nbatch=128\n"
+                                        "seed=3\n");
   snprintf(arguments, sizeof arguments, "%s --checkpoint tp --resume --csv tp.csv --backbone-lr 0.5 "
            "--out tp-out.dlsc --confusion tp-confusion.csv", common);
   ck_assert_int_eq(run("dlsc-cifar-transfer", arguments), 0);
@@ -1875,6 +1897,14 @@ START_TEST(train_denoiser_resumes_after_ctrl_c) {
   ck_assert(printed("dlsc-train-denoiser", "stopped.dlsc: written by a run with other settings"));
   ck_assert(printed("dlsc-train-denoiser", "\n  remix: 12 there, 2 here\n"));
   ck_assert(printed("dlsc-train-denoiser", "\n  epochs: 12 there, 13 here\n"));
+  assert_checkpoint_settings(
+      "stopped.dlsc",
+      "data=pair\npair=resume-clean.wav resume-noisy.wav\nspeech-noise= \nspec=input 1x3x513; "
+      "log; batchnorm; dense 32; relu; dropout 0.2; dense 513; sigmoid\ncontext=0,2\n"
+      "stft=1024/256\ntarget=1\nbatch=64\nlr=0.001\nwd=0\nconstant-lr=0\naverage=4\n"
+      "epochs=12\nfull=0\nremix=12\nlevel=10\nnoise-gain-low=-3\nnoise-gain-high=9\n"
+      "speed=0.1\nnoise-speed=0\nnoise-overlay=6\neq=0\nextra-speech=0 \nextra-noise-dir=\n"
+      "mixes=2\ninit=\nseed=1\n");
   ck_assert(same_file("whole.state", "stopped.state"));
   /* at a constant rate without an average, a larger --epochs trains on: 3 epochs, then
    * resumed to 5, end where 5 from the start end */
