@@ -142,30 +142,32 @@ int main(int argc, char **argv) {
     s.rate = 1e-3f;
   /* what decides the trained weights, recorded with a checkpoint: a resumed run must
    * have the same (--tta, --run and the files named do not count) */
-  static char settings[4096];
-  settings_add(settings, sizeof settings, "arch", "%s", a->name);
-  settings_add(settings, sizeof settings, "augment", "%s", augment);
-  settings_add(settings, sizeof settings, "labels", "%zu", labels);
-  settings_add(settings, sizeof settings, "full", "%d", full);
-  settings_add(settings, sizeof settings, "teacher", "%s", teacher_path ? teacher_path : "");
-  settings_add(settings, sizeof settings, "pseudo", "%zu", pseudo);
-  settings_add(settings, sizeof settings, "unlabeled", "%zu", pool_limit);
-  settings_add(settings, sizeof settings, "epochs", "%d", s.epochs);
-  settings_add(settings, sizeof settings, "batch", "%zu", s.batch);
-  settings_add(settings, sizeof settings, "optimizer", "%s",
-               s.optimizer == DLSC_OPTIMIZER_ADAM ? "adam" : "sgd");
-  settings_add_float(settings, sizeof settings, "lr", s.rate);
-  settings_add_float(settings, sizeof settings, "wd", s.weight_decay);
-  settings_add_float(settings, sizeof settings, "smoothing", s.smoothing);
-  settings_add_float(settings, sizeof settings, "momentum", s.momentum);
-  settings_add(settings, sizeof settings, "warmup", "%d", s.warmup_epochs);
-  settings_add(settings, sizeof settings, "lookahead", "%d", s.lookahead);
-  settings_add(settings, sizeof settings, "bn-fixed-scale", "%d", fixed_scale);
-  settings_add_float(settings, sizeof settings, "bn-bias-rate", bias_rate);
-  settings_add_float(settings, sizeof settings, "logit-scale", logit_scale);
-  settings_add(settings, sizeof settings, "dirac", "%d", dirac);
-  settings_add(settings, sizeof settings, "whiten", "%zu", whiten);
-  settings_add(settings, sizeof settings, "seed", "%llu", (unsigned long long)seed);
+  static char settings[4096]; /* a metadata value: 4095 bytes at most */
+  if (s.checkpoint) {
+    settings_add(settings, sizeof settings, "arch", "%s", a->name);
+    settings_add(settings, sizeof settings, "augment", "%s", augment);
+    settings_add(settings, sizeof settings, "labels", "%zu", labels);
+    settings_add(settings, sizeof settings, "full", "%d", full);
+    settings_add(settings, sizeof settings, "teacher", "%s", teacher_path ? teacher_path : "");
+    settings_add(settings, sizeof settings, "pseudo", "%zu", pseudo);
+    settings_add(settings, sizeof settings, "unlabeled", "%zu", pool_limit);
+    settings_add(settings, sizeof settings, "epochs", "%d", s.epochs);
+    settings_add(settings, sizeof settings, "batch", "%zu", s.batch);
+    settings_add(settings, sizeof settings, "optimizer", "%s",
+                 s.optimizer == DLSC_OPTIMIZER_ADAM ? "adam" : "sgd");
+    settings_add_float(settings, sizeof settings, "lr", s.rate);
+    settings_add_float(settings, sizeof settings, "wd", s.weight_decay);
+    settings_add_float(settings, sizeof settings, "smoothing", s.smoothing);
+    settings_add_float(settings, sizeof settings, "momentum", s.momentum);
+    settings_add(settings, sizeof settings, "warmup", "%d", s.warmup_epochs);
+    settings_add(settings, sizeof settings, "lookahead", "%d", s.lookahead);
+    settings_add(settings, sizeof settings, "bn-fixed-scale", "%d", fixed_scale);
+    settings_add_float(settings, sizeof settings, "bn-bias-rate", bias_rate);
+    settings_add_float(settings, sizeof settings, "logit-scale", logit_scale);
+    settings_add(settings, sizeof settings, "dirac", "%d", dirac);
+    settings_add(settings, sizeof settings, "whiten", "%zu", whiten);
+    settings_add(settings, sizeof settings, "seed", "%llu", (unsigned long long)seed);
+  }
   s.settings = settings;
   require_savable(out); /* saved at the end: refused now, not after the training */
   if (s.checkpoint)

@@ -148,16 +148,18 @@ static options parse(int argc, char **argv) {
   refuse_checkpoint_file(o.checkpoint, o.save_pretext, "--save-pretext");
   /* stage 1's checkpoint must be resumed with what decides stage 1 (the other stages'
    * options may change: they run after it) */
-  settings_add(o.settings, sizeof o.settings, "arch", "%s", o.a->name);
-  settings_add(o.settings, sizeof o.settings, "pretext", "%s",
-               o.task == DLSC_TASK_ROTATE4 ? "rot4" : "rot3");
-  settings_add(o.settings, sizeof o.settings, "labels", "%zu", o.labels);
-  settings_add(o.settings, sizeof o.settings, "unlabeled", "%zu", o.unlabeled);
-  settings_add(o.settings, sizeof o.settings, "pretext-all", "%d", o.pretext_all);
-  settings_add(o.settings, sizeof o.settings, "pretext-epochs", "%d", o.pretext_epochs);
-  settings_add_float(o.settings, sizeof o.settings, "lr", o.rate);
-  settings_add(o.settings, sizeof o.settings, "batch", "%zu", o.batch);
-  settings_add(o.settings, sizeof o.settings, "seed", "%llu", (unsigned long long)o.seed);
+  if (o.checkpoint) {
+    settings_add(o.settings, sizeof o.settings, "arch", "%s", o.a->name);
+    settings_add(o.settings, sizeof o.settings, "pretext", "%s",
+                 o.task == DLSC_TASK_ROTATE4 ? "rot4" : "rot3");
+    settings_add(o.settings, sizeof o.settings, "labels", "%zu", o.labels);
+    settings_add(o.settings, sizeof o.settings, "unlabeled", "%zu", o.unlabeled);
+    settings_add(o.settings, sizeof o.settings, "pretext-all", "%d", o.pretext_all);
+    settings_add(o.settings, sizeof o.settings, "pretext-epochs", "%d", o.pretext_epochs);
+    settings_add_float(o.settings, sizeof o.settings, "lr", o.rate);
+    settings_add(o.settings, sizeof o.settings, "batch", "%zu", o.batch);
+    settings_add(o.settings, sizeof o.settings, "seed", "%llu", (unsigned long long)o.seed);
+  }
   return o;
 }
 

@@ -101,7 +101,7 @@ typedef struct options {
   const char *speech_dir, *noise_dir;  /* --speech, --noise; else LibriSpeech and the noises */
   const char *evaluate; /* --evaluate FILE: score that model, train nothing */
   double attenuation_limit; /* --attenuation-limit DB, with --evaluate; < 0: none */
-  char settings[8192 + 1024]; /* what decides the result, recorded with a checkpoint */
+  char settings[4096]; /* with --checkpoint: what decides the result (a metadata value) */
 } options;
 
 static void usage(void) {
@@ -359,38 +359,42 @@ static options parse(int argc, char **argv) {
   /* What a resumed run must repeat (--checkpoint): the data, model and training options.
    * --epochs counts only with a schedule over the epochs or an average of the last
    * ones: with --constant-lr and no --average a larger --epochs trains on. */
-  char *set = o.settings;
-  size_t room = sizeof o.settings;
-  settings_add(set, room, "data", "%s", o.general ? "general" : o.clean_path ? "pair" : "course");
-  settings_add(set, room, "pair", "%s %s", o.clean_path ? o.clean_path : "",
-               o.noisy_path ? o.noisy_path : "");
-  settings_add(set, room, "speech-noise", "%s %s", o.speech_dir ? o.speech_dir : "",
-               o.noise_dir ? o.noise_dir : "");
-  settings_add(set, room, "spec", "%s", o.spec);
-  settings_add(set, room, "context", "%zu,%zu", o.before, o.after);
-  settings_add(set, room, "stft", "%zu/%zu", o.n_fft, o.hop);
-  settings_add(set, room, "target", "%d", (int)o.target);
-  settings_add(set, room, "batch", "%zu", o.batch);
-  settings_add_float(set, room, "lr", o.rate);
-  settings_add_float(set, room, "wd", o.weight_decay);
-  settings_add(set, room, "constant-lr", "%d", o.constant_rate);
-  settings_add(set, room, "average", "%d", o.average);
-  if (!o.constant_rate || o.average)
-    settings_add(set, room, "epochs", "%d", o.epochs);
-  settings_add(set, room, "full", "%d", o.full);
-  settings_add(set, room, "remix", "%d", o.remix);
-  settings_add_float(set, room, "level", o.level_range);
-  settings_add_float(set, room, "noise-gain-low", o.gain_low);
-  settings_add_float(set, room, "noise-gain-high", o.gain_high);
-  settings_add_float(set, room, "speed", o.speed);
-  settings_add_float(set, room, "noise-speed", o.noise_speed);
-  settings_add_float(set, room, "noise-overlay", o.overlay_db);
-  settings_add_float(set, room, "eq", o.eq);
-  settings_add(set, room, "extra-speech", "%d %s", o.extra_speech, o.extra_dir ? o.extra_dir : "");
-  settings_add(set, room, "extra-noise-dir", "%s", o.extra_noise_dir ? o.extra_noise_dir : "");
-  settings_add(set, room, "mixes", "%d", o.mixes_per_utterance);
-  settings_add(set, room, "init", "%s", o.init ? o.init : "");
-  settings_add(set, room, "seed", "%llu", (unsigned long long)o.seed);
+  if (o.checkpoint) {
+    char *set = o.settings;
+    size_t room = sizeof o.settings;
+    settings_add(set, room, "data", "%s",
+                 o.general ? "general" : o.clean_path ? "pair" : "course");
+    settings_add(set, room, "pair", "%s %s", o.clean_path ? o.clean_path : "",
+                 o.noisy_path ? o.noisy_path : "");
+    settings_add(set, room, "speech-noise", "%s %s", o.speech_dir ? o.speech_dir : "",
+                 o.noise_dir ? o.noise_dir : "");
+    settings_add(set, room, "spec", "%s", o.spec);
+    settings_add(set, room, "context", "%zu,%zu", o.before, o.after);
+    settings_add(set, room, "stft", "%zu/%zu", o.n_fft, o.hop);
+    settings_add(set, room, "target", "%d", (int)o.target);
+    settings_add(set, room, "batch", "%zu", o.batch);
+    settings_add_float(set, room, "lr", o.rate);
+    settings_add_float(set, room, "wd", o.weight_decay);
+    settings_add(set, room, "constant-lr", "%d", o.constant_rate);
+    settings_add(set, room, "average", "%d", o.average);
+    if (!o.constant_rate || o.average)
+      settings_add(set, room, "epochs", "%d", o.epochs);
+    settings_add(set, room, "full", "%d", o.full);
+    settings_add(set, room, "remix", "%d", o.remix);
+    settings_add_float(set, room, "level", o.level_range);
+    settings_add_float(set, room, "noise-gain-low", o.gain_low);
+    settings_add_float(set, room, "noise-gain-high", o.gain_high);
+    settings_add_float(set, room, "speed", o.speed);
+    settings_add_float(set, room, "noise-speed", o.noise_speed);
+    settings_add_float(set, room, "noise-overlay", o.overlay_db);
+    settings_add_float(set, room, "eq", o.eq);
+    settings_add(set, room, "extra-speech", "%d %s", o.extra_speech,
+                 o.extra_dir ? o.extra_dir : "");
+    settings_add(set, room, "extra-noise-dir", "%s", o.extra_noise_dir ? o.extra_noise_dir : "");
+    settings_add(set, room, "mixes", "%d", o.mixes_per_utterance);
+    settings_add(set, room, "init", "%s", o.init ? o.init : "");
+    settings_add(set, room, "seed", "%llu", (unsigned long long)o.seed);
+  }
   return o;
 }
 

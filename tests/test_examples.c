@@ -1922,6 +1922,22 @@ START_TEST(train_denoiser_resumes_after_ctrl_c) {
   ck_assert(printed("dlsc-train-denoiser", "resuming after epoch 3 of three"));
   ck_assert(same_file("five-out.dlsc", "three-out.dlsc"));
   ck_assert(same_file("five.state", "three.state"));
+  /* settings past a metadata value's 4095 bytes (here a spec padded with blanks) are
+   * refused with --checkpoint, before any training; without one they train */
+  char *padded = malloc(9000);
+  ck_assert_ptr_nonnull(padded);
+  int at = snprintf(padded, 9000, "--pair resume-clean.wav resume-noisy.wav --epochs 1 --spec "
+                                  "'input 1x3x513;");
+  memset(padded + at, ' ', 4100);
+  snprintf(padded + at + 4100, 9000 - (size_t)at - 4100,
+           "dense 513; sigmoid' --out long-out.dlsc --csv long.csv");
+  ck_assert_int_eq(run("dlsc-train-denoiser", padded), 0);
+  strcat(padded, " --checkpoint long");
+  ck_assert_int_eq(run("dlsc-train-denoiser", padded), 2);
+  ck_assert(printed("dlsc-train-denoiser", "spec: the run's settings are too long to record "
+                                           "with a checkpoint"));
+  ck_assert(!printed("dlsc-train-denoiser", "epoch"));
+  free(padded);
   /* --resume needs --checkpoint */
   ck_assert_int_eq(run("dlsc-train-denoiser", "--pair resume-clean.wav resume-noisy.wav --resume"), 2);
   ck_assert(printed("dlsc-train-denoiser", "usage: dlsc-train-denoiser"));
